@@ -1,0 +1,451 @@
+// @generated from schema/models/model_kling-v1-6-pro.json by `cargo xtask codegen`. Do not edit by hand.
+//! Kling 1.6 Pro (`model_kling-v1-6-pro`).
+//!
+//! Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.
+/// Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.
+#[derive(serde::Deserialize, serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Kling16ProRequest {
+    /// Describe your video.
+    ///
+    /// From 1 to 2500 characters.
+    pub prompt: String,
+    /// Image used as the first frame of the video.
+    ///
+    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+    #[serde(rename = "startImage", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub start_image: Option<crate::AssetId>,
+    /// Used to generate a video that transitions from the first frame to this image. Requires a first frame image.
+    ///
+    /// Requires `startImage`.
+    ///
+    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+    #[serde(rename = "endImage", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub end_image: Option<crate::AssetId>,
+    /// Things you do not want to see in the video.
+    ///
+    /// At most 2500 characters.
+    ///
+    /// Left out, the API uses `""`.
+    #[serde(rename = "negativePrompt", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub negative_prompt: Option<String>,
+    /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
+    ///
+    /// From 1 to 4 items.
+    #[serde(rename = "referenceImages", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub reference_images: Option<Vec<crate::AssetId>>,
+    /// Aspect ratio of the video. Ignored if first frame is provided.
+    ///
+    /// One of `16:9`, `9:16`, `1:1`.
+    ///
+    /// Left out, the API uses `"16:9"`.
+    ///
+    /// Ignored when `startImage` is set: the video takes the aspect ratio of its first frame.
+    #[serde(rename = "aspectRatio", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub aspect_ratio: Option<AspectRatio>,
+    /// Higher values follow the prompt more closely, lower values are more creative.
+    ///
+    /// At least 0 and at most 1.
+    ///
+    /// Left out, the API uses `0.5`.
+    #[serde(rename = "cfgScale", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub cfg_scale: Option<f64>,
+    /// Duration in seconds.
+    ///
+    /// One of `5`, `10`.
+    ///
+    /// Left out, the API uses `5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::de::present")]
+    pub duration: Option<Duration>,
+}
+/// Aspect ratio of the video. Ignored if first frame is provided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AspectRatio {
+    /// `16:9`
+    #[serde(rename = "16:9")]
+    Landscape16x9,
+    /// `9:16`
+    #[serde(rename = "9:16")]
+    Portrait9x16,
+    /// `1:1`
+    #[serde(rename = "1:1")]
+    Square1x1,
+}
+impl AspectRatio {
+    /// Every value, in the schema's order.
+    pub const ALL: [Self; 3] = [
+        Self::Landscape16x9,
+        Self::Portrait9x16,
+        Self::Square1x1,
+    ];
+    /// The allowed values as the API spells them.
+    pub const VALUES: [&'static str; 3] = ["16:9", "9:16", "1:1"];
+    /// The value as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Landscape16x9 => "16:9",
+            Self::Portrait9x16 => "9:16",
+            Self::Square1x1 => "1:1",
+        }
+    }
+}
+impl std::str::FromStr for AspectRatio {
+    type Err = crate::ParseEnumError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "16:9" => Ok(Self::Landscape16x9),
+            "9:16" => Ok(Self::Portrait9x16),
+            "1:1" => Ok(Self::Square1x1),
+            _ => Err(crate::ParseEnumError::new("aspectRatio", value, &Self::VALUES)),
+        }
+    }
+}
+impl std::fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// The value the API uses when the parameter is left out.
+impl Default for AspectRatio {
+    fn default() -> Self {
+        Self::Landscape16x9
+    }
+}
+/// Duration in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Duration {
+    /// `5`
+    Seconds5,
+    /// `10`
+    Seconds10,
+}
+impl Duration {
+    /// Every value, in the schema's order.
+    pub const ALL: [Self; 2] = [Self::Seconds5, Self::Seconds10];
+    /// The allowed values as the API spells them.
+    pub const VALUES: [&'static str; 2] = ["5", "10"];
+    /// The value as the API sends it.
+    pub fn value(self) -> i64 {
+        match self {
+            Self::Seconds5 => 5,
+            Self::Seconds10 => 10,
+        }
+    }
+}
+impl TryFrom<i64> for Duration {
+    type Error = crate::ParseEnumError;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        match value {
+            5 => Ok(Self::Seconds5),
+            10 => Ok(Self::Seconds10),
+            _ => {
+                Err(
+                    crate::ParseEnumError::new(
+                        "duration",
+                        value.to_string(),
+                        &Self::VALUES,
+                    ),
+                )
+            }
+        }
+    }
+}
+impl std::str::FromStr for Duration {
+    type Err = crate::ParseEnumError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "5" => Ok(Self::Seconds5),
+            "10" => Ok(Self::Seconds10),
+            _ => Err(crate::ParseEnumError::new("duration", value, &Self::VALUES)),
+        }
+    }
+}
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.value())
+    }
+}
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(self.value())
+    }
+}
+impl<'de> serde::Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let value = crate::de::integer(deserializer)?;
+        Self::try_from(value).map_err(serde::de::Error::custom)
+    }
+}
+/// The value the API uses when the parameter is left out.
+impl Default for Duration {
+    fn default() -> Self {
+        Self::Seconds5
+    }
+}
+impl Kling16ProRequest {
+    /// A request with its required `prompt`; every other parameter left out (the API applies its defaults).
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self {
+            prompt: prompt.into(),
+            start_image: None,
+            end_image: None,
+            negative_prompt: None,
+            reference_images: None,
+            aspect_ratio: None,
+            cfg_scale: None,
+            duration: None,
+        }
+    }
+    /// Sets `startImage`.
+    ///
+    /// Image used as the first frame of the video.
+    ///
+    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+    #[must_use]
+    pub fn with_start_image(mut self, start_image: impl Into<crate::AssetId>) -> Self {
+        self.start_image = Some(start_image.into());
+        self
+    }
+    /// Sets `endImage`.
+    ///
+    /// Used to generate a video that transitions from the first frame to this image. Requires a first frame image.
+    ///
+    /// Requires `startImage`.
+    ///
+    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+    #[must_use]
+    pub fn with_end_image(mut self, end_image: impl Into<crate::AssetId>) -> Self {
+        self.end_image = Some(end_image.into());
+        self
+    }
+    /// Sets `negativePrompt`.
+    ///
+    /// Things you do not want to see in the video.
+    ///
+    /// At most 2500 characters.
+    ///
+    /// Left out, the API uses `""`.
+    #[must_use]
+    pub fn with_negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
+        self.negative_prompt = Some(negative_prompt.into());
+        self
+    }
+    /// Sets `referenceImages`.
+    ///
+    /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
+    ///
+    /// From 1 to 4 items.
+    #[must_use]
+    pub fn with_reference_images(
+        mut self,
+        reference_images: impl IntoIterator<Item = crate::AssetId>,
+    ) -> Self {
+        self.reference_images = Some(reference_images.into_iter().collect());
+        self
+    }
+    /// Sets `aspectRatio`.
+    ///
+    /// Aspect ratio of the video. Ignored if first frame is provided.
+    ///
+    /// One of `16:9`, `9:16`, `1:1`.
+    ///
+    /// Left out, the API uses `"16:9"`.
+    ///
+    /// Ignored when `startImage` is set: the video takes the aspect ratio of its first frame.
+    #[must_use]
+    pub fn with_aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
+        self.aspect_ratio = Some(aspect_ratio);
+        self
+    }
+    /// Sets `cfgScale`.
+    ///
+    /// Higher values follow the prompt more closely, lower values are more creative.
+    ///
+    /// At least 0 and at most 1.
+    ///
+    /// Left out, the API uses `0.5`.
+    #[must_use]
+    pub fn with_cfg_scale(mut self, cfg_scale: f64) -> Self {
+        self.cfg_scale = Some(cfg_scale);
+        self
+    }
+    /// Sets `duration`.
+    ///
+    /// Duration in seconds.
+    ///
+    /// One of `5`, `10`.
+    ///
+    /// Left out, the API uses `5`.
+    #[must_use]
+    pub fn with_duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+}
+impl crate::ModelRequest for Kling16ProRequest {
+    const MODEL_ID: &'static str = "model_kling-v1-6-pro";
+    fn validate(&self) -> crate::Validation {
+        let mut validation = crate::Validation::new();
+        let value = &self.prompt;
+        crate::checks::string_length(
+            &mut validation,
+            "prompt",
+            value,
+            Some(1),
+            Some(2500),
+        );
+        if let Some(value) = &self.negative_prompt {
+            crate::checks::string_length(
+                &mut validation,
+                "negativePrompt",
+                value,
+                None,
+                Some(2500),
+            );
+        }
+        if let Some(value) = &self.reference_images {
+            crate::checks::item_count(
+                &mut validation,
+                "referenceImages",
+                value.len(),
+                Some(1),
+                Some(4),
+            );
+        }
+        if let Some(value) = &self.cfg_scale {
+            crate::checks::number(
+                &mut validation,
+                "cfgScale",
+                *value,
+                &crate::checks::Bounds {
+                    minimum: Some(0.0),
+                    maximum: Some(1.0),
+                    exclusive_minimum: None,
+                    exclusive_maximum: None,
+                },
+            );
+        }
+        if self.end_image.is_some() && self.start_image.is_none() {
+            crate::checks::requires(&mut validation, "endImage", "startImage");
+        }
+        if self.start_image.is_some() && self.reference_images.is_some() {
+            crate::checks::ignored(
+                &mut validation,
+                "startImage",
+                "referenceImages",
+                "start and end images are ignored when reference images are used",
+            );
+        }
+        if self.end_image.is_some() && self.reference_images.is_some() {
+            crate::checks::ignored(
+                &mut validation,
+                "endImage",
+                "referenceImages",
+                "start and end images are ignored when reference images are used",
+            );
+        }
+        if self.aspect_ratio.is_some() && self.start_image.is_some() {
+            crate::checks::ignored(
+                &mut validation,
+                "aspectRatio",
+                "startImage",
+                "the video takes the aspect ratio of its first frame",
+            );
+        }
+        validation
+    }
+}
+/// The JSON Schema this module was generated from, verbatim.
+pub const SCHEMA: &str = r#"{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "$comment": "Parameters from Scenario's reference page for model_kling-v1-6-pro; ranges from Kling's own API reference and other hosts of the model (see each $comment).",
+  "x-model-id": "model_kling-v1-6-pro",
+  "title": "Kling 1.6 Pro",
+  "description": "Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["prompt"],
+  "properties": {
+    "prompt": {
+      "$comment": "Kling API reference (text2video, image2video): cannot exceed 2500 characters. Scenario answers an over-long prompt with 400; it is never trimmed.",
+      "type": "string",
+      "description": "Describe your video.",
+      "minLength": 1,
+      "maxLength": 2500
+    },
+    "startImage": {
+      "$comment": "Scenario reference page: an asset id; upload the image first.",
+      "type": "string",
+      "format": "asset-id",
+      "description": "Image used as the first frame of the video.",
+      "x-ignored-when-present": {
+        "referenceImages": "start and end images are ignored when reference images are used"
+      }
+    },
+    "endImage": {
+      "$comment": "Scenario reference page: requires a first frame image (see dependencies).",
+      "type": "string",
+      "format": "asset-id",
+      "description": "Used to generate a video that transitions from the first frame to this image. Requires a first frame image.",
+      "x-ignored-when-present": {
+        "referenceImages": "start and end images are ignored when reference images are used"
+      }
+    },
+    "negativePrompt": {
+      "$comment": "Kling API reference: cannot exceed 2500 characters.",
+      "type": "string",
+      "description": "Things you do not want to see in the video.",
+      "default": "",
+      "maxLength": 2500
+    },
+    "referenceImages": {
+      "$comment": "Scenario reference page: up to 4 reference images (scene elements).",
+      "type": "array",
+      "description": "Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.",
+      "items": { "type": "string", "format": "asset-id" },
+      "minItems": 1,
+      "maxItems": 4
+    },
+    "aspectRatio": {
+      "$comment": "Kling API reference and Replicate: one of 16:9, 9:16, 1:1; ignored when a first frame is given.",
+      "type": "string",
+      "description": "Aspect ratio of the video. Ignored if first frame is provided.",
+      "enum": ["16:9", "9:16", "1:1"],
+      "x-enum-names": ["Landscape16x9", "Portrait9x16", "Square1x1"],
+      "default": "16:9",
+      "x-ignored-when-present": {
+        "startImage": "the video takes the aspect ratio of its first frame"
+      }
+    },
+    "cfgScale": {
+      "$comment": "Kling API reference: range [0, 1]; Replicate: maximum 1.",
+      "type": "number",
+      "description": "Higher values follow the prompt more closely, lower values are more creative.",
+      "default": 0.5,
+      "minimum": 0,
+      "maximum": 1
+    },
+    "duration": {
+      "$comment": "Kling API reference; Replicate (integer enum 5, 10); WaveSpeed; fal.",
+      "type": "integer",
+      "description": "Duration in seconds.",
+      "enum": [5, 10],
+      "x-enum-names": ["Seconds5", "Seconds10"],
+      "default": 5
+    }
+  },
+  "dependencies": {
+    "endImage": ["startImage"]
+  }
+}
+"#;

@@ -1,0 +1,25 @@
+// @generated from schema/ by `cargo xtask codegen`. Do not edit by hand.
+//! Everything `cargo xtask codegen` writes from `schema/`.
+
+pub mod kling_v1_6_pro;
+mod api_assets;
+mod api_errors;
+mod api_jobs;
+
+/// The platform's wire types: jobs, assets, errors, generate responses.
+pub mod api {
+    pub use super::api_assets::*;
+    pub use super::api_errors::*;
+    pub use super::api_jobs::*;
+}
+
+/// Every model of `schema/models/`, in the order of their ids.
+pub static MODELS: &[crate::ModelInfo] = &[
+    crate::ModelInfo {
+        id: "model_kling-v1-6-pro",
+        title: "Kling 1.6 Pro",
+        description: "Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.",
+        schema: kling_v1_6_pro::SCHEMA,
+        validate_json: crate::validate_json::<kling_v1_6_pro::Kling16ProRequest>,
+    },
+];

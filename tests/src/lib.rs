@@ -1,0 +1,22 @@
+//! The workspace's test binary (one binary links faster than many on two cores).
+//!
+//! - `codegen`: the generator's output for every schema, its refusals, and freshness.
+//! - `wire`: the JSON that requests put on the wire and the validation users see.
+//! - `agreement`: the generated types and `validate()` accept exactly what an
+//!   independent JSON Schema validator accepts.
+//!
+//! The fixture models under `fixtures/schemas/` are generated into
+//! `src/fixtures/generated/` by `cargo xtask codegen` and compiled here.
+
+#[rustfmt::skip]
+pub mod fixtures {
+    //! Generated code of the fixture schemas (`cargo xtask codegen`).
+    pub mod generated;
+}
+
+#[cfg(test)]
+mod agreement;
+#[cfg(test)]
+mod codegen;
+#[cfg(test)]
+mod wire;

@@ -1,0 +1,260 @@
+//! `cargo xtask codegen`: reads `schema/`, writes `crates/kling-types/src/generated/`
+//! (and the generator's compiled test fixtures), byte for byte the same on every run.
+//! `--check` writes nothing and fails with a diff when a checked-in file is stale.
+
+mod rust;
+mod schema;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use schema::{Kind, SchemaError};
+
+use self::rust::Runtime;
+
+/// Whether to write the generated files or only compare them with what is checked in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Write every file that differs.
+    Write,
+    /// Write nothing; fail when a file differs.
+    Check,
+}
+
+/// Something `cargo xtask codegen` could not do.
+#[derive(Debug)]
+pub enum CodegenError {
+    /// A schema the generator refuses.
+    Schema(SchemaError),
+    /// Reading or writing a file failed.
+    Io(PathBuf, std::io::Error),
+    /// `--check` found checked-in files that differ from what the schemas generate.
+    Stale(Vec<String>),
+}
+
+impl std::fmt::Display for CodegenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Schema(error) => write!(f, "{error}"),
+            Self::Io(path, error) => write!(f, "{}: {error}", path.display()),
+            Self::Stale(files) => write!(
+                f,
+                "generated code is stale: {}\n  help: run `cargo xtask codegen` and commit the result",
+                files.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CodegenError {}
+
+impl From<SchemaError> for CodegenError {
+    fn from(error: SchemaError) -> Self {
+        Self::Schema(error)
+    }
+}
+
+/// The command that regenerates everything, named in every generated file.
+const COMMAND: &str = "cargo xtask codegen";
+
+/// The workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Generates every file and returns the ones it wrote; in [`Mode::Check`], writes
+/// nothing and fails naming the stale ones (with a diff of each on stderr).
+pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
+    let root = workspace_root();
+    let mut outputs = Vec::new();
+
+    let models = schema_files(&root, "schema/models")?;
+    let apis = schema_files(&root, "schema/api")?;
+    let types_dir = "crates/kling-types/src/generated";
+    let mut registry = Vec::new();
+    let mut modules = Vec::new();
+    for file in &models {
+        let text = read(&root, file)?;
+        let checked = schema::check(file, &text, Kind::Model, "crate")?;
+        let module = checked.model.as_ref().map(|model| model.module.clone()).unwrap_or_default();
+        outputs.push((format!("{types_dir}/{module}.rs"), render(&checked, file, &text, Runtime("crate"))?));
+        registry.push(checked);
+        modules.push(module);
+    }
+    let mut api_modules = Vec::new();
+    for file in &apis {
+        let text = read(&root, file)?;
+        let checked = schema::check(file, &text, Kind::Api, "crate")?;
+        let module = format!("api_{}", stem(file).replace('-', "_"));
+        outputs.push((format!("{types_dir}/{module}.rs"), render(&checked, file, &text, Runtime("crate"))?));
+        api_modules.push(module);
+    }
+    outputs.push((format!("{types_dir}/mod.rs"), types_mod(&registry, &api_modules)));
+
+    // The generator's own fixtures, compiled into the `tests` package so that every
+    // golden of generated code also builds and can be tested against a validator.
+    let fixtures_dir = "tests/src/fixtures/generated";
+    let mut fixture_modules = Vec::new();
+    for file in schema_files(&root, "tests/fixtures/schemas")? {
+        let text = read(&root, &file)?;
+        let checked = schema::check(&file, &text, Kind::Model, "kling_types")?;
+        let module = checked.model.as_ref().map(|model| model.module.clone()).unwrap_or_default();
+        outputs.push((format!("{fixtures_dir}/{module}.rs"), render(&checked, &file, &text, Runtime("kling_types"))?));
+        fixture_modules.push(module);
+    }
+    outputs.push((format!("{fixtures_dir}/mod.rs"), fixtures_mod(&fixture_modules)));
+
+    let mut stale = Vec::new();
+    for (path, text) in &outputs {
+        if ensure_file_contents(&root.join(path), text, mode)? {
+            stale.push(path.clone());
+        }
+    }
+    for dir in [types_dir, fixtures_dir] {
+        stale.extend(remove_orphans(&root, dir, &outputs, mode)?);
+    }
+    match mode {
+        Mode::Check if !stale.is_empty() => Err(CodegenError::Stale(stale)),
+        _ => Ok(stale),
+    }
+}
+
+/// Renders one model schema into a Rust file, as `cargo xtask codegen` would; `runtime`
+/// is the path of the kling-types crate from where the file is compiled.
+pub fn generate_model(file: &str, text: &str, runtime: &str) -> Result<String, SchemaError> {
+    let checked = schema::check(file, text, Kind::Model, runtime)?;
+    render(&checked, file, text, Runtime(runtime))
+}
+
+/// Renders one api schema (wire types) into a Rust file.
+pub fn generate_api(file: &str, text: &str, runtime: &str) -> Result<String, SchemaError> {
+    let checked = schema::check(file, text, Kind::Api, runtime)?;
+    render(&checked, file, text, Runtime(runtime))
+}
+
+fn render(checked: &schema::Checked, file: &str, text: &str, runtime: Runtime<'_>) -> Result<String, SchemaError> {
+    let items = rust::items(checked, file, text, runtime)?;
+    let doc = match &checked.model {
+        Some(model) => {
+            let mut doc = format!(" {} (`{}`).", model.title, model.id);
+            if !model.description.is_empty() {
+                let _ = write!(doc, "\n\n {}", model.description);
+            }
+            doc
+        }
+        None => format!(" Wire types of the Scenario API from `{file}`."),
+    };
+    let attrs = doc.split('\n').map(|line| syn::parse_quote!(#![doc = #line])).collect();
+    let file_ast = syn::File { shebang: None, attrs, items };
+    Ok(format!("{}\n{}", header(file), prettyplease::unparse(&file_ast)))
+}
+
+fn header(source: &str) -> String {
+    format!("// @generated from {source} by `{COMMAND}`. Do not edit by hand.")
+}
+
+fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
+    let mut out = header("schema/");
+    out.push_str("\n//! Everything `cargo xtask codegen` writes from `schema/`.\n\n");
+    for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
+        let _ = writeln!(out, "pub mod {};", model.module);
+    }
+    for module in api_modules {
+        let _ = writeln!(out, "mod {module};");
+    }
+    out.push_str("\n/// The platform's wire types: jobs, assets, errors, generate responses.\npub mod api {\n");
+    for module in api_modules {
+        let _ = writeln!(out, "    pub use super::{module}::*;");
+    }
+    out.push_str("}\n\n/// Every model of `schema/models/`, in the order of their ids.\npub static MODELS: &[crate::ModelInfo] = &[\n");
+    for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
+        let _ = writeln!(
+            out,
+            "    crate::ModelInfo {{\n        id: {id:?},\n        title: {title:?},\n        description: {description:?},\n        schema: {module}::SCHEMA,\n        validate_json: crate::validate_json::<{module}::{name}>,\n    }},",
+            id = model.id,
+            title = model.title,
+            description = model.description,
+            module = model.module,
+            name = model.rust_name,
+        );
+    }
+    out.push_str("];\n");
+    out
+}
+
+fn fixtures_mod(modules: &[String]) -> String {
+    let mut out = header("tests/fixtures/schemas/");
+    out.push_str("\n//! The generator's fixture models, compiled so that their generated code is tested.\n\n");
+    for module in modules {
+        let _ = writeln!(out, "pub mod {module};");
+    }
+    out
+}
+
+/// Writes `text` to `path` when it differs (or, in check mode, prints the diff).
+/// Returns whether the file was stale.
+pub fn ensure_file_contents(path: &Path, text: &str, mode: Mode) -> Result<bool, CodegenError> {
+    let old = fs::read_to_string(path).unwrap_or_default();
+    if old == text {
+        return Ok(false);
+    }
+    match mode {
+        Mode::Check => {
+            let diff = similar::TextDiff::from_lines(old.as_str(), text);
+            #[expect(clippy::print_stderr, reason = "the diff is the report of `codegen --check`")]
+            {
+                eprintln!("{} is stale:\n{}", path.display(), diff.unified_diff().context_radius(2).header("checked in", "generated"));
+            }
+        }
+        Mode::Write => {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|error| CodegenError::Io(dir.to_path_buf(), error))?;
+            }
+            fs::write(path, text).map_err(|error| CodegenError::Io(path.to_path_buf(), error))?;
+        }
+    }
+    Ok(true)
+}
+
+/// Deletes (or, in check mode, reports) generated files no schema produces any more.
+fn remove_orphans(root: &Path, dir: &str, outputs: &[(String, String)], mode: Mode) -> Result<Vec<String>, CodegenError> {
+    let Ok(entries) = fs::read_dir(root.join(dir)) else { return Ok(Vec::new()) };
+    let mut orphans = Vec::new();
+    for entry in entries.flatten() {
+        let relative = format!("{dir}/{}", entry.file_name().to_string_lossy());
+        if relative.ends_with(".rs") && !outputs.iter().any(|(path, _)| *path == relative) {
+            if mode == Mode::Write {
+                fs::remove_file(entry.path()).map_err(|error| CodegenError::Io(entry.path(), error))?;
+            }
+            orphans.push(relative);
+        }
+    }
+    orphans.sort();
+    Ok(orphans)
+}
+
+/// The `.json` files of a folder, relative to the root, sorted.
+fn schema_files(root: &Path, dir: &str) -> Result<Vec<String>, CodegenError> {
+    let entries = match fs::read_dir(root.join(dir)) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(CodegenError::Io(root.join(dir), error)),
+    };
+    let mut files: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| format!("{dir}/{}", entry.file_name().to_string_lossy()))
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read(root: &Path, file: &str) -> Result<String, CodegenError> {
+    fs::read_to_string(root.join(file)).map_err(|error| CodegenError::Io(root.join(file), error))
+}
+
+fn stem(file: &str) -> &str {
+    Path::new(file).file_stem().and_then(|stem| stem.to_str()).unwrap_or(file)
+}

@@ -1,0 +1,716 @@
+//! Turns a checked schema into one Rust file: typify writes the structs from the
+//! lowered schema, then this module tidies what typify wrote and adds what it cannot:
+//! readable enums, builder-lite constructors, `validate()`, the `ModelRequest` impl.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+
+use super::schema::{Checked, EnumDef, Kind, Property, SchemaError, Shape, VariantValue};
+
+/// What the generated code calls the crate holding `Validation`, `AssetId`, …
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Runtime<'a>(pub(crate) &'a str);
+
+impl Runtime<'_> {
+    fn path(&self) -> TokenStream {
+        let ident = format_ident!("{}", self.0);
+        quote!(#ident)
+    }
+}
+
+/// Typify's fully qualified paths, as `TokenStream::to_string` spells them, and what a
+/// person would write instead (all are in the prelude or a direct dependency).
+const SIMPLER_PATHS: &[(&str, &str)] = &[
+    (":: std :: option :: Option", "Option"),
+    (":: std :: string :: String", "String"),
+    (":: std :: vec :: Vec", "Vec"),
+    (":: serde_json :: ", "serde_json :: "),
+    (":: serde :: ", "serde :: "),
+    ("\"::std::option::Option::is_none\"", "\"Option::is_none\""),
+    ("\"::std::vec::Vec::is_empty\"", "\"Vec::is_empty\""),
+    ("\"::serde_json::Map::is_empty\"", "\"serde_json::Map::is_empty\""),
+    (":: std :: collections :: BTreeMap", "std :: collections :: BTreeMap"),
+    ("\":: std :: collections :: BTreeMap::is_empty\"", "\"std::collections::BTreeMap::is_empty\""),
+];
+
+/// Generates the items of one schema's module (without header or module docs).
+pub(crate) fn items(checked: &Checked, file: &str, schema_text: &str, runtime: Runtime<'_>) -> Result<Vec<syn::Item>, SchemaError> {
+    let typify_error = |error: &dyn std::fmt::Display| SchemaError {
+        file: file.to_owned(),
+        pointer: String::new(),
+        message: format!("typify could not convert the lowered schema: {error}"),
+        help: "this is a bug in xtask/src/codegen/schema.rs: it let through something typify cannot read".to_owned(),
+    };
+    let mut settings = typify::TypeSpaceSettings::default();
+    settings
+        .with_struct_builder(false)
+        .with_derive("PartialEq".to_owned())
+        // Sorted maps serialize the same way every time.
+        .with_map_type("::std::collections::BTreeMap");
+    for (name, rust) in &checked.replacements {
+        settings.with_replacement(name, rust, std::iter::empty());
+    }
+    let mut space = typify::TypeSpace::new(&settings);
+    match checked.kind {
+        Kind::Model => {
+            let root = serde_json::from_value(checked.lowered.clone()).map_err(|error| typify_error(&error))?;
+            space.add_root_schema(root).map_err(|error| typify_error(&error))?;
+        }
+        Kind::Api => {
+            let definitions: std::collections::BTreeMap<String, schemars::schema::Schema> =
+                serde_json::from_value(checked.lowered["definitions"].clone()).map_err(|error| typify_error(&error))?;
+            space.add_ref_types(definitions).map_err(|error| typify_error(&error))?;
+        }
+    }
+    let mut text = space.to_stream().to_string();
+    for (from, to) in SIMPLER_PATHS {
+        text = text.replace(from, to);
+    }
+    let file_ast: syn::File = syn::parse_str(&text).map_err(|error| typify_error(&error))?;
+
+    let mut items: Vec<syn::Item> = file_ast.items;
+    // Typify's `error` module serves its own conversions, which we replace.
+    items.retain(|item| !matches!(item, syn::Item::Mod(module) if module.ident == "error" || module.ident == "defaults"));
+    let mut tidy = Tidy { checked, runtime };
+    for item in &mut items {
+        tidy.visit_item_mut(item);
+    }
+    for definition in &checked.enums {
+        items.extend(parse_items(enum_items(definition, runtime)));
+    }
+    if let Some(model) = &checked.model {
+        let name = format_ident!("{}", model.rust_name);
+        let fields = field_idents(&items, &model.rust_name);
+        items.extend(parse_items(model_items(checked, &name, &fields, runtime)));
+        let schema = raw_string(schema_text);
+        items.extend(parse_items(quote! {
+            /// The JSON Schema this module was generated from, verbatim.
+            pub const SCHEMA: &str = #schema;
+        }));
+    }
+    Ok(items)
+}
+
+fn parse_items(tokens: TokenStream) -> Vec<syn::Item> {
+    // The tokens come from `quote!` in this file; failing to parse them is a bug here.
+    #[expect(clippy::expect_used, reason = "generator bug, not user input")]
+    let file: syn::File = syn::parse2(tokens).expect("xtask generated Rust that does not parse");
+    file.items
+}
+
+/// A raw string literal that holds `text`, with enough `#`s.
+fn raw_string(text: &str) -> Literal {
+    let hashes = "#".repeat((1..).find(|&n| !text.contains(&format!("\"{}", "#".repeat(n)))).unwrap_or(1));
+    #[expect(clippy::expect_used, reason = "a raw string with enough hashes always lexes")]
+    format!("r{hashes}\"{text}\"{hashes}").parse().expect("raw string literal")
+}
+
+/// JSON name → Rust field name, read from typify's struct (typify picks the names).
+fn field_idents(items: &[syn::Item], struct_name: &str) -> Vec<(String, syn::Ident)> {
+    let Some(fields) = items.iter().find_map(|item| match item {
+        syn::Item::Struct(item) if item.ident == struct_name => Some(&item.fields),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter_map(|field| {
+            let ident = field.ident.clone()?;
+            Some((serde_rename(field).unwrap_or_else(|| ident.to_string()), ident))
+        })
+        .collect()
+}
+
+fn serde_rename(field: &syn::Field) -> Option<String> {
+    let mut rename = None;
+    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        });
+    }
+    rename
+}
+
+/// Tidies typify's items: doc comments with a space after `///`, `#[non_exhaustive]`
+/// structs (a new optional parameter is then a minor release), and decoding that agrees
+/// with JSON Schema (requests) or tolerates `null` (responses).
+struct Tidy<'a> {
+    checked: &'a Checked,
+    runtime: Runtime<'a>,
+}
+
+impl VisitMut for Tidy<'_> {
+    fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+        if let syn::Meta::NameValue(syn::MetaNameValue { path, value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }), .. }) =
+            &mut attr.meta
+        {
+            let doc = text.value();
+            if path.is_ident("doc") && !doc.starts_with(' ') && !doc.is_empty() {
+                *text = syn::LitStr::new(&format!(" {doc}"), text.span());
+            }
+        }
+    }
+
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        syn::visit_mut::visit_item_struct_mut(self, item);
+        item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+        let runtime = self.runtime.0;
+        for field in &mut item.fields {
+            if !field.attrs.iter().any(|attr| attr.path().is_ident("doc")) {
+                let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
+                let doc = format!(" The `{json_name}` field.");
+                field.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
+            }
+        }
+        match self.checked.kind {
+            Kind::Model => {
+                // typify sorts properties by name; the schema's order is the one its author chose.
+                if let syn::Fields::Named(fields) = &mut item.fields {
+                    let position = |field: &syn::Field| {
+                        let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
+                        self.checked.properties.iter().position(|property| property.json_name == json_name)
+                    };
+                    let mut sorted: Vec<syn::Field> = fields.named.iter().cloned().collect();
+                    sorted.sort_by_key(position);
+                    fields.named = sorted.into_iter().collect();
+                }
+                for field in &mut item.fields {
+                    let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
+                    let Some(property) = self.checked.properties.iter().find(|property| property.json_name == json_name) else { continue };
+                    let integer = matches!(property.shape, Shape::Integer(_));
+                    let attr: syn::Attribute = match (property.required, integer) {
+                        (false, false) => {
+                            let path = format!("{runtime}::de::present");
+                            syn::parse_quote!(#[serde(default, deserialize_with = #path)])
+                        }
+                        (false, true) => {
+                            let path = format!("{runtime}::de::present_integer");
+                            syn::parse_quote!(#[serde(default, deserialize_with = #path)])
+                        }
+                        (true, true) => {
+                            let path = format!("{runtime}::de::integer");
+                            syn::parse_quote!(#[serde(deserialize_with = #path)])
+                        }
+                        (true, false) => {
+                            add_docs(field, summary(self.checked, property));
+                            continue;
+                        }
+                    };
+                    add_docs(field, summary(self.checked, property));
+                    field.attrs.push(attr);
+                }
+            }
+            Kind::Api => {
+                for field in &mut item.fields {
+                    let defaulted = field.attrs.iter().any(|attr| attr.path().is_ident("serde") && attr.meta.to_token_stream_string().contains("default"));
+                    let collection = matches!(&field.ty, syn::Type::Path(path)
+                        if path.path.segments.last().is_some_and(|last| ["Vec", "Map", "BTreeMap"].iter().any(|name| last.ident == name)));
+                    if defaulted && collection {
+                        let path = format!("{runtime}::de::null_as_default");
+                        field.attrs.push(syn::parse_quote!(#[serde(deserialize_with = #path)]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Appends paragraphs to a field's doc comment, right after the existing ones.
+fn add_docs(field: &mut syn::Field, lines: Vec<String>) {
+    let at = field.attrs.iter().rposition(|attr| attr.path().is_ident("doc")).map_or(0, |last| last + 1);
+    let docs = lines.into_iter().flat_map(|line| {
+        let line = format!(" {line}");
+        [syn::parse_quote!(#[doc = ""]), syn::parse_quote!(#[doc = #line])]
+    });
+    field.attrs.splice(at..at, docs);
+}
+
+trait ToTokenString {
+    fn to_token_stream_string(&self) -> String;
+}
+
+impl ToTokenString for syn::Meta {
+    fn to_token_stream_string(&self) -> String {
+        quote!(#self).to_string()
+    }
+}
+
+/// The constraints of a parameter in words, for its rustdoc.
+fn summary(checked: &Checked, property: &Property) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(line) = shape_summary(checked, &property.shape) {
+        lines.push(line);
+    }
+    if let Some(default) = &property.default {
+        lines.push(format!("Left out, the API uses `{default}`."));
+    }
+    for (field, needs) in &checked.dependencies {
+        if *field == property.json_name {
+            let needs: Vec<String> = needs.iter().map(|need| format!("`{need}`")).collect();
+            lines.push(format!("Requires {}.", needs.join(" and ")));
+        }
+    }
+    for (other, why) in &property.ignored_when_present {
+        lines.push(format!("Ignored when `{other}` is set: {why}."));
+    }
+    lines
+}
+
+fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
+    match shape {
+        Shape::String { min_length, max_length } => match (min_length, max_length) {
+            (Some(min), Some(max)) => Some(format!("From {min} to {max} characters.")),
+            (Some(min), None) => Some(format!("At least {min} characters.")),
+            (None, Some(max)) => Some(format!("At most {max} characters.")),
+            (None, None) => None,
+        },
+        Shape::Integer(bounds) | Shape::Number(bounds) => {
+            let mut parts = Vec::new();
+            if let Some(min) = bounds.minimum {
+                parts.push(format!("at least {min}"));
+            }
+            if let Some(min) = bounds.exclusive_minimum {
+                parts.push(format!("greater than {min}"));
+            }
+            if let Some(max) = bounds.maximum {
+                parts.push(format!("at most {max}"));
+            }
+            if let Some(max) = bounds.exclusive_maximum {
+                parts.push(format!("less than {max}"));
+            }
+            (!parts.is_empty()).then(|| {
+                let text = parts.join(" and ");
+                format!("{}{}.", text[..1].to_uppercase(), &text[1..])
+            })
+        }
+        Shape::Enum(index) => {
+            let values: Vec<String> = checked.enums[*index].variants.iter().map(|variant| format!("`{}`", variant.value.text())).collect();
+            Some(format!("One of {}.", values.join(", ")))
+        }
+        Shape::Array { items, min_items, max_items } => {
+            let count = match (min_items, max_items) {
+                (Some(min), Some(max)) => Some(format!("From {min} to {max} items.")),
+                (Some(min), None) => Some(format!("At least {min} items.")),
+                (None, Some(max)) => Some(format!("At most {max} items.")),
+                (None, None) => None,
+            };
+            let each = shape_summary(checked, items).map(|line| format!("Each: {}{}", line[..1].to_lowercase(), &line[1..]));
+            match (count, each) {
+                (Some(count), Some(each)) => Some(format!("{count} {each}")),
+                (count, each) => count.or(each),
+            }
+        }
+        Shape::Id(_) | Shape::Boolean | Shape::Typify => None,
+    }
+}
+
+fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
+    let rt = runtime.path();
+    let name = format_ident!("{}", definition.rust_name);
+    let field = &definition.field;
+    let doc = definition.description.clone().unwrap_or_else(|| format!("The values of `{field}`."));
+    let doc = format!(" {doc}");
+    let variants: Vec<syn::Ident> = definition.variants.iter().map(|variant| format_ident!("{}", variant.rust_name)).collect();
+    let texts: Vec<String> = definition.variants.iter().map(|variant| variant.value.text()).collect();
+    let variant_docs: Vec<String> = texts.iter().map(|text| format!(" `{text}`")).collect();
+    let count = Literal::usize_unsuffixed(variants.len());
+    let default_impl = definition.default.map(|index| {
+        let variant = &variants[index];
+        quote! {
+            /// The value the API uses when the parameter is left out.
+            impl Default for #name {
+                fn default() -> Self {
+                    Self::#variant
+                }
+            }
+        }
+    });
+
+    if definition.open {
+        return quote! {
+            #[doc = #doc]
+            ///
+            /// Open: a value this version does not know decodes as [`Self::Other`], so a
+            /// newer server never breaks decoding.
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            pub enum #name {
+                #( #[doc = #variant_docs] #variants, )*
+                /// A value this version does not know.
+                Other(String),
+            }
+            impl #name {
+                /// The value as the API spells it.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #( Self::#variants => #texts, )*
+                        Self::Other(value) => value,
+                    }
+                }
+            }
+            impl From<&str> for #name {
+                fn from(value: &str) -> Self {
+                    match value {
+                        #( #texts => Self::#variants, )*
+                        other => Self::Other(other.to_owned()),
+                    }
+                }
+            }
+            impl From<String> for #name {
+                fn from(value: String) -> Self {
+                    match value.as_str() {
+                        #( #texts => Self::#variants, )*
+                        _ => Self::Other(value),
+                    }
+                }
+            }
+            impl std::str::FromStr for #name {
+                type Err = std::convert::Infallible;
+                fn from_str(value: &str) -> Result<Self, Self::Err> {
+                    Ok(Self::from(value))
+                }
+            }
+            impl std::fmt::Display for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl serde::Serialize for #name {
+                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> serde::Deserialize<'de> for #name {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    String::deserialize(deserializer).map(Self::from)
+                }
+            }
+            #default_impl
+        };
+    }
+
+    let consts = quote! {
+        /// Every value, in the schema's order.
+        pub const ALL: [Self; #count] = [#( Self::#variants ),*];
+        /// The allowed values as the API spells them.
+        pub const VALUES: [&'static str; #count] = [#( #texts ),*];
+    };
+    match definition.variants.first().map(|variant| &variant.value) {
+        Some(VariantValue::Integer(_)) => {
+            let numbers: Vec<Literal> = definition
+                .variants
+                .iter()
+                .map(|variant| match variant.value {
+                    VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
+                    VariantValue::String(_) => Literal::i64_unsuffixed(0),
+                })
+                .collect();
+            quote! {
+                #[doc = #doc]
+                #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+                pub enum #name {
+                    #( #[doc = #variant_docs] #variants, )*
+                }
+                impl #name {
+                    #consts
+                    /// The value as the API sends it.
+                    pub fn value(self) -> i64 {
+                        match self {
+                            #( Self::#variants => #numbers, )*
+                        }
+                    }
+                }
+                impl TryFrom<i64> for #name {
+                    type Error = #rt::ParseEnumError;
+                    fn try_from(value: i64) -> Result<Self, Self::Error> {
+                        match value {
+                            #( #numbers => Ok(Self::#variants), )*
+                            _ => Err(#rt::ParseEnumError::new(#field, value.to_string(), &Self::VALUES)),
+                        }
+                    }
+                }
+                impl std::str::FromStr for #name {
+                    type Err = #rt::ParseEnumError;
+                    fn from_str(value: &str) -> Result<Self, Self::Err> {
+                        match value {
+                            #( #texts => Ok(Self::#variants), )*
+                            _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
+                        }
+                    }
+                }
+                impl std::fmt::Display for #name {
+                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        write!(f, "{}", self.value())
+                    }
+                }
+                impl serde::Serialize for #name {
+                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_i64(self.value())
+                    }
+                }
+                impl<'de> serde::Deserialize<'de> for #name {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        let value = #rt::de::integer(deserializer)?;
+                        Self::try_from(value).map_err(serde::de::Error::custom)
+                    }
+                }
+                #default_impl
+            }
+        }
+        _ => quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+            pub enum #name {
+                #( #[doc = #variant_docs] #[serde(rename = #texts)] #variants, )*
+            }
+            impl #name {
+                #consts
+                /// The value as the API spells it.
+                pub fn as_str(self) -> &'static str {
+                    match self {
+                        #( Self::#variants => #texts, )*
+                    }
+                }
+            }
+            impl std::str::FromStr for #name {
+                type Err = #rt::ParseEnumError;
+                fn from_str(value: &str) -> Result<Self, Self::Err> {
+                    match value {
+                        #( #texts => Ok(Self::#variants), )*
+                        _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
+                    }
+                }
+            }
+            impl std::fmt::Display for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            #default_impl
+        },
+    }
+}
+
+fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStream {
+    let rt = runtime.path();
+    match shape {
+        Shape::String { .. } => quote!(String),
+        Shape::Id(id) => {
+            let id = format_ident!("{}", id.type_name());
+            quote!(#rt::#id)
+        }
+        Shape::Enum(index) => {
+            let name = format_ident!("{}", checked.enums[*index].rust_name);
+            quote!(#name)
+        }
+        Shape::Integer(_) => quote!(i64),
+        Shape::Number(_) => quote!(f64),
+        Shape::Boolean => quote!(bool),
+        Shape::Array { items, .. } => {
+            let items = rust_type(checked, items, runtime);
+            quote!(Vec<#items>)
+        }
+        Shape::Typify => quote!(serde_json::Value),
+    }
+}
+
+/// A parameter's type in a constructor or setter, and how to turn the argument into the field.
+fn argument(checked: &Checked, shape: &Shape, name: &syn::Ident, runtime: Runtime<'_>) -> (TokenStream, TokenStream) {
+    let ty = rust_type(checked, shape, runtime);
+    match shape {
+        Shape::String { .. } | Shape::Id(_) => (quote!(impl Into<#ty>), quote!(#name.into())),
+        Shape::Array { items, .. } => {
+            let items = rust_type(checked, items, runtime);
+            (quote!(impl IntoIterator<Item = #items>), quote!(#name.into_iter().collect()))
+        }
+        _ => (ty, quote!(#name)),
+    }
+}
+
+fn model_items(checked: &Checked, name: &syn::Ident, fields: &[(String, syn::Ident)], runtime: Runtime<'_>) -> TokenStream {
+    let rt = runtime.path();
+    let Some(model) = &checked.model else { return TokenStream::new() };
+    let field_of = |json_name: &str| fields.iter().find(|(json, _)| json == json_name).map(|(_, ident)| ident.clone());
+    let model_id = &model.id;
+
+    let mut new_params = Vec::new();
+    let mut new_fields = Vec::new();
+    let mut setters = Vec::new();
+    for property in &checked.properties {
+        let Some(field) = field_of(&property.json_name) else { continue };
+        let (ty, convert) = argument(checked, &property.shape, &field, runtime);
+        if property.required {
+            new_params.push(quote!(#field: #ty));
+            new_fields.push(quote!(#field: #convert));
+        } else {
+            new_fields.push(quote!(#field: None));
+            let setter = format_ident!("with_{}", field.to_string().trim_end_matches('_'));
+            let json_name = &property.json_name;
+            let mut doc = vec![format!(" Sets `{json_name}`.")];
+            if let Some(description) = &property.description {
+                doc.push(String::new());
+                doc.push(format!(" {description}"));
+            }
+            for line in summary(checked, property) {
+                doc.push(String::new());
+                doc.push(format!(" {line}"));
+            }
+            setters.push(quote! {
+                #( #[doc = #doc] )*
+                #[must_use]
+                pub fn #setter(mut self, #field: #ty) -> Self {
+                    self.#field = Some(#convert);
+                    self
+                }
+            });
+        }
+    }
+    let required: Vec<String> = checked.properties.iter().filter(|property| property.required).map(|property| format!("`{}`", property.json_name)).collect();
+    let new_doc = if required.is_empty() {
+        " A request with every parameter left out (the API applies its defaults).".to_owned()
+    } else {
+        format!(" A request with its required {}; every other parameter left out (the API applies its defaults).", required.join(" and "))
+    };
+
+    let checks = validation_checks(checked, fields, runtime);
+    let validate_body = if checks.is_empty() {
+        quote!(#rt::Validation::new())
+    } else {
+        quote! {
+            let mut validation = #rt::Validation::new();
+            #( #checks )*
+            validation
+        }
+    };
+
+    quote! {
+        impl #name {
+            #[doc = #new_doc]
+            pub fn new(#( #new_params ),*) -> Self {
+                Self { #( #new_fields ),* }
+            }
+            #( #setters )*
+        }
+        impl #rt::ModelRequest for #name {
+            const MODEL_ID: &'static str = #model_id;
+            fn validate(&self) -> #rt::Validation {
+                #validate_body
+            }
+        }
+    }
+}
+
+fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)], runtime: Runtime<'_>) -> Vec<TokenStream> {
+    let rt = runtime.path();
+    let field_of = |json_name: &str| fields.iter().find(|(json, _)| json == json_name).map(|(_, ident)| ident.clone());
+    let property_of = |json_name: &str| checked.properties.iter().find(|property| property.json_name == json_name);
+    // `None` when the field is required, i.e. always present.
+    let presence = |json_name: &str, present: bool| -> Option<TokenStream> {
+        let property = property_of(json_name)?;
+        let field = field_of(json_name)?;
+        let test = if present { quote!(is_some) } else { quote!(is_none) };
+        (!property.required).then(|| quote!(self.#field.#test()))
+    };
+
+    let mut checks = Vec::new();
+    for property in &checked.properties {
+        let Some(field) = field_of(&property.json_name) else { continue };
+        let json_name = &property.json_name;
+        let value_checks = shape_checks(&property.shape, &quote!(value), &quote!(#json_name), &rt);
+        if value_checks.is_empty() {
+            continue;
+        }
+        checks.push(if property.required {
+            quote! { let value = &self.#field; #value_checks }
+        } else {
+            quote! { if let Some(value) = &self.#field { #value_checks } }
+        });
+    }
+    for (field, needs) in &checked.dependencies {
+        for need in needs {
+            let Some(need_absent) = presence(need, false) else { continue };
+            let condition = match presence(field, true) {
+                Some(field_present) => quote!(#field_present && #need_absent),
+                None => need_absent,
+            };
+            checks.push(quote! {
+                if #condition {
+                    #rt::checks::requires(&mut validation, #field, #need);
+                }
+            });
+        }
+    }
+    for property in &checked.properties {
+        for (other, why) in &property.ignored_when_present {
+            let json_name = &property.json_name;
+            let conditions: Vec<TokenStream> = [presence(json_name, true), presence(other, true)].into_iter().flatten().collect();
+            let warn = quote!(#rt::checks::ignored(&mut validation, #json_name, #other, #why););
+            checks.push(if conditions.is_empty() {
+                warn
+            } else {
+                quote! { if #( #conditions )&&* { #warn } }
+            });
+        }
+    }
+    checks
+}
+
+/// Checks of one value (`value` is a reference to it); empty when the shape has no constraints.
+fn shape_checks(shape: &Shape, value: &TokenStream, field: &TokenStream, rt: &TokenStream) -> TokenStream {
+    let count = |limit: &Option<u64>| match limit {
+        Some(limit) => {
+            let limit = Literal::u64_unsuffixed(*limit);
+            quote!(Some(#limit))
+        }
+        None => quote!(None),
+    };
+    let bound = |limit: Option<f64>| match limit {
+        Some(limit) => {
+            let limit = Literal::f64_unsuffixed(limit);
+            quote!(Some(#limit))
+        }
+        None => quote!(None),
+    };
+    match shape {
+        Shape::String { min_length, max_length } if min_length.is_some() || max_length.is_some() => {
+            let (min, max) = (count(min_length), count(max_length));
+            quote!(#rt::checks::string_length(&mut validation, #field, #value, #min, #max);)
+        }
+        Shape::Integer(bounds) | Shape::Number(bounds) if !bounds.is_empty() => {
+            let as_f64 = if matches!(shape, Shape::Integer(_)) { quote!(*#value as f64) } else { quote!(*#value) };
+            let (minimum, maximum) = (bound(bounds.minimum), bound(bounds.maximum));
+            let (exclusive_minimum, exclusive_maximum) = (bound(bounds.exclusive_minimum), bound(bounds.exclusive_maximum));
+            quote! {
+                #rt::checks::number(&mut validation, #field, #as_f64, &#rt::checks::Bounds {
+                    minimum: #minimum,
+                    maximum: #maximum,
+                    exclusive_minimum: #exclusive_minimum,
+                    exclusive_maximum: #exclusive_maximum,
+                });
+            }
+        }
+        Shape::Array { items, min_items, max_items } => {
+            let count_check = (min_items.is_some() || max_items.is_some()).then(|| {
+                let (min, max) = (count(min_items), count(max_items));
+                quote!(#rt::checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
+            });
+            let item_checks = shape_checks(items, &quote!(item), &quote!(&field), rt);
+            let item_loop = (!item_checks.is_empty()).then(|| {
+                quote! {
+                    for (index, item) in #value.iter().enumerate() {
+                        let field = format!("{}[{index}]", #field);
+                        #item_checks
+                    }
+                }
+            });
+            quote!(#count_check #item_loop)
+        }
+        _ => TokenStream::new(),
+    }
+}

@@ -1,0 +1,849 @@
+//! Reads one schema file in our dialect (see `schema/README.md`), refuses anything it
+//! does not fully understand, and splits it in two: the facts the generator acts on
+//! itself (constraints, enums, ids, "ignored when" rules) and a *lowered* schema for
+//! typify, stripped of those facts, in which every type we generate ourselves is a
+//! `$ref` that typify replaces with our type.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+/// Whether a schema describes a model's request or the platform's wire types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `schema/models/*.json`: one request, validated before it is sent; closed enums.
+    Model,
+    /// `schema/api/*.json`: response types, decoded leniently; every enum is open.
+    Api,
+}
+
+/// A schema the generator refuses, with where and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaError {
+    /// The schema file, as given to the generator.
+    pub file: String,
+    /// A JSON pointer into the file (`/properties/cfgScale/maximum`).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        write!(f, "{}: at `{pointer}`: {}\n  help: {}", self.file, self.message, self.help)
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+/// The ids that are strings on the wire and newtypes in Rust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdKind {
+    Asset,
+    Job,
+    Model,
+}
+
+impl IdKind {
+    fn from_format(format: &str) -> Option<Self> {
+        match format {
+            "asset-id" => Some(Self::Asset),
+            "job-id" => Some(Self::Job),
+            "model-id" => Some(Self::Model),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            Self::Asset => "AssetId",
+            Self::Job => "JobId",
+            Self::Model => "ModelId",
+        }
+    }
+}
+
+/// A value's type and the constraints `validate()` checks on it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Shape {
+    String { min_length: Option<u64>, max_length: Option<u64> },
+    Id(IdKind),
+    /// Index into [`Checked::enums`].
+    Enum(usize),
+    Integer(Bounds),
+    Number(Bounds),
+    Boolean,
+    Array { items: Box<Shape>, min_items: Option<u64>, max_items: Option<u64> },
+    /// Anything typify maps on its own (api schemas only): objects, references, any JSON.
+    Typify,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Bounds {
+    pub(crate) minimum: Option<f64>,
+    pub(crate) maximum: Option<f64>,
+    pub(crate) exclusive_minimum: Option<f64>,
+    pub(crate) exclusive_maximum: Option<f64>,
+}
+
+impl Bounds {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn admits(&self, value: f64) -> bool {
+        self.minimum.is_none_or(|min| value >= min)
+            && self.maximum.is_none_or(|max| value <= max)
+            && self.exclusive_minimum.is_none_or(|min| value > min)
+            && self.exclusive_maximum.is_none_or(|max| value < max)
+    }
+}
+
+/// An enum we generate ourselves (typify's variant names are `X169`; its enums are closed).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct EnumDef {
+    pub(crate) rust_name: String,
+    /// The JSON name of the field it belongs to, for error messages.
+    pub(crate) field: String,
+    pub(crate) description: Option<String>,
+    pub(crate) variants: Vec<Variant>,
+    pub(crate) open: bool,
+    pub(crate) default: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Variant {
+    pub(crate) rust_name: String,
+    pub(crate) value: VariantValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum VariantValue {
+    String(String),
+    Integer(i64),
+}
+
+impl VariantValue {
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Self::String(text) => text.clone(),
+            Self::Integer(number) => number.to_string(),
+        }
+    }
+}
+
+/// One parameter of a model's request.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Property {
+    pub(crate) json_name: String,
+    pub(crate) required: bool,
+    pub(crate) shape: Shape,
+    pub(crate) description: Option<String>,
+    pub(crate) default: Option<Value>,
+    /// `(other field, why)`: the API ignores this field when the other is set.
+    pub(crate) ignored_when_present: Vec<(String, String)>,
+}
+
+/// The model's identity, from `x-model-id` and `title`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ModelMeta {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) rust_name: String,
+    pub(crate) module: String,
+}
+
+/// A schema file that passed every check.
+#[derive(Clone, Debug)]
+pub(crate) struct Checked {
+    pub(crate) kind: Kind,
+    pub(crate) model: Option<ModelMeta>,
+    pub(crate) properties: Vec<Property>,
+    /// `(field, fields it requires)` from draft-07 `dependencies`.
+    pub(crate) dependencies: Vec<(String, Vec<String>)>,
+    pub(crate) enums: Vec<EnumDef>,
+    /// What typify reads.
+    pub(crate) lowered: Value,
+    /// `(definition name, Rust type)` for typify's `with_replacement`.
+    pub(crate) replacements: BTreeMap<String, String>,
+}
+
+const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+const ANNOTATIONS: &[&str] = &["$comment", "description", "title", "default", "examples"];
+const HELP_UNKNOWN: &str = "the generator would drop it silently, so it refuses it: remove it, or teach \
+     xtask/src/codegen/schema.rs what it means and document it in schema/README.md";
+
+/// Checks `text` (the contents of `file`) and lowers it for typify.
+///
+/// `runtime` is the path of the crate that holds `AssetId` and friends (`crate` inside
+/// kling-types, `kling_types` elsewhere).
+pub(crate) fn check(file: &str, text: &str, kind: Kind, runtime: &str) -> Result<Checked, SchemaError> {
+    let root: Value = serde_json::from_str(text).map_err(|error| SchemaError {
+        file: file.to_owned(),
+        pointer: String::new(),
+        message: format!("not valid JSON: {error}"),
+        help: "fix the syntax; `python3 -m json.tool FILE` points at the same place".to_owned(),
+    })?;
+    let walker = Walker { file, kind, runtime, enums: Vec::new(), replacements: BTreeMap::new(), definitions: Map::new() };
+    match kind {
+        Kind::Model => walker.model(&root),
+        Kind::Api => walker.api(&root),
+    }
+}
+
+struct Walker<'a> {
+    file: &'a str,
+    kind: Kind,
+    runtime: &'a str,
+    enums: Vec<EnumDef>,
+    replacements: BTreeMap<String, String>,
+    /// Placeholder definitions that typify replaces with our types.
+    definitions: Map<String, Value>,
+}
+
+impl Walker<'_> {
+    fn error(&self, pointer: &str, message: impl Into<String>, help: impl Into<String>) -> SchemaError {
+        SchemaError { file: self.file.to_owned(), pointer: pointer.to_owned(), message: message.into(), help: help.into() }
+    }
+
+    fn object<'v>(&self, node: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>, SchemaError> {
+        node.as_object().ok_or_else(|| {
+            self.error(pointer, "expected a schema (a JSON object)", "write the schema as an object, e.g. {\"type\": \"string\"}")
+        })
+    }
+
+    fn only_keywords(&self, node: &Map<String, Value>, pointer: &str, allowed: &[&str]) -> Result<(), SchemaError> {
+        match node.keys().find(|key| !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str())) {
+            Some(key) => Err(self.error(
+                &format!("{pointer}/{}", escape(key)),
+                format!("the keyword `{key}` is not understood here"),
+                HELP_UNKNOWN,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn string<'v>(&self, node: &'v Map<String, Value>, key: &str, pointer: &str) -> Result<Option<&'v str>, SchemaError> {
+        match node.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(_) => Err(self.error(&format!("{pointer}/{key}"), format!("`{key}` must be a string"), "write it as a JSON string")),
+        }
+    }
+
+    fn count(&self, node: &Map<String, Value>, key: &str, pointer: &str) -> Result<Option<u64>, SchemaError> {
+        match node.get(key) {
+            None => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+                self.error(&format!("{pointer}/{key}"), format!("`{key}` must be a non-negative integer"), "write a count such as 4")
+            }),
+        }
+    }
+
+    fn number(&self, node: &Map<String, Value>, key: &str, pointer: &str) -> Result<Option<f64>, SchemaError> {
+        match node.get(key) {
+            None => Ok(None),
+            Some(value) => value.as_f64().map(Some).ok_or_else(|| {
+                self.error(
+                    &format!("{pointer}/{key}"),
+                    format!("`{key}` must be a number"),
+                    "draft-07 writes bounds as numbers (`exclusiveMinimum: 0`, not `true`)",
+                )
+            }),
+        }
+    }
+
+    fn model(mut self, root: &Value) -> Result<Checked, SchemaError> {
+        let node = self.object(root, "")?;
+        self.only_keywords(
+            node,
+            "",
+            &["$schema", "x-model-id", "type", "properties", "required", "additionalProperties", "dependencies"],
+        )?;
+        match self.string(node, "$schema", "")? {
+            Some(DRAFT_07) | None => {}
+            Some(other) => {
+                return Err(self.error(
+                    "/$schema",
+                    format!("`{other}` is not JSON Schema draft-07"),
+                    format!("the generator (typify 0.8) reads draft-07: write \"{DRAFT_07}\""),
+                ));
+            }
+        }
+        if node.get("type") != Some(&json!("object")) {
+            return Err(self.error("/type", "a model's schema must be `\"type\": \"object\"`", "describe the request body as an object"));
+        }
+        let id = self.string(node, "x-model-id", "")?.ok_or_else(|| {
+            self.error("", "`x-model-id` is missing", "add the model id the API uses, e.g. \"x-model-id\": \"model_kling-v1-6-pro\"")
+        })?;
+        let title = self.string(node, "title", "")?.unwrap_or(id).to_owned();
+        let description = self.string(node, "description", "")?.unwrap_or_default().to_owned();
+        let rust_name = format!("{}Request", upper_camel(title.trim_start_matches("model_")));
+        let meta = ModelMeta { id: id.to_owned(), title, description, module: module_name(id), rust_name: rust_name.clone() };
+
+        let additional = match node.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => true,
+            Some(Value::Bool(false)) => false,
+            Some(_) => {
+                return Err(self.error(
+                    "/additionalProperties",
+                    "only `true` or `false` is supported for a model",
+                    "a model's parameters are named: list each under `properties`",
+                ));
+            }
+        };
+        let required = self.required(node, "")?;
+        let empty = Map::new();
+        let properties_node = match node.get("properties") {
+            Some(properties) => self.object(properties, "/properties")?,
+            None => &empty,
+        };
+        if let Some(missing) = required.iter().find(|name| !properties_node.contains_key(*name)) {
+            return Err(self.error("/required", format!("`{missing}` is required but not under `properties`"), "describe it under `properties`"));
+        }
+
+        let mut properties = Vec::new();
+        let mut lowered_properties = Map::new();
+        for (name, property) in properties_node {
+            let pointer = format!("/properties/{}", escape(name));
+            let property_node = self.object(property, &pointer)?;
+            let ignored_when_present = self.ignored_when_present(property_node, &pointer, properties_node)?;
+            let (lowered, shape) = self.value(property_node, &pointer, &upper_camel(name), name, true)?;
+            lowered_properties.insert(name.clone(), lowered);
+            let default = property_node.get("default").cloned();
+            if let Some(default) = &default {
+                self.check_default(&shape, default, &format!("{pointer}/default"))?;
+            }
+            properties.push(Property {
+                json_name: name.clone(),
+                required: required.contains(name),
+                shape,
+                description: property_node.get("description").and_then(Value::as_str).map(str::to_owned),
+                default,
+                ignored_when_present,
+            });
+        }
+        let dependencies = self.dependencies(node, properties_node)?;
+
+        let mut lowered = json!({
+            "$schema": DRAFT_07,
+            "title": rust_name,
+            "type": "object",
+            "properties": lowered_properties,
+            "required": required,
+            "additionalProperties": additional,
+            "definitions": self.definitions,
+        });
+        if !meta.description.is_empty() {
+            lowered["description"] = json!(meta.description);
+        }
+        Ok(Checked {
+            kind: self.kind,
+            model: Some(meta),
+            properties,
+            dependencies,
+            enums: self.enums,
+            lowered,
+            replacements: self.replacements,
+        })
+    }
+
+    fn api(mut self, root: &Value) -> Result<Checked, SchemaError> {
+        let node = self.object(root, "")?;
+        self.only_keywords(node, "", &["$schema", "definitions"])?;
+        let definitions = match node.get("definitions") {
+            Some(definitions) => self.object(definitions, "/definitions")?,
+            None => return Err(self.error("", "an api schema needs `definitions`", "define each wire type under `definitions`")),
+        };
+        let mut lowered = Map::new();
+        for (name, definition) in definitions {
+            let pointer = format!("/definitions/{}", escape(name));
+            let definition_node = self.object(definition, &pointer)?;
+            let (value, shape) = self.value(definition_node, &pointer, name, name, false)?;
+            // An enum or id definition becomes our own type under the definition's name.
+            if !matches!(shape, Shape::Typify) {
+                let rust = self.rust_type(&shape);
+                if rust != *name {
+                    self.replacements.insert(name.clone(), rust);
+                }
+                continue;
+            }
+            lowered.insert(name.clone(), value);
+        }
+        for (name, placeholder) in std::mem::take(&mut self.definitions) {
+            lowered.insert(name, placeholder);
+        }
+        Ok(Checked {
+            kind: self.kind,
+            model: None,
+            properties: Vec::new(),
+            dependencies: Vec::new(),
+            enums: self.enums,
+            lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
+            replacements: self.replacements,
+        })
+    }
+
+    fn required(&self, node: &Map<String, Value>, pointer: &str) -> Result<Vec<String>, SchemaError> {
+        let Some(required) = node.get("required") else { return Ok(Vec::new()) };
+        required
+            .as_array()
+            .and_then(|names| names.iter().map(|name| name.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| self.error(&format!("{pointer}/required"), "`required` must be a list of property names", "write e.g. [\"prompt\"]"))
+    }
+
+    fn ignored_when_present(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        siblings: &Map<String, Value>,
+    ) -> Result<Vec<(String, String)>, SchemaError> {
+        let Some(rules) = node.get("x-ignored-when-present") else { return Ok(Vec::new()) };
+        let pointer = format!("{pointer}/x-ignored-when-present");
+        let help = "write {\"otherField\": \"why the API ignores this field when otherField is set\"}";
+        let rules = rules.as_object().ok_or_else(|| self.error(&pointer, "`x-ignored-when-present` must be an object", help))?;
+        rules
+            .iter()
+            .map(|(other, why)| {
+                let here = format!("{pointer}/{}", escape(other));
+                if !siblings.contains_key(other) {
+                    return Err(self.error(&here, format!("`{other}` is not a property of this model"), "name a property listed under `properties`"));
+                }
+                let why = why.as_str().filter(|why| !why.is_empty()).ok_or_else(|| self.error(&here, "the reason must be a non-empty string", help))?;
+                Ok((other.clone(), why.to_owned()))
+            })
+            .collect()
+    }
+
+    fn dependencies(&self, node: &Map<String, Value>, properties: &Map<String, Value>) -> Result<Vec<(String, Vec<String>)>, SchemaError> {
+        let Some(dependencies) = node.get("dependencies") else { return Ok(Vec::new()) };
+        let dependencies = self.object(dependencies, "/dependencies")?;
+        let help = "draft-07 property dependencies: {\"endImage\": [\"startImage\"]} (schema dependencies are not supported)";
+        dependencies
+            .iter()
+            .map(|(name, needs)| {
+                let pointer = format!("/dependencies/{}", escape(name));
+                let needs = needs
+                    .as_array()
+                    .and_then(|needs| needs.iter().map(|need| need.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+                    .ok_or_else(|| self.error(&pointer, "a dependency must be a list of property names", help))?;
+                if let Some(unknown) = std::iter::once(name).chain(&needs).find(|name| !properties.contains_key(*name)) {
+                    return Err(self.error(&pointer, format!("`{unknown}` is not a property of this model"), "name properties listed under `properties`"));
+                }
+                Ok((name.clone(), needs))
+            })
+            .collect()
+    }
+
+    /// Checks one value schema; returns its lowered form and its shape.
+    fn value(
+        &mut self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        type_name: &str,
+        field: &str,
+        at_property: bool,
+    ) -> Result<(Value, Shape), SchemaError> {
+        let property_keywords: &[&str] = if at_property && self.kind == Kind::Model { &["x-ignored-when-present"] } else { &[] };
+        let with = |own: &[&'static str]| -> Vec<&str> { own.iter().copied().chain(property_keywords.iter().copied()).collect() };
+        let description = node.get("description").cloned();
+        let annotate = |mut lowered: Value| {
+            if let (Some(description), Some(object)) = (&description, lowered.as_object_mut()) {
+                object.insert("description".to_owned(), description.clone());
+            }
+            lowered
+        };
+
+        if let Some(reference) = node.get("$ref") {
+            if self.kind == Kind::Model {
+                return Err(self.error(
+                    &format!("{pointer}/$ref"),
+                    "`$ref` is not supported in a model's schema",
+                    "write the parameter's schema in place; a model's request is one flat object",
+                ));
+            }
+            self.only_keywords(node, pointer, &with(&["$ref"]))?;
+            let target = reference.as_str().unwrap_or_default();
+            if !target.starts_with("#/definitions/") {
+                return Err(self.error(
+                    &format!("{pointer}/$ref"),
+                    format!("`{target}` does not point into this file's `definitions`"),
+                    "references to other files or URLs are not followed: define the type under this file's `definitions` and use \"#/definitions/Name\"",
+                ));
+            }
+            return Ok((annotate(json!({ "$ref": target })), Shape::Typify));
+        }
+
+        let Some(ty) = node.get("type") else {
+            if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
+                return Ok((annotate(json!({})), Shape::Typify));
+            }
+            return Err(self.error(
+                pointer,
+                "no `type`: the generator cannot tell what Rust type to use",
+                "add \"type\": one of string, integer, number, boolean, array (and object in api schemas)",
+            ));
+        };
+        let ty = ty.as_str().ok_or_else(|| {
+            self.error(
+                &format!("{pointer}/type"),
+                "`type` must be a single type name",
+                "a list of types (or \"null\") has no Rust type here: pick one, and leave the property out of `required` to make it optional",
+            )
+        })?;
+
+        match ty {
+            "string" => {
+                self.only_keywords(node, pointer, &with(&["type", "minLength", "maxLength", "enum", "x-enum-names", "format"]))?;
+                if let Some(values) = node.get("enum") {
+                    if node.contains_key("minLength") || node.contains_key("maxLength") || node.contains_key("format") {
+                        return Err(self.error(pointer, "an enum cannot also have length limits or a format", "list the allowed values only"));
+                    }
+                    let values = values
+                        .as_array()
+                        .and_then(|values| values.iter().map(|value| value.as_str().map(|text| VariantValue::String(text.to_owned()))).collect::<Option<Vec<_>>>())
+                        .ok_or_else(|| self.error(&format!("{pointer}/enum"), "a string enum must list strings", "write e.g. [\"16:9\", \"9:16\"]"))?;
+                    return self.own_enum(node, pointer, type_name, field, values);
+                }
+                if let Some(format) = self.string(node, "format", pointer)? {
+                    if let Some(id) = IdKind::from_format(format) {
+                        if node.contains_key("minLength") || node.contains_key("maxLength") {
+                            return Err(self.error(pointer, "an id cannot have length limits", "leave them out; ids are opaque"));
+                        }
+                        return Ok((annotate(self.replace(id.type_name(), &self.rust_id(id))), Shape::Id(id)));
+                    }
+                    if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
+                        return Err(self.error(
+                            &format!("{pointer}/format"),
+                            format!("the format `{format}` is not understood here"),
+                            "known formats: asset-id, job-id, model-id (typed ids); date-time and uri in api schemas (kept as strings)",
+                        ));
+                    }
+                }
+                let shape = Shape::String { min_length: self.count(node, "minLength", pointer)?, max_length: self.count(node, "maxLength", pointer)? };
+                if self.kind == Kind::Api && shape != (Shape::String { min_length: None, max_length: None }) {
+                    return Err(self.error(pointer, "length limits mean nothing in a response type", "leave them out of api schemas"));
+                }
+                Ok((annotate(json!({ "type": "string" })), shape))
+            }
+            "integer" | "number" => {
+                self.only_keywords(
+                    node,
+                    pointer,
+                    &with(&["type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "x-enum-names"]),
+                )?;
+                let bounds = Bounds {
+                    minimum: self.number(node, "minimum", pointer)?,
+                    maximum: self.number(node, "maximum", pointer)?,
+                    exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
+                    exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
+                };
+                if let Some(values) = node.get("enum") {
+                    if !bounds.is_empty() {
+                        return Err(self.error(pointer, "an enum cannot also have bounds", "list the allowed values only"));
+                    }
+                    let values = values
+                        .as_array()
+                        .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
+                        .ok_or_else(|| {
+                            self.error(
+                                &format!("{pointer}/enum"),
+                                "a numeric enum must list integers",
+                                "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
+                            )
+                        })?;
+                    return self.own_enum(node, pointer, type_name, field, values);
+                }
+                if self.kind == Kind::Api && !bounds.is_empty() {
+                    return Err(self.error(pointer, "bounds mean nothing in a response type", "leave them out of api schemas"));
+                }
+                if ty == "integer" {
+                    Ok((annotate(json!({ "type": "integer", "format": "int64" })), Shape::Integer(bounds)))
+                } else {
+                    Ok((annotate(json!({ "type": "number", "format": "double" })), Shape::Number(bounds)))
+                }
+            }
+            "boolean" => {
+                self.only_keywords(node, pointer, &with(&["type"]))?;
+                Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
+            }
+            "array" => {
+                self.only_keywords(node, pointer, &with(&["type", "items", "minItems", "maxItems"]))?;
+                let items_pointer = format!("{pointer}/items");
+                let items = node.get("items").ok_or_else(|| {
+                    self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
+                })?;
+                let items = self.object(items, &items_pointer)?;
+                let (lowered_items, items_shape) = self.value(items, &items_pointer, &format!("{type_name}Item"), field, false)?;
+                let min_items = self.count(node, "minItems", pointer)?;
+                let max_items = self.count(node, "maxItems", pointer)?;
+                if self.kind == Kind::Api {
+                    if min_items.is_some() || max_items.is_some() {
+                        return Err(self.error(pointer, "item counts mean nothing in a response type", "leave them out of api schemas"));
+                    }
+                    return Ok((annotate(json!({ "type": "array", "items": lowered_items })), Shape::Array { items: Box::new(items_shape), min_items, max_items }));
+                }
+                if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
+                    return Err(self.error(
+                        &items_pointer,
+                        "arrays of arrays and arrays of plain integers are not supported in a model",
+                        "use strings, numbers, booleans, ids or an enum as items",
+                    ));
+                }
+                let shape = Shape::Array { items: Box::new(items_shape), min_items, max_items };
+                // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
+                // tell "left out" from "empty", and `minItems: 1` needs to).
+                let rust = self.rust_type(&shape);
+                Ok((annotate(self.replace(&format!("{type_name}List"), &rust)), shape))
+            }
+            "object" if self.kind == Kind::Api => {
+                self.only_keywords(node, pointer, &["type", "properties", "required", "additionalProperties"])?;
+                let required = self.required(node, pointer)?;
+                let mut lowered_properties = Map::new();
+                if let Some(properties) = node.get("properties") {
+                    for (name, property) in self.object(properties, &format!("{pointer}/properties"))? {
+                        let here = format!("{pointer}/properties/{}", escape(name));
+                        let property = self.object(property, &here)?;
+                        let (lowered, _) = self.value(property, &here, &format!("{type_name}{}", upper_camel(name)), name, true)?;
+                        lowered_properties.insert(name.clone(), lowered);
+                    }
+                }
+                let mut lowered = json!({ "type": "object", "properties": lowered_properties, "required": required });
+                match node.get("additionalProperties") {
+                    None => {}
+                    Some(Value::Object(values)) => {
+                        let here = format!("{pointer}/additionalProperties");
+                        let (values, _) = self.value(values, &here, &format!("{type_name}Value"), field, false)?;
+                        lowered["additionalProperties"] = values;
+                    }
+                    Some(_) => {
+                        return Err(self.error(
+                            &format!("{pointer}/additionalProperties"),
+                            "a response type must accept fields it does not know",
+                            "leave `additionalProperties` out (or give the schema of a map's values): a newer server must never break decoding",
+                        ));
+                    }
+                }
+                if node.get("title").is_some() {
+                    lowered["title"] = node["title"].clone();
+                }
+                Ok((annotate(lowered), Shape::Typify))
+            }
+            "object" => Err(self.error(
+                &format!("{pointer}/type"),
+                "nested objects are not supported in a model's request",
+                "Scenario's models take flat parameters: split it into several properties",
+            )),
+            other => Err(self.error(
+                &format!("{pointer}/type"),
+                format!("the type `{other}` has no Rust type here"),
+                "use one of string, integer, number, boolean, array (and object in api schemas)",
+            )),
+        }
+    }
+
+    fn own_enum(
+        &mut self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        type_name: &str,
+        field: &str,
+        values: Vec<VariantValue>,
+    ) -> Result<(Value, Shape), SchemaError> {
+        if values.is_empty() {
+            return Err(self.error(&format!("{pointer}/enum"), "an enum needs at least one value", "list the allowed values"));
+        }
+        let names: Vec<String> = match node.get("x-enum-names") {
+            Some(names) => {
+                let here = format!("{pointer}/x-enum-names");
+                let names = names
+                    .as_array()
+                    .and_then(|names| names.iter().map(|name| name.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+                    .filter(|names| names.len() == values.len())
+                    .ok_or_else(|| self.error(&here, "`x-enum-names` must list one name per value of `enum`, in the same order", "write e.g. [\"Landscape16x9\", \"Portrait9x16\"]"))?;
+                if let Some(bad) = names.iter().find(|name| !is_upper_camel_ident(name)) {
+                    return Err(self.error(&here, format!("`{bad}` is not an UpperCamelCase Rust identifier"), "use names such as `Landscape16x9`"));
+                }
+                names
+            }
+            None => values.iter().map(|value| variant_name(&value.text())).collect(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = names.iter().find(|name| !seen.insert(name.as_str())) {
+            return Err(self.error(
+                pointer,
+                format!("two values of the enum would both be named `{twice}`"),
+                "give readable names with \"x-enum-names\": [one UpperCamelCase name per value]",
+            ));
+        }
+        if self.kind == Kind::Api && names.iter().any(|name| name == "Other") {
+            return Err(self.error(pointer, "`Other` is reserved for values a newer server may send", "name that value differently in \"x-enum-names\""));
+        }
+        let default = match node.get("default") {
+            None => None,
+            Some(default) => Some(values.iter().position(|value| value_matches(value, default)).ok_or_else(|| {
+                self.error(&format!("{pointer}/default"), format!("the default {default} is not one of the enum's values"), "make the default one of `enum`")
+            })?),
+        };
+        if self.enums.iter().any(|existing| existing.rust_name == type_name) {
+            return Err(self.error(pointer, format!("a second enum would be named `{type_name}`"), "rename the property, or its definition"));
+        }
+        self.enums.push(EnumDef {
+            rust_name: type_name.to_owned(),
+            field: field.to_owned(),
+            description: node.get("description").and_then(Value::as_str).map(str::to_owned),
+            variants: names.into_iter().zip(values).map(|(rust_name, value)| Variant { rust_name, value }).collect(),
+            open: self.kind == Kind::Api,
+            default,
+        });
+        let lowered = self.replace(type_name, type_name);
+        let mut lowered = lowered;
+        if let Some(description) = node.get("description") {
+            lowered["description"] = description.clone();
+        }
+        Ok((lowered, Shape::Enum(self.enums.len() - 1)))
+    }
+
+    /// A `$ref` to a placeholder definition that typify replaces with `rust`.
+    fn replace(&mut self, definition: &str, rust: &str) -> Value {
+        self.definitions.insert(definition.to_owned(), json!({ "type": "string" }));
+        self.replacements.insert(definition.to_owned(), rust.to_owned());
+        json!({ "$ref": format!("#/definitions/{definition}") })
+    }
+
+    fn rust_id(&self, id: IdKind) -> String {
+        format!("{}::{}", self.runtime, id.type_name())
+    }
+
+    fn rust_type(&self, shape: &Shape) -> String {
+        match shape {
+            Shape::String { .. } => "String".to_owned(),
+            Shape::Id(id) => self.rust_id(*id),
+            Shape::Enum(index) => self.enums[*index].rust_name.clone(),
+            Shape::Integer(_) => "i64".to_owned(),
+            Shape::Number(_) => "f64".to_owned(),
+            Shape::Boolean => "bool".to_owned(),
+            Shape::Array { items, .. } => format!("Vec<{}>", self.rust_type(items)),
+            Shape::Typify => "serde_json::Value".to_owned(),
+        }
+    }
+
+    /// A default the schema's own constraints reject would be a lie in the docs.
+    fn check_default(&self, shape: &Shape, default: &Value, pointer: &str) -> Result<(), SchemaError> {
+        let fits = match shape {
+            Shape::String { min_length, max_length } => default.as_str().is_some_and(|text| {
+                let length = text.chars().count() as u64;
+                min_length.is_none_or(|min| length >= min) && max_length.is_none_or(|max| length <= max)
+            }),
+            Shape::Id(_) => default.is_string(),
+            Shape::Enum(index) => self.enums[*index].default.is_some(),
+            Shape::Integer(bounds) => default.as_i64().is_some_and(|value| bounds.admits(value as f64)),
+            Shape::Number(bounds) => default.as_f64().is_some_and(|value| bounds.admits(value)),
+            Shape::Boolean => default.is_boolean(),
+            Shape::Array { min_items, max_items, .. } => default.as_array().is_some_and(|items| {
+                let count = items.len() as u64;
+                min_items.is_none_or(|min| count >= min) && max_items.is_none_or(|max| count <= max)
+            }),
+            Shape::Typify => true,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(self.error(pointer, format!("the default {default} breaks the property's own constraints"), "make the default a value the schema accepts"))
+        }
+    }
+}
+
+fn value_matches(value: &VariantValue, json: &Value) -> bool {
+    match value {
+        VariantValue::String(text) => json.as_str() == Some(text),
+        VariantValue::Integer(number) => json.as_f64() == Some(*number as f64),
+    }
+}
+
+/// Escapes a property name for a JSON pointer (RFC 6901).
+fn escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// `aspectRatio` → `AspectRatio`, `Kling 1.6 Pro` → `Kling16Pro`, `in-progress` → `InProgress`.
+pub(crate) fn upper_camel(text: &str) -> String {
+    let mut out = String::new();
+    let mut capitalize = true;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if capitalize {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            capitalize = false;
+        } else {
+            capitalize = true;
+        }
+    }
+    out
+}
+
+/// A variant name for an enum value when the schema gives none: `in-progress` →
+/// `InProgress`, `16:9` → `V16_9`, `5` → `V5` (a name cannot start with a digit, and
+/// digits on both sides of a separator keep an underscore so `1:10` and `11:0` differ).
+pub(crate) fn variant_name(value: &str) -> String {
+    let mut out = String::new();
+    let mut capitalize = true;
+    let mut pending_separator = false;
+    for c in value.chars() {
+        if !c.is_ascii_alphanumeric() {
+            pending_separator = true;
+            capitalize = true;
+            continue;
+        }
+        if pending_separator && c.is_ascii_digit() && out.ends_with(|last: char| last.is_ascii_digit()) {
+            out.push('_');
+        }
+        pending_separator = false;
+        out.push(if capitalize { c.to_ascii_uppercase() } else { c });
+        capitalize = false;
+    }
+    if out.is_empty() || out.starts_with(|first: char| first.is_ascii_digit()) {
+        out.insert(0, 'V');
+    }
+    out
+}
+
+fn is_upper_camel_ident(name: &str) -> bool {
+    name.starts_with(|first: char| first.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "Self"
+}
+
+/// `model_kling-v1-6-pro` → `kling_v1_6_pro`.
+pub(crate) fn module_name(model_id: &str) -> String {
+    let name: String = model_id
+        .trim_start_matches("model_")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    if name.starts_with(|first: char| first.is_ascii_digit()) || name.is_empty() { format!("model_{name}") } else { name }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_well() {
+        assert_eq!(upper_camel("aspectRatio"), "AspectRatio");
+        assert_eq!(upper_camel("Kling 1.6 Pro"), "Kling16Pro");
+        assert_eq!(variant_name("in-progress"), "InProgress");
+        assert_eq!(variant_name("16:9"), "V16_9");
+        assert_eq!(variant_name("10"), "V10");
+        assert_eq!(variant_name("txt2video"), "Txt2video");
+        assert_eq!(module_name("model_kling-v1-6-pro"), "kling_v1_6_pro");
+    }
+}

@@ -1,0 +1,6 @@
+//! The workspace's own tasks, as a library so that the `tests` package can run the
+//! generator on fixtures and check that the checked-in code is fresh.
+//!
+//! Nothing at run time depends on this crate: only the `xtask` binary and the tests.
+
+pub mod codegen;
