@@ -1,0 +1,277 @@
+//! The generated types plus `validate()` accept exactly the JSON that an independent
+//! validator (the `jsonschema` crate, draft-07) accepts for the same schema. A
+//! disagreement is a bug in the generator, not in this test.
+//!
+//! Instances are built from each schema's own properties, with values chosen around
+//! every constraint (bounds, lengths, enum members, item counts) mixed with JSON of
+//! the wrong type, `null`, integral floats and unknown fields, so that both sides see
+//! many valid and many invalid requests.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Map, Value, json};
+
+use kling_types::ModelRequest;
+use kling_types::kling_v1_6_pro::Kling16ProRequest;
+
+use crate::fixtures::generated::{fixture_motion, fixture_plain};
+
+/// Decodes into the generated type and validates: what our side accepts.
+fn ours<R: ModelRequest + serde::de::DeserializeOwned>(instance: &Value) -> bool {
+    serde_json::from_value::<R>(instance.clone()).is_ok_and(|request| request.validate().is_valid())
+}
+
+#[track_caller]
+fn check(schema_text: &str, ours: fn(&Value) -> bool) {
+    let schema: Value = serde_json::from_str(schema_text).unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let properties: Vec<(String, Candidates)> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, property)| (name.clone(), candidates(property)))
+        .collect();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+
+    let picks = (
+        prop::collection::vec(
+            (0..8u8, 0..10u8, any::<prop::sample::Index>()),
+            properties.len(),
+        ),
+        prop::bool::weighted(0.05),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let (valid, invalid) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    runner
+        .run(&picks, |(picks, unknown_field)| {
+            let mut instance = Map::new();
+            for ((name, values), (presence, tier, index)) in properties.iter().zip(&picks) {
+                // Required fields are nearly always present, others a third of the time.
+                let present = if required.contains(&name.as_str()) {
+                    *presence != 0
+                } else {
+                    *presence >= 5
+                };
+                if present {
+                    instance.insert(name.clone(), values.pick(*tier, *index));
+                }
+            }
+            if unknown_field {
+                instance.insert("notAParameter".to_owned(), json!(1));
+            }
+            let instance = Value::Object(instance);
+            let theirs = validator.is_valid(&instance);
+            let counter = if theirs { &valid } else { &invalid };
+            counter.set(counter.get() + 1);
+            prop_assert_eq!(
+                ours(&instance),
+                theirs,
+                "ours and jsonschema disagree on {}",
+                instance
+            );
+            Ok(())
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    // Both kinds must be well represented, or the test proves little.
+    let (valid, invalid) = (valid.get(), invalid.get());
+    assert!(
+        valid > 100 && invalid > 100,
+        "only {valid} valid and {invalid} invalid instances"
+    );
+}
+
+/// Candidate values of one property, in three tiers: most instances draw values that
+/// fit (so that whole requests are often valid), some draw values at or just beyond a
+/// constraint, a few draw JSON of another type.
+#[derive(Default)]
+struct Candidates {
+    fitting: Vec<Value>,
+    edge: Vec<Value>,
+    junk: Vec<Value>,
+}
+
+impl Candidates {
+    fn pick(&self, tier: u8, index: prop::sample::Index) -> Value {
+        let tiers = [&self.fitting, &self.edge, &self.junk];
+        // 0..8 fitting, 8 edge, 9 junk; an empty tier falls back to the next one.
+        let first = match tier {
+            0..8 => 0,
+            8 => 1,
+            _ => 2,
+        };
+        let list = tiers
+            .iter()
+            .cycle()
+            .skip(first)
+            .take(3)
+            .find(|list| !list.is_empty())
+            .unwrap();
+        index.get(list).clone()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Value> {
+        self.fitting.iter().chain(&self.edge).chain(&self.junk)
+    }
+}
+
+fn candidates(property: &Value) -> Candidates {
+    let mut values = Candidates {
+        junk: vec![
+            Value::Null,
+            json!(true),
+            json!(0),
+            json!(-7),
+            json!(2.5),
+            json!("text"),
+            json!([]),
+            json!({}),
+            json!(u64::MAX),
+            json!(1e300),
+        ],
+        ..Candidates::default()
+    };
+    if let Some(members) = property["enum"].as_array() {
+        values.fitting.extend(members.iter().cloned());
+        // 24.0 is the integer 24 to JSON Schema.
+        values.edge.extend(
+            members
+                .iter()
+                .filter_map(Value::as_i64)
+                .map(|number| json!(number as f64)),
+        );
+        values.edge.extend([json!("not-a-member"), json!(7)]);
+        return values;
+    }
+    match property["type"].as_str() {
+        Some("string") => {
+            let min = property["minLength"].as_u64().unwrap_or(0) as usize;
+            let max = property["maxLength"].as_u64().map(|max| max as usize);
+            for length in [
+                Some(min),
+                Some(min.max(12)).filter(|&mid| max.is_none_or(|max| mid <= max)),
+                max,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                values.fitting.push(json!("x".repeat(length)));
+                // Characters, not bytes, are what JSON Schema counts.
+                values.fitting.push(json!("é".repeat(length)));
+            }
+            for length in [min.checked_sub(1), max.map(|max| max + 1)]
+                .into_iter()
+                .flatten()
+            {
+                values
+                    .edge
+                    .extend([json!("x".repeat(length)), json!("é".repeat(length))]);
+            }
+        }
+        Some(kind @ ("integer" | "number")) => {
+            let low = property["minimum"]
+                .as_f64()
+                .or(property["exclusiveMinimum"].as_f64().map(|min| min + 0.5))
+                .unwrap_or(-10.0);
+            let high = property["maximum"]
+                .as_f64()
+                .or(property["exclusiveMaximum"].as_f64().map(|max| max - 0.5))
+                .unwrap_or(10.0);
+            let middle = ((low + high) / 2.0).floor();
+            for value in [low, high, middle] {
+                if kind == "integer" && value.fract() == 0.0 {
+                    values.fitting.push(json!(value as i64));
+                }
+                values.fitting.push(json!(value));
+            }
+            if kind == "number" {
+                values.fitting.push(json!(low + (high - low) / 3.0));
+            }
+            for key in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
+                if let Some(bound) = property[key].as_f64() {
+                    values.edge.extend([
+                        json!(bound),
+                        json!(bound - 1.0),
+                        json!(bound + 1.0),
+                        json!(bound - 0.5),
+                        json!(bound + 0.5),
+                    ]);
+                    if bound.fract() == 0.0 && bound.abs() < 1e15 {
+                        values.edge.extend([
+                            json!(bound as i64),
+                            json!(bound as i64 - 1),
+                            json!(bound as i64 + 1),
+                        ]);
+                    }
+                }
+            }
+        }
+        Some("boolean") => values.fitting.extend([json!(true), json!(false)]),
+        Some("array") => {
+            let items = candidates(&property["items"]);
+            let all_items: Vec<&Value> = items.all().collect();
+            let min = property["minItems"].as_u64().unwrap_or(0) as usize;
+            let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
+            for length in 0..=max + 1 {
+                let fits = length >= min && length <= max;
+                for offset in 0..items.fitting.len().max(1) {
+                    let fitting: Vec<Value> = (0..length)
+                        .filter_map(|i| {
+                            items
+                                .fitting
+                                .get((offset + i) % items.fitting.len().max(1))
+                                .cloned()
+                        })
+                        .collect();
+                    if fitting.len() == length {
+                        (if fits {
+                            &mut values.fitting
+                        } else {
+                            &mut values.edge
+                        })
+                        .push(Value::Array(fitting));
+                    }
+                }
+                for offset in 0..all_items.len() {
+                    values.edge.push(Value::Array(
+                        (0..length)
+                            .map(|i| all_items[(offset + i * 7) % all_items.len()].clone())
+                            .collect(),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    values
+}
+
+#[test]
+fn kling_agrees_with_jsonschema() {
+    check(
+        kling_types::kling_v1_6_pro::SCHEMA,
+        ours::<Kling16ProRequest>,
+    );
+}
+
+#[test]
+fn fixture_motion_agrees_with_jsonschema() {
+    check(
+        fixture_motion::SCHEMA,
+        ours::<fixture_motion::FixtureMotionRequest>,
+    );
+}
+
+#[test]
+fn fixture_plain_agrees_with_jsonschema() {
+    check(
+        fixture_plain::SCHEMA,
+        ours::<fixture_plain::FixturePlainRequest>,
+    );
+}

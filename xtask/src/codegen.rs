@@ -60,7 +60,10 @@ const COMMAND: &str = "cargo xtask codegen";
 
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Generates every file and returns the ones it wrote; in [`Mode::Check`], writes
@@ -77,8 +80,15 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
     for file in &models {
         let text = read(&root, file)?;
         let checked = schema::check(file, &text, Kind::Model, "crate")?;
-        let module = checked.model.as_ref().map(|model| model.module.clone()).unwrap_or_default();
-        outputs.push((format!("{types_dir}/{module}.rs"), render(&checked, file, &text, Runtime("crate"))?));
+        let module = checked
+            .model
+            .as_ref()
+            .map(|model| model.module.clone())
+            .unwrap_or_default();
+        outputs.push((
+            format!("{types_dir}/{module}.rs"),
+            render(&checked, file, &text, Runtime("crate"))?,
+        ));
         registry.push(checked);
         modules.push(module);
     }
@@ -87,10 +97,16 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
         let text = read(&root, file)?;
         let checked = schema::check(file, &text, Kind::Api, "crate")?;
         let module = format!("api_{}", stem(file).replace('-', "_"));
-        outputs.push((format!("{types_dir}/{module}.rs"), render(&checked, file, &text, Runtime("crate"))?));
+        outputs.push((
+            format!("{types_dir}/{module}.rs"),
+            render(&checked, file, &text, Runtime("crate"))?,
+        ));
         api_modules.push(module);
     }
-    outputs.push((format!("{types_dir}/mod.rs"), types_mod(&registry, &api_modules)));
+    outputs.push((
+        format!("{types_dir}/mod.rs"),
+        types_mod(&registry, &api_modules),
+    ));
 
     // The generator's own fixtures, compiled into the `tests` package so that every
     // golden of generated code also builds and can be tested against a validator.
@@ -99,11 +115,21 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
     for file in schema_files(&root, "tests/fixtures/schemas")? {
         let text = read(&root, &file)?;
         let checked = schema::check(&file, &text, Kind::Model, "kling_types")?;
-        let module = checked.model.as_ref().map(|model| model.module.clone()).unwrap_or_default();
-        outputs.push((format!("{fixtures_dir}/{module}.rs"), render(&checked, &file, &text, Runtime("kling_types"))?));
+        let module = checked
+            .model
+            .as_ref()
+            .map(|model| model.module.clone())
+            .unwrap_or_default();
+        outputs.push((
+            format!("{fixtures_dir}/{module}.rs"),
+            render(&checked, &file, &text, Runtime("kling_types"))?,
+        ));
         fixture_modules.push(module);
     }
-    outputs.push((format!("{fixtures_dir}/mod.rs"), fixtures_mod(&fixture_modules)));
+    outputs.push((
+        format!("{fixtures_dir}/mod.rs"),
+        fixtures_mod(&fixture_modules),
+    ));
 
     let mut stale = Vec::new();
     for (path, text) in &outputs {
@@ -133,11 +159,20 @@ pub fn generate_api(file: &str, text: &str, runtime: &str) -> Result<String, Sch
     render(&checked, file, text, Runtime(runtime))
 }
 
-fn render(checked: &schema::Checked, file: &str, text: &str, runtime: Runtime<'_>) -> Result<String, SchemaError> {
+fn render(
+    checked: &schema::Checked,
+    file: &str,
+    text: &str,
+    runtime: Runtime<'_>,
+) -> Result<String, SchemaError> {
     let items = rust::items(checked, file, text, runtime)?;
     let doc = match &checked.model {
         Some(model) => {
-            let mut doc = format!(" {} (`{}`).", model.title, model.id);
+            let mut doc = if model.title == model.id {
+                format!(" `{}`.", model.id)
+            } else {
+                format!(" {} (`{}`).", model.title, model.id)
+            };
             if !model.description.is_empty() {
                 let _ = write!(doc, "\n\n {}", model.description);
             }
@@ -145,9 +180,20 @@ fn render(checked: &schema::Checked, file: &str, text: &str, runtime: Runtime<'_
         }
         None => format!(" Wire types of the Scenario API from `{file}`."),
     };
-    let attrs = doc.split('\n').map(|line| syn::parse_quote!(#![doc = #line])).collect();
-    let file_ast = syn::File { shebang: None, attrs, items };
-    Ok(format!("{}\n{}", header(file), prettyplease::unparse(&file_ast)))
+    let attrs = doc
+        .split('\n')
+        .map(|line| syn::parse_quote!(#![doc = #line]))
+        .collect();
+    let file_ast = syn::File {
+        shebang: None,
+        attrs,
+        items,
+    };
+    Ok(format!(
+        "{}\n{}",
+        header(file),
+        prettyplease::unparse(&file_ast)
+    ))
 }
 
 fn header(source: &str) -> String {
@@ -202,14 +248,24 @@ pub fn ensure_file_contents(path: &Path, text: &str, mode: Mode) -> Result<bool,
     match mode {
         Mode::Check => {
             let diff = similar::TextDiff::from_lines(old.as_str(), text);
-            #[expect(clippy::print_stderr, reason = "the diff is the report of `codegen --check`")]
+            #[expect(
+                clippy::print_stderr,
+                reason = "the diff is the report of `codegen --check`"
+            )]
             {
-                eprintln!("{} is stale:\n{}", path.display(), diff.unified_diff().context_radius(2).header("checked in", "generated"));
+                eprintln!(
+                    "{} is stale:\n{}",
+                    path.display(),
+                    diff.unified_diff()
+                        .context_radius(2)
+                        .header("checked in", "generated")
+                );
             }
         }
         Mode::Write => {
             if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).map_err(|error| CodegenError::Io(dir.to_path_buf(), error))?;
+                fs::create_dir_all(dir)
+                    .map_err(|error| CodegenError::Io(dir.to_path_buf(), error))?;
             }
             fs::write(path, text).map_err(|error| CodegenError::Io(path.to_path_buf(), error))?;
         }
@@ -218,14 +274,22 @@ pub fn ensure_file_contents(path: &Path, text: &str, mode: Mode) -> Result<bool,
 }
 
 /// Deletes (or, in check mode, reports) generated files no schema produces any more.
-fn remove_orphans(root: &Path, dir: &str, outputs: &[(String, String)], mode: Mode) -> Result<Vec<String>, CodegenError> {
-    let Ok(entries) = fs::read_dir(root.join(dir)) else { return Ok(Vec::new()) };
+fn remove_orphans(
+    root: &Path,
+    dir: &str,
+    outputs: &[(String, String)],
+    mode: Mode,
+) -> Result<Vec<String>, CodegenError> {
+    let Ok(entries) = fs::read_dir(root.join(dir)) else {
+        return Ok(Vec::new());
+    };
     let mut orphans = Vec::new();
     for entry in entries.flatten() {
         let relative = format!("{dir}/{}", entry.file_name().to_string_lossy());
         if relative.ends_with(".rs") && !outputs.iter().any(|(path, _)| *path == relative) {
             if mode == Mode::Write {
-                fs::remove_file(entry.path()).map_err(|error| CodegenError::Io(entry.path(), error))?;
+                fs::remove_file(entry.path())
+                    .map_err(|error| CodegenError::Io(entry.path(), error))?;
             }
             orphans.push(relative);
         }
@@ -256,5 +320,8 @@ fn read(root: &Path, file: &str) -> Result<String, CodegenError> {
 }
 
 fn stem(file: &str) -> &str {
-    Path::new(file).file_stem().and_then(|stem| stem.to_str()).unwrap_or(file)
+    Path::new(file)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or(file)
 }

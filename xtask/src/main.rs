@@ -15,7 +15,11 @@ COMMANDS:
     codegen --check  write nothing; fail with a diff when the checked-in code is stale
 ";
 
-#[expect(clippy::print_stderr, clippy::print_stdout, reason = "a command-line tool reports on its streams")]
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line tool reports on its streams"
+)]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

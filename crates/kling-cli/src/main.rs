@@ -3,8 +3,13 @@
 
 use std::process::ExitCode;
 
-#[expect(clippy::print_stderr, reason = "the only output of a placeholder binary")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the only output of a placeholder binary"
+)]
 fn main() -> ExitCode {
-    eprintln!("error: the kling CLI is not built yet (see issue 6); the types are ready in the kling-types crate");
+    eprintln!(
+        "error: the kling CLI is not built yet (see issue 6); the types are ready in the kling-types crate"
+    );
     ExitCode::FAILURE
 }

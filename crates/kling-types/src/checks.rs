@@ -39,7 +39,9 @@ impl Bounds {
             (None, None) => None,
         };
         match (self.minimum, self.maximum, lower, upper) {
-            (Some(min), Some(max), _, _) if self.exclusive_minimum.is_none() && self.exclusive_maximum.is_none() => {
+            (Some(min), Some(max), _, _)
+                if self.exclusive_minimum.is_none() && self.exclusive_maximum.is_none() =>
+            {
                 format!("between {min} and {max}")
             }
             (_, _, Some(lower), Some(upper)) => format!("{lower} and {upper}"),
@@ -59,7 +61,10 @@ impl Bounds {
 /// ```
 pub fn number(validation: &mut Validation, field: &str, value: f64, bounds: &Bounds) {
     if !bounds.admits(value) {
-        validation.problem(field, format!("is {value} but must be {}", bounds.describe()));
+        validation.problem(
+            field,
+            format!("is {value} but must be {}", bounds.describe()),
+        );
     }
 }
 
@@ -70,19 +75,32 @@ pub fn number(validation: &mut Validation, field: &str, value: f64, bounds: &Bou
 /// kling_types::checks::string_length(&mut validation, "prompt", "", Some(1), Some(2500));
 /// assert_eq!(validation.problems()[0].message, "is empty but needs at least 1 character");
 /// ```
-pub fn string_length(validation: &mut Validation, field: &str, value: &str, min: Option<u64>, max: Option<u64>) {
+pub fn string_length(
+    validation: &mut Validation,
+    field: &str,
+    value: &str,
+    min: Option<u64>,
+    max: Option<u64>,
+) {
     let length = value.chars().count() as u64;
     if let Some(min) = min.filter(|&min| length < min) {
         let message = match length {
             0 => format!("is empty but needs at least {}", plural(min, "character")),
-            _ => format!("has {} but needs at least {min}", plural(length, "character")),
+            _ => format!(
+                "has {} but needs at least {min}",
+                plural(length, "character")
+            ),
         };
         validation.problem(field, message);
     }
     if let Some(max) = max.filter(|&max| length > max) {
         validation.problem(
             field,
-            format!("has {} but may have at most {max}: shorten it by {}", plural(length, "character"), length - max),
+            format!(
+                "has {} but may have at most {max}: shorten it by {}",
+                plural(length, "character"),
+                length - max
+            ),
         );
     }
 }
@@ -94,30 +112,60 @@ pub fn string_length(validation: &mut Validation, field: &str, value: &str, min:
 /// kling_types::checks::item_count(&mut validation, "referenceImages", 5, Some(1), Some(4));
 /// assert_eq!(validation.problems()[0].message, "has 5 items but may have at most 4: remove 1");
 /// ```
-pub fn item_count(validation: &mut Validation, field: &str, count: usize, min: Option<u64>, max: Option<u64>) {
+pub fn item_count(
+    validation: &mut Validation,
+    field: &str,
+    count: usize,
+    min: Option<u64>,
+    max: Option<u64>,
+) {
     let count = count as u64;
     if let Some(min) = min.filter(|&min| count < min) {
         let message = match count {
-            0 => format!("is empty but needs at least {}: add some or leave the field out", plural(min, "item")),
-            _ => format!("has {} but needs at least {min}: add {}", plural(count, "item"), min - count),
+            0 => format!(
+                "is empty but needs at least {}: add some or leave the field out",
+                plural(min, "item")
+            ),
+            _ => format!(
+                "has {} but needs at least {min}: add {}",
+                plural(count, "item"),
+                min - count
+            ),
         };
         validation.problem(field, message);
     }
     if let Some(max) = max.filter(|&max| count > max) {
-        validation.problem(field, format!("has {} but may have at most {max}: remove {}", plural(count, "item"), count - max));
+        validation.problem(
+            field,
+            format!(
+                "has {} but may have at most {max}: remove {}",
+                plural(count, "item"),
+                count - max
+            ),
+        );
     }
 }
 
 /// Records that `field` is set while `required`, which it needs, is not.
 pub fn requires(validation: &mut Validation, field: &str, required: &str) {
-    validation.problem(field, format!("needs `{required}`: set `{required}` too, or leave `{field}` out"));
+    validation.problem(
+        field,
+        format!("needs `{required}`: set `{required}` too, or leave `{field}` out"),
+    );
 }
 
 /// Records that the API ignores `field` because `because` is set, and why.
 pub fn ignored(validation: &mut Validation, field: &str, because: &str, reason: &str) {
-    validation.warning(field, format!("is ignored because `{because}` is set: {reason}"));
+    validation.warning(
+        field,
+        format!("is ignored because `{because}` is set: {reason}"),
+    );
 }
 
 fn plural(count: u64, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

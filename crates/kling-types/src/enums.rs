@@ -19,8 +19,16 @@ pub struct ParseEnumError {
 
 impl ParseEnumError {
     /// An error for `value`, which is none of `allowed` (the values of `field`).
-    pub fn new(field: &'static str, value: impl Into<String>, allowed: &'static [&'static str]) -> Self {
-        Self { field, value: value.into(), allowed }
+    pub fn new(
+        field: &'static str,
+        value: impl Into<String>,
+        allowed: &'static [&'static str],
+    ) -> Self {
+        Self {
+            field,
+            value: value.into(),
+            allowed,
+        }
     }
 
     /// The values that would have been accepted.
@@ -31,7 +39,13 @@ impl ParseEnumError {
 
 impl fmt::Display for ParseEnumError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not an allowed value of `{}`: use one of {}", self.value, self.field, self.allowed.join(", "))
+        write!(
+            f,
+            "`{}` is not an allowed value of `{}`: use one of {}",
+            self.value,
+            self.field,
+            self.allowed.join(", ")
+        )
     }
 }
 

@@ -21,7 +21,10 @@ impl Finding {
     /// assert_eq!(finding.to_string(), "`cfgScale`: must be at most 1");
     /// ```
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -87,7 +90,11 @@ impl Validation {
     /// The warnings when the request is valid, otherwise every problem as one error
     /// (which still carries the warnings).
     pub fn into_result(self) -> Result<Vec<Finding>, ValidationError> {
-        if self.problems.is_empty() { Ok(self.warnings) } else { Err(ValidationError(self)) }
+        if self.problems.is_empty() {
+            Ok(self.warnings)
+        } else {
+            Err(ValidationError(self))
+        }
     }
 }
 
@@ -129,7 +136,9 @@ impl fmt::Display for ValidationError {
             [only] => write!(f, "the request has a problem: {only}"),
             problems => {
                 write!(f, "the request has {} problems:", problems.len())?;
-                problems.iter().try_for_each(|problem| write!(f, "\n  {problem}"))
+                problems
+                    .iter()
+                    .try_for_each(|problem| write!(f, "\n  {problem}"))
             }
         }
     }

@@ -29,18 +29,34 @@ const SIMPLER_PATHS: &[(&str, &str)] = &[
     (":: serde :: ", "serde :: "),
     ("\"::std::option::Option::is_none\"", "\"Option::is_none\""),
     ("\"::std::vec::Vec::is_empty\"", "\"Vec::is_empty\""),
-    ("\"::serde_json::Map::is_empty\"", "\"serde_json::Map::is_empty\""),
-    (":: std :: collections :: BTreeMap", "std :: collections :: BTreeMap"),
-    ("\":: std :: collections :: BTreeMap::is_empty\"", "\"std::collections::BTreeMap::is_empty\""),
+    (
+        "\"::serde_json::Map::is_empty\"",
+        "\"serde_json::Map::is_empty\"",
+    ),
+    (
+        ":: std :: collections :: BTreeMap",
+        "std :: collections :: BTreeMap",
+    ),
+    (
+        "\":: std :: collections :: BTreeMap::is_empty\"",
+        "\"std::collections::BTreeMap::is_empty\"",
+    ),
 ];
 
 /// Generates the items of one schema's module (without header or module docs).
-pub(crate) fn items(checked: &Checked, file: &str, schema_text: &str, runtime: Runtime<'_>) -> Result<Vec<syn::Item>, SchemaError> {
-    let typify_error = |error: &dyn std::fmt::Display| SchemaError {
+pub(crate) fn items(
+    checked: &Checked,
+    file: &str,
+    schema_text: &str,
+    runtime: Runtime<'_>,
+) -> Result<Vec<syn::Item>, SchemaError> {
+    let typify_error = |error: &dyn std::fmt::Display| {
+        SchemaError {
         file: file.to_owned(),
         pointer: String::new(),
         message: format!("typify could not convert the lowered schema: {error}"),
         help: "this is a bug in xtask/src/codegen/schema.rs: it let through something typify cannot read".to_owned(),
+    }
     };
     let mut settings = typify::TypeSpaceSettings::default();
     settings
@@ -54,13 +70,19 @@ pub(crate) fn items(checked: &Checked, file: &str, schema_text: &str, runtime: R
     let mut space = typify::TypeSpace::new(&settings);
     match checked.kind {
         Kind::Model => {
-            let root = serde_json::from_value(checked.lowered.clone()).map_err(|error| typify_error(&error))?;
-            space.add_root_schema(root).map_err(|error| typify_error(&error))?;
+            let root = serde_json::from_value(checked.lowered.clone())
+                .map_err(|error| typify_error(&error))?;
+            space
+                .add_root_schema(root)
+                .map_err(|error| typify_error(&error))?;
         }
         Kind::Api => {
             let definitions: std::collections::BTreeMap<String, schemars::schema::Schema> =
-                serde_json::from_value(checked.lowered["definitions"].clone()).map_err(|error| typify_error(&error))?;
-            space.add_ref_types(definitions).map_err(|error| typify_error(&error))?;
+                serde_json::from_value(checked.lowered["definitions"].clone())
+                    .map_err(|error| typify_error(&error))?;
+            space
+                .add_ref_types(definitions)
+                .map_err(|error| typify_error(&error))?;
         }
     }
     let mut text = space.to_stream().to_string();
@@ -101,9 +123,18 @@ fn parse_items(tokens: TokenStream) -> Vec<syn::Item> {
 
 /// A raw string literal that holds `text`, with enough `#`s.
 fn raw_string(text: &str) -> Literal {
-    let hashes = "#".repeat((1..).find(|&n| !text.contains(&format!("\"{}", "#".repeat(n)))).unwrap_or(1));
-    #[expect(clippy::expect_used, reason = "a raw string with enough hashes always lexes")]
-    format!("r{hashes}\"{text}\"{hashes}").parse().expect("raw string literal")
+    let hashes = "#".repeat(
+        (1..)
+            .find(|&n| !text.contains(&format!("\"{}", "#".repeat(n))))
+            .unwrap_or(1),
+    );
+    #[expect(
+        clippy::expect_used,
+        reason = "a raw string with enough hashes always lexes"
+    )]
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("raw string literal")
 }
 
 /// JSON name → Rust field name, read from typify's struct (typify picks the names).
@@ -118,14 +149,21 @@ fn field_idents(items: &[syn::Item], struct_name: &str) -> Vec<(String, syn::Ide
         .iter()
         .filter_map(|field| {
             let ident = field.ident.clone()?;
-            Some((serde_rename(field).unwrap_or_else(|| ident.to_string()), ident))
+            Some((
+                serde_rename(field).unwrap_or_else(|| ident.to_string()),
+                ident,
+            ))
         })
         .collect()
 }
 
 fn serde_rename(field: &syn::Field) -> Option<String> {
     let mut rename = None;
-    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+    for attr in field
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("serde"))
+    {
         let _ = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") {
                 rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
@@ -148,8 +186,15 @@ struct Tidy<'a> {
 
 impl VisitMut for Tidy<'_> {
     fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
-        if let syn::Meta::NameValue(syn::MetaNameValue { path, value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }), .. }) =
-            &mut attr.meta
+        if let syn::Meta::NameValue(syn::MetaNameValue {
+            path,
+            value:
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }),
+            ..
+        }) = &mut attr.meta
         {
             let doc = text.value();
             if path.is_ident("doc") && !doc.starts_with(' ') && !doc.is_empty() {
@@ -164,7 +209,9 @@ impl VisitMut for Tidy<'_> {
         let runtime = self.runtime.0;
         for field in &mut item.fields {
             if !field.attrs.iter().any(|attr| attr.path().is_ident("doc")) {
-                let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
+                let json_name = serde_rename(field)
+                    .or_else(|| field.ident.as_ref().map(ToString::to_string))
+                    .unwrap_or_default();
                 let doc = format!(" The `{json_name}` field.");
                 field.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
             }
@@ -174,16 +221,30 @@ impl VisitMut for Tidy<'_> {
                 // typify sorts properties by name; the schema's order is the one its author chose.
                 if let syn::Fields::Named(fields) = &mut item.fields {
                     let position = |field: &syn::Field| {
-                        let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
-                        self.checked.properties.iter().position(|property| property.json_name == json_name)
+                        let json_name = serde_rename(field)
+                            .or_else(|| field.ident.as_ref().map(ToString::to_string))
+                            .unwrap_or_default();
+                        self.checked
+                            .properties
+                            .iter()
+                            .position(|property| property.json_name == json_name)
                     };
                     let mut sorted: Vec<syn::Field> = fields.named.iter().cloned().collect();
                     sorted.sort_by_key(position);
                     fields.named = sorted.into_iter().collect();
                 }
                 for field in &mut item.fields {
-                    let json_name = serde_rename(field).or_else(|| field.ident.as_ref().map(ToString::to_string)).unwrap_or_default();
-                    let Some(property) = self.checked.properties.iter().find(|property| property.json_name == json_name) else { continue };
+                    let json_name = serde_rename(field)
+                        .or_else(|| field.ident.as_ref().map(ToString::to_string))
+                        .unwrap_or_default();
+                    let Some(property) = self
+                        .checked
+                        .properties
+                        .iter()
+                        .find(|property| property.json_name == json_name)
+                    else {
+                        continue;
+                    };
                     let integer = matches!(property.shape, Shape::Integer(_));
                     let attr: syn::Attribute = match (property.required, integer) {
                         (false, false) => {
@@ -209,12 +270,17 @@ impl VisitMut for Tidy<'_> {
             }
             Kind::Api => {
                 for field in &mut item.fields {
-                    let defaulted = field.attrs.iter().any(|attr| attr.path().is_ident("serde") && attr.meta.to_token_stream_string().contains("default"));
+                    let defaulted = field.attrs.iter().any(|attr| {
+                        attr.path().is_ident("serde")
+                            && attr.meta.to_token_stream_string().contains("default")
+                    });
                     let collection = matches!(&field.ty, syn::Type::Path(path)
                         if path.path.segments.last().is_some_and(|last| ["Vec", "Map", "BTreeMap"].iter().any(|name| last.ident == name)));
                     if defaulted && collection {
                         let path = format!("{runtime}::de::null_as_default");
-                        field.attrs.push(syn::parse_quote!(#[serde(deserialize_with = #path)]));
+                        field
+                            .attrs
+                            .push(syn::parse_quote!(#[serde(deserialize_with = #path)]));
                     }
                 }
             }
@@ -224,10 +290,17 @@ impl VisitMut for Tidy<'_> {
 
 /// Appends paragraphs to a field's doc comment, right after the existing ones.
 fn add_docs(field: &mut syn::Field, lines: Vec<String>) {
-    let at = field.attrs.iter().rposition(|attr| attr.path().is_ident("doc")).map_or(0, |last| last + 1);
+    let at = field
+        .attrs
+        .iter()
+        .rposition(|attr| attr.path().is_ident("doc"))
+        .map_or(0, |last| last + 1);
     let docs = lines.into_iter().flat_map(|line| {
         let line = format!(" {line}");
-        [syn::parse_quote!(#[doc = ""]), syn::parse_quote!(#[doc = #line])]
+        [
+            syn::parse_quote!(#[doc = ""]),
+            syn::parse_quote!(#[doc = #line]),
+        ]
     });
     field.attrs.splice(at..at, docs);
 }
@@ -265,10 +338,13 @@ fn summary(checked: &Checked, property: &Property) -> Vec<String> {
 
 fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
     match shape {
-        Shape::String { min_length, max_length } => match (min_length, max_length) {
-            (Some(min), Some(max)) => Some(format!("From {min} to {max} characters.")),
-            (Some(min), None) => Some(format!("At least {min} characters.")),
-            (None, Some(max)) => Some(format!("At most {max} characters.")),
+        Shape::String {
+            min_length,
+            max_length,
+        } => match (min_length, max_length) {
+            (Some(min), Some(max)) => Some(format!("From {min} to {}.", plural(*max, "character"))),
+            (Some(min), None) => Some(format!("At least {}.", plural(*min, "character"))),
+            (None, Some(max)) => Some(format!("At most {}.", plural(*max, "character"))),
             (None, None) => None,
         },
         Shape::Integer(bounds) | Shape::Number(bounds) => {
@@ -291,17 +367,26 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
             })
         }
         Shape::Enum(index) => {
-            let values: Vec<String> = checked.enums[*index].variants.iter().map(|variant| format!("`{}`", variant.value.text())).collect();
+            let values: Vec<String> = checked.enums[*index]
+                .variants
+                .iter()
+                .map(|variant| format!("`{}`", variant.value.text()))
+                .collect();
             Some(format!("One of {}.", values.join(", ")))
         }
-        Shape::Array { items, min_items, max_items } => {
+        Shape::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
             let count = match (min_items, max_items) {
-                (Some(min), Some(max)) => Some(format!("From {min} to {max} items.")),
-                (Some(min), None) => Some(format!("At least {min} items.")),
-                (None, Some(max)) => Some(format!("At most {max} items.")),
+                (Some(min), Some(max)) => Some(format!("From {min} to {}.", plural(*max, "item"))),
+                (Some(min), None) => Some(format!("At least {}.", plural(*min, "item"))),
+                (None, Some(max)) => Some(format!("At most {}.", plural(*max, "item"))),
                 (None, None) => None,
             };
-            let each = shape_summary(checked, items).map(|line| format!("Each: {}{}", line[..1].to_lowercase(), &line[1..]));
+            let each = shape_summary(checked, items)
+                .map(|line| format!("Each: {}{}", line[..1].to_lowercase(), &line[1..]));
             match (count, each) {
                 (Some(count), Some(each)) => Some(format!("{count} {each}")),
                 (count, each) => count.or(each),
@@ -311,14 +396,33 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
     }
 }
 
+fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
     let rt = runtime.path();
     let name = format_ident!("{}", definition.rust_name);
     let field = &definition.field;
-    let doc = definition.description.clone().unwrap_or_else(|| format!("The values of `{field}`."));
+    let doc = definition
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("The values of `{field}`."));
     let doc = format!(" {doc}");
-    let variants: Vec<syn::Ident> = definition.variants.iter().map(|variant| format_ident!("{}", variant.rust_name)).collect();
-    let texts: Vec<String> = definition.variants.iter().map(|variant| variant.value.text()).collect();
+    let variants: Vec<syn::Ident> = definition
+        .variants
+        .iter()
+        .map(|variant| format_ident!("{}", variant.rust_name))
+        .collect();
+    let texts: Vec<String> = definition
+        .variants
+        .iter()
+        .map(|variant| variant.value.text())
+        .collect();
     let variant_docs: Vec<String> = texts.iter().map(|text| format!(" `{text}`")).collect();
     let count = Literal::usize_unsuffixed(variants.len());
     let default_impl = definition.default.map(|index| {
@@ -521,33 +625,61 @@ fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStr
 }
 
 /// A parameter's type in a constructor or setter, and how to turn the argument into the field.
-fn argument(checked: &Checked, shape: &Shape, name: &syn::Ident, runtime: Runtime<'_>) -> (TokenStream, TokenStream) {
+fn argument(
+    checked: &Checked,
+    shape: &Shape,
+    name: &syn::Ident,
+    runtime: Runtime<'_>,
+) -> (TokenStream, TokenStream) {
     let ty = rust_type(checked, shape, runtime);
     match shape {
         Shape::String { .. } | Shape::Id(_) => (quote!(impl Into<#ty>), quote!(#name.into())),
         Shape::Array { items, .. } => {
             let items = rust_type(checked, items, runtime);
-            (quote!(impl IntoIterator<Item = #items>), quote!(#name.into_iter().collect()))
+            (
+                quote!(impl IntoIterator<Item = #items>),
+                quote!(#name.into_iter().collect()),
+            )
         }
         _ => (ty, quote!(#name)),
     }
 }
 
-fn model_items(checked: &Checked, name: &syn::Ident, fields: &[(String, syn::Ident)], runtime: Runtime<'_>) -> TokenStream {
+fn model_items(
+    checked: &Checked,
+    name: &syn::Ident,
+    fields: &[(String, syn::Ident)],
+    runtime: Runtime<'_>,
+) -> TokenStream {
     let rt = runtime.path();
-    let Some(model) = &checked.model else { return TokenStream::new() };
-    let field_of = |json_name: &str| fields.iter().find(|(json, _)| json == json_name).map(|(_, ident)| ident.clone());
+    let Some(model) = &checked.model else {
+        return TokenStream::new();
+    };
+    let field_of = |json_name: &str| {
+        fields
+            .iter()
+            .find(|(json, _)| json == json_name)
+            .map(|(_, ident)| ident.clone())
+    };
     let model_id = &model.id;
 
     let mut new_params = Vec::new();
     let mut new_fields = Vec::new();
     let mut setters = Vec::new();
     for property in &checked.properties {
-        let Some(field) = field_of(&property.json_name) else { continue };
+        let Some(field) = field_of(&property.json_name) else {
+            continue;
+        };
         let (ty, convert) = argument(checked, &property.shape, &field, runtime);
         if property.required {
             new_params.push(quote!(#field: #ty));
-            new_fields.push(quote!(#field: #convert));
+            // `Self { fps }`, not `Self { fps: fps }`.
+            let passed_as_is = field == convert.to_string();
+            new_fields.push(if passed_as_is {
+                quote!(#field)
+            } else {
+                quote!(#field: #convert)
+            });
         } else {
             new_fields.push(quote!(#field: None));
             let setter = format_ident!("with_{}", field.to_string().trim_end_matches('_'));
@@ -571,11 +703,19 @@ fn model_items(checked: &Checked, name: &syn::Ident, fields: &[(String, syn::Ide
             });
         }
     }
-    let required: Vec<String> = checked.properties.iter().filter(|property| property.required).map(|property| format!("`{}`", property.json_name)).collect();
+    let required: Vec<String> = checked
+        .properties
+        .iter()
+        .filter(|property| property.required)
+        .map(|property| format!("`{}`", property.json_name))
+        .collect();
     let new_doc = if required.is_empty() {
         " A request with every parameter left out (the API applies its defaults).".to_owned()
     } else {
-        format!(" A request with its required {}; every other parameter left out (the API applies its defaults).", required.join(" and "))
+        format!(
+            " A request with its required {}; every other parameter left out (the API applies its defaults).",
+            required.join(" and ")
+        )
     };
 
     let checks = validation_checks(checked, fields, runtime);
@@ -606,23 +746,49 @@ fn model_items(checked: &Checked, name: &syn::Ident, fields: &[(String, syn::Ide
     }
 }
 
-fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)], runtime: Runtime<'_>) -> Vec<TokenStream> {
+fn validation_checks(
+    checked: &Checked,
+    fields: &[(String, syn::Ident)],
+    runtime: Runtime<'_>,
+) -> Vec<TokenStream> {
     let rt = runtime.path();
-    let field_of = |json_name: &str| fields.iter().find(|(json, _)| json == json_name).map(|(_, ident)| ident.clone());
-    let property_of = |json_name: &str| checked.properties.iter().find(|property| property.json_name == json_name);
+    let field_of = |json_name: &str| {
+        fields
+            .iter()
+            .find(|(json, _)| json == json_name)
+            .map(|(_, ident)| ident.clone())
+    };
+    let property_of = |json_name: &str| {
+        checked
+            .properties
+            .iter()
+            .find(|property| property.json_name == json_name)
+    };
     // `None` when the field is required, i.e. always present.
     let presence = |json_name: &str, present: bool| -> Option<TokenStream> {
         let property = property_of(json_name)?;
         let field = field_of(json_name)?;
-        let test = if present { quote!(is_some) } else { quote!(is_none) };
+        let test = if present {
+            quote!(is_some)
+        } else {
+            quote!(is_none)
+        };
         (!property.required).then(|| quote!(self.#field.#test()))
     };
 
     let mut checks = Vec::new();
     for property in &checked.properties {
-        let Some(field) = field_of(&property.json_name) else { continue };
+        let Some(field) = field_of(&property.json_name) else {
+            continue;
+        };
         let json_name = &property.json_name;
-        let value_checks = shape_checks(&property.shape, &quote!(value), &quote!(#json_name), &rt);
+        let value_checks = shape_checks(
+            &property.shape,
+            &quote!(value),
+            json_name,
+            &quote!(#json_name),
+            &rt,
+        );
         if value_checks.is_empty() {
             continue;
         }
@@ -634,7 +800,9 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)], runtime
     }
     for (field, needs) in &checked.dependencies {
         for need in needs {
-            let Some(need_absent) = presence(need, false) else { continue };
+            let Some(need_absent) = presence(need, false) else {
+                continue;
+            };
             let condition = match presence(field, true) {
                 Some(field_present) => quote!(#field_present && #need_absent),
                 None => need_absent,
@@ -649,7 +817,10 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)], runtime
     for property in &checked.properties {
         for (other, why) in &property.ignored_when_present {
             let json_name = &property.json_name;
-            let conditions: Vec<TokenStream> = [presence(json_name, true), presence(other, true)].into_iter().flatten().collect();
+            let conditions: Vec<TokenStream> = [presence(json_name, true), presence(other, true)]
+                .into_iter()
+                .flatten()
+                .collect();
             let warn = quote!(#rt::checks::ignored(&mut validation, #json_name, #other, #why););
             checks.push(if conditions.is_empty() {
                 warn
@@ -661,8 +832,15 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)], runtime
     checks
 }
 
-/// Checks of one value (`value` is a reference to it); empty when the shape has no constraints.
-fn shape_checks(shape: &Shape, value: &TokenStream, field: &TokenStream, rt: &TokenStream) -> TokenStream {
+/// Checks of one value (`value` is a reference to it, `field` the expression naming it in
+/// messages); empty when the shape has no constraints.
+fn shape_checks(
+    shape: &Shape,
+    value: &TokenStream,
+    json_name: &str,
+    field: &TokenStream,
+    rt: &TokenStream,
+) -> TokenStream {
     let count = |limit: &Option<u64>| match limit {
         Some(limit) => {
             let limit = Literal::u64_unsuffixed(*limit);
@@ -678,14 +856,24 @@ fn shape_checks(shape: &Shape, value: &TokenStream, field: &TokenStream, rt: &To
         None => quote!(None),
     };
     match shape {
-        Shape::String { min_length, max_length } if min_length.is_some() || max_length.is_some() => {
+        Shape::String {
+            min_length,
+            max_length,
+        } if min_length.is_some() || max_length.is_some() => {
             let (min, max) = (count(min_length), count(max_length));
             quote!(#rt::checks::string_length(&mut validation, #field, #value, #min, #max);)
         }
         Shape::Integer(bounds) | Shape::Number(bounds) if !bounds.is_empty() => {
-            let as_f64 = if matches!(shape, Shape::Integer(_)) { quote!(*#value as f64) } else { quote!(*#value) };
+            let as_f64 = if matches!(shape, Shape::Integer(_)) {
+                quote!(*#value as f64)
+            } else {
+                quote!(*#value)
+            };
             let (minimum, maximum) = (bound(bounds.minimum), bound(bounds.maximum));
-            let (exclusive_minimum, exclusive_maximum) = (bound(bounds.exclusive_minimum), bound(bounds.exclusive_maximum));
+            let (exclusive_minimum, exclusive_maximum) = (
+                bound(bounds.exclusive_minimum),
+                bound(bounds.exclusive_maximum),
+            );
             quote! {
                 #rt::checks::number(&mut validation, #field, #as_f64, &#rt::checks::Bounds {
                     minimum: #minimum,
@@ -695,16 +883,24 @@ fn shape_checks(shape: &Shape, value: &TokenStream, field: &TokenStream, rt: &To
                 });
             }
         }
-        Shape::Array { items, min_items, max_items } => {
+        Shape::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
             let count_check = (min_items.is_some() || max_items.is_some()).then(|| {
                 let (min, max) = (count(min_items), count(max_items));
                 quote!(#rt::checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
             });
-            let item_checks = shape_checks(items, &quote!(item), &quote!(&field), rt);
+            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field), rt);
+            let item_field = format!(
+                "{}[{{index}}]",
+                json_name.replace('{', "{{").replace('}', "}}")
+            );
             let item_loop = (!item_checks.is_empty()).then(|| {
                 quote! {
                     for (index, item) in #value.iter().enumerate() {
-                        let field = format!("{}[{index}]", #field);
+                        let field = format!(#item_field);
                         #item_checks
                     }
                 }

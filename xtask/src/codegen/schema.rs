@@ -33,8 +33,16 @@ pub struct SchemaError {
 
 impl fmt::Display for SchemaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
-        write!(f, "{}: at `{pointer}`: {}\n  help: {}", self.file, self.message, self.help)
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(
+            f,
+            "{}: at `{pointer}`: {}\n  help: {}",
+            self.file, self.message, self.help
+        )
     }
 }
 
@@ -70,14 +78,21 @@ impl IdKind {
 /// A value's type and the constraints `validate()` checks on it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Shape {
-    String { min_length: Option<u64>, max_length: Option<u64> },
+    String {
+        min_length: Option<u64>,
+        max_length: Option<u64>,
+    },
     Id(IdKind),
     /// Index into [`Checked::enums`].
     Enum(usize),
     Integer(Bounds),
     Number(Bounds),
     Boolean,
-    Array { items: Box<Shape>, min_items: Option<u64>, max_items: Option<u64> },
+    Array {
+        items: Box<Shape>,
+        min_items: Option<u64>,
+        max_items: Option<u64>,
+    },
     /// Anything typify maps on its own (api schemas only): objects, references, any JSON.
     Typify,
 }
@@ -182,14 +197,26 @@ const HELP_UNKNOWN: &str = "the generator would drop it silently, so it refuses 
 ///
 /// `runtime` is the path of the crate that holds `AssetId` and friends (`crate` inside
 /// kling-types, `kling_types` elsewhere).
-pub(crate) fn check(file: &str, text: &str, kind: Kind, runtime: &str) -> Result<Checked, SchemaError> {
+pub(crate) fn check(
+    file: &str,
+    text: &str,
+    kind: Kind,
+    runtime: &str,
+) -> Result<Checked, SchemaError> {
     let root: Value = serde_json::from_str(text).map_err(|error| SchemaError {
         file: file.to_owned(),
         pointer: String::new(),
         message: format!("not valid JSON: {error}"),
         help: "fix the syntax; `python3 -m json.tool FILE` points at the same place".to_owned(),
     })?;
-    let walker = Walker { file, kind, runtime, enums: Vec::new(), replacements: BTreeMap::new(), definitions: Map::new() };
+    let walker = Walker {
+        file,
+        kind,
+        runtime,
+        enums: Vec::new(),
+        replacements: BTreeMap::new(),
+        definitions: Map::new(),
+    };
     match kind {
         Kind::Model => walker.model(&root),
         Kind::Api => walker.api(&root),
@@ -207,18 +234,44 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn error(&self, pointer: &str, message: impl Into<String>, help: impl Into<String>) -> SchemaError {
-        SchemaError { file: self.file.to_owned(), pointer: pointer.to_owned(), message: message.into(), help: help.into() }
+    fn error(
+        &self,
+        pointer: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> SchemaError {
+        SchemaError {
+            file: self.file.to_owned(),
+            pointer: pointer.to_owned(),
+            message: message.into(),
+            help: help.into(),
+        }
     }
 
-    fn object<'v>(&self, node: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>, SchemaError> {
+    fn object<'v>(
+        &self,
+        node: &'v Value,
+        pointer: &str,
+    ) -> Result<&'v Map<String, Value>, SchemaError> {
         node.as_object().ok_or_else(|| {
-            self.error(pointer, "expected a schema (a JSON object)", "write the schema as an object, e.g. {\"type\": \"string\"}")
+            self.error(
+                pointer,
+                "expected a schema (a JSON object)",
+                "write the schema as an object, e.g. {\"type\": \"string\"}",
+            )
         })
     }
 
-    fn only_keywords(&self, node: &Map<String, Value>, pointer: &str, allowed: &[&str]) -> Result<(), SchemaError> {
-        match node.keys().find(|key| !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str())) {
+    fn only_keywords(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        allowed: &[&str],
+    ) -> Result<(), SchemaError> {
+        match node
+            .keys()
+            .find(|key| !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()))
+        {
             Some(key) => Err(self.error(
                 &format!("{pointer}/{}", escape(key)),
                 format!("the keyword `{key}` is not understood here"),
@@ -228,24 +281,47 @@ impl Walker<'_> {
         }
     }
 
-    fn string<'v>(&self, node: &'v Map<String, Value>, key: &str, pointer: &str) -> Result<Option<&'v str>, SchemaError> {
+    fn string<'v>(
+        &self,
+        node: &'v Map<String, Value>,
+        key: &str,
+        pointer: &str,
+    ) -> Result<Option<&'v str>, SchemaError> {
         match node.get(key) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(self.error(&format!("{pointer}/{key}"), format!("`{key}` must be a string"), "write it as a JSON string")),
+            Some(_) => Err(self.error(
+                &format!("{pointer}/{key}"),
+                format!("`{key}` must be a string"),
+                "write it as a JSON string",
+            )),
         }
     }
 
-    fn count(&self, node: &Map<String, Value>, key: &str, pointer: &str) -> Result<Option<u64>, SchemaError> {
+    fn count(
+        &self,
+        node: &Map<String, Value>,
+        key: &str,
+        pointer: &str,
+    ) -> Result<Option<u64>, SchemaError> {
         match node.get(key) {
             None => Ok(None),
             Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-                self.error(&format!("{pointer}/{key}"), format!("`{key}` must be a non-negative integer"), "write a count such as 4")
+                self.error(
+                    &format!("{pointer}/{key}"),
+                    format!("`{key}` must be a non-negative integer"),
+                    "write a count such as 4",
+                )
             }),
         }
     }
 
-    fn number(&self, node: &Map<String, Value>, key: &str, pointer: &str) -> Result<Option<f64>, SchemaError> {
+    fn number(
+        &self,
+        node: &Map<String, Value>,
+        key: &str,
+        pointer: &str,
+    ) -> Result<Option<f64>, SchemaError> {
         match node.get(key) {
             None => Ok(None),
             Some(value) => value.as_f64().map(Some).ok_or_else(|| {
@@ -263,7 +339,15 @@ impl Walker<'_> {
         self.only_keywords(
             node,
             "",
-            &["$schema", "x-model-id", "type", "properties", "required", "additionalProperties", "dependencies"],
+            &[
+                "$schema",
+                "x-model-id",
+                "type",
+                "properties",
+                "required",
+                "additionalProperties",
+                "dependencies",
+            ],
         )?;
         match self.string(node, "$schema", "")? {
             Some(DRAFT_07) | None => {}
@@ -276,15 +360,32 @@ impl Walker<'_> {
             }
         }
         if node.get("type") != Some(&json!("object")) {
-            return Err(self.error("/type", "a model's schema must be `\"type\": \"object\"`", "describe the request body as an object"));
+            return Err(self.error(
+                "/type",
+                "a model's schema must be `\"type\": \"object\"`",
+                "describe the request body as an object",
+            ));
         }
         let id = self.string(node, "x-model-id", "")?.ok_or_else(|| {
-            self.error("", "`x-model-id` is missing", "add the model id the API uses, e.g. \"x-model-id\": \"model_kling-v1-6-pro\"")
+            self.error(
+                "",
+                "`x-model-id` is missing",
+                "add the model id the API uses, e.g. \"x-model-id\": \"model_kling-v1-6-pro\"",
+            )
         })?;
         let title = self.string(node, "title", "")?.unwrap_or(id).to_owned();
-        let description = self.string(node, "description", "")?.unwrap_or_default().to_owned();
+        let description = self
+            .string(node, "description", "")?
+            .unwrap_or_default()
+            .to_owned();
         let rust_name = format!("{}Request", upper_camel(title.trim_start_matches("model_")));
-        let meta = ModelMeta { id: id.to_owned(), title, description, module: module_name(id), rust_name: rust_name.clone() };
+        let meta = ModelMeta {
+            id: id.to_owned(),
+            title,
+            description,
+            module: module_name(id),
+            rust_name: rust_name.clone(),
+        };
 
         let additional = match node.get("additionalProperties") {
             None | Some(Value::Bool(true)) => true,
@@ -303,8 +404,15 @@ impl Walker<'_> {
             Some(properties) => self.object(properties, "/properties")?,
             None => &empty,
         };
-        if let Some(missing) = required.iter().find(|name| !properties_node.contains_key(*name)) {
-            return Err(self.error("/required", format!("`{missing}` is required but not under `properties`"), "describe it under `properties`"));
+        if let Some(missing) = required
+            .iter()
+            .find(|name| !properties_node.contains_key(*name))
+        {
+            return Err(self.error(
+                "/required",
+                format!("`{missing}` is required but not under `properties`"),
+                "describe it under `properties`",
+            ));
         }
 
         let mut properties = Vec::new();
@@ -312,8 +420,10 @@ impl Walker<'_> {
         for (name, property) in properties_node {
             let pointer = format!("/properties/{}", escape(name));
             let property_node = self.object(property, &pointer)?;
-            let ignored_when_present = self.ignored_when_present(property_node, &pointer, properties_node)?;
-            let (lowered, shape) = self.value(property_node, &pointer, &upper_camel(name), name, true)?;
+            let ignored_when_present =
+                self.ignored_when_present(property_node, &pointer, properties_node)?;
+            let (lowered, shape) =
+                self.value(property_node, &pointer, &upper_camel(name), name, true)?;
             lowered_properties.insert(name.clone(), lowered);
             let default = property_node.get("default").cloned();
             if let Some(default) = &default {
@@ -323,7 +433,10 @@ impl Walker<'_> {
                 json_name: name.clone(),
                 required: required.contains(name),
                 shape,
-                description: property_node.get("description").and_then(Value::as_str).map(str::to_owned),
+                description: property_node
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 default,
                 ignored_when_present,
             });
@@ -339,9 +452,11 @@ impl Walker<'_> {
             "additionalProperties": additional,
             "definitions": self.definitions,
         });
-        if !meta.description.is_empty() {
-            lowered["description"] = json!(meta.description);
-        }
+        lowered["description"] = json!(if meta.description.is_empty() {
+            format!("A request for `{}`.", meta.id)
+        } else {
+            meta.description.clone()
+        });
         Ok(Checked {
             kind: self.kind,
             model: Some(meta),
@@ -358,7 +473,13 @@ impl Walker<'_> {
         self.only_keywords(node, "", &["$schema", "definitions"])?;
         let definitions = match node.get("definitions") {
             Some(definitions) => self.object(definitions, "/definitions")?,
-            None => return Err(self.error("", "an api schema needs `definitions`", "define each wire type under `definitions`")),
+            None => {
+                return Err(self.error(
+                    "",
+                    "an api schema needs `definitions`",
+                    "define each wire type under `definitions`",
+                ));
+            }
         };
         let mut lowered = Map::new();
         for (name, definition) in definitions {
@@ -389,12 +510,29 @@ impl Walker<'_> {
         })
     }
 
-    fn required(&self, node: &Map<String, Value>, pointer: &str) -> Result<Vec<String>, SchemaError> {
-        let Some(required) = node.get("required") else { return Ok(Vec::new()) };
+    fn required(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Vec<String>, SchemaError> {
+        let Some(required) = node.get("required") else {
+            return Ok(Vec::new());
+        };
         required
             .as_array()
-            .and_then(|names| names.iter().map(|name| name.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| self.error(&format!("{pointer}/required"), "`required` must be a list of property names", "write e.g. [\"prompt\"]"))
+            .and_then(|names| {
+                names
+                    .iter()
+                    .map(|name| name.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                self.error(
+                    &format!("{pointer}/required"),
+                    "`required` must be a list of property names",
+                    "write e.g. [\"prompt\"]",
+                )
+            })
     }
 
     fn ignored_when_present(
@@ -403,25 +541,42 @@ impl Walker<'_> {
         pointer: &str,
         siblings: &Map<String, Value>,
     ) -> Result<Vec<(String, String)>, SchemaError> {
-        let Some(rules) = node.get("x-ignored-when-present") else { return Ok(Vec::new()) };
+        let Some(rules) = node.get("x-ignored-when-present") else {
+            return Ok(Vec::new());
+        };
         let pointer = format!("{pointer}/x-ignored-when-present");
-        let help = "write {\"otherField\": \"why the API ignores this field when otherField is set\"}";
-        let rules = rules.as_object().ok_or_else(|| self.error(&pointer, "`x-ignored-when-present` must be an object", help))?;
+        let help =
+            "write {\"otherField\": \"why the API ignores this field when otherField is set\"}";
+        let rules = rules.as_object().ok_or_else(|| {
+            self.error(&pointer, "`x-ignored-when-present` must be an object", help)
+        })?;
         rules
             .iter()
             .map(|(other, why)| {
                 let here = format!("{pointer}/{}", escape(other));
                 if !siblings.contains_key(other) {
-                    return Err(self.error(&here, format!("`{other}` is not a property of this model"), "name a property listed under `properties`"));
+                    return Err(self.error(
+                        &here,
+                        format!("`{other}` is not a property of this model"),
+                        "name a property listed under `properties`",
+                    ));
                 }
-                let why = why.as_str().filter(|why| !why.is_empty()).ok_or_else(|| self.error(&here, "the reason must be a non-empty string", help))?;
+                let why = why.as_str().filter(|why| !why.is_empty()).ok_or_else(|| {
+                    self.error(&here, "the reason must be a non-empty string", help)
+                })?;
                 Ok((other.clone(), why.to_owned()))
             })
             .collect()
     }
 
-    fn dependencies(&self, node: &Map<String, Value>, properties: &Map<String, Value>) -> Result<Vec<(String, Vec<String>)>, SchemaError> {
-        let Some(dependencies) = node.get("dependencies") else { return Ok(Vec::new()) };
+    fn dependencies(
+        &self,
+        node: &Map<String, Value>,
+        properties: &Map<String, Value>,
+    ) -> Result<Vec<(String, Vec<String>)>, SchemaError> {
+        let Some(dependencies) = node.get("dependencies") else {
+            return Ok(Vec::new());
+        };
         let dependencies = self.object(dependencies, "/dependencies")?;
         let help = "draft-07 property dependencies: {\"endImage\": [\"startImage\"]} (schema dependencies are not supported)";
         dependencies
@@ -430,10 +585,28 @@ impl Walker<'_> {
                 let pointer = format!("/dependencies/{}", escape(name));
                 let needs = needs
                     .as_array()
-                    .and_then(|needs| needs.iter().map(|need| need.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-                    .ok_or_else(|| self.error(&pointer, "a dependency must be a list of property names", help))?;
-                if let Some(unknown) = std::iter::once(name).chain(&needs).find(|name| !properties.contains_key(*name)) {
-                    return Err(self.error(&pointer, format!("`{unknown}` is not a property of this model"), "name properties listed under `properties`"));
+                    .and_then(|needs| {
+                        needs
+                            .iter()
+                            .map(|need| need.as_str().map(str::to_owned))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .ok_or_else(|| {
+                        self.error(
+                            &pointer,
+                            "a dependency must be a list of property names",
+                            help,
+                        )
+                    })?;
+                if let Some(unknown) = std::iter::once(name)
+                    .chain(&needs)
+                    .find(|name| !properties.contains_key(*name))
+                {
+                    return Err(self.error(
+                        &pointer,
+                        format!("`{unknown}` is not a property of this model"),
+                        "name properties listed under `properties`",
+                    ));
                 }
                 Ok((name.clone(), needs))
             })
@@ -449,8 +622,17 @@ impl Walker<'_> {
         field: &str,
         at_property: bool,
     ) -> Result<(Value, Shape), SchemaError> {
-        let property_keywords: &[&str] = if at_property && self.kind == Kind::Model { &["x-ignored-when-present"] } else { &[] };
-        let with = |own: &[&'static str]| -> Vec<&str> { own.iter().copied().chain(property_keywords.iter().copied()).collect() };
+        let property_keywords: &[&str] = if at_property && self.kind == Kind::Model {
+            &["x-ignored-when-present"]
+        } else {
+            &[]
+        };
+        let with = |own: &[&'static str]| -> Vec<&str> {
+            own.iter()
+                .copied()
+                .chain(property_keywords.iter().copied())
+                .collect()
+        };
         let description = node.get("description").cloned();
         let annotate = |mut lowered: Value| {
             if let (Some(description), Some(object)) = (&description, lowered.as_object_mut()) {
@@ -480,7 +662,8 @@ impl Walker<'_> {
         }
 
         let Some(ty) = node.get("type") else {
-            if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
+            if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str()))
+            {
                 return Ok((annotate(json!({})), Shape::Typify));
             }
             return Err(self.error(
@@ -499,23 +682,63 @@ impl Walker<'_> {
 
         match ty {
             "string" => {
-                self.only_keywords(node, pointer, &with(&["type", "minLength", "maxLength", "enum", "x-enum-names", "format"]))?;
+                self.only_keywords(
+                    node,
+                    pointer,
+                    &with(&[
+                        "type",
+                        "minLength",
+                        "maxLength",
+                        "enum",
+                        "x-enum-names",
+                        "format",
+                    ]),
+                )?;
                 if let Some(values) = node.get("enum") {
-                    if node.contains_key("minLength") || node.contains_key("maxLength") || node.contains_key("format") {
-                        return Err(self.error(pointer, "an enum cannot also have length limits or a format", "list the allowed values only"));
+                    if node.contains_key("minLength")
+                        || node.contains_key("maxLength")
+                        || node.contains_key("format")
+                    {
+                        return Err(self.error(
+                            pointer,
+                            "an enum cannot also have length limits or a format",
+                            "list the allowed values only",
+                        ));
                     }
                     let values = values
                         .as_array()
-                        .and_then(|values| values.iter().map(|value| value.as_str().map(|text| VariantValue::String(text.to_owned()))).collect::<Option<Vec<_>>>())
-                        .ok_or_else(|| self.error(&format!("{pointer}/enum"), "a string enum must list strings", "write e.g. [\"16:9\", \"9:16\"]"))?;
+                        .and_then(|values| {
+                            values
+                                .iter()
+                                .map(|value| {
+                                    value
+                                        .as_str()
+                                        .map(|text| VariantValue::String(text.to_owned()))
+                                })
+                                .collect::<Option<Vec<_>>>()
+                        })
+                        .ok_or_else(|| {
+                            self.error(
+                                &format!("{pointer}/enum"),
+                                "a string enum must list strings",
+                                "write e.g. [\"16:9\", \"9:16\"]",
+                            )
+                        })?;
                     return self.own_enum(node, pointer, type_name, field, values);
                 }
                 if let Some(format) = self.string(node, "format", pointer)? {
                     if let Some(id) = IdKind::from_format(format) {
                         if node.contains_key("minLength") || node.contains_key("maxLength") {
-                            return Err(self.error(pointer, "an id cannot have length limits", "leave them out; ids are opaque"));
+                            return Err(self.error(
+                                pointer,
+                                "an id cannot have length limits",
+                                "leave them out; ids are opaque",
+                            ));
                         }
-                        return Ok((annotate(self.replace(id.type_name(), &self.rust_id(id))), Shape::Id(id)));
+                        return Ok((
+                            annotate(self.replace(id.type_name(), &self.rust_id(id))),
+                            Shape::Id(id),
+                        ));
                     }
                     if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
                         return Err(self.error(
@@ -525,9 +748,22 @@ impl Walker<'_> {
                         ));
                     }
                 }
-                let shape = Shape::String { min_length: self.count(node, "minLength", pointer)?, max_length: self.count(node, "maxLength", pointer)? };
-                if self.kind == Kind::Api && shape != (Shape::String { min_length: None, max_length: None }) {
-                    return Err(self.error(pointer, "length limits mean nothing in a response type", "leave them out of api schemas"));
+                let shape = Shape::String {
+                    min_length: self.count(node, "minLength", pointer)?,
+                    max_length: self.count(node, "maxLength", pointer)?,
+                };
+                if self.kind == Kind::Api
+                    && shape
+                        != (Shape::String {
+                            min_length: None,
+                            max_length: None,
+                        })
+                {
+                    return Err(self.error(
+                        pointer,
+                        "length limits mean nothing in a response type",
+                        "leave them out of api schemas",
+                    ));
                 }
                 Ok((annotate(json!({ "type": "string" })), shape))
             }
@@ -535,7 +771,15 @@ impl Walker<'_> {
                 self.only_keywords(
                     node,
                     pointer,
-                    &with(&["type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "x-enum-names"]),
+                    &with(&[
+                        "type",
+                        "minimum",
+                        "maximum",
+                        "exclusiveMinimum",
+                        "exclusiveMaximum",
+                        "enum",
+                        "x-enum-names",
+                    ]),
                 )?;
                 let bounds = Bounds {
                     minimum: self.number(node, "minimum", pointer)?,
@@ -545,7 +789,11 @@ impl Walker<'_> {
                 };
                 if let Some(values) = node.get("enum") {
                     if !bounds.is_empty() {
-                        return Err(self.error(pointer, "an enum cannot also have bounds", "list the allowed values only"));
+                        return Err(self.error(
+                            pointer,
+                            "an enum cannot also have bounds",
+                            "list the allowed values only",
+                        ));
                     }
                     let values = values
                         .as_array()
@@ -560,12 +808,22 @@ impl Walker<'_> {
                     return self.own_enum(node, pointer, type_name, field, values);
                 }
                 if self.kind == Kind::Api && !bounds.is_empty() {
-                    return Err(self.error(pointer, "bounds mean nothing in a response type", "leave them out of api schemas"));
+                    return Err(self.error(
+                        pointer,
+                        "bounds mean nothing in a response type",
+                        "leave them out of api schemas",
+                    ));
                 }
                 if ty == "integer" {
-                    Ok((annotate(json!({ "type": "integer", "format": "int64" })), Shape::Integer(bounds)))
+                    Ok((
+                        annotate(json!({ "type": "integer", "format": "int64" })),
+                        Shape::Integer(bounds),
+                    ))
                 } else {
-                    Ok((annotate(json!({ "type": "number", "format": "double" })), Shape::Number(bounds)))
+                    Ok((
+                        annotate(json!({ "type": "number", "format": "double" })),
+                        Shape::Number(bounds),
+                    ))
                 }
             }
             "boolean" => {
@@ -573,20 +831,41 @@ impl Walker<'_> {
                 Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
             }
             "array" => {
-                self.only_keywords(node, pointer, &with(&["type", "items", "minItems", "maxItems"]))?;
+                self.only_keywords(
+                    node,
+                    pointer,
+                    &with(&["type", "items", "minItems", "maxItems"]),
+                )?;
                 let items_pointer = format!("{pointer}/items");
                 let items = node.get("items").ok_or_else(|| {
                     self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
                 })?;
                 let items = self.object(items, &items_pointer)?;
-                let (lowered_items, items_shape) = self.value(items, &items_pointer, &format!("{type_name}Item"), field, false)?;
+                let (lowered_items, items_shape) = self.value(
+                    items,
+                    &items_pointer,
+                    &format!("{type_name}Item"),
+                    field,
+                    false,
+                )?;
                 let min_items = self.count(node, "minItems", pointer)?;
                 let max_items = self.count(node, "maxItems", pointer)?;
                 if self.kind == Kind::Api {
                     if min_items.is_some() || max_items.is_some() {
-                        return Err(self.error(pointer, "item counts mean nothing in a response type", "leave them out of api schemas"));
+                        return Err(self.error(
+                            pointer,
+                            "item counts mean nothing in a response type",
+                            "leave them out of api schemas",
+                        ));
                     }
-                    return Ok((annotate(json!({ "type": "array", "items": lowered_items })), Shape::Array { items: Box::new(items_shape), min_items, max_items }));
+                    return Ok((
+                        annotate(json!({ "type": "array", "items": lowered_items })),
+                        Shape::Array {
+                            items: Box::new(items_shape),
+                            min_items,
+                            max_items,
+                        },
+                    ));
                 }
                 if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
                     return Err(self.error(
@@ -595,21 +874,40 @@ impl Walker<'_> {
                         "use strings, numbers, booleans, ids or an enum as items",
                     ));
                 }
-                let shape = Shape::Array { items: Box::new(items_shape), min_items, max_items };
+                let shape = Shape::Array {
+                    items: Box::new(items_shape),
+                    min_items,
+                    max_items,
+                };
                 // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
                 // tell "left out" from "empty", and `minItems: 1` needs to).
                 let rust = self.rust_type(&shape);
-                Ok((annotate(self.replace(&format!("{type_name}List"), &rust)), shape))
+                Ok((
+                    annotate(self.replace(&format!("{type_name}List"), &rust)),
+                    shape,
+                ))
             }
             "object" if self.kind == Kind::Api => {
-                self.only_keywords(node, pointer, &["type", "properties", "required", "additionalProperties"])?;
+                self.only_keywords(
+                    node,
+                    pointer,
+                    &["type", "properties", "required", "additionalProperties"],
+                )?;
                 let required = self.required(node, pointer)?;
                 let mut lowered_properties = Map::new();
                 if let Some(properties) = node.get("properties") {
-                    for (name, property) in self.object(properties, &format!("{pointer}/properties"))? {
+                    for (name, property) in
+                        self.object(properties, &format!("{pointer}/properties"))?
+                    {
                         let here = format!("{pointer}/properties/{}", escape(name));
                         let property = self.object(property, &here)?;
-                        let (lowered, _) = self.value(property, &here, &format!("{type_name}{}", upper_camel(name)), name, true)?;
+                        let (lowered, _) = self.value(
+                            property,
+                            &here,
+                            &format!("{type_name}{}", upper_camel(name)),
+                            name,
+                            true,
+                        )?;
                         lowered_properties.insert(name.clone(), lowered);
                     }
                 }
@@ -618,7 +916,8 @@ impl Walker<'_> {
                     None => {}
                     Some(Value::Object(values)) => {
                         let here = format!("{pointer}/additionalProperties");
-                        let (values, _) = self.value(values, &here, &format!("{type_name}Value"), field, false)?;
+                        let (values, _) =
+                            self.value(values, &here, &format!("{type_name}Value"), field, false)?;
                         lowered["additionalProperties"] = values;
                     }
                     Some(_) => {
@@ -656,7 +955,11 @@ impl Walker<'_> {
         values: Vec<VariantValue>,
     ) -> Result<(Value, Shape), SchemaError> {
         if values.is_empty() {
-            return Err(self.error(&format!("{pointer}/enum"), "an enum needs at least one value", "list the allowed values"));
+            return Err(self.error(
+                &format!("{pointer}/enum"),
+                "an enum needs at least one value",
+                "list the allowed values",
+            ));
         }
         let names: Vec<String> = match node.get("x-enum-names") {
             Some(names) => {
@@ -667,11 +970,18 @@ impl Walker<'_> {
                     .filter(|names| names.len() == values.len())
                     .ok_or_else(|| self.error(&here, "`x-enum-names` must list one name per value of `enum`, in the same order", "write e.g. [\"Landscape16x9\", \"Portrait9x16\"]"))?;
                 if let Some(bad) = names.iter().find(|name| !is_upper_camel_ident(name)) {
-                    return Err(self.error(&here, format!("`{bad}` is not an UpperCamelCase Rust identifier"), "use names such as `Landscape16x9`"));
+                    return Err(self.error(
+                        &here,
+                        format!("`{bad}` is not an UpperCamelCase Rust identifier"),
+                        "use names such as `Landscape16x9`",
+                    ));
                 }
                 names
             }
-            None => values.iter().map(|value| variant_name(&value.text())).collect(),
+            None => values
+                .iter()
+                .map(|value| variant_name(&value.text()))
+                .collect(),
         };
         let mut seen = std::collections::BTreeSet::new();
         if let Some(twice) = names.iter().find(|name| !seen.insert(name.as_str())) {
@@ -682,27 +992,54 @@ impl Walker<'_> {
             ));
         }
         if self.kind == Kind::Api && names.iter().any(|name| name == "Other") {
-            return Err(self.error(pointer, "`Other` is reserved for values a newer server may send", "name that value differently in \"x-enum-names\""));
+            return Err(self.error(
+                pointer,
+                "`Other` is reserved for values a newer server may send",
+                "name that value differently in \"x-enum-names\"",
+            ));
         }
         let default = match node.get("default") {
             None => None,
-            Some(default) => Some(values.iter().position(|value| value_matches(value, default)).ok_or_else(|| {
-                self.error(&format!("{pointer}/default"), format!("the default {default} is not one of the enum's values"), "make the default one of `enum`")
-            })?),
+            Some(default) => Some(
+                values
+                    .iter()
+                    .position(|value| value_matches(value, default))
+                    .ok_or_else(|| {
+                        self.error(
+                            &format!("{pointer}/default"),
+                            format!("the default {default} is not one of the enum's values"),
+                            "make the default one of `enum`",
+                        )
+                    })?,
+            ),
         };
-        if self.enums.iter().any(|existing| existing.rust_name == type_name) {
-            return Err(self.error(pointer, format!("a second enum would be named `{type_name}`"), "rename the property, or its definition"));
+        if self
+            .enums
+            .iter()
+            .any(|existing| existing.rust_name == type_name)
+        {
+            return Err(self.error(
+                pointer,
+                format!("a second enum would be named `{type_name}`"),
+                "rename the property, or its definition",
+            ));
         }
         self.enums.push(EnumDef {
             rust_name: type_name.to_owned(),
             field: field.to_owned(),
-            description: node.get("description").and_then(Value::as_str).map(str::to_owned),
-            variants: names.into_iter().zip(values).map(|(rust_name, value)| Variant { rust_name, value }).collect(),
+            description: node
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            variants: names
+                .into_iter()
+                .zip(values)
+                .map(|(rust_name, value)| Variant { rust_name, value })
+                .collect(),
             open: self.kind == Kind::Api,
             default,
         });
-        let lowered = self.replace(type_name, type_name);
-        let mut lowered = lowered;
+        let mut lowered = self.replace(type_name, type_name);
         if let Some(description) = node.get("description") {
             lowered["description"] = description.clone();
         }
@@ -711,8 +1048,10 @@ impl Walker<'_> {
 
     /// A `$ref` to a placeholder definition that typify replaces with `rust`.
     fn replace(&mut self, definition: &str, rust: &str) -> Value {
-        self.definitions.insert(definition.to_owned(), json!({ "type": "string" }));
-        self.replacements.insert(definition.to_owned(), rust.to_owned());
+        self.definitions
+            .insert(definition.to_owned(), json!({ "type": "string" }));
+        self.replacements
+            .insert(definition.to_owned(), rust.to_owned());
         json!({ "$ref": format!("#/definitions/{definition}") })
     }
 
@@ -734,18 +1073,33 @@ impl Walker<'_> {
     }
 
     /// A default the schema's own constraints reject would be a lie in the docs.
-    fn check_default(&self, shape: &Shape, default: &Value, pointer: &str) -> Result<(), SchemaError> {
+    fn check_default(
+        &self,
+        shape: &Shape,
+        default: &Value,
+        pointer: &str,
+    ) -> Result<(), SchemaError> {
         let fits = match shape {
-            Shape::String { min_length, max_length } => default.as_str().is_some_and(|text| {
+            Shape::String {
+                min_length,
+                max_length,
+            } => default.as_str().is_some_and(|text| {
                 let length = text.chars().count() as u64;
-                min_length.is_none_or(|min| length >= min) && max_length.is_none_or(|max| length <= max)
+                min_length.is_none_or(|min| length >= min)
+                    && max_length.is_none_or(|max| length <= max)
             }),
             Shape::Id(_) => default.is_string(),
             Shape::Enum(index) => self.enums[*index].default.is_some(),
-            Shape::Integer(bounds) => default.as_i64().is_some_and(|value| bounds.admits(value as f64)),
+            Shape::Integer(bounds) => default
+                .as_i64()
+                .is_some_and(|value| bounds.admits(value as f64)),
             Shape::Number(bounds) => default.as_f64().is_some_and(|value| bounds.admits(value)),
             Shape::Boolean => default.is_boolean(),
-            Shape::Array { min_items, max_items, .. } => default.as_array().is_some_and(|items| {
+            Shape::Array {
+                min_items,
+                max_items,
+                ..
+            } => default.as_array().is_some_and(|items| {
                 let count = items.len() as u64;
                 min_items.is_none_or(|min| count >= min) && max_items.is_none_or(|max| count <= max)
             }),
@@ -754,7 +1108,11 @@ impl Walker<'_> {
         if fits {
             Ok(())
         } else {
-            Err(self.error(pointer, format!("the default {default} breaks the property's own constraints"), "make the default a value the schema accepts"))
+            Err(self.error(
+                pointer,
+                format!("the default {default} breaks the property's own constraints"),
+                "make the default a value the schema accepts",
+            ))
         }
     }
 }
@@ -803,11 +1161,18 @@ pub(crate) fn variant_name(value: &str) -> String {
             capitalize = true;
             continue;
         }
-        if pending_separator && c.is_ascii_digit() && out.ends_with(|last: char| last.is_ascii_digit()) {
+        if pending_separator
+            && c.is_ascii_digit()
+            && out.ends_with(|last: char| last.is_ascii_digit())
+        {
             out.push('_');
         }
         pending_separator = false;
-        out.push(if capitalize { c.to_ascii_uppercase() } else { c });
+        out.push(if capitalize {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
         capitalize = false;
     }
     if out.is_empty() || out.starts_with(|first: char| first.is_ascii_digit()) {
@@ -827,9 +1192,19 @@ pub(crate) fn module_name(model_id: &str) -> String {
     let name: String = model_id
         .trim_start_matches("model_")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if name.starts_with(|first: char| first.is_ascii_digit()) || name.is_empty() { format!("model_{name}") } else { name }
+    if name.starts_with(|first: char| first.is_ascii_digit()) || name.is_empty() {
+        format!("model_{name}")
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
