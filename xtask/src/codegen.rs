@@ -75,23 +75,7 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
     let models = schema_files(&root, "schema/models")?;
     let apis = schema_files(&root, "schema/api")?;
     let types_dir = "crates/kling-types/src/generated";
-    let mut registry = Vec::new();
-    let mut modules = Vec::new();
-    for file in &models {
-        let text = read(&root, file)?;
-        let checked = schema::check(file, &text, Kind::Model, "crate")?;
-        let module = checked
-            .model
-            .as_ref()
-            .map(|model| model.module.clone())
-            .unwrap_or_default();
-        outputs.push((
-            format!("{types_dir}/{module}.rs"),
-            render(&checked, file, &text, Runtime("crate"))?,
-        ));
-        registry.push(checked);
-        modules.push(module);
-    }
+    let models = model_files(&root, &models, types_dir, "crate", &mut outputs)?;
     let mut api_modules = Vec::new();
     for file in &apis {
         let text = read(&root, file)?;
@@ -105,31 +89,15 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
     }
     outputs.push((
         format!("{types_dir}/mod.rs"),
-        types_mod(&registry, &api_modules),
+        types_mod(&models, &api_modules),
     ));
 
     // The generator's own fixtures, compiled into the `tests` package so that every
     // golden of generated code also builds and can be tested against a validator.
     let fixtures_dir = "tests/src/fixtures/generated";
-    let mut fixture_modules = Vec::new();
-    for file in schema_files(&root, "tests/fixtures/schemas")? {
-        let text = read(&root, &file)?;
-        let checked = schema::check(&file, &text, Kind::Model, "kling_types")?;
-        let module = checked
-            .model
-            .as_ref()
-            .map(|model| model.module.clone())
-            .unwrap_or_default();
-        outputs.push((
-            format!("{fixtures_dir}/{module}.rs"),
-            render(&checked, &file, &text, Runtime("kling_types"))?,
-        ));
-        fixture_modules.push(module);
-    }
-    outputs.push((
-        format!("{fixtures_dir}/mod.rs"),
-        fixtures_mod(&fixture_modules),
-    ));
+    let fixtures = schema_files(&root, "tests/fixtures/schemas")?;
+    let fixtures = model_files(&root, &fixtures, fixtures_dir, "kling_types", &mut outputs)?;
+    outputs.push((format!("{fixtures_dir}/mod.rs"), fixtures_mod(&fixtures)));
 
     let mut stale = Vec::new();
     for (path, text) in &outputs {
@@ -157,6 +125,29 @@ pub fn generate_model(file: &str, text: &str, runtime: &str) -> Result<String, S
 pub fn generate_api(file: &str, text: &str, runtime: &str) -> Result<String, SchemaError> {
     let checked = schema::check(file, text, Kind::Api, runtime)?;
     render(&checked, file, text, Runtime(runtime))
+}
+
+/// Generates `<out_dir>/<module>.rs` for each model schema; returns the checked schemas.
+fn model_files(
+    root: &Path,
+    files: &[String],
+    out_dir: &str,
+    runtime: &str,
+    outputs: &mut Vec<(String, String)>,
+) -> Result<Vec<schema::Checked>, CodegenError> {
+    let mut models = Vec::new();
+    for file in files {
+        let text = read(root, file)?;
+        let checked = schema::check(file, &text, Kind::Model, runtime)?;
+        if let Some(model) = &checked.model {
+            outputs.push((
+                format!("{out_dir}/{}.rs", model.module),
+                render(&checked, file, &text, Runtime(runtime))?,
+            ));
+        }
+        models.push(checked);
+    }
+    Ok(models)
 }
 
 fn render(
@@ -229,11 +220,11 @@ fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
     out
 }
 
-fn fixtures_mod(modules: &[String]) -> String {
+fn fixtures_mod(models: &[schema::Checked]) -> String {
     let mut out = header("tests/fixtures/schemas/");
     out.push_str("\n//! The generator's fixture models, compiled so that their generated code is tested.\n\n");
-    for module in modules {
-        let _ = writeln!(out, "pub mod {module};");
+    for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
+        let _ = writeln!(out, "pub mod {};", model.module);
     }
     out
 }

@@ -499,6 +499,18 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
         };
     }
 
+    // Closed enums parse from the value as the API spells it (`"16:9"`, `"10"`).
+    let from_str = quote! {
+        impl std::str::FromStr for #name {
+            type Err = #rt::ParseEnumError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    #( #texts => Ok(Self::#variants), )*
+                    _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
+                }
+            }
+        }
+    };
     let consts = quote! {
         /// Every value, in the schema's order.
         pub const ALL: [Self; #count] = [#( Self::#variants ),*];
@@ -539,15 +551,7 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
                         }
                     }
                 }
-                impl std::str::FromStr for #name {
-                    type Err = #rt::ParseEnumError;
-                    fn from_str(value: &str) -> Result<Self, Self::Err> {
-                        match value {
-                            #( #texts => Ok(Self::#variants), )*
-                            _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
-                        }
-                    }
-                }
+                #from_str
                 impl std::fmt::Display for #name {
                     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         write!(f, "{}", self.value())
@@ -582,15 +586,7 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
                     }
                 }
             }
-            impl std::str::FromStr for #name {
-                type Err = #rt::ParseEnumError;
-                fn from_str(value: &str) -> Result<Self, Self::Err> {
-                    match value {
-                        #( #texts => Ok(Self::#variants), )*
-                        _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
-                    }
-                }
-            }
+            #from_str
             impl std::fmt::Display for #name {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.write_str(self.as_str())
