@@ -4,6 +4,7 @@
 //! - `wire`: the JSON that requests put on the wire and the validation users see.
 //! - `agreement`: the generated types and `validate()` accept exactly what an
 //!   independent JSON Schema validator accepts.
+//! - `sandbox`: every endpoint and every fault of `kling-sandbox`, over real HTTP.
 //!
 //! The fixture models under `fixtures/schemas/` are generated into
 //! `src/fixtures/generated/` by `cargo xtask codegen` and compiled here.
@@ -18,5 +19,7 @@ pub mod fixtures {
 mod agreement;
 #[cfg(test)]
 mod codegen;
+#[cfg(test)]
+mod sandbox;
 #[cfg(test)]
 mod wire;

@@ -1,4 +1,218 @@
-//! A local stand-in of the Scenario API, with fault injection, for tests, benchmarks and
-//! first tries without keys.
+//! A local stand-in of the Scenario API, with fault injection: every test, benchmark
+//! and first try runs against it, with no keys and no network.
 //!
-//! Not built yet: issue 4 ("`kling-sandbox`") fills this crate.
+//! It serves the same paths (under `/v1`), auth, JSON shapes, status codes and error
+//! bodies as the real API for everything `kling-client` and the `kling` CLI use.
+//! Requests are validated against the model schemas with an independent validator;
+//! jobs move through their statuses on a configurable clock; outputs are real, playable
+//! mp4 files behind signed URLs that expire; downloads honour `Range`. Faults (429,
+//! 5xx, connection resets before or after handling, stalls, slow or truncated bodies,
+//! failed or canceled jobs, expired URLs, empty pages) are injected by rule or per
+//! request, and everything that happened is recorded for tests to inspect.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig};
+//!
+//! let config = SandboxConfig::default()
+//!     .with_fault(FaultRule::new(Fault::Status { status: 503, retry_after_secs: Some(1) }).on("POST", "/v1/generate/").times(1));
+//! let sandbox = Sandbox::start(config).await?;
+//! assert!(sandbox.base_url().starts_with("http://127.0.0.1:"));
+//! assert!(sandbox.base_url().ends_with("/v1"));
+//! assert_eq!(sandbox.jobs().len(), 0);
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod cdn;
+mod config;
+mod faults;
+mod models;
+mod mp4;
+mod routes;
+mod state;
+mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::ServiceExt as _;
+
+pub use config::{Credentials, SandboxConfig};
+pub use faults::{Fault, FaultRule};
+pub use state::{JobRecord, RequestRecord};
+
+use crate::routes::DropConnection;
+use crate::state::State;
+
+/// The name of the request header that injects a fault into one request
+/// (see [`Fault::parse`] for its syntax).
+pub const FAULT_HEADER: &str = routes::FAULT_HEADER;
+
+/// Starts sandboxes.
+#[derive(Debug)]
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Starts a sandbox on `127.0.0.1`, on a port the system picks: the way tests use it.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a sandbox on `address` (port 0 picks a free one).
+    pub async fn bind(
+        address: SocketAddr,
+        config: SandboxConfig,
+    ) -> std::io::Result<SandboxHandle> {
+        let listener = TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
+        let origin = format!("http://{address}");
+        let state = Arc::new(State::new(config, origin.clone()));
+        let router = routes::router(Arc::clone(&state));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, router, stopped));
+        Ok(SandboxHandle {
+            base_url: format!("{origin}/v1"),
+            address,
+            state,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SandboxHandle {
+    base_url: String,
+    address: SocketAddr,
+    state: Arc<State>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SandboxHandle {
+    /// The base URL to give a client, `/v1` included (`http://127.0.0.1:PORT/v1`), as
+    /// `SCENARIO_BASE_URL` would hold.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the sandbox listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The credentials requests must carry.
+    pub fn credentials(&self) -> &Credentials {
+        &self.state.config.credentials
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.lock().requests.clone()
+    }
+
+    /// Every job created so far, oldest first: a paid job started twice shows here.
+    pub fn jobs(&self) -> Vec<JobRecord> {
+        self.state
+            .lock()
+            .jobs
+            .iter()
+            .map(|job| JobRecord {
+                id: job.id.clone(),
+                model_id: job.model_id.clone(),
+                input: job.input.clone(),
+            })
+            .collect()
+    }
+
+    /// The requests a fault was injected into.
+    pub fn faults_injected(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|record| record.fault.is_some())
+            .collect()
+    }
+
+    /// Adds a fault rule, after the existing ones.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.state.add_faults(vec![rule]);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Stops accepting connections, closes the open ones and waits for the server to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The error a connection ends with when a fault drops it: hyper then closes the
+/// connection without writing a response.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or a connection reset while queued: keep serving.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let router = router.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                        let router = router.clone();
+                        async move {
+                            let response = match router.oneshot(request.map(Body::new)).await {
+                                Ok(response) => response,
+                                Err(never) => match never {},
+                            };
+                            if response.extensions().get::<DropConnection>().is_some() {
+                                return Err(Dropped);
+                            }
+                            Ok(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+}

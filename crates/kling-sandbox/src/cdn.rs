@@ -1,0 +1,224 @@
+//! The asset files themselves, behind signed, expiring URLs, as a CDN serves them:
+//! `Range` requests (206 with `Content-Range`), `Content-Length`, an `ETag`, and 403
+//! once the link has expired. Files are streamed in chunks, never held whole.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+
+use crate::state::{Content, State};
+
+const CHUNK: usize = 64 * 1024;
+
+/// A signed URL for an asset's file, valid until `expires` (Unix seconds).
+pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired: bool) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let expires = if expired {
+        now.saturating_sub(Duration::from_secs(60))
+    } else {
+        now + state.real(state.config.url_ttl)
+    };
+    let expires = expires.as_secs();
+    let signature = sign(state, asset_id, expires);
+    format!(
+        "{}/cdn/assets/{asset_id}/{file_name}?Expires={expires}&Key-Pair-Id=SANDBOX&Signature={signature:016x}",
+        state.origin
+    )
+}
+
+fn sign(state: &State, asset_id: &str, expires: u64) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (state.signing_key, asset_id, expires).hash(&mut hasher);
+    hasher.finish()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Signature {
+    #[serde(rename = "Expires")]
+    expires: Option<u64>,
+    #[serde(rename = "Signature")]
+    signature: Option<String>,
+}
+
+fn denied(message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+    );
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/xml")],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /cdn/assets/{assetId}/{fileName}?Expires=…&Signature=…`
+pub(crate) async fn download(
+    AxumState(state): AxumState<Arc<State>>,
+    Path((asset_id, _file_name)): Path<(String, String)>,
+    Query(signature): Query<Signature>,
+    headers: HeaderMap,
+) -> Response {
+    let (Some(expires), Some(given)) = (signature.expires, signature.signature) else {
+        return denied("Missing Key");
+    };
+    if given != format!("{:016x}", sign(&state, &asset_id, expires)) {
+        return denied("Invalid signature");
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    if now >= expires {
+        return denied("Request has expired");
+    }
+    let (content, mime_type) = {
+        let inner = state.lock();
+        let Some(asset) = inner.assets.get(&asset_id) else {
+            return (StatusCode::NOT_FOUND, "Not Found").into_response();
+        };
+        let content = match &asset.content {
+            Content::Uploaded(bytes) => Source::Bytes(Arc::clone(bytes)),
+            Content::Video(mp4) => Source::Video(Arc::clone(mp4)),
+        };
+        (content, asset.mime_type.clone())
+    };
+    let length = content.len();
+    let etag = format!("\"{asset_id}-{length}\"");
+    let range = match headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+    {
+        None => None,
+        Some(range) => match parse_range(range, length) {
+            Some(range) => Some(range),
+            None => {
+                return (
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{length}"))],
+                )
+                    .into_response();
+            }
+        },
+    };
+    // A conditional range that no longer matches gets the whole file, as RFC 9110 says.
+    let range = range.filter(|_| {
+        headers
+            .get(header::IF_RANGE)
+            .is_none_or(|if_range| if_range.as_bytes() == etag.as_bytes())
+    });
+    let (status, start, end) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end),
+        None => (StatusCode::OK, 0, length),
+    };
+    let mut response = Response::new(Body::from_stream(content.stream(start, end)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{length}", end - 1))
+    {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
+    response
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` → `[start, end)`; `None` when unsatisfiable.
+/// Several ranges are not supported: the first is served.
+pub(crate) fn parse_range(value: &str, length: u64) -> Option<(u64, u64)> {
+    let spec = value.strip_prefix("bytes=")?.split(',').next()?.trim();
+    let (first, last) = spec.split_once('-')?;
+    let (start, end) = match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let suffix: u64 = suffix.parse().ok()?;
+            (length.saturating_sub(suffix), length)
+        }
+        (start, "") => (start.parse().ok()?, length),
+        (start, last) => (
+            start.parse().ok()?,
+            last.parse::<u64>().ok()?.saturating_add(1).min(length),
+        ),
+    };
+    (start < end && start < length).then_some((start, end))
+}
+
+enum Source {
+    Bytes(Arc<Vec<u8>>),
+    Video(Arc<crate::mp4::Mp4>),
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(bytes) => bytes.len() as u64,
+            Self::Video(mp4) => mp4.len(),
+        }
+    }
+
+    /// The bytes `[start, end)` in chunks, rendered as they are sent.
+    fn stream(
+        self,
+        start: u64,
+        end: u64,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+        futures_util::stream::unfold((self, start), move |(source, offset)| async move {
+            if offset >= end {
+                return None;
+            }
+            let want = usize::try_from(end - offset).unwrap_or(CHUNK).min(CHUNK);
+            let chunk = match &source {
+                Source::Bytes(bytes) => {
+                    let from = usize::try_from(offset)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len());
+                    Bytes::copy_from_slice(&bytes[from..(from + want).min(bytes.len())])
+                }
+                Source::Video(mp4) => {
+                    let mut buffer = vec![0; want];
+                    let read = mp4.read_at(offset, &mut buffer);
+                    buffer.truncate(read);
+                    Bytes::from(buffer)
+                }
+            };
+            if chunk.is_empty() {
+                return None;
+            }
+            let next = offset + chunk.len() as u64;
+            Some((Ok(chunk), (source, next)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=5-1", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! How a sandbox behaves: credentials, how long jobs take, when URLs expire, how large
+//! outputs are, and which faults to inject.
+
+use std::time::Duration;
+
+use crate::faults::FaultRule;
+
+/// The key and secret the sandbox accepts (HTTP Basic, as the real API).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The API key (`SCENARIO_SDK_API_KEY`).
+    pub key: String,
+    /// The API secret (`SCENARIO_SDK_API_SECRET`).
+    pub secret: String,
+}
+
+impl Credentials {
+    /// The fixed credentials a sandbox uses when none are given.
+    ///
+    /// ```
+    /// let credentials = kling_sandbox::Credentials::sandbox();
+    /// assert_eq!(credentials.key, "sandbox-key");
+    /// ```
+    pub fn sandbox() -> Self {
+        Self {
+            key: "sandbox-key".to_owned(),
+            secret: "sandbox-secret".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("key", &self.key)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// Everything a sandbox can be told. `Default` suits tests: jobs finish at once,
+/// URLs live an hour, videos are tiny, no faults.
+///
+/// ```
+/// use std::time::Duration;
+/// use kling_sandbox::SandboxConfig;
+///
+/// let config = SandboxConfig::default()
+///     .with_job_duration(Duration::from_secs(8))
+///     .with_url_ttl(Duration::from_secs(60))
+///     .with_output_size(1 << 20);
+/// assert_eq!(config.job_duration, Duration::from_secs(8));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// The credentials requests must carry.
+    pub credentials: Credentials,
+    /// How long a job takes from creation to success, in sandbox time.
+    pub job_duration: Duration,
+    /// How many times faster than real time the sandbox clock runs (jobs and URL
+    /// expiry); 1.0 is real time.
+    pub clock_speed: f64,
+    /// How long a signed asset URL stays valid.
+    pub url_ttl: Duration,
+    /// Pad generated videos to this many bytes (streamed, never held in memory).
+    pub output_size: Option<u64>,
+    /// Seed of the randomness of probabilistic fault rules.
+    pub seed: u64,
+    /// Faults to inject, tried in order; the first rule that matches a request applies.
+    pub faults: Vec<FaultRule>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            credentials: Credentials::sandbox(),
+            job_duration: Duration::ZERO,
+            clock_speed: 1.0,
+            url_ttl: Duration::from_secs(3600),
+            output_size: None,
+            seed: 0,
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Accepts these credentials instead of the sandbox's own.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Jobs take this long (sandbox time) to succeed.
+    #[must_use]
+    pub fn with_job_duration(mut self, duration: Duration) -> Self {
+        self.job_duration = duration;
+        self
+    }
+
+    /// Runs the sandbox clock this many times faster than real time.
+    #[must_use]
+    pub fn with_clock_speed(mut self, speed: f64) -> Self {
+        self.clock_speed = speed;
+        self
+    }
+
+    /// Signed URLs expire this long after they are handed out.
+    #[must_use]
+    pub fn with_url_ttl(mut self, ttl: Duration) -> Self {
+        self.url_ttl = ttl;
+        self
+    }
+
+    /// Generated videos are padded to this many bytes.
+    #[must_use]
+    pub fn with_output_size(mut self, bytes: u64) -> Self {
+        self.output_size = Some(bytes);
+        self
+    }
+
+    /// Seeds probabilistic fault rules.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Adds a fault rule (after the ones already there).
+    #[must_use]
+    pub fn with_fault(mut self, rule: FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+}

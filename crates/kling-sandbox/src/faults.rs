@@ -1,0 +1,413 @@
+//! Fault injection: what can go wrong, and when.
+//!
+//! A fault comes from a [`FaultRule`] (given in the config, or added at run time with
+//! `POST /_sandbox/faults`) or from the request itself, in the `x-sandbox-fault`
+//! header (see [`Fault::parse`]). Rules are tried in order; the first that matches
+//! applies, and a rule with `times` stops after that many matches. Probabilistic rules
+//! draw from a generator seeded by the config, so a run is reproducible.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that goes wrong with one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and the API's error body, without handling the request.
+    /// A 429 or 503 carries `Retry-After` when `retry_after_secs` is set.
+    Status {
+        /// The HTTP status, e.g. 429, 500, 502, 503, 504.
+        status: u16,
+        /// Seconds for `Retry-After`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
+    /// Close the connection without an answer, before handling the request (nothing happened).
+    ResetBeforeHandling,
+    /// Handle the request (a generate creates its job), then close the connection
+    /// before the answer: the client cannot know whether it worked.
+    ResetAfterHandling,
+    /// Wait this long before sending the answer's headers.
+    StallHeaders {
+        /// Milliseconds to wait.
+        millis: u64,
+    },
+    /// Send the body at this rate.
+    SlowBody {
+        /// Bytes per second.
+        bytes_per_sec: u64,
+    },
+    /// Send the headers (with the full `Content-Length`), then only this many bytes of
+    /// the body, then close the connection.
+    TruncateBody {
+        /// Bytes of the body that are sent.
+        after_bytes: u64,
+    },
+    /// The job this request creates ends in `failure`, with this error and hint.
+    JobFailure {
+        /// `metadata.error`.
+        error: String,
+        /// `metadata.hint`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
+    },
+    /// The job this request creates ends `canceled`, as if canceled on the server.
+    JobCanceled,
+    /// Signed URLs handed out by this request have already expired.
+    ExpiredUrl,
+    /// A job list answers an empty page that still carries a pagination token.
+    EmptyPage,
+}
+
+impl Fault {
+    /// Parses the `x-sandbox-fault` header: a kind, then `key=value` arguments, separated
+    /// by `;`. Examples: `status=503;retry-after=2`, `reset-before-handling`,
+    /// `reset-after-handling`, `stall-headers=1500`, `slow-body=65536`,
+    /// `truncate-body=1000`, `job-failure=out of memory;hint=try a shorter clip`,
+    /// `job-canceled`, `expired-url`, `empty-page`.
+    ///
+    /// ```
+    /// use kling_sandbox::Fault;
+    /// assert_eq!(Fault::parse("status=429;retry-after=3"), Ok(Fault::Status { status: 429, retry_after_secs: Some(3) }));
+    /// assert!(Fault::parse("meteor-strike").is_err());
+    /// ```
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut parts = spec.split(';').map(str::trim);
+        let head = parts.next().unwrap_or_default();
+        let (kind, value) = head.split_once('=').map_or((head, None), |(kind, value)| {
+            (kind.trim(), Some(value.trim()))
+        });
+        let mut args = std::collections::BTreeMap::new();
+        for part in parts.filter(|part| !part.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not key=value"))?;
+            args.insert(key.trim(), value.trim());
+        }
+        let number = |text: Option<&str>, what: &str| -> Result<u64, String> {
+            text.ok_or_else(|| format!("`{kind}` needs a value: {kind}=<{what}>"))?
+                .parse()
+                .map_err(|_| format!("`{kind}` needs a number of {what}"))
+        };
+        let fault = match kind {
+            "status" => Self::Status {
+                status: u16::try_from(number(value, "status code")?)
+                    .map_err(|_| "status out of range".to_owned())?,
+                retry_after_secs: args
+                    .get("retry-after")
+                    .map(|secs| number(Some(secs), "seconds"))
+                    .transpose()?,
+            },
+            "reset-before-handling" => Self::ResetBeforeHandling,
+            "reset-after-handling" => Self::ResetAfterHandling,
+            "stall-headers" => Self::StallHeaders {
+                millis: number(value, "milliseconds")?,
+            },
+            "slow-body" => Self::SlowBody {
+                bytes_per_sec: number(value, "bytes per second")?.max(1),
+            },
+            "truncate-body" => Self::TruncateBody {
+                after_bytes: number(value, "bytes")?,
+            },
+            "job-failure" => Self::JobFailure {
+                error: value.unwrap_or("the generation failed").to_owned(),
+                hint: args.get("hint").map(|hint| (*hint).to_owned()),
+            },
+            "job-canceled" => Self::JobCanceled,
+            "expired-url" => Self::ExpiredUrl,
+            "empty-page" => Self::EmptyPage,
+            other => {
+                return Err(format!(
+                    "unknown fault `{other}`: use one of status, reset-before-handling, reset-after-handling, stall-headers, \
+                     slow-body, truncate-body, job-failure, job-canceled, expired-url, empty-page"
+                ));
+            }
+        };
+        Ok(fault)
+    }
+
+    /// The fault's name, as in the header and the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Status { .. } => "status",
+            Self::ResetBeforeHandling => "reset-before-handling",
+            Self::ResetAfterHandling => "reset-after-handling",
+            Self::StallHeaders { .. } => "stall-headers",
+            Self::SlowBody { .. } => "slow-body",
+            Self::TruncateBody { .. } => "truncate-body",
+            Self::JobFailure { .. } => "job-failure",
+            Self::JobCanceled => "job-canceled",
+            Self::ExpiredUrl => "expired-url",
+            Self::EmptyPage => "empty-page",
+        }
+    }
+
+    pub(crate) fn stall(&self) -> Option<Duration> {
+        match self {
+            Self::StallHeaders { millis } => Some(Duration::from_millis(*millis)),
+            _ => None,
+        }
+    }
+}
+
+/// When a fault applies, and which.
+///
+/// ```
+/// use kling_sandbox::{Fault, FaultRule};
+///
+/// // The first generate request creates its job, then loses its answer.
+/// let rule = FaultRule::new(Fault::ResetAfterHandling).on("POST", "/v1/generate/").times(1);
+/// let json = serde_json::to_value(&rule).unwrap();
+/// assert_eq!(json["fault"]["kind"], "reset-after-handling");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    /// Only requests with this method (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Only requests whose path starts with this (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Let this many matching requests through first.
+    #[serde(default)]
+    pub skip: u32,
+    /// Apply to at most this many requests (every one when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Apply to a matching request with this probability (always when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// What goes wrong.
+    pub fault: Fault,
+}
+
+impl FaultRule {
+    /// A rule that applies `fault` to every request.
+    pub fn new(fault: Fault) -> Self {
+        Self {
+            method: None,
+            path_prefix: None,
+            skip: 0,
+            times: None,
+            probability: None,
+            fault,
+        }
+    }
+
+    /// Only requests with `method` whose path starts with `path_prefix`.
+    #[must_use]
+    pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
+        self.method = Some(method.to_ascii_uppercase());
+        self.path_prefix = Some(path_prefix.to_owned());
+        self
+    }
+
+    /// Let `count` matching requests through before applying.
+    #[must_use]
+    pub fn skip(mut self, count: u32) -> Self {
+        self.skip = count;
+        self
+    }
+
+    /// Apply to at most `count` requests.
+    #[must_use]
+    pub fn times(mut self, count: u32) -> Self {
+        self.times = Some(count);
+        self
+    }
+
+    /// Apply with this probability (drawn from the seeded generator).
+    #[must_use]
+    pub fn probability(mut self, probability: f64) -> Self {
+        self.probability = Some(probability);
+        self
+    }
+
+    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix))
+    }
+}
+
+/// A rule with its counters.
+#[derive(Debug)]
+pub(crate) struct ActiveRule {
+    pub(crate) rule: FaultRule,
+    pub(crate) seen: u32,
+    pub(crate) applied: u32,
+}
+
+/// The rules of a sandbox and the seeded generator they draw from.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    rules: Vec<ActiveRule>,
+    random: SplitMix64,
+}
+
+impl Faults {
+    pub(crate) fn new(rules: Vec<FaultRule>, seed: u64) -> Self {
+        let mut faults = Self {
+            rules: Vec::new(),
+            random: SplitMix64(seed),
+        };
+        faults.extend(rules);
+        faults
+    }
+
+    pub(crate) fn extend(&mut self, rules: impl IntoIterator<Item = FaultRule>) {
+        self.rules.extend(rules.into_iter().map(|rule| ActiveRule {
+            rule,
+            seen: 0,
+            applied: 0,
+        }));
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub(crate) fn rules(&self) -> Vec<FaultRule> {
+        self.rules
+            .iter()
+            .map(|active| active.rule.clone())
+            .collect()
+    }
+
+    /// The fault for a request, if a rule applies; counts the match either way.
+    pub(crate) fn pick(&mut self, method: &str, path: &str) -> Option<Fault> {
+        for active in self
+            .rules
+            .iter_mut()
+            .filter(|active| active.rule.matches(method, path))
+        {
+            active.seen += 1;
+            if active.seen <= active.rule.skip
+                || active
+                    .rule
+                    .times
+                    .is_some_and(|times| active.applied >= times)
+            {
+                continue;
+            }
+            if let Some(probability) = active.rule.probability
+                && self.random.next_f64() >= probability
+            {
+                continue;
+            }
+            active.applied += 1;
+            return Some(active.rule.fault.clone());
+        }
+        None
+    }
+}
+
+/// A small, seedable generator (SplitMix64): reproducible runs need no `rand`.
+#[derive(Debug)]
+pub(crate) struct SplitMix64(pub(crate) u64);
+
+impl SplitMix64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_parses_from_its_header_form() {
+        let cases = [
+            (
+                "status=503;retry-after=2",
+                Fault::Status {
+                    status: 503,
+                    retry_after_secs: Some(2),
+                },
+            ),
+            (
+                "status=500",
+                Fault::Status {
+                    status: 500,
+                    retry_after_secs: None,
+                },
+            ),
+            ("reset-before-handling", Fault::ResetBeforeHandling),
+            ("reset-after-handling", Fault::ResetAfterHandling),
+            ("stall-headers=1500", Fault::StallHeaders { millis: 1500 }),
+            (
+                "slow-body=65536",
+                Fault::SlowBody {
+                    bytes_per_sec: 65536,
+                },
+            ),
+            (
+                "truncate-body=1000",
+                Fault::TruncateBody { after_bytes: 1000 },
+            ),
+            (
+                "job-failure=out of memory;hint=try 5 seconds",
+                Fault::JobFailure {
+                    error: "out of memory".into(),
+                    hint: Some("try 5 seconds".into()),
+                },
+            ),
+            ("job-canceled", Fault::JobCanceled),
+            ("expired-url", Fault::ExpiredUrl),
+            ("empty-page", Fault::EmptyPage),
+        ];
+        for (spec, fault) in cases {
+            assert_eq!(Fault::parse(spec), Ok(fault.clone()), "{spec}");
+            assert!(spec.starts_with(fault.name()));
+        }
+        assert_eq!(
+            Fault::parse("stall-headers"),
+            Err("`stall-headers` needs a value: stall-headers=<milliseconds>".to_owned())
+        );
+    }
+
+    #[test]
+    fn rules_count_skip_and_stop() {
+        let rule = FaultRule::new(Fault::EmptyPage)
+            .on("get", "/v1/jobs")
+            .skip(1)
+            .times(2);
+        let mut faults = Faults::new(vec![rule], 0);
+        let picks: Vec<bool> = (0..5)
+            .map(|_| faults.pick("GET", "/v1/jobs").is_some())
+            .collect();
+        assert_eq!(picks, [false, true, true, false, false]);
+        assert_eq!(faults.pick("POST", "/v1/jobs"), None);
+    }
+
+    #[test]
+    fn probabilistic_rules_are_reproducible() {
+        let rule = FaultRule::new(Fault::ExpiredUrl).probability(0.5);
+        let run = || {
+            let mut faults = Faults::new(vec![rule.clone()], 42);
+            (0..64)
+                .map(|_| faults.pick("GET", "/").is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        let hits = first.iter().filter(|hit| **hit).count();
+        assert!((16..48).contains(&hits), "{hits} of 64");
+    }
+}

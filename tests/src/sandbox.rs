@@ -1,0 +1,1238 @@
+//! `kling-sandbox` over real HTTP: every endpoint, auth, validation, the life of a job,
+//! expiring URLs, `Range`, uploads, and every fault it can inject. A raw hyper client
+//! is used so that resets and truncated bodies show as what they are.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::http::{HeaderMap, Method, Request};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
+use kling_types::api::{
+    AssetResponse, DownloadLink, ErrorBody, EstimateResponse, GenerateResponse, JobList,
+    JobResponse, JobStatus,
+};
+use serde_json::{Value, json};
+
+const KLING: &str = "model_kling-v1-6-pro";
+
+/// A sandbox and a plain HTTP client that speaks to it.
+struct Api {
+    sandbox: SandboxHandle,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// A complete answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "not JSON ({error}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "does not decode ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// What went wrong below HTTP: no answer at all, or an answer cut short.
+#[derive(Debug, PartialEq)]
+enum Broken {
+    NoAnswer,
+    CutShort { status: u16, received: usize },
+}
+
+impl Api {
+    async fn start(config: SandboxConfig) -> Self {
+        let sandbox = Sandbox::start(config).await.unwrap();
+        Self {
+            sandbox,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    async fn new() -> Self {
+        Self::start(SandboxConfig::default()).await
+    }
+
+    /// An absolute URL for an API path (`/jobs`) or an URL handed out by the sandbox.
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.sandbox.base_url())
+        }
+    }
+
+    /// An absolute URL for an admin path (`/_sandbox/…`), beside `/v1`.
+    fn admin(&self, path: &str) -> String {
+        format!("{}{path}", self.sandbox.base_url().trim_end_matches("/v1"))
+    }
+
+    fn auth(&self) -> String {
+        let credentials = self.sandbox.credentials();
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", credentials.key, credentials.secret))
+        )
+    }
+
+    async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Broken> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("authorization", self.auth())
+            .header("accept", "application/json");
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = body
+            .map(|body| Bytes::from(body.to_string()))
+            .unwrap_or_default();
+        let response = self
+            .client
+            .request(request.body(Full::new(body)).unwrap())
+            .await
+            .map_err(|_| Broken::NoAnswer)?;
+        let (parts, mut body) = response.into_parts();
+        let mut received = Vec::new();
+        // Bounded by the body's length: each frame carries at least one byte or ends it.
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    received.extend_from_slice(frame.data_ref().map_or(&[][..], |data| &data[..]))
+                }
+                Err(_) => {
+                    return Err(Broken::CutShort {
+                        status: parts.status.as_u16(),
+                        received: received.len(),
+                    });
+                }
+            }
+        }
+        Ok(Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: received.into(),
+        })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.try_send(method, path, body, headers)
+            .await
+            .unwrap_or_else(|broken| panic!("{path}: {broken:?}"))
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    async fn generate(&self, body: Value) -> Reply {
+        self.post(&format!("/generate/custom/{KLING}"), body).await
+    }
+
+    /// Generates and returns the job id.
+    async fn submit(&self, prompt: &str) -> String {
+        let reply = self.generate(json!({"prompt": prompt})).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.decode::<GenerateResponse>().job.job_id.into_string()
+    }
+
+    async fn job(&self, job_id: &str) -> Value {
+        self.get(&format!("/jobs/{job_id}")).await.json()["job"].clone()
+    }
+}
+
+/// The fields the official Python SDK's types require (`scenario-api.md`).
+#[track_caller]
+fn assert_has_fields(value: &Value, fields: &[&str]) {
+    for field in fields {
+        assert!(value.get(*field).is_some(), "missing `{field}` in {value}");
+    }
+}
+
+const JOB_FIELDS: &[&str] = &[
+    "jobId",
+    "jobType",
+    "status",
+    "progress",
+    "metadata",
+    "statusHistory",
+    "createdAt",
+    "updatedAt",
+];
+const ASSET_FIELDS: &[&str] = &[
+    "id",
+    "authorId",
+    "collectionIds",
+    "createdAt",
+    "updatedAt",
+    "editCapabilities",
+    "kind",
+    "metadata",
+    "mimeType",
+    "ownerId",
+    "privacy",
+    "properties",
+    "source",
+    "status",
+    "tags",
+    "url",
+];
+
+#[tokio::test]
+async fn text_to_video_from_submit_to_playable_file() {
+    let api = Api::new().await;
+    let reply = api.generate(json!({"prompt": "A fantasy landscape", "negativePrompt": "", "aspectRatio": "16:9", "cfgScale": 0.5, "duration": 5})).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("x-request-id")
+            .is_some_and(|id| id.starts_with("req_"))
+    );
+    let generated: GenerateResponse = reply.decode();
+    assert_has_fields(&reply.json()["job"], JOB_FIELDS);
+    assert_eq!(generated.creative_units_cost, Some(40.0));
+
+    // Zero-second jobs (the default) have already succeeded.
+    let reply = api.get(&format!("/jobs/{}", generated.job.job_id)).await;
+    assert_has_fields(&reply.json()["job"], JOB_FIELDS);
+    let job = reply.decode::<JobResponse>().job;
+    assert_eq!(job.status, JobStatus::Success);
+    assert_eq!(job.progress, Some(1.0));
+    let history: Vec<String> = job
+        .status_history
+        .iter()
+        .map(|change| change.status.to_string())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "queued",
+            "warming-up",
+            "in-progress",
+            "finalizing",
+            "success"
+        ]
+    );
+    let metadata = job.metadata.unwrap();
+    assert_eq!(metadata.input["prompt"], "A fantasy landscape");
+    let asset_id = &metadata.asset_ids[0];
+
+    let reply = api.get(&format!("/assets/{asset_id}")).await;
+    assert_has_fields(&reply.json()["asset"], ASSET_FIELDS);
+    let asset = reply.decode::<AssetResponse>().asset;
+    assert_eq!(asset.mime_type.as_deref(), Some("video/mp4"));
+    let properties = asset.properties.unwrap();
+    assert_eq!(
+        (properties.width, properties.height, properties.duration),
+        (Some(64), Some(36), Some(5.0))
+    );
+    let url = asset.url.unwrap();
+    assert!(url.contains("Signature="), "{url}");
+
+    let file = api.get(&url).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.header("content-type"), Some("video/mp4"));
+    assert_eq!(file.body.len() as i64, properties.size.unwrap());
+    assert_eq!(
+        file.header("content-length"),
+        Some(file.body.len().to_string().as_str())
+    );
+    assert!(file.header("etag").is_some());
+    assert_eq!(&file.body[4..8], b"ftyp", "an mp4 opens with its ftyp box");
+    assert_eq!(api.sandbox.jobs().len(), 1);
+}
+
+#[tokio::test]
+async fn aspect_ratio_and_duration_shape_the_video() {
+    let api = Api::new().await;
+    for (aspect_ratio, duration, width, height) in [("9:16", 10, 36, 64), ("1:1", 5, 64, 64)] {
+        let job_id = api
+            .submit_with(json!({"prompt": "x", "aspectRatio": aspect_ratio, "duration": duration}))
+            .await;
+        let asset_id = api.job(&job_id).await["metadata"]["assetIds"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let properties =
+            api.get(&format!("/assets/{asset_id}")).await.json()["asset"]["properties"].clone();
+        assert_eq!(
+            (properties["width"].as_u64(), properties["height"].as_u64()),
+            (Some(width), Some(height)),
+            "{aspect_ratio}"
+        );
+        assert_eq!(properties["duration"], duration);
+    }
+}
+
+impl Api {
+    async fn submit_with(&self, body: Value) -> String {
+        let reply = self.generate(body).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.json()["job"]["jobId"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_job_lives_through_every_status_in_order() {
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(400))).await;
+    let job_id = api.submit("slow").await;
+    let order = [
+        "queued",
+        "warming-up",
+        "in-progress",
+        "finalizing",
+        "success",
+    ];
+    let mut seen: Vec<String> = Vec::new();
+    for _ in 0..200 {
+        let job = api.job(&job_id).await;
+        let status = job["status"].as_str().unwrap().to_owned();
+        let progress = job["progress"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&progress));
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "success" {
+            assert!(job["metadata"]["assetIds"][0].is_string());
+            let history: Vec<&str> = job["statusHistory"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|change| change["status"].as_str().unwrap())
+                .collect();
+            assert_eq!(history, order);
+            break;
+        }
+        assert_eq!(
+            job["metadata"]["assetIds"],
+            json!([]),
+            "no output before success"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let positions: Vec<usize> = seen
+        .iter()
+        .map(|status| order.iter().position(|known| known == status).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "out of order: {seen:?}"
+    );
+    assert_eq!(seen.last().map(String::as_str), Some("success"), "{seen:?}");
+    assert!(
+        seen.len() >= 3,
+        "saw too few statuses to be a life: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_clock_can_run_faster_than_real_time() {
+    let config = SandboxConfig::default()
+        .with_job_duration(Duration::from_secs(300))
+        .with_clock_speed(3000.0);
+    let api = Api::start(config).await;
+    let job_id = api.submit("five minutes").await;
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = api.job(&job_id).await["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if status == "success" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "success", "a 5-minute job at 3000x takes 100 ms");
+}
+
+#[tokio::test]
+async fn dry_run_answers_269_with_the_cost_and_starts_nothing() {
+    let api = Api::new().await;
+    let reply = api
+        .send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}?dryRun=true"),
+            Some(json!({"prompt": "x", "duration": 10})),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 269);
+    let estimate: EstimateResponse = reply.decode();
+    assert_eq!(estimate.creative_units_cost, Some(80.0));
+    assert_eq!(estimate.cost_details["custom-generation"], 80.0);
+    assert!(api.sandbox.jobs().is_empty());
+}
+
+/// The bodies of the 400s a bad request gets, as a user would read them.
+#[tokio::test]
+async fn bad_requests_get_the_api_400_naming_the_field() {
+    let api = Api::new().await;
+    let cases = [
+        json!({}),
+        json!({"prompt": ""}),
+        json!({"prompt": "x".repeat(2501)}),
+        json!({"prompt": "x", "cfgScale": 1.5}),
+        json!({"prompt": "x", "duration": 7}),
+        json!({"prompt": "x", "aspectRatio": "4:3"}),
+        json!({"prompt": "x", "endImage": "asset_end"}),
+        json!({"prompt": "x", "referenceImages": ["a", "b", "c", "d", "e"]}),
+        json!({"prompt": "x", "seed": 1}),
+    ];
+    let mut report = String::new();
+    for body in cases {
+        let reply = api.generate(body.clone()).await;
+        assert_eq!(reply.status, 400);
+        let error: ErrorBody = reply.decode();
+        assert!(error.reason.is_some());
+        let shown = if body.to_string().len() > 80 {
+            "{\"prompt\": <2501 characters>}".to_owned()
+        } else {
+            body.to_string()
+        };
+        report.push_str(&format!("{shown}\n  => {}\n", reply.json()));
+    }
+    let reply = api
+        .send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}"),
+            None,
+            &[],
+        )
+        .await;
+    report.push_str(&format!("<no body>\n  => {}\n", reply.json()));
+    assert_eq!(reply.status, 400);
+    insta::assert_snapshot!(report);
+    assert!(api.sandbox.jobs().is_empty(), "no bad request starts a job");
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_with_the_error_body() {
+    let api = Api::new().await;
+    for path in [
+        "/generate/custom/model_nope",
+        "/jobs/job_nope",
+        "/assets/asset_nope",
+        "/models/model_nope",
+        "/uploads/upload_nope",
+        "/nowhere",
+    ] {
+        let reply = if path.starts_with("/generate") {
+            api.post(path, json!({"prompt": "x"})).await
+        } else {
+            api.get(path).await
+        };
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.decode::<ErrorBody>().reason.is_some(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_checked_on_every_api_path() {
+    let api = Api::new().await;
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("sandbox-key:wrong")
+    );
+    for (path, headers) in [
+        ("/jobs", vec![("authorization", wrong.as_str())]),
+        ("/models", vec![("authorization", "Bearer nope")]),
+    ] {
+        // Replace the good credentials with bad ones.
+        let mut request = Request::builder().uri(api.url(path));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = api
+            .client
+            .request(request.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+        assert!(response.headers().contains_key("www-authenticate"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"reason": "Unauthorized: invalid API key or secret"})
+        );
+    }
+    assert_eq!(api.get("/jobs").await.status, 200);
+}
+
+#[tokio::test]
+async fn job_lists_page_newest_first_and_filter() {
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_secs(3600))).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(api.submit(&format!("job {n}")).await);
+    }
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &token {
+            Some(token) => format!("/jobs?pageSize=2&paginationToken={token}"),
+            None => "/jobs?pageSize=2".to_owned(),
+        };
+        let page: JobList = api.get(&path).await.decode();
+        assert!(page.jobs.len() <= 2);
+        listed.extend(page.jobs.into_iter().map(|job| job.job_id.into_string()));
+        token = page.next_pagination_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    ids.reverse();
+    assert_eq!(listed, ids, "every job once, newest first");
+
+    assert_eq!(
+        api.get("/jobs?status=queued")
+            .await
+            .decode::<JobList>()
+            .jobs
+            .len(),
+        5
+    );
+    assert_eq!(
+        api.get("/jobs?status=success")
+            .await
+            .decode::<JobList>()
+            .jobs
+            .len(),
+        0
+    );
+    assert_eq!(
+        api.get("/jobs?types=custom,upscale")
+            .await
+            .decode::<JobList>()
+            .jobs
+            .len(),
+        5
+    );
+    assert_eq!(
+        api.get("/jobs?createdAfter=2000-01-01T00:00:00.000Z")
+            .await
+            .decode::<JobList>()
+            .jobs
+            .len(),
+        5
+    );
+    assert_eq!(
+        api.get("/jobs?createdAfter=2999-01-01T00:00:00.000Z")
+            .await
+            .decode::<JobList>()
+            .jobs
+            .len(),
+        0
+    );
+    for bad in [
+        "/jobs?createdAfter=2000-01-01T00:00:00.000Z&status=queued",
+        "/jobs?pageSize=0",
+        "/jobs?pageSize=101",
+        "/jobs?paginationToken=bogus",
+    ] {
+        assert_eq!(api.get(bad).await.status, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn canceling_a_generation_is_refused_as_by_the_real_api() {
+    let api = Api::new().await;
+    let job_id = api.submit("keep going").await;
+    let reply = api
+        .post(
+            &format!("/jobs/{job_id}/action"),
+            json!({"action": "cancel"}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.json(),
+        json!({"reason": "Cannot cancel this type of job. Action not permitted."})
+    );
+    assert_eq!(api.job(&job_id).await["status"], "success");
+}
+
+async fn output_url(api: &Api) -> (String, String) {
+    let job_id = api.submit("a file").await;
+    let asset_id = api.job(&job_id).await["metadata"]["assetIds"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = api.get(&format!("/assets/{asset_id}")).await.json()["asset"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (asset_id, url)
+}
+
+#[tokio::test]
+async fn downloads_honour_range() {
+    let api = Api::start(SandboxConfig::default().with_output_size(300_000)).await;
+    let (_, url) = output_url(&api).await;
+    let whole = api.get(&url).await;
+    assert_eq!(whole.body.len(), 300_000);
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    let etag = whole.header("etag").unwrap().to_owned();
+
+    let part = api
+        .send(Method::GET, &url, None, &[("range", "bytes=100-199")])
+        .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.header("content-range"), Some("bytes 100-199/300000"));
+    assert_eq!(part.body, whole.body.slice(100..200));
+    let tail = api
+        .send(Method::GET, &url, None, &[("range", "bytes=-10")])
+        .await;
+    assert_eq!(tail.body, whole.body.slice(299_990..));
+    let resume = api
+        .send(
+            Method::GET,
+            &url,
+            None,
+            &[("range", "bytes=123456-"), ("if-range", &etag)],
+        )
+        .await;
+    assert_eq!((resume.status, resume.body.len()), (206, 300_000 - 123_456));
+    let changed = api
+        .send(
+            Method::GET,
+            &url,
+            None,
+            &[("range", "bytes=10-"), ("if-range", "\"another\"")],
+        )
+        .await;
+    assert_eq!(
+        (changed.status, changed.body.len()),
+        (200, 300_000),
+        "a stale If-Range gets the whole file"
+    );
+    let beyond = api
+        .send(Method::GET, &url, None, &[("range", "bytes=300000-")])
+        .await;
+    assert_eq!(beyond.status, 416);
+    assert_eq!(beyond.header("content-range"), Some("bytes */300000"));
+}
+
+#[tokio::test]
+async fn signed_urls_expire_and_a_fresh_one_can_be_had() {
+    let api = Api::start(SandboxConfig::default().with_url_ttl(Duration::ZERO)).await;
+    let (asset_id, url) = output_url(&api).await;
+    let expired = api.get(&url).await;
+    assert_eq!(expired.status, 403);
+    assert!(String::from_utf8_lossy(&expired.body).contains("AccessDenied"));
+
+    let api = Api::new().await;
+    let (asset_id_2, url) = output_url(&api).await;
+    let _ = asset_id;
+    let tampered = url.replace("Signature=", "Signature=0");
+    assert_eq!(api.get(&tampered).await.status, 403);
+    let link: DownloadLink = api
+        .post(&format!("/assets/{asset_id_2}/download"), json!({}))
+        .await
+        .decode();
+    assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
+    assert_eq!(api.get(&link.url).await.status, 200);
+    let bad_format = api
+        .post(
+            &format!("/assets/{asset_id_2}/download"),
+            json!({"targetFormat": "gif"}),
+        )
+        .await;
+    assert_eq!(bad_format.status, 400);
+}
+
+#[tokio::test]
+async fn large_outputs_are_streamed_at_their_full_size() {
+    let size = 8 * 1024 * 1024 + 17;
+    let api = Api::start(SandboxConfig::default().with_output_size(size)).await;
+    let (_, url) = output_url(&api).await;
+    let file = api.get(&url).await;
+    assert_eq!(
+        file.header("content-length"),
+        Some(size.to_string().as_str())
+    );
+    assert_eq!(file.body.len() as u64, size);
+}
+
+fn data_url(mime_type: &str, bytes: &[u8]) -> String {
+    format!(
+        "data:{mime_type};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+#[tokio::test]
+async fn small_images_upload_as_data_urls() {
+    let api = Api::new().await;
+    let png = b"\x89PNG\r\n\x1a\n-not-really-a-png";
+    let reply = api
+        .post(
+            "/assets",
+            json!({"name": "cat.png", "image": data_url("image/png", png)}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_has_fields(&reply.json()["asset"], ASSET_FIELDS);
+    let asset = reply.decode::<AssetResponse>().asset;
+    assert!(asset.id.as_str().starts_with("asset_"));
+    assert_eq!(&api.get(&asset.url.unwrap()).await.body[..], png);
+    // The uploaded image can be a first frame.
+    let job_id = api
+        .submit_with(json!({"prompt": "the cat wakes", "startImage": asset.id.as_str()}))
+        .await;
+    assert_eq!(api.job(&job_id).await["status"], "success");
+
+    let cases = [
+        (json!({"name": "x"}), 400),
+        (json!({"image": "iVBORw0KGgo="}), 400),
+        (json!({"image": data_url("application/pdf", b"%PDF")}), 400),
+        (json!({"image": "data:image/png;base64,!!!"}), 400),
+        (
+            json!({"image": data_url("image/png", &vec![0; 6 * 1024 * 1024 + 1])}),
+            413,
+        ),
+    ];
+    for (body, status) in cases {
+        let reply = api.post("/assets", body).await;
+        assert_eq!(reply.status, status, "{}", reply.json());
+        assert!(reply.decode::<ErrorBody>().reason.is_some());
+    }
+}
+
+#[tokio::test]
+async fn large_files_upload_in_parts() {
+    let api = Api::new().await;
+    let content = vec![7u8; 10_000];
+    let upload = api.post("/uploads", json!({"fileName": "big.png", "contentType": "image/png", "fileSize": 10_000, "kind": "image", "parts": 2})).await.json()["upload"].clone();
+    assert_eq!(upload["status"], "pending");
+    let upload_id = upload["id"].as_str().unwrap().to_owned();
+    for (part, chunk) in upload["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(content.chunks(5000))
+    {
+        let url = part["url"].as_str().unwrap();
+        let put = api
+            .client
+            .request(
+                Request::put(url)
+                    .body(Full::new(Bytes::copy_from_slice(chunk)))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200);
+        assert!(put.headers().contains_key("etag"));
+    }
+    let done = api
+        .post(
+            &format!("/uploads/{upload_id}/action"),
+            json!({"action": "complete"}),
+        )
+        .await
+        .json()["upload"]
+        .clone();
+    assert_eq!(done["status"], "imported");
+    let asset_id = done["entityId"].as_str().unwrap();
+    assert_eq!(
+        api.get(&format!("/uploads/{upload_id}")).await.json()["upload"]["status"],
+        "imported"
+    );
+    let url = api.get(&format!("/assets/{asset_id}")).await.json()["asset"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(&api.get(&url).await.body[..], &content[..]);
+
+    // A size that does not add up fails, with a message.
+    let upload = api
+        .post(
+            "/uploads",
+            json!({"fileName": "b.png", "contentType": "image/png", "fileSize": 99, "parts": 1}),
+        )
+        .await
+        .json()["upload"]
+        .clone();
+    let url = upload["parts"][0]["url"].as_str().unwrap();
+    api.client
+        .request(
+            Request::put(url)
+                .body(Full::new(Bytes::from_static(b"short")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let failed = api
+        .post(
+            &format!("/uploads/{}/action", upload["id"].as_str().unwrap()),
+            json!({"action": "complete"}),
+        )
+        .await
+        .json()["upload"]
+        .clone();
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("expected fileSize 99")
+    );
+    let incomplete = api
+        .post(
+            "/uploads",
+            json!({"fileName": "c.png", "contentType": "image/png", "fileSize": 1, "parts": 1}),
+        )
+        .await
+        .json()["upload"]["id"]
+        .clone();
+    assert_eq!(
+        api.post(
+            &format!("/uploads/{}/action", incomplete.as_str().unwrap()),
+            json!({"action": "complete"})
+        )
+        .await
+        .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn models_are_described_from_our_schema() {
+    let api = Api::new().await;
+    let model = api.get(&format!("/models/{KLING}")).await.json()["model"].clone();
+    assert_has_fields(
+        &model,
+        &[
+            "id",
+            "capabilities",
+            "collectionIds",
+            "createdAt",
+            "updatedAt",
+            "custom",
+            "exampleAssetIds",
+            "privacy",
+            "source",
+            "status",
+            "tags",
+            "trainingImagesNumber",
+            "type",
+        ],
+    );
+    let inputs = model["inputs"].as_array().unwrap();
+    let input = |name: &str| {
+        inputs
+            .iter()
+            .find(|input| input["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(inputs.len(), 8);
+    assert!(
+        inputs
+            .iter()
+            .all(|input| input["name"].is_string() && input["type"].is_string())
+    );
+    assert_eq!(input("prompt")["required"], json!({"always": true}));
+    assert_eq!(input("prompt")["maxLength"], 2500);
+    assert_eq!(input("startImage")["type"], "file");
+    assert_eq!(
+        input("startImage")["required"]["ifDefined"]["endImage"]["message"],
+        "`startImage` is required when `endImage` is set."
+    );
+    assert_eq!(
+        (
+            input("referenceImages")["type"].clone(),
+            input("referenceImages")["maxLength"].clone()
+        ),
+        (json!("file_array"), json!(4))
+    );
+    assert_eq!(
+        input("aspectRatio")["allowedValues"],
+        json!(["16:9", "9:16", "1:1"])
+    );
+    assert_eq!(
+        (
+            input("cfgScale")["min"].clone(),
+            input("cfgScale")["max"].clone(),
+            input("cfgScale")["default"].clone()
+        ),
+        (json!(0), json!(1), json!(0.5))
+    );
+    assert_eq!(input("duration")["allowedValues"], json!([5, 10]));
+    let models = api.get("/models").await.json()["models"].clone();
+    assert_eq!(models[0]["id"], KLING);
+}
+
+#[tokio::test]
+async fn status_faults_answer_the_error_body_with_retry_after() {
+    let api = Api::new().await;
+    for status in [429u16, 500, 502, 503, 504] {
+        let header = format!("status={status};retry-after=2");
+        let reply = api
+            .send(
+                Method::POST,
+                &format!("/generate/custom/{KLING}"),
+                Some(json!({"prompt": "x"})),
+                &[("x-sandbox-fault", &header)],
+            )
+            .await;
+        assert_eq!(reply.status, status);
+        assert_eq!(reply.header("retry-after"), Some("2"));
+        let error: ErrorBody = reply.decode();
+        assert!(error.reason.is_some());
+        if status == 429 {
+            assert_eq!(error.details.unwrap()["actionName"], "generate");
+        }
+    }
+    assert!(
+        api.sandbox.jobs().is_empty(),
+        "a request answered with an error started nothing"
+    );
+    assert_eq!(api.sandbox.faults_injected().len(), 5);
+    let bad = api
+        .send(Method::GET, "/jobs", None, &[("x-sandbox-fault", "meteor")])
+        .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn a_reset_before_handling_starts_nothing() {
+    let api = Api::new().await;
+    let outcome = api
+        .try_send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}"),
+            Some(json!({"prompt": "x"})),
+            &[("x-sandbox-fault", "reset-before-handling")],
+        )
+        .await;
+    assert_eq!(outcome.unwrap_err(), Broken::NoAnswer);
+    assert!(api.sandbox.jobs().is_empty());
+    let record = api.sandbox.requests().pop().unwrap();
+    assert_eq!(
+        (record.status, record.fault.as_deref()),
+        (None, Some("reset-before-handling"))
+    );
+}
+
+#[tokio::test]
+async fn a_reset_after_handling_leaves_a_job_the_client_never_heard_of() {
+    let rule = FaultRule::new(Fault::ResetAfterHandling)
+        .on("POST", "/v1/generate/")
+        .times(1);
+    let api = Api::start(SandboxConfig::default().with_fault(rule)).await;
+    let outcome = api
+        .try_send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}"),
+            Some(json!({"prompt": "paid once"})),
+            &[],
+        )
+        .await;
+    assert_eq!(outcome.unwrap_err(), Broken::NoAnswer);
+    let jobs = api.sandbox.jobs();
+    assert_eq!(jobs.len(), 1, "the job exists although the answer was lost");
+    assert_eq!(jobs[0].input, json!({"prompt": "paid once"}));
+    // The job can be found again by listing, with its input: how a client reconciles.
+    let listed: JobList = api.get("/jobs").await.decode();
+    assert_eq!(
+        listed.jobs[0].metadata.as_ref().unwrap().input["prompt"],
+        "paid once"
+    );
+    // The rule applied once.
+    assert_eq!(api.generate(json!({"prompt": "second"})).await.status, 200);
+}
+
+#[tokio::test]
+async fn stalled_headers_arrive_late_but_whole() {
+    let api = Api::new().await;
+    let started = Instant::now();
+    let reply = api
+        .send(
+            Method::GET,
+            "/jobs",
+            None,
+            &[("x-sandbox-fault", "stall-headers=300")],
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn slow_bodies_arrive_whole() {
+    let api = Api::start(SandboxConfig::default().with_output_size(100_000)).await;
+    let (_, url) = output_url(&api).await;
+    let started = Instant::now();
+    let reply = api
+        .send(
+            Method::GET,
+            &url,
+            None,
+            &[("x-sandbox-fault", "slow-body=400000")],
+        )
+        .await;
+    assert_eq!(reply.body.len(), 100_000);
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "100 kB at 400 kB/s takes about 250 ms"
+    );
+}
+
+#[tokio::test]
+async fn truncated_bodies_break_off_after_the_given_bytes() {
+    let api = Api::start(SandboxConfig::default().with_output_size(100_000)).await;
+    let (_, url) = output_url(&api).await;
+    let outcome = api
+        .try_send(
+            Method::GET,
+            &url,
+            None,
+            &[("x-sandbox-fault", "truncate-body=1000")],
+        )
+        .await;
+    assert_eq!(
+        outcome.unwrap_err(),
+        Broken::CutShort {
+            status: 200,
+            received: 1000
+        }
+    );
+    let json = api
+        .try_send(
+            Method::GET,
+            "/jobs",
+            None,
+            &[("x-sandbox-fault", "truncate-body=5")],
+        )
+        .await;
+    assert_eq!(
+        json.unwrap_err(),
+        Broken::CutShort {
+            status: 200,
+            received: 5
+        }
+    );
+}
+
+#[tokio::test]
+async fn jobs_can_fail_or_end_canceled_on_the_server() {
+    let api = Api::new().await;
+    let header = "job-failure=The model could not render this prompt;hint=Try a simpler prompt";
+    let reply = api
+        .send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}"),
+            Some(json!({"prompt": "x"})),
+            &[("x-sandbox-fault", header)],
+        )
+        .await;
+    let job_id = reply.json()["job"]["jobId"].as_str().unwrap().to_owned();
+    let job = api
+        .get(&format!("/jobs/{job_id}"))
+        .await
+        .decode::<JobResponse>()
+        .job;
+    assert_eq!(job.status, JobStatus::Failure);
+    let metadata = job.metadata.unwrap();
+    assert_eq!(
+        metadata.error.as_deref(),
+        Some("The model could not render this prompt")
+    );
+    assert_eq!(metadata.hint.as_deref(), Some("Try a simpler prompt"));
+    assert!(metadata.asset_ids.is_empty());
+
+    let rule = FaultRule::new(Fault::JobCanceled).on("POST", "/v1/generate/");
+    api.sandbox.add_fault(rule);
+    let job_id = api.submit("x").await;
+    assert_eq!(api.job(&job_id).await["status"], "canceled");
+}
+
+#[tokio::test]
+async fn urls_can_be_handed_out_already_expired() {
+    let api = Api::new().await;
+    let job_id = api.submit("x").await;
+    let asset_id = api.job(&job_id).await["metadata"]["assetIds"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asset = api
+        .send(
+            Method::GET,
+            &format!("/assets/{asset_id}"),
+            None,
+            &[("x-sandbox-fault", "expired-url")],
+        )
+        .await
+        .json();
+    assert_eq!(
+        api.get(asset["asset"]["url"].as_str().unwrap())
+            .await
+            .status,
+        403
+    );
+    let fresh = api.get(&format!("/assets/{asset_id}")).await.json();
+    assert_eq!(
+        api.get(fresh["asset"]["url"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_empty_page_still_says_more_follow() {
+    let api = Api::new().await;
+    api.submit("x").await;
+    let page = api
+        .send(
+            Method::GET,
+            "/jobs",
+            None,
+            &[("x-sandbox-fault", "empty-page")],
+        )
+        .await
+        .decode::<JobList>();
+    assert!(page.jobs.is_empty());
+    let token = page.next_pagination_token.unwrap();
+    let next: JobList = api
+        .get(&format!("/jobs?paginationToken={token}"))
+        .await
+        .decode();
+    assert_eq!(next.jobs.len(), 1);
+}
+
+#[tokio::test]
+async fn rules_can_be_added_inspected_and_cleared_over_http() {
+    let api = Api::new().await;
+    let rules = json!([{"method": "GET", "pathPrefix": "/v1/jobs", "times": 2, "fault": {"kind": "status", "status": 503, "retrySecs": null}}]);
+    let added = api
+        .send(
+            Method::POST,
+            &api.admin("/_sandbox/faults"),
+            Some(rules),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        added.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&added.body)
+    );
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(api.get("/jobs").await.status);
+        }
+        statuses
+    };
+    assert_eq!(statuses, [503, 503, 200]);
+    let listed = api.get(&api.admin("/_sandbox/faults")).await.json();
+    assert_eq!(listed["faults"][0]["fault"]["kind"], "status");
+    let log = api.get(&api.admin("/_sandbox/log")).await.json();
+    assert_eq!(log["requests"][0]["status"], 503);
+    let cleared = api
+        .send(Method::DELETE, &api.admin("/_sandbox/faults"), None, &[])
+        .await;
+    assert_eq!(cleared.status, 204);
+    let bad = api
+        .send(
+            Method::POST,
+            &api.admin("/_sandbox/faults"),
+            Some(json!({"fault": {"kind": "meteor"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn probabilistic_rules_replay_the_same_with_the_same_seed() {
+    let run = |seed| async move {
+        let rule = FaultRule::new(Fault::Status {
+            status: 500,
+            retry_after_secs: None,
+        })
+        .on("GET", "/v1/models")
+        .probability(0.5);
+        let api = Api::start(SandboxConfig::default().with_seed(seed).with_fault(rule)).await;
+        let mut statuses = Vec::new();
+        for _ in 0..24 {
+            statuses.push(api.get("/models").await.status);
+        }
+        statuses
+    };
+    let first = run(7).await;
+    assert_eq!(first, run(7).await);
+    assert!(first.contains(&500) && first.contains(&200), "{first:?}");
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server() {
+    let api = Api::new().await;
+    let url = api.url("/jobs");
+    assert_eq!(api.get("/jobs").await.status, 200);
+    let Api { sandbox, client } = api;
+    sandbox.shutdown().await;
+    let request = Request::get(url).body(Full::new(Bytes::new())).unwrap();
+    assert!(client.request(request).await.is_err());
+}
