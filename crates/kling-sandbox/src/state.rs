@@ -176,14 +176,22 @@ impl State {
 
     /// Sandbox time: real time since start, sped up by `clock_speed`.
     pub(crate) fn now(&self) -> Duration {
-        self.started
-            .elapsed()
-            .mul_f64(self.config.clock_speed.max(f64::MIN_POSITIVE))
+        scale(self.started.elapsed(), self.speed())
     }
 
     /// Real time that corresponds to a span of sandbox time.
     pub(crate) fn real(&self, sandbox: Duration) -> Duration {
-        sandbox.div_f64(self.config.clock_speed.max(f64::MIN_POSITIVE))
+        scale(sandbox, 1.0 / self.speed())
+    }
+
+    /// The clock speed, with nonsense (zero, negative, NaN) read as real time.
+    fn speed(&self) -> f64 {
+        let speed = self.config.clock_speed;
+        if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        }
     }
 
     pub(crate) fn add_faults(&self, rules: Vec<FaultRule>) {
@@ -196,6 +204,11 @@ impl State {
         spec.target_size = self.config.output_size;
         spec
     }
+}
+
+/// `duration × factor`, saturating instead of panicking.
+fn scale(duration: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 /// Where a job is in its life, from its age and its outcome.
