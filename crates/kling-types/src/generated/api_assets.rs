@@ -71,6 +71,9 @@ pub struct AssetMetadata {
     /// The model that generated it.
     #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
     pub model_id: Option<crate::ModelId>,
+    /// The file name an uploaded asset was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The job that generated it.
     #[serde(rename = "parentJobId", skip_serializing_if = "Option::is_none")]
     pub parent_job_id: Option<crate::JobId>,

@@ -128,6 +128,9 @@ pub struct JobMetadata {
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     #[serde(deserialize_with = "crate::de::null_as_default")]
     pub input: serde_json::Map<String, serde_json::Value>,
+    /// The model the job ran.
+    #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<crate::ModelId>,
     /// The model's raw output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,

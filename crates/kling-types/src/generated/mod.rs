@@ -5,12 +5,16 @@ pub mod kling_v1_6_pro;
 mod api_assets;
 mod api_errors;
 mod api_jobs;
+mod api_models;
+mod api_uploads;
 
 /// The platform's wire types: jobs, assets, errors, generate responses.
 pub mod api {
     pub use super::api_assets::*;
     pub use super::api_errors::*;
     pub use super::api_jobs::*;
+    pub use super::api_models::*;
+    pub use super::api_uploads::*;
 }
 
 /// Every model of `schema/models/`, in the order of their ids.
