@@ -884,8 +884,24 @@ async fn models_are_described_from_our_schema() {
             .unwrap()
             .clone()
     };
-    let names: Vec<&str> = inputs.iter().map(|input| input["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["prompt", "startImage", "endImage", "negativePrompt", "referenceImages", "aspectRatio", "cfgScale", "duration"], "the schema's order");
+    let names: Vec<&str> = inputs
+        .iter()
+        .map(|input| input["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "prompt",
+            "startImage",
+            "endImage",
+            "negativePrompt",
+            "referenceImages",
+            "aspectRatio",
+            "cfgScale",
+            "duration"
+        ],
+        "the schema's order"
+    );
     assert!(
         inputs
             .iter()
@@ -1245,9 +1261,17 @@ fn normalize(value: &Value) -> Option<Value> {
         Value::Null => None,
         Value::Number(number) => Some(json!(number.as_f64())),
         Value::Array(items) if items.is_empty() => None,
-        Value::Array(items) => Some(Value::Array(items.iter().map(|item| normalize(item).unwrap_or(Value::Null)).collect())),
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|item| normalize(item).unwrap_or(Value::Null))
+                .collect(),
+        )),
         Value::Object(fields) => {
-            let fields: serde_json::Map<String, Value> = fields.iter().filter_map(|(key, value)| Some((key.clone(), normalize(value)?))).collect();
+            let fields: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter_map(|(key, value)| Some((key.clone(), normalize(value)?)))
+                .collect();
             (!fields.is_empty()).then_some(Value::Object(fields))
         }
         other => Some(other.clone()),
@@ -1261,46 +1285,109 @@ fn check_conforms<T: serde::de::DeserializeOwned + serde::Serialize>(what: &str,
     let original = reply.json();
     let decoded: T = reply.decode();
     let again = serde_json::to_value(&decoded).unwrap();
-    assert_eq!(normalize(&again), normalize(&original), "{what}: the wire types drop or change fields");
+    assert_eq!(
+        normalize(&again),
+        normalize(&original),
+        "{what}: the wire types drop or change fields"
+    );
 }
 
 #[tokio::test]
 async fn every_response_decodes_into_the_wire_types_losing_nothing() {
     use kling_types::api::{ModelList, ModelResponse, UploadResponse};
 
-    let api = Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(50))).await;
-    let generated = api.generate(json!({"prompt": "conformance", "duration": 10, "aspectRatio": "1:1"})).await;
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(50))).await;
+    let generated = api
+        .generate(json!({"prompt": "conformance", "duration": 10, "aspectRatio": "1:1"}))
+        .await;
     check_conforms::<GenerateResponse>("generate", &generated);
-    let job_id = generated.json()["job"]["jobId"].as_str().unwrap().to_owned();
-    check_conforms::<JobResponse>("job while queued", &api.get(&format!("/jobs/{job_id}")).await);
+    let job_id = generated.json()["job"]["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    check_conforms::<JobResponse>(
+        "job while queued",
+        &api.get(&format!("/jobs/{job_id}")).await,
+    );
     let mut asset_id = String::new();
     for _ in 0..100 {
         let job = api.get(&format!("/jobs/{job_id}")).await;
         if job.json()["job"]["status"] == "success" {
             check_conforms::<JobResponse>("job when done", &job);
-            asset_id = job.json()["job"]["metadata"]["assetIds"][0].as_str().unwrap().to_owned();
+            asset_id = job.json()["job"]["metadata"]["assetIds"][0]
+                .as_str()
+                .unwrap()
+                .to_owned();
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     check_conforms::<JobList>("job list", &api.get("/jobs?pageSize=1").await);
-    check_conforms::<AssetResponse>("generated asset", &api.get(&format!("/assets/{asset_id}")).await);
-    check_conforms::<DownloadLink>("download link", &api.post(&format!("/assets/{asset_id}/download"), json!({})).await);
-    let uploaded = api.post("/assets", json!({"name": "cat.png", "image": data_url("image/png", b"png")})).await;
+    check_conforms::<AssetResponse>(
+        "generated asset",
+        &api.get(&format!("/assets/{asset_id}")).await,
+    );
+    check_conforms::<DownloadLink>(
+        "download link",
+        &api.post(&format!("/assets/{asset_id}/download"), json!({}))
+            .await,
+    );
+    let uploaded = api
+        .post(
+            "/assets",
+            json!({"name": "cat.png", "image": data_url("image/png", b"png")}),
+        )
+        .await;
     check_conforms::<AssetResponse>("uploaded asset", &uploaded);
-    let estimate = api.send(Method::POST, &format!("/generate/custom/{KLING}?dryRun=true"), Some(json!({"prompt": "x"})), &[]).await;
+    let estimate = api
+        .send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}?dryRun=true"),
+            Some(json!({"prompt": "x"})),
+            &[],
+        )
+        .await;
     let mut without_job = estimate.json();
     without_job.as_object_mut().unwrap().remove("job");
-    let estimate = Reply { body: without_job.to_string().into(), ..estimate };
+    let estimate = Reply {
+        body: without_job.to_string().into(),
+        ..estimate
+    };
     check_conforms::<EstimateResponse>("dry run (its `job` is `{}`)", &estimate);
 
-    let upload = api.post("/uploads", json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 3, "parts": 1})).await;
+    let upload = api
+        .post(
+            "/uploads",
+            json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 3, "parts": 1}),
+        )
+        .await;
     check_conforms::<UploadResponse>("new upload", &upload);
-    let url = upload.json()["upload"]["parts"][0]["url"].as_str().unwrap().to_owned();
-    api.client.request(Request::put(url).body(Full::new(Bytes::from_static(b"abc"))).unwrap()).await.unwrap();
+    let url = upload.json()["upload"]["parts"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.client
+        .request(
+            Request::put(url)
+                .body(Full::new(Bytes::from_static(b"abc")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let upload_id = upload.json()["upload"]["id"].as_str().unwrap().to_owned();
-    check_conforms::<UploadResponse>("imported upload", &api.post(&format!("/uploads/{upload_id}/action"), json!({"action": "complete"})).await);
-    check_conforms::<UploadResponse>("upload by id", &api.get(&format!("/uploads/{upload_id}")).await);
+    check_conforms::<UploadResponse>(
+        "imported upload",
+        &api.post(
+            &format!("/uploads/{upload_id}/action"),
+            json!({"action": "complete"}),
+        )
+        .await,
+    );
+    check_conforms::<UploadResponse>(
+        "upload by id",
+        &api.get(&format!("/uploads/{upload_id}")).await,
+    );
 
     check_conforms::<ModelResponse>("model", &api.get(&format!("/models/{KLING}")).await);
     check_conforms::<ModelList>("models", &api.get("/models").await);
@@ -1308,7 +1395,16 @@ async fn every_response_decodes_into_the_wire_types_losing_nothing() {
     for (what, reply) in [
         ("400", api.generate(json!({"prompt": ""})).await),
         ("404", api.get("/jobs/job_nope").await),
-        ("429", api.send(Method::GET, "/jobs", None, &[("x-sandbox-fault", "status=429")]).await),
+        (
+            "429",
+            api.send(
+                Method::GET,
+                "/jobs",
+                None,
+                &[("x-sandbox-fault", "status=429")],
+            )
+            .await,
+        ),
     ] {
         check_conforms::<ErrorBody>(what, &reply);
     }
