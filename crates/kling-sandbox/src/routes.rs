@@ -140,7 +140,11 @@ async fn edge(
         });
         (request_id, inner.requests.len() - 1)
     };
-    tracing::info!(target: "kling_sandbox", %method, %path, %request_id, "request");
+    let seen = Seen {
+        index,
+        request_id,
+        started: std::time::Instant::now(),
+    };
 
     let from_header = request
         .headers()
@@ -151,12 +155,12 @@ async fn edge(
         Some(Err(message)) => {
             let response = ApiError::bad_request(format!("bad {FAULT_HEADER} header: {message}"))
                 .into_response();
-            return finish(&state, index, &request_id, None, response);
+            return finish(&state, &seen, None, response);
         }
         None => state.lock().faults.pick(&method, &path),
     };
     if let Some(fault) = &fault {
-        tracing::info!(target: "kling_sandbox", %request_id, fault = fault.name(), "injecting fault");
+        tracing::debug!(target: "kling_sandbox", request_id = %seen.request_id, fault = fault.name(), "injecting fault");
         if let Some(stall) = fault.stall() {
             tokio::time::sleep(stall).await;
         }
@@ -182,12 +186,12 @@ async fn edge(
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
                 }
-                return finish(&state, index, &request_id, Some(fault), response);
+                return finish(&state, &seen, Some(fault), response);
             }
             Fault::ResetBeforeHandling => {
                 let mut response = Response::new(Body::empty());
                 response.extensions_mut().insert(DropConnection);
-                return finish(&state, index, &request_id, Some(fault), response);
+                return finish(&state, &seen, Some(fault), response);
             }
             _ => {}
         }
@@ -204,7 +208,7 @@ async fn edge(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"Scenario API\""),
         );
-        return finish(&state, index, &request_id, fault.as_ref(), response);
+        return finish(&state, &seen, fault.as_ref(), response);
     }
 
     let mut response = next.run(request).await;
@@ -216,22 +220,36 @@ async fn edge(
         Some(Fault::TruncateBody { after_bytes }) => response = truncate(response, *after_bytes),
         _ => {}
     }
-    finish(&state, index, &request_id, fault.as_ref(), response)
+    finish(&state, &seen, fault.as_ref(), response)
 }
 
-fn finish(
-    state: &State,
+/// A request the edge is handling: where its record is, and since when.
+struct Seen {
     index: usize,
-    request_id: &str,
-    fault: Option<&Fault>,
-    mut response: Response,
-) -> Response {
+    request_id: String,
+    started: std::time::Instant,
+}
+
+/// Records how the request ended, logs one line for it, and adds the request id.
+fn finish(state: &State, seen: &Seen, fault: Option<&Fault>, mut response: Response) -> Response {
     let dropped = response.extensions().get::<DropConnection>().is_some();
-    if let Some(record) = state.lock().requests.get_mut(index) {
-        record.status = (!dropped).then(|| response.status().as_u16());
-        record.fault = fault.map(|fault| fault.name().to_owned());
+    let status = (!dropped).then(|| response.status().as_u16());
+    let fault_name = fault.map(Fault::name);
+    if let Some(record) = state.lock().requests.get_mut(seen.index) {
+        record.status = status;
+        record.fault = fault_name.map(str::to_owned);
+        let outcome = status.map_or_else(|| "dropped".to_owned(), |status| status.to_string());
+        tracing::info!(
+            target: "kling_sandbox",
+            "{} {} -> {outcome} in {} ms{} [{}]",
+            record.method,
+            record.path,
+            seen.started.elapsed().as_millis(),
+            fault_name.map(|name| format!(" (fault: {name})")).unwrap_or_default(),
+            seen.request_id,
+        );
     }
-    if let Ok(value) = HeaderValue::from_str(request_id) {
+    if let Ok(value) = HeaderValue::from_str(&seen.request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
