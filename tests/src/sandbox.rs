@@ -955,6 +955,24 @@ async fn status_faults_answer_the_error_body_with_retry_after() {
         assert_eq!(reply.header("retry-after"), Some("2"));
         let error: ErrorBody = reply.decode();
         assert!(error.reason.is_some());
+        let bare = api
+            .send(
+                Method::GET,
+                "/models",
+                None,
+                &[("x-sandbox-fault", &format!("status={status}"))],
+            )
+            .await;
+        let expected = if status == 429 || status == 503 {
+            Some("1")
+        } else {
+            None
+        };
+        assert_eq!(
+            bare.header("retry-after"),
+            expected,
+            "{status} without a given Retry-After"
+        );
         if status == 429 {
             assert_eq!(error.details.unwrap()["actionName"], "generate");
         }
@@ -963,7 +981,7 @@ async fn status_faults_answer_the_error_body_with_retry_after() {
         api.sandbox.jobs().is_empty(),
         "a request answered with an error started nothing"
     );
-    assert_eq!(api.sandbox.faults_injected().len(), 5);
+    assert_eq!(api.sandbox.faults_injected().len(), 10);
     let bad = api
         .send(Method::GET, "/jobs", None, &[("x-sandbox-fault", "meteor")])
         .await;

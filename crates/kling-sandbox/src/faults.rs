@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum Fault {
     /// Answer with this status and the API's error body, without handling the request.
-    /// A 429 or 503 carries `Retry-After` when `retry_after_secs` is set.
+    /// A 429 or 503 always carries `Retry-After` (`retry_after_secs`, or 1 s); other
+    /// statuses carry it only when `retry_after_secs` is set.
     Status {
         /// The HTTP status, e.g. 429, 500, 502, 503, 504.
         status: u16,

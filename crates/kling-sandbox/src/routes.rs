@@ -181,10 +181,12 @@ async fn edge(
                     error.details = Some(json!({"actionName": "generate", "actionLimit": 5}));
                 }
                 let mut response = error.into_response();
-                if let Some(secs) = retry_after_secs {
+                // 429 and 503 always say when to come back (1 s unless the fault says).
+                let throttled = matches!(status.as_u16(), 429 | 503);
+                if let Some(secs) = retry_after_secs.or(throttled.then_some(1)) {
                     response
                         .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 return finish(&state, &seen, Some(fault), response);
             }
