@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
+
+pub(crate) use kling_types::time::{format_iso8601 as iso8601, parse_iso8601};
 
 use serde_json::Value;
 
@@ -261,89 +263,5 @@ impl Job {
             status,
             progress: (progress * 100.0).round() / 100.0,
         }
-    }
-}
-
-/// `2026-11-25T10:00:00.000Z`.
-pub(crate) fn iso8601(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Parses the dates this sandbox writes (and any `YYYY-MM-DDTHH:MM:SS[.fff]Z`).
-pub(crate) fn parse_iso8601(text: &str) -> Option<SystemTime> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date_parts = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-    );
-    let (hms, millis) = time
-        .split_once('.')
-        .map_or((time, "0"), |(hms, fraction)| (hms, fraction));
-    let mut time_parts = hms.split(':').map(str::parse::<u64>);
-    let (hour, minute, second) = (
-        time_parts.next()?.ok()?,
-        time_parts.next()?.ok()?,
-        time_parts.next()?.ok()?,
-    );
-    let millis: u64 = format!("{millis:0<3}").get(..3)?.parse().ok()?;
-    // Days from civil (inverse of the above).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    Some(
-        UNIX_EPOCH
-            + Duration::from_millis(
-                ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1000) + millis,
-            ),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        let time = UNIX_EPOCH + Duration::from_millis(1_795_600_000_123);
-        let text = iso8601(time);
-        assert_eq!(text, "2026-11-25T09:46:40.123Z");
-        assert_eq!(parse_iso8601(&text), Some(time));
-        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            parse_iso8601("2024-02-29T23:59:59Z"),
-            Some(UNIX_EPOCH + Duration::from_secs(1_709_251_199))
-        );
-        assert_eq!(parse_iso8601("yesterday"), None);
     }
 }

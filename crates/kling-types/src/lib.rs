@@ -64,6 +64,7 @@ mod enums;
 mod generated;
 mod ids;
 mod request;
+pub mod time;
 mod validation;
 
 pub use enums::ParseEnumError;
