@@ -1,0 +1,579 @@
+//! The client and its request engine: one attempt (`attempt`), and attempts with
+//! retries (`send`) following the [`RetryPolicy`]: backoff with jitter, `Retry-After`
+//! up to a cap, and a budget shared by every clone of the client.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use backon::BackoffBuilder as _;
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tracing::Instrument as _;
+
+use crate::config::{Credentials, DEFAULT_BASE_URL, ENV_BASE_URL, RetryPolicy, Timeouts};
+use crate::error::Error;
+
+/// The client for the Scenario API. Cheap to clone; clones share the retry budget and
+/// the record of jobs this process submitted.
+///
+/// ```
+/// use std::time::Duration;
+/// use kling_client::{Client, Credentials, RetryPolicy, Timeouts};
+///
+/// let client = Client::new(Credentials::new("key", "secret"))
+///     .with_base_url("http://127.0.0.1:8080/v1")
+///     .with_timeouts(Timeouts::default().with_request(Duration::from_secs(30)))
+///     .with_retry_policy(RetryPolicy::default().with_max_retries(5))
+///     .with_user_agent("my-app/1.0");
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8080/v1");
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) base_url: String,
+    pub(crate) credentials: Credentials,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: RetryPolicy,
+    user_agent: String,
+    /// Built on first use, so that building a client cannot fail.
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    custom_http: bool,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// State every clone of a client shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Retry tokens left (a success earns a tenth back, up to the policy's budget).
+    budget: Mutex<f64>,
+    /// Jobs this process submitted or adopted: reconciliation never adopts one twice.
+    pub(crate) claimed: Mutex<HashSet<String>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the real API (`https://api.cloud.scenario.com/v1`) with these credentials.
+    pub fn new(credentials: Credentials) -> Self {
+        let retry = RetryPolicy::default();
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            credentials,
+            timeouts: Timeouts::default(),
+            retry,
+            user_agent: format!("kling-client/{} (Rust)", env!("CARGO_PKG_VERSION")),
+            http: Arc::new(OnceLock::new()),
+            custom_http: false,
+            shared: Arc::new(Shared {
+                budget: Mutex::new(f64::from(retry.budget)),
+                claimed: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+
+    /// A client from `SCENARIO_SDK_API_KEY`, `SCENARIO_SDK_API_SECRET` and, when set,
+    /// `SCENARIO_BASE_URL`; the error names the variable that is missing.
+    pub fn from_env() -> Result<Self, Error> {
+        let client = Self::new(Credentials::from_env()?);
+        match std::env::var(ENV_BASE_URL) {
+            Ok(url) if !url.trim().is_empty() => {
+                let url = url.trim();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Error::Config(format!(
+                        "{ENV_BASE_URL}=`{url}` is not an http(s) URL: use e.g. {DEFAULT_BASE_URL}"
+                    )));
+                }
+                Ok(client.with_base_url(url))
+            }
+            _ => Ok(client),
+        }
+    }
+
+    /// Talks to another server (the sandbox, a proxy), `/v1` included.
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Sets the timeouts.
+    #[must_use]
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self.rebuild_http();
+        self
+    }
+
+    /// Sets the retry policy (and refills the retry budget to its size).
+    #[must_use]
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self.shared = Arc::new(Shared {
+            budget: Mutex::new(f64::from(retry.budget)),
+            claimed: Mutex::new(HashSet::new()),
+        });
+        self
+    }
+
+    /// Sets the `User-Agent` (default `kling-client/VERSION (Rust)`).
+    #[must_use]
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self.rebuild_http();
+        self
+    }
+
+    /// Uses the caller's reqwest client (proxies, TLS roots, …). Its own settings then
+    /// decide connect timeouts and the `User-Agent`; per-request timeouts still apply.
+    #[must_use]
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Arc::new(OnceLock::from(Ok(http)));
+        self.custom_http = true;
+        self
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn rebuild_http(&mut self) {
+        if !self.custom_http {
+            self.http = Arc::new(OnceLock::new());
+        }
+    }
+
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, Error> {
+        let built = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.timeouts.connect)
+                .read_timeout(self.timeouts.read)
+                .user_agent(self.user_agent.clone())
+                .build()
+                .map_err(|error| error.without_url().to_string())
+        });
+        built
+            .as_ref()
+            .map_err(|error| Error::Config(format!("cannot set up HTTP: {error}")))
+    }
+
+    /// The URL of an API path (`/jobs/…`).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Spends one retry token, if any is left.
+    fn spend_retry(&self) -> bool {
+        let mut budget = self
+            .shared
+            .budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *budget >= 1.0 {
+            *budget -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn earn_retry(&self) {
+        let mut budget = self
+            .shared
+            .budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *budget = (*budget + 0.1).min(f64::from(self.retry.budget));
+    }
+
+    /// The backoff delays of one request's retries.
+    pub(crate) fn backoff(&self) -> backon::ExponentialBackoff {
+        backon::ExponentialBuilder::new()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+
+    /// How long to wait before retry `retry` (from 1) after `error`, or `None` when the
+    /// error must be returned now: not retryable, retries or budget spent, or a
+    /// `Retry-After` longer than the policy's cap.
+    pub(crate) fn retry_delay(
+        &self,
+        retry: u32,
+        error: &Error,
+        backoff: &mut backon::ExponentialBackoff,
+    ) -> Option<Duration> {
+        if !error.is_retryable() || retry > self.retry.max_retries {
+            return None;
+        }
+        let asked = error.retry_after();
+        if asked.is_some_and(|asked| asked > self.retry.max_retry_after) {
+            tracing::warn!(
+                wait_secs = asked.map(|asked| asked.as_secs()),
+                "the server asked to wait longer than the retry policy allows; giving up"
+            );
+            return None;
+        }
+        if !self.spend_retry() {
+            tracing::warn!("retry budget spent: not retrying, to spare a failing server");
+            return None;
+        }
+        let backoff = backoff.next().unwrap_or(self.retry.max_delay);
+        Some(asked.unwrap_or(backoff))
+    }
+
+    /// Sends a request, retrying what the policy allows. Only for requests that may be
+    /// repeated safely (everything but generate).
+    pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply, Error> {
+        let mut backoff = self.backoff();
+        let mut retry = 0;
+        loop {
+            match self.attempt(call, retry).await {
+                Ok(reply) => {
+                    self.earn_retry();
+                    return Ok(reply);
+                }
+                Err(error) => {
+                    retry += 1;
+                    let Some(delay) = self.retry_delay(retry, &error, &mut backoff) else {
+                        return Err(error);
+                    };
+                    tracing::info!(request = %call.what, retry, delay_ms = delay.as_millis() as u64, %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// One attempt: `Ok` for a 2xx answer, the error otherwise.
+    pub(crate) async fn attempt(&self, call: &Call<'_>, retry: u32) -> Result<Reply, Error> {
+        let span = tracing::debug_span!("kling_request", method = %call.method, request = %call.what, retry);
+        async {
+            let started = Instant::now();
+            let http = self.http()?;
+            let mut request = match &call.target {
+                Target::Api(path) => http
+                    .request(call.method.clone(), self.url(path))
+                    .basic_auth(self.credentials.key(), Some(self.credentials.secret()))
+                    .header(ACCEPT, "application/json")
+                    .timeout(self.timeouts.request),
+                Target::Url(url) => http
+                    .request(call.method.clone(), *url)
+                    .timeout(self.timeouts.request),
+            };
+            if !call.query.is_empty() {
+                request = request.query(&call.query);
+            }
+            request = match &call.body {
+                Some(Payload::Json(body)) => request.json(body),
+                Some(Payload::Bytes(bytes)) => request.body(bytes.clone()),
+                None => request,
+            };
+            let response = request
+                .send()
+                .await
+                .map_err(|error| self.transport_error(error, &call.what))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let request_id = headers
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| self.transport_error(error, &call.what))?;
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                request_id = request_id.as_deref(),
+                "answered"
+            );
+            let reply = Reply {
+                status,
+                headers,
+                body,
+                request_id,
+            };
+            if status.is_success() {
+                Ok(reply)
+            } else {
+                Err(reply.into_error())
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A transport failure as an [`Error`], without the URL (it may be a signed one).
+    pub(crate) fn transport_error(&self, error: reqwest::Error, what: &str) -> Error {
+        let error = error.without_url();
+        if error.is_timeout() {
+            Error::Timeout {
+                what: what.to_owned(),
+                after: self.timeouts.request,
+            }
+        } else if error.is_connect() {
+            Error::Connect {
+                target: redact(&self.base_url),
+                source: error,
+            }
+        } else {
+            Error::Transport {
+                what: what.to_owned(),
+                source: error,
+            }
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug)]
+pub(crate) enum Target<'a> {
+    /// An API path under the base URL, sent with credentials.
+    Api(String),
+    /// An absolute URL handed out by the API (signed CDN or upload URLs): no credentials.
+    Url(&'a str),
+}
+
+/// A request body.
+#[derive(Debug)]
+pub(crate) enum Payload {
+    Json(Value),
+    Bytes(Bytes),
+}
+
+/// One request, described once and sent as many times as needed.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) target: Target<'a>,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Payload>,
+    /// What the request is, for messages and logs (`GET /jobs/job_1`); never a signed URL.
+    pub(crate) what: String,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn api(method: Method, path: String) -> Self {
+        let what = format!("{method} {path}");
+        Self {
+            method,
+            target: Target::Api(path),
+            query: Vec::new(),
+            body: None,
+            what,
+        }
+    }
+
+    pub(crate) fn url(method: Method, url: &'a str) -> Self {
+        Self {
+            what: format!("{method} {}", redact(url)),
+            method,
+            target: Target::Url(url),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: Value) -> Self {
+        self.body = Some(Payload::Json(body));
+        self
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+}
+
+/// A complete 2xx answer (or, inside `into_error`, any answer).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) request_id: Option<String>,
+}
+
+impl Reply {
+    /// Decodes the body as `T`.
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|source| Error::Decode {
+            what: what.to_owned(),
+            request_id: self.request_id.clone(),
+            source,
+        })
+    }
+
+    /// The error an answer stands for: the API's reason, status, request id and wait.
+    pub(crate) fn into_error(self) -> Error {
+        let reason = serde_json::from_slice::<kling_types::api::ErrorBody>(&self.body)
+            .ok()
+            .and_then(|body| body.reason)
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(&self.body);
+                let text: String = text.trim().chars().take(200).collect();
+                if text.is_empty() {
+                    self.status
+                        .canonical_reason()
+                        .unwrap_or("no reason given")
+                        .to_owned()
+                } else {
+                    text
+                }
+            });
+        let retry_after = retry_after(&self.headers);
+        let request_id = self.request_id;
+        match self.status.as_u16() {
+            401 => Error::Auth {
+                status: 401,
+                reason,
+                request_id,
+            },
+            429 => Error::RateLimited {
+                reason,
+                retry_after,
+                request_id,
+            },
+            status => Error::Api {
+                status,
+                reason,
+                retry_after,
+                request_id,
+            },
+        }
+    }
+}
+
+/// `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(millis) = text("retry-after-ms")
+        .and_then(|millis| millis.parse::<f64>().ok())
+        .filter(|millis| millis.is_finite() && *millis >= 0.0)
+    {
+        return Some(Duration::from_secs_f64(millis / 1000.0));
+    }
+    let value = text("retry-after")?;
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    http_date(value)?
+        .duration_since(std::time::SystemTime::now())
+        .ok()
+        .or(Some(Duration::ZERO))
+}
+
+/// `Wed, 21 Oct 2015 07:28:00 GMT` (RFC 9110's IMF-fixdate).
+fn http_date(text: &str) -> Option<std::time::SystemTime> {
+    let mut parts = text.split_whitespace().skip(1);
+    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(month))?
+        + 1;
+    kling_types::time::parse_iso8601(&format!("{year}-{month:02}-{day:0>2}T{time}Z"))
+}
+
+/// A URL without its query (where signatures live) and fragment, for logs and errors.
+///
+/// ```
+/// let url = "https://cdn.example/a.mp4?Policy=p&Key-Pair-Id=k&Signature=s";
+/// assert_eq!(kling_client::redact(url), "https://cdn.example/a.mp4?…");
+/// ```
+pub fn redact(url: &str) -> String {
+    match url.find(['?', '#']) {
+        Some(at) => format!("{}?…", &url[..at]),
+        None => url.to_owned(),
+    }
+}
+
+/// Percent-encodes one path segment (an id), so that no id can change the path.
+pub(crate) fn segment(id: &str) -> String {
+    id.bytes()
+        .map(|byte| match byte {
+            // Dots too: a segment `..` must not climb the path.
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_every_form() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "3")])),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "3"), ("retry-after-ms", "250")])),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after(&headers(&[(
+                "retry-after",
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            )])),
+            Some(Duration::ZERO)
+        );
+        let soon = kling_types::time::format_iso8601(
+            std::time::SystemTime::now() + Duration::from_secs(120),
+        );
+        let (date, time) = soon.trim_end_matches('Z').split_once('T').unwrap();
+        let (year, month, day) = (&date[..4], &date[5..7], &date[8..10]);
+        let month = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ][month.parse::<usize>().unwrap() - 1];
+        let http_date = format!("Mon, {day} {month} {year} {} GMT", &time[..8]);
+        let wait = retry_after(&headers(&[("retry-after", &http_date)])).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+        assert_eq!(retry_after(&headers(&[])), None);
+    }
+
+    #[test]
+    fn ids_cannot_escape_their_path_segment() {
+        assert_eq!(segment("job_abc-123"), "job_abc-123");
+        assert_eq!(segment("../admin?x=1"), "%2E%2E%2Fadmin%3Fx%3D1");
+    }
+}

@@ -1,0 +1,389 @@
+//! Assets and downloads. A download streams into a temporary file beside the target,
+//! resumes with `Range` (checked with `If-Range` and the `ETag`) after a cut, asks for
+//! a fresh URL when the signed one expired, and renames into place only when the file
+//! is whole. Memory stays flat whatever the size; nothing is left at the target path
+//! when it fails.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use kling_types::api::{Asset, AssetResponse, AssetStatus, DownloadLink};
+use kling_types::{AssetId, ModelRequest};
+use reqwest::Method;
+use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+use tokio::io::AsyncWriteExt as _;
+
+use crate::client::{Call, Client, redact, segment};
+use crate::error::Error;
+use crate::jobs::WaitOptions;
+
+/// How far a download is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadProgress {
+    /// Bytes in the file so far.
+    pub bytes: u64,
+    /// The file's size, once the server said.
+    pub total: Option<u64>,
+}
+
+/// Cuts in a row without a single new byte before a download gives up.
+const MAX_STALLED_RESUMES: u32 = 5;
+/// Resumes in all, however much each brought.
+const MAX_RESUMES: u32 = 100;
+/// Fresh URLs asked for in one download.
+const MAX_FRESH_URLS: u32 = 3;
+
+impl Client {
+    /// An asset as it is now, with a fresh signed URL.
+    pub async fn asset(&self, asset_id: &AssetId) -> Result<Asset, Error> {
+        let call = Call::api(
+            Method::GET,
+            format!("/assets/{}", segment(asset_id.as_str())),
+        );
+        Ok(self
+            .send(&call)
+            .await?
+            .decode::<AssetResponse>(&call.what)?
+            .asset)
+    }
+
+    /// A fresh signed link to an asset's file (`POST /assets/{id}/download`).
+    pub async fn download_link(&self, asset_id: &AssetId) -> Result<DownloadLink, Error> {
+        let call = Call::api(
+            Method::POST,
+            format!("/assets/{}/download", segment(asset_id.as_str())),
+        )
+        .json(serde_json::json!({}));
+        self.send(&call).await?.decode(&call.what)
+    }
+
+    /// Downloads an asset's file to `target` (creating its folder); returns its size in
+    /// bytes. Until the file is whole it is `.NAME.part` beside the target.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = kling_sandbox::Sandbox::start(kling_sandbox::SandboxConfig::default()).await?;
+    /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
+    /// # let dir = std::env::temp_dir().join(format!("kling-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let request = kling_types::kling_v1_6_pro::Kling16ProRequest::new("a lighthouse");
+    /// let job = client.submit(&request).await?;
+    /// let job = client.wait(job.job_id(), kling_client::WaitOptions::default()).await?;
+    /// let asset_id = &job.metadata.unwrap().asset_ids[0];
+    /// let bytes = client.download(asset_id, &dir.join("lighthouse.mp4")).await?;
+    /// assert!(bytes > 0);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn download(&self, asset_id: &AssetId, target: &Path) -> Result<u64, Error> {
+        self.download_with(asset_id, target, |_| {}).await
+    }
+
+    /// [`Self::download`], calling `on_progress` after each piece.
+    pub async fn download_with(
+        &self,
+        asset_id: &AssetId,
+        target: &Path,
+        mut on_progress: impl FnMut(DownloadProgress),
+    ) -> Result<u64, Error> {
+        let part = partial_path(target).ok_or_else(|| Error::Download {
+            asset_id: asset_id.clone(),
+            reason: format!("{} is not a file path", target.display()),
+        })?;
+        let io = |source| Error::Io {
+            path: target.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = target.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        let outcome = self.download_into(asset_id, &part, &mut on_progress).await;
+        match outcome {
+            Ok(bytes) => {
+                tokio::fs::rename(&part, target).await.map_err(io)?;
+                tracing::info!(%asset_id, bytes, target = %target.display(), "downloaded");
+                Ok(bytes)
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn download_into(
+        &self,
+        asset_id: &AssetId,
+        part: &Path,
+        on_progress: &mut impl FnMut(DownloadProgress),
+    ) -> Result<u64, Error> {
+        let failed = |reason: String| Error::Download {
+            asset_id: asset_id.clone(),
+            reason,
+        };
+        let io = |source: std::io::Error| Error::Download {
+            asset_id: asset_id.clone(),
+            reason: format!("cannot write {}: {source}", part.display()),
+        };
+        let asset = self.asset(asset_id).await?;
+        match &asset.status {
+            Some(AssetStatus::Pending) => {
+                return Err(failed(
+                    "the asset is not ready yet: wait for its job first".to_owned(),
+                ));
+            }
+            Some(AssetStatus::Error) => {
+                return Err(failed("the asset is in error on the server".to_owned()));
+            }
+            _ => {}
+        }
+        let mut url = match asset.url {
+            Some(url) => url,
+            None => self.download_link(asset_id).await?.url,
+        };
+        let http = self.http()?;
+        let mut file = tokio::fs::File::create(part).await.map_err(io)?;
+        let (mut written, mut total, mut etag): (u64, Option<u64>, Option<String>) =
+            (0, None, None);
+        let (mut resumes, mut stalled, mut fresh_urls) = (0, 0, 0);
+        let mut backoff = self.backoff();
+        loop {
+            let before = written;
+            let mut request = http.get(&url);
+            if written > 0 {
+                request = request.header(RANGE, format!("bytes={written}-"));
+                if let Some(etag) = &etag {
+                    request = request.header(IF_RANGE, etag);
+                }
+            }
+            let cut: String = match request.send().await {
+                Err(error) => self
+                    .transport_error(error, &format!("GET {}", redact(&url)))
+                    .to_string(),
+                Ok(response) => {
+                    let status = response.status();
+                    let header = |name| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
+                            .map(str::to_owned)
+                    };
+                    let (etag_now, content_range, content_length) = (
+                        header(ETAG),
+                        header(CONTENT_RANGE),
+                        response.content_length(),
+                    );
+                    let to_stream = match status.as_u16() {
+                        200 => {
+                            if written > 0 {
+                                // The server sent the whole file again: start over.
+                                file = tokio::fs::File::create(part).await.map_err(io)?;
+                                written = 0;
+                            }
+                            (total, etag) = (content_length, etag_now);
+                            Ok(response)
+                        }
+                        206 => {
+                            let same_file =
+                                etag.is_none() || etag_now.is_none() || etag_now == etag;
+                            match content_range.as_deref().and_then(parse_content_range) {
+                                Some((start, size)) if start == written && same_file => {
+                                    total = size.or(total);
+                                    Ok(response)
+                                }
+                                _ => {
+                                    tracing::warn!(%asset_id, "the server resumed at another place or another file: starting over");
+                                    file = tokio::fs::File::create(part).await.map_err(io)?;
+                                    (written, etag) = (0, None);
+                                    continue;
+                                }
+                            }
+                        }
+                        403 | 410 if fresh_urls < MAX_FRESH_URLS => {
+                            fresh_urls += 1;
+                            tracing::info!(%asset_id, "the signed URL expired: asking for a fresh one");
+                            url = self.download_link(asset_id).await?.url;
+                            continue;
+                        }
+                        416 if total == Some(written) => break,
+                        _ => {
+                            let body = response.bytes().await.unwrap_or_default();
+                            let error = crate::client::Reply {
+                                status,
+                                headers: reqwest::header::HeaderMap::new(),
+                                body,
+                                request_id: None,
+                            }
+                            .into_error();
+                            if !error.is_retryable() {
+                                return Err(failed(format!(
+                                    "the file server answered {status}: {error}"
+                                )));
+                            }
+                            Err(error.to_string())
+                        }
+                    };
+                    match to_stream {
+                        Err(reason) => reason,
+                        Ok(response) => {
+                            let mut body = response.bytes_stream();
+                            let mut cut = None;
+                            while let Some(piece) = body.next().await {
+                                match piece {
+                                    Ok(bytes) => {
+                                        file.write_all(&bytes).await.map_err(io)?;
+                                        written += bytes.len() as u64;
+                                        on_progress(DownloadProgress {
+                                            bytes: written,
+                                            total,
+                                        });
+                                    }
+                                    Err(error) => {
+                                        cut = Some(
+                                            self.transport_error(error, "the download").to_string(),
+                                        );
+                                        break;
+                                    }
+                                }
+                            }
+                            match (cut, total) {
+                                (Some(cut), _) => cut,
+                                (None, Some(total)) if written < total => format!(
+                                    "the connection closed after {written} of {total} bytes"
+                                ),
+                                (None, _) => break,
+                            }
+                        }
+                    }
+                }
+            };
+            if written > total.unwrap_or(u64::MAX) {
+                return Err(failed(format!(
+                    "received {written} bytes, more than the {} announced",
+                    total.unwrap_or_default()
+                )));
+            }
+            stalled = if written > before { 0 } else { stalled + 1 };
+            resumes += 1;
+            if stalled > MAX_STALLED_RESUMES.min(self.retry.max_retries.max(1))
+                || resumes > MAX_RESUMES
+            {
+                return Err(failed(format!("{cut} (gave up after {resumes} attempts)")));
+            }
+            let delay = if written > before {
+                Duration::ZERO
+            } else {
+                backoff.next().unwrap_or(self.retry.max_delay)
+            };
+            tracing::info!(%asset_id, written, ?total, delay_ms = delay.as_millis() as u64, cut, "resuming the download");
+            tokio::time::sleep(delay).await;
+        }
+        file.flush().await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        if let Some(total) = total
+            && written != total
+        {
+            return Err(failed(format!(
+                "received {written} bytes but the server announced {total}"
+            )));
+        }
+        Ok(written)
+    }
+
+    /// Submits, waits and downloads every output into `dir` (created if missing), named
+    /// after the job (`job_….mp4`); returns the files.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = kling_sandbox::Sandbox::start(kling_sandbox::SandboxConfig::default()).await?;
+    /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
+    /// # let dir = std::env::temp_dir().join(format!("kling-doc-generate-{}", std::process::id()));
+    /// use kling_types::kling_v1_6_pro::Kling16ProRequest;
+    /// let files = client.generate(&Kling16ProRequest::new("a red fox running through snow"), &dir).await?;
+    /// assert_eq!(files[0].extension().unwrap(), "mp4");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn generate<R: ModelRequest>(
+        &self,
+        request: &R,
+        dir: &Path,
+    ) -> Result<Vec<PathBuf>, Error> {
+        let submitted = self.submit(request).await?;
+        let job = self
+            .wait(submitted.job_id(), WaitOptions::default())
+            .await?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        let asset_ids = job
+            .metadata
+            .map(|metadata| metadata.asset_ids)
+            .unwrap_or_default();
+        let mut files = Vec::new();
+        for (index, asset_id) in asset_ids.iter().enumerate() {
+            let asset = self.asset(asset_id).await?;
+            let extension = asset
+                .mime_type
+                .as_deref()
+                .and_then(|mime| mime.split('/').nth(1))
+                .unwrap_or("bin");
+            let name = if asset_ids.len() == 1 {
+                format!("{}.{extension}", job.job_id)
+            } else {
+                format!("{}-{}.{extension}", job.job_id, index + 1)
+            };
+            let path = dir.join(name);
+            self.download(asset_id, &path).await?;
+            files.push(path);
+        }
+        Ok(files)
+    }
+}
+
+/// `.NAME.part` beside the target.
+fn partial_path(target: &Path) -> Option<PathBuf> {
+    let name = target.file_name()?.to_string_lossy();
+    Some(target.with_file_name(format!(".{name}.part")))
+}
+
+/// `bytes START-END/SIZE` → `(START, Some(SIZE))`; `SIZE` may be `*`.
+fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let (range, size) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let start = range.split_once('-')?.0.trim().parse().ok()?;
+    Some((start, size.trim().parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ranges_parse() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/300"),
+            Some((100, Some(300)))
+        );
+        assert_eq!(parse_content_range("bytes 100-199/*"), Some((100, None)));
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn partial_files_sit_beside_the_target() {
+        assert_eq!(
+            partial_path(Path::new("out/fox.mp4")),
+            Some(PathBuf::from("out/.fox.mp4.part"))
+        );
+        assert_eq!(partial_path(Path::new("/")), None);
+    }
+}
