@@ -5,6 +5,8 @@
 //! - `agreement`: the generated types and `validate()` accept exactly what an
 //!   independent JSON Schema validator accepts.
 //! - `sandbox`: every endpoint and every fault of `kling-sandbox`, over real HTTP.
+//! - `client`: `kling-client` against the sandbox, through every fault it can inject:
+//!   the outcome, and that nothing was lost (no second paid job, no half file).
 //!
 //! The fixture models under `fixtures/schemas/` are generated into
 //! `src/fixtures/generated/` by `cargo xtask codegen` and compiled here.
@@ -17,6 +19,8 @@ pub mod fixtures {
 
 #[cfg(test)]
 mod agreement;
+#[cfg(test)]
+mod client;
 #[cfg(test)]
 mod codegen;
 #[cfg(test)]

@@ -86,9 +86,22 @@ impl Client {
     /// A client from `SCENARIO_SDK_API_KEY`, `SCENARIO_SDK_API_SECRET` and, when set,
     /// `SCENARIO_BASE_URL`; the error names the variable that is missing.
     pub fn from_env() -> Result<Self, Error> {
-        let client = Self::new(Credentials::from_env()?);
-        match std::env::var(ENV_BASE_URL) {
-            Ok(url) if !url.trim().is_empty() => {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::from_env`] with the variables looked up in `lookup` instead.
+    ///
+    /// ```
+    /// let vars = [("SCENARIO_SDK_API_KEY", "key"), ("SCENARIO_SDK_API_SECRET", "secret"), ("SCENARIO_BASE_URL", "http://127.0.0.1:8080/v1")];
+    /// let lookup = |name: &str| vars.iter().find(|(var, _)| *var == name).map(|(_, value)| value.to_string());
+    /// let client = kling_client::Client::from_vars(lookup)?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8080/v1");
+    /// # Ok::<(), kling_client::Error>(())
+    /// ```
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let client = Self::new(Credentials::from_vars(&lookup)?);
+        match lookup(ENV_BASE_URL) {
+            Some(url) if !url.trim().is_empty() => {
                 let url = url.trim();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(Error::Config(format!(

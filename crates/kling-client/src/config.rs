@@ -42,8 +42,19 @@ impl Credentials {
 
     /// Reads `SCENARIO_SDK_API_KEY` and `SCENARIO_SDK_API_SECRET`; an error names the one missing.
     pub fn from_env() -> Result<Self, Error> {
-        let read = |name: &'static str| match std::env::var(name) {
-            Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::from_env`] with the variables looked up in `lookup` instead (a config
+    /// file, a test).
+    ///
+    /// ```
+    /// let error = kling_client::Credentials::from_vars(|_| None).unwrap_err();
+    /// assert!(error.to_string().starts_with("SCENARIO_SDK_API_KEY is not set"));
+    /// ```
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let read = |name: &'static str| match lookup(name) {
+            Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
             _ => Err(Error::Config(format!(
                 "{name} is not set: export {ENV_API_KEY} and {ENV_API_SECRET} (Scenario project settings, API keys), \
                  or try everything without keys on the sandbox"
