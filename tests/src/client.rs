@@ -928,3 +928,37 @@ fn missing_credentials_name_the_variable() {
         "http://127.0.0.1:9/v1"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_status_is_reported_and_waiting_goes_on() {
+    let rule = on_generate(Fault::UnknownStatus {
+        status: "rendering-frames".into(),
+    });
+    let (_sandbox, client) = start(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_millis(300))
+            .with_fault(rule),
+    )
+    .await;
+    let submitted = client
+        .submit(&Kling16ProRequest::new("from the future"))
+        .await
+        .unwrap();
+    let options = WaitOptions::default().with_polling(
+        Duration::from_millis(10),
+        Duration::from_millis(30),
+        1.5,
+    );
+    let mut seen = Vec::new();
+    let job = client
+        .wait_with(submitted.job_id(), options, |update| {
+            seen.push(update.status().clone())
+        })
+        .await
+        .unwrap();
+    assert_eq!(job.status, JobStatus::Success);
+    assert!(
+        seen.contains(&JobStatus::Other("rendering-frames".to_owned())),
+        "{seen:?}"
+    );
+}

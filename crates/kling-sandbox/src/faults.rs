@@ -56,6 +56,12 @@ pub enum Fault {
     },
     /// The job this request creates ends `canceled`, as if canceled on the server.
     JobCanceled,
+    /// The job this request creates reports a status no client knows yet while it is
+    /// in progress, as a newer server might.
+    UnknownStatus {
+        /// The status to report instead of `in-progress`.
+        status: String,
+    },
     /// Signed URLs handed out by this request have already expired.
     ExpiredUrl,
     /// A job list answers an empty page that still carries a pagination token.
@@ -67,7 +73,7 @@ impl Fault {
     /// by `;`. Examples: `status=503;retry-after=2`, `reset-before-handling`,
     /// `reset-after-handling`, `stall-headers=1500`, `slow-body=65536`,
     /// `truncate-body=1000`, `job-failure=out of memory;hint=try a shorter clip`,
-    /// `job-canceled`, `expired-url`, `empty-page`.
+    /// `job-canceled`, `unknown-status=thinking`, `expired-url`, `empty-page`.
     ///
     /// ```
     /// use kling_sandbox::Fault;
@@ -117,12 +123,15 @@ impl Fault {
                 hint: args.get("hint").map(|hint| (*hint).to_owned()),
             },
             "job-canceled" => Self::JobCanceled,
+            "unknown-status" => Self::UnknownStatus {
+                status: value.unwrap_or("thinking").to_owned(),
+            },
             "expired-url" => Self::ExpiredUrl,
             "empty-page" => Self::EmptyPage,
             other => {
                 return Err(format!(
                     "unknown fault `{other}`: use one of status, reset-before-handling, reset-after-handling, stall-headers, \
-                     slow-body, truncate-body, job-failure, job-canceled, expired-url, empty-page"
+                     slow-body, truncate-body, job-failure, job-canceled, unknown-status, expired-url, empty-page"
                 ));
             }
         };
@@ -140,6 +149,7 @@ impl Fault {
             Self::TruncateBody { .. } => "truncate-body",
             Self::JobFailure { .. } => "job-failure",
             Self::JobCanceled => "job-canceled",
+            Self::UnknownStatus { .. } => "unknown-status",
             Self::ExpiredUrl => "expired-url",
             Self::EmptyPage => "empty-page",
         }
@@ -370,6 +380,12 @@ mod tests {
                 },
             ),
             ("job-canceled", Fault::JobCanceled),
+            (
+                "unknown-status=thinking",
+                Fault::UnknownStatus {
+                    status: "thinking".into(),
+                },
+            ),
             ("expired-url", Fault::ExpiredUrl),
             ("empty-page", Fault::EmptyPage),
         ];

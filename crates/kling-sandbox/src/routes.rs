@@ -422,6 +422,10 @@ async fn generate(
         Some(_) => Outcome::Canceled,
         None => Outcome::Success,
     };
+    let odd_status = match &fault {
+        Some(Fault::UnknownStatus { status }) => Some(status.clone()),
+        _ => None,
+    };
     let aspect_ratio = input["aspectRatio"].as_str().unwrap_or("16:9").to_owned();
     let duration_secs = input["duration"]
         .as_f64()
@@ -463,6 +467,7 @@ async fn generate(
         created: state.now(),
         created_at: now,
         outcome,
+        odd_status,
         output_asset: asset_id,
         cost,
     };

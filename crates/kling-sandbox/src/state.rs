@@ -56,6 +56,8 @@ pub(crate) struct Job {
     pub(crate) created: Duration,
     pub(crate) created_at: SystemTime,
     pub(crate) outcome: Outcome,
+    /// Reported instead of `in-progress` (a status from a newer server).
+    pub(crate) odd_status: Option<String>,
     pub(crate) output_asset: String,
     pub(crate) cost: f64,
 }

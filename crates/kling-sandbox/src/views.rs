@@ -15,13 +15,18 @@ pub(crate) fn job(state: &State, job: &Job) -> Value {
     let duration = state.config.job_duration;
     let age = state.now().saturating_sub(job.created);
     let now = job.progress(age, duration);
+    // A newer server's status, shown in place of `in-progress` when a fault asks.
+    let shown = |status: &str| match (&job.odd_status, status) {
+        (Some(odd), "in-progress") => odd.clone(),
+        _ => status.to_owned(),
+    };
     let at = |fraction: f64| iso8601(job.created_at + state.real(duration.mul_f64(fraction)));
     let mut history: Vec<Value> = LIFE
         .iter()
         .filter(|(_, start)| {
             duration.is_zero() || age.as_secs_f64() >= start * duration.as_secs_f64()
         })
-        .map(|(status, start)| json!({"status": status, "date": at(*start)}))
+        .map(|(status, start)| json!({"status": shown(status), "date": at(*start)}))
         .collect();
     let finished = matches!(now.status, "success" | "failure" | "canceled");
     if finished {
@@ -46,7 +51,7 @@ pub(crate) fn job(state: &State, job: &Job) -> Value {
     json!({
         "jobId": job.id,
         "jobType": "custom",
-        "status": now.status,
+        "status": shown(now.status),
         "progress": now.progress,
         "metadata": metadata,
         "statusHistory": history,
