@@ -412,21 +412,7 @@ async fn waiting_reports_every_change_and_ends_in_success() {
     assert_eq!(job.status, JobStatus::Success);
     assert_eq!(statuses.first().map(String::as_str), Some("queued"));
     assert_eq!(statuses.last().map(String::as_str), Some("success"));
-    let order = [
-        "queued",
-        "warming-up",
-        "in-progress",
-        "finalizing",
-        "success",
-    ];
-    let positions: Vec<usize> = statuses
-        .iter()
-        .map(|status| order.iter().position(|known| known == status).unwrap())
-        .collect();
-    assert!(
-        positions.windows(2).all(|pair| pair[0] < pair[1]),
-        "{statuses:?}"
-    );
+    crate::support::assert_in_life_order(&statuses);
 }
 
 #[tokio::test]

@@ -26,4 +26,6 @@ mod codegen;
 #[cfg(test)]
 mod sandbox;
 #[cfg(test)]
+mod support;
+#[cfg(test)]
 mod wire;

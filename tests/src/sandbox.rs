@@ -332,13 +332,6 @@ async fn a_job_lives_through_every_status_in_order() {
     let api =
         Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(400))).await;
     let job_id = api.submit("slow").await;
-    let order = [
-        "queued",
-        "warming-up",
-        "in-progress",
-        "finalizing",
-        "success",
-    ];
     let mut seen: Vec<String> = Vec::new();
     for _ in 0..200 {
         let job = api.job(&job_id).await;
@@ -356,7 +349,7 @@ async fn a_job_lives_through_every_status_in_order() {
                 .iter()
                 .map(|change| change["status"].as_str().unwrap())
                 .collect();
-            assert_eq!(history, order);
+            assert_eq!(history, crate::support::LIFE);
             break;
         }
         assert_eq!(
@@ -366,15 +359,7 @@ async fn a_job_lives_through_every_status_in_order() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let positions: Vec<usize> = seen
-        .iter()
-        .map(|status| order.iter().position(|known| known == status).unwrap())
-        .collect();
-    assert!(
-        positions.windows(2).all(|pair| pair[0] < pair[1]),
-        "out of order: {seen:?}"
-    );
-    assert_eq!(seen.last().map(String::as_str), Some("success"), "{seen:?}");
+    crate::support::assert_in_life_order(&seen);
     assert!(
         seen.len() >= 3,
         "saw too few statuses to be a life: {seen:?}"

@@ -112,6 +112,12 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// A request body as JSON, or the API's 400.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))
+}
+
 fn ok(body: Value) -> ApiResult {
     Ok(Json(body).into_response())
 }
@@ -383,8 +389,7 @@ async fn generate(
     let Some(model) = kling_types::find_model(&model_id) else {
         return Err(ApiError::not_found("Model", &model_id));
     };
-    let input: Value = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let input: Value = json_body(&body)?;
     if let Some(validator) = state.validators.get(model.id) {
         let problems: Vec<String> = validator
             .iter_errors(&input)
@@ -613,8 +618,7 @@ async fn job_action(
     Path(job_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let action: ActionBody = json_body(&body)?;
     let inner = state.lock();
     if !inner.jobs.iter().any(|job| job.id == job_id) {
         return Err(ApiError::not_found("Job", &job_id));
@@ -680,28 +684,24 @@ async fn download_link(
     fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> ApiResult {
-    if !body.is_empty() {
-        let request: Value = serde_json::from_slice(&body)
-            .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
-        if let Some(format) = request.get("targetFormat").and_then(Value::as_str) {
-            let inner = state.lock();
-            let asset = inner
-                .assets
-                .get(&asset_id)
-                .ok_or_else(|| ApiError::not_found("Asset", &asset_id))?;
-            if !asset.mime_type.ends_with(format) {
-                return Err(ApiError::bad_request(format!(
-                    "Cannot convert {} to {format}",
-                    asset.mime_type
-                )));
-            }
-        }
-    }
+    let request: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        json_body(&body)?
+    };
     let inner = state.lock();
     let asset = inner
         .assets
         .get(&asset_id)
         .ok_or_else(|| ApiError::not_found("Asset", &asset_id))?;
+    if let Some(format) = request.get("targetFormat").and_then(Value::as_str)
+        && !asset.mime_type.ends_with(format)
+    {
+        return Err(ApiError::bad_request(format!(
+            "Cannot convert {} to {format}",
+            asset.mime_type
+        )));
+    }
     let url = cdn::signed_url(
         &state,
         &asset.id,
@@ -718,8 +718,7 @@ struct UploadImageBody {
 }
 
 async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: UploadImageBody = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let body: UploadImageBody = json_body(&body)?;
     let image = body.image.ok_or_else(|| {
         ApiError::bad_request("Missing `image`: send a data URL (data:image/png;base64,…)")
     })?;
@@ -801,8 +800,7 @@ fn part_urls(state: &State, upload: &Upload) -> Vec<(u32, String, String)> {
 }
 
 async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: CreateUploadBody = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let body: CreateUploadBody = json_body(&body)?;
     let (Some(file_name), Some(content_type), Some(file_size)) =
         (body.file_name, body.content_type, body.file_size)
     else {
@@ -860,8 +858,7 @@ async fn upload_action(
     Path(upload_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let action: ActionBody = json_body(&body)?;
     let mut inner = state.lock();
     let upload = inner
         .uploads
@@ -974,8 +971,7 @@ async fn add_faults(
     body: Bytes,
 ) -> ApiResult {
     let _ = method;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?;
+    let value: Value = json_body(&body)?;
     let rules: Vec<FaultRule> = match value {
         Value::Array(_) => serde_json::from_value(value),
         single => serde_json::from_value(single).map(|rule| vec![rule]),
