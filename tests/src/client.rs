@@ -948,3 +948,25 @@ async fn an_unknown_status_is_reported_and_waiting_goes_on() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn an_abandoned_download_leaves_nothing_behind() {
+    let (sandbox, client) = start(SandboxConfig::default().with_output_size(1_000_000)).await;
+    let scratch = Scratch::new("abandoned");
+    let (_, asset_id) = output_of(&client, &Kling16ProRequest::new("x")).await;
+    sandbox.add_fault(
+        FaultRule::new(Fault::SlowBody {
+            bytes_per_sec: 100_000,
+        })
+        .on("GET", "/cdn/"),
+    );
+    let target = scratch.0.join("clip.mp4");
+    let download = client.download(&asset_id, &target);
+    // As Ctrl-C does: the download's future is dropped half-way.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), download)
+            .await
+            .is_err()
+    );
+    assert!(scratch.files().is_empty(), "{:?}", scratch.files());
+}

@@ -101,18 +101,16 @@ impl Client {
         if let Some(dir) = target.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir).await.map_err(io)?;
         }
-        let outcome = self.download_into(asset_id, &part, &mut on_progress).await;
-        match outcome {
-            Ok(bytes) => {
-                tokio::fs::rename(&part, target).await.map_err(io)?;
-                tracing::info!(%asset_id, bytes, target = %target.display(), "downloaded");
-                Ok(bytes)
-            }
-            Err(error) => {
-                let _ = tokio::fs::remove_file(&part).await;
-                Err(error)
-            }
-        }
+        // Removes the partial file however the download ends, also when its future is
+        // dropped (Ctrl-C): a half file must never stay behind.
+        let mut partial = PartialFile(Some(part.clone()));
+        let bytes = self
+            .download_into(asset_id, &part, &mut on_progress)
+            .await?;
+        tokio::fs::rename(&part, target).await.map_err(io)?;
+        partial.0 = None;
+        tracing::info!(%asset_id, bytes, target = %target.display(), "downloaded");
+        Ok(bytes)
     }
 
     async fn download_into(
@@ -348,6 +346,17 @@ impl Client {
             files.push(path);
         }
         Ok(files)
+    }
+}
+
+/// A partial download, removed when dropped unless it became the finished file.
+struct PartialFile(Option<PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

@@ -276,7 +276,7 @@ impl Client {
                 tracing::warn!(%error, "the submit's outcome is unknown: looking for its job before anything else");
                 for pause in [Duration::ZERO, self.retry.reconcile_grace] {
                     tokio::time::sleep(pause).await;
-                    match self.find_submitted(model_id, &body, since).await {
+                    match self.recover_submitted(model_id, &body, since).await {
                         Ok(Some(job)) => {
                             tracing::info!(job_id = %job.job_id, "found the job the lost answer was about: adopting it");
                             return Ok(Submitted {
@@ -321,10 +321,12 @@ impl Client {
             .insert(job_id.as_str().to_owned())
     }
 
-    /// The job a lost submit may have created: created since `since`, for `model_id`,
-    /// whose input holds every parameter of `body`, and not already known to this
-    /// process. The oldest such job wins.
-    async fn find_submitted(
+    /// Finds the job a submit whose answer was lost may have created (a crash, a closed
+    /// terminal): created since `since`, for `model_id`, whose input holds every
+    /// parameter of `body`, and not already known to this client. The oldest such job
+    /// wins, and is then known to this client. [`Self::submit`] does this itself; a tool
+    /// that recorded a submit before sending it (a batch journal) calls it on restart.
+    pub async fn recover_submitted(
         &self,
         model_id: &str,
         body: &Value,
