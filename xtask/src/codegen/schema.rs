@@ -422,6 +422,7 @@ impl Walker<'_> {
             let property_node = self.object(property, &pointer)?;
             let ignored_when_present =
                 self.ignored_when_present(property_node, &pointer, properties_node)?;
+            self.cli_flag(property_node, &pointer)?;
             let (lowered, shape) =
                 self.value(property_node, &pointer, &upper_camel(name), name, true)?;
             lowered_properties.insert(name.clone(), lowered);
@@ -569,6 +570,30 @@ impl Walker<'_> {
             .collect()
     }
 
+    /// `x-cli-flag`: the `kling generate` flag of a parameter, when kebab-case of its
+    /// name reads wrong (`referenceImages`, repeatable, is `--reference-image`).
+    fn cli_flag(&self, node: &Map<String, Value>, pointer: &str) -> Result<(), SchemaError> {
+        let Some(flag) = node.get("x-cli-flag") else {
+            return Ok(());
+        };
+        let is_kebab = |flag: &str| {
+            flag.starts_with(|first: char| first.is_ascii_lowercase())
+                && flag
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !flag.ends_with('-')
+                && !flag.contains("--")
+        };
+        match flag.as_str() {
+            Some(flag) if is_kebab(flag) => Ok(()),
+            _ => Err(self.error(
+                &format!("{pointer}/x-cli-flag"),
+                format!("`x-cli-flag` must be a flag name in kebab-case, got {flag}"),
+                "write the name without dashes in front, e.g. \"reference-image\"",
+            )),
+        }
+    }
+
     fn dependencies(
         &self,
         node: &Map<String, Value>,
@@ -623,7 +648,7 @@ impl Walker<'_> {
         at_property: bool,
     ) -> Result<(Value, Shape), SchemaError> {
         let property_keywords: &[&str] = if at_property && self.kind == Kind::Model {
-            &["x-ignored-when-present"]
+            &["x-ignored-when-present", "x-cli-flag"]
         } else {
             &[]
         };

@@ -414,7 +414,8 @@ pub const SCHEMA: &str = r#"{
       "description": "Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.",
       "items": { "type": "string", "format": "asset-id" },
       "minItems": 1,
-      "maxItems": 4
+      "maxItems": 4,
+      "x-cli-flag": "reference-image"
     },
     "aspectRatio": {
       "$comment": "Kling API reference and Replicate: one of 16:9, 9:16, 1:1; ignored when a first frame is given.",
