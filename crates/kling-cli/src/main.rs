@@ -1,15 +1,127 @@
-//! The `kling` command. Not built yet: issue 6 fills it; until then it says so and
-//! exits with status 1 rather than pretending to work.
+//! `kling`: generate videos with Kling on the Scenario API from a terminal.
+//!
+//! A thin binary over `kling-client`: clap parses the flags (`cli`), the model flags
+//! come from the schemas (`params`), each command lives in `commands`, `output` is the
+//! only place that prints, and `main` turns the outcome into an exit code.
+
+mod cli;
+mod commands;
+mod exit;
+mod history;
+mod output;
+mod params;
+mod settings;
 
 use std::process::ExitCode;
 
-#[expect(
-    clippy::print_stderr,
-    reason = "the only output of a placeholder binary"
-)]
+use clap::FromArgMatches as _;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+use crate::output::Output;
+use crate::settings::{Overrides, Settings};
+
 fn main() -> ExitCode {
-    eprintln!(
-        "error: the kling CLI is not built yet (see issue 6); the types are ready in the kling-types crate"
-    );
-    ExitCode::FAILURE
+    let matches = match cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => {
+            // --help and --version land here too, and succeed.
+            let code = if error.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Success.code()
+            };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(Exit::Usage.code());
+        }
+    };
+    init_diagnostics(cli.global.verbose);
+    let out = Output::new(cli.global.json, cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            out.error(&format!("cannot start the async runtime: {error}"));
+            return ExitCode::from(Exit::Failure.code());
+        }
+    };
+    let outcome = runtime.block_on(run(&cli, &matches, out));
+    // Do not wait for background tasks (an in-process sandbox): the work is done.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            out.error(&format!("{error:#}"));
+            ExitCode::from(exit::exit_for(&error).code())
+        }
+    }
+}
+
+async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Result<()> {
+    let global = &cli.global;
+    let settings = || {
+        Settings::resolve(Overrides {
+            api_key: global.api_key.clone(),
+            api_secret: global.api_secret.clone(),
+            base_url: global.base_url.clone(),
+            config: global.config.clone(),
+        })
+    };
+    // Commands that need no API.
+    match &cli.command {
+        Command::Models { id } => return commands::misc::models(&out, id.as_deref()),
+        Command::Config => return commands::misc::config(&out, &settings()?),
+        Command::Completions { shell } => return commands::misc::completions(*shell),
+        _ => {}
+    }
+    // A generate request is read and validated before anything is set up or sent.
+    let prepared = match &cli.command {
+        Command::Generate(args) => {
+            let generate = matches
+                .subcommand_matches("generate")
+                .ok_or_else(|| anyhow::anyhow!("no generate arguments"))?;
+            Some(commands::generate::prepare(&out, args, generate)?)
+        }
+        _ => None,
+    };
+    let ctx = commands::Ctx::new(global, &settings()?, out).await?;
+    match &cli.command {
+        Command::Generate(args) => {
+            let prepared = prepared.ok_or_else(|| anyhow::anyhow!("generate was not prepared"))?;
+            commands::generate::run(&ctx, args, prepared).await
+        }
+        Command::Jobs(command) => commands::jobs::run(&ctx, command).await,
+        Command::Assets(command) => commands::assets::run(&ctx, command).await,
+        Command::Upload { file } => commands::misc::upload(&ctx, file).await,
+        Command::Batch(args) => commands::batch::run(&ctx, args).await,
+        Command::Models { .. } | Command::Config | Command::Completions { .. } => Ok(()),
+    }
+}
+
+/// `-v` shows each request (method, path, status, timing) and retry, `-vv` everything;
+/// `RUST_LOG` overrides both. Credentials and signed URLs never reach a log line.
+fn init_diagnostics(verbose: u8) {
+    let default = match verbose {
+        0 => "off",
+        1 => "kling_client=debug,kling_sandbox=info,kling=info",
+        2 => "kling_client=trace,kling_sandbox=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

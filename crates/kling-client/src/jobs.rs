@@ -386,6 +386,28 @@ impl Client {
         self.send(&call).await?.decode(&call.what)
     }
 
+    /// [`Self::estimate`] for a request given as JSON; validated when the model is in
+    /// [`kling_types::MODELS`].
+    pub async fn estimate_json(
+        &self,
+        model_id: &str,
+        body: Value,
+    ) -> Result<EstimateResponse, Error> {
+        if let Some(model) = kling_types::find_model(model_id) {
+            let validation = (model.validate_json)(body.clone()).map_err(|error| {
+                Error::Config(format!("the request does not fit {model_id}: {error}"))
+            })?;
+            validation.into_result()?;
+        }
+        let call = Call::api(
+            Method::POST,
+            format!("/generate/custom/{}", segment(model_id)),
+        )
+        .query("dryRun", "true")
+        .json(body);
+        self.send(&call).await?.decode(&call.what)
+    }
+
     /// A job as it is now.
     pub async fn job(&self, job_id: &JobId) -> Result<Job, Error> {
         let call = Call::api(Method::GET, format!("/jobs/{}", segment(job_id.as_str())));

@@ -1,0 +1,214 @@
+//! The command line, as clap derive types; `kling generate`'s model flags are added
+//! at run time from the schemas (see `params`).
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES;
+
+/// Generate videos with Kling on the Scenario API, one or a thousand, without losing any.
+///
+/// Credentials come from SCENARIO_SDK_API_KEY and SCENARIO_SDK_API_SECRET (or the config
+/// file, see `kling config`). To try everything without keys, add --sandbox: a local
+/// stand-in of the API runs inside this process.
+#[derive(Debug, Parser)]
+#[command(name = "kling", version, propagate_version = true, after_help = EXIT_CODES, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes, before or after its name.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Run against a sandbox started in this process: no keys, no network, nothing kept.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub(crate) sandbox: bool,
+    /// Print results as JSON on stdout.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub(crate) json: bool,
+    /// Print nothing but results: no progress, no notes, no warnings.
+    #[arg(long, short, global = true, help_heading = "Global options")]
+    pub(crate) quiet: bool,
+    /// Diagnostics on stderr: -v for each request and retry, -vv for everything (RUST_LOG works too).
+    #[arg(long, short, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
+    pub(crate) verbose: u8,
+    /// The API's base URL [default: https://api.cloud.scenario.com/v1; env SCENARIO_BASE_URL].
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
+    pub(crate) base_url: Option<String>,
+    /// The API key [env SCENARIO_SDK_API_KEY]; prefer the environment (flags show in shell history).
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        help_heading = "Global options"
+    )]
+    pub(crate) api_key: Option<String>,
+    /// The API secret [env SCENARIO_SDK_API_SECRET]; prefer the environment.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECRET",
+        help_heading = "Global options"
+    )]
+    pub(crate) api_secret: Option<String>,
+    /// The config file [default: the platform's config folder; env KLING_CONFIG].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Generate a video: upload local images, submit, wait with progress, download.
+    Generate(Generate),
+    /// Jobs: look one up, wait for it, list them, cancel, or see the local history.
+    #[command(subcommand)]
+    Jobs(Jobs),
+    /// Assets: look one up, or download its file.
+    #[command(subcommand)]
+    Assets(Assets),
+    /// Upload an image and print its asset id (for --start-image and friends).
+    Upload {
+        /// The image (JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG).
+        file: PathBuf,
+    },
+    /// Run many generations from a JSON Lines file, resumable after a crash or Ctrl-C.
+    Batch(Batch),
+    /// List the models, or show one's parameters.
+    Models {
+        /// The model to show (all when left out).
+        id: Option<String>,
+    },
+    /// Show the settings in use and where each comes from (secrets masked).
+    Config,
+    /// Print a shell completion script: `kling completions bash > ~/.local/share/bash-completion/completions/kling`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The model's own flags follow, under "Model parameters".
+#[derive(Debug, Args)]
+pub(crate) struct Generate {
+    /// The model.
+    #[arg(long, default_value = "model_kling-v1-6-pro", value_name = "ID")]
+    pub(crate) model: String,
+    /// Where to save the video: a file, or a folder (named after the job) [default: JOB_ID.mp4 here].
+    #[arg(short, long, value_name = "PATH")]
+    pub(crate) output: Option<PathBuf>,
+    /// Submit, print the job id, and exit (`kling jobs wait ID` picks it up).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) no_wait: bool,
+    /// Print what the generation would cost, start nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Stop waiting after this many seconds (the job goes on).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Jobs {
+    /// Show a job.
+    Get {
+        /// The job id (job_…).
+        id: String,
+    },
+    /// Wait for a job and download its outputs.
+    Wait {
+        /// The job id (job_…); see --last.
+        #[arg(required_unless_present = "last")]
+        id: Option<String>,
+        /// The most recent job of the local history, even one whose answer was lost.
+        #[arg(long, conflicts_with = "id")]
+        last: bool,
+        /// Where to save the video: a file or a folder [default: the path given when it was submitted, or JOB_ID.mp4 here].
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Stop waiting after this many seconds (the job goes on).
+        #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+        timeout: u64,
+    },
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this status (queued, in-progress, success, failure, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Ask the API to cancel a job (it refuses for generations today, and this says so).
+    Cancel {
+        /// The job id (job_…).
+        id: String,
+    },
+    /// The local history of submits, newest first, also the ones whose answer was lost.
+    History {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Assets {
+    /// Show an asset.
+    Get {
+        /// The asset id (asset_…).
+        id: String,
+    },
+    /// Download an asset's file, or every output of a job.
+    Download {
+        /// The asset id (asset_…); see --job.
+        #[arg(required_unless_present = "job")]
+        id: Option<String>,
+        /// Download every output of this job instead.
+        #[arg(long, value_name = "JOB_ID", conflicts_with = "id")]
+        job: Option<String>,
+        /// Where to save: a file or a folder [default: here, named after the asset or job].
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Each line of FILE is one request: {"prompt": "...", "duration": 5} with optional
+/// "model" (default Kling 1.6 Pro) and "name" (the output's file name). A journal in the
+/// output folder makes a rerun pick up where the last run stopped: nothing is submitted
+/// twice.
+#[derive(Debug, Args)]
+pub(crate) struct Batch {
+    /// The JSON Lines file.
+    pub(crate) file: PathBuf,
+    /// Where the videos, the journal and the report go.
+    #[arg(long, value_name = "DIR", default_value = "kling-batch")]
+    pub(crate) out: PathBuf,
+    /// Jobs in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    /// Stop waiting for a job after this many seconds (it goes on; a rerun picks it up).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub(crate) timeout: u64,
+}
+
+/// The whole command, model flags included.
+pub(crate) fn command() -> clap::Command {
+    let params = crate::params::params();
+    Cli::command().mut_subcommand("generate", |generate| {
+        generate.args(crate::params::args(&params))
+    })
+}

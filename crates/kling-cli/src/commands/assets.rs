@@ -1,0 +1,108 @@
+//! `kling assets get|download`.
+
+use std::path::Path;
+
+use kling_client::redact;
+use kling_types::{AssetId, JobId};
+
+use super::{Ctx, download_all};
+use crate::cli::Assets;
+use crate::history::EventKind;
+
+pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
+    match command {
+        Assets::Get { id } => {
+            let asset = ctx.client.asset(&AssetId::new(id.as_str())).await?;
+            if ctx.out.json {
+                // Asked for in JSON, the signed URL is the point: it is given whole.
+                ctx.out.json(&serde_json::to_value(&asset)?)?;
+            } else {
+                let size = asset
+                    .properties
+                    .as_ref()
+                    .and_then(|properties| properties.size)
+                    .map(|size| format!("  {size} bytes"))
+                    .unwrap_or_default();
+                let kind = asset
+                    .kind
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let status = asset
+                    .status
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let url = asset
+                    .url
+                    .as_deref()
+                    .map(|url| format!("  {} (signed; --json shows it whole)", redact(url)))
+                    .unwrap_or_default();
+                ctx.out
+                    .result(&format!("{}  {kind}  {status}{size}{url}", asset.id))?;
+            }
+        }
+        Assets::Download { id, job, output } => {
+            let (stem, asset_ids, entry) = match (id, job) {
+                (Some(id), _) => (id.clone(), vec![AssetId::new(id.as_str())], None),
+                (None, Some(job_id)) => {
+                    let job = ctx.client.job(&JobId::new(job_id.as_str())).await?;
+                    if !job.status.is_terminal() {
+                        return Err(anyhow::anyhow!(
+                            "job {job_id} is still {}: `kling jobs wait {job_id}` waits and downloads",
+                            job.status
+                        ));
+                    }
+                    let asset_ids = job
+                        .metadata
+                        .map(|metadata| metadata.asset_ids)
+                        .unwrap_or_default();
+                    if asset_ids.is_empty() {
+                        return Err(anyhow::anyhow!(
+                            "job {job_id} ended {} with no outputs",
+                            job.status
+                        ));
+                    }
+                    let entry = ctx
+                        .history
+                        .as_ref()
+                        .map(|history| history.find_job(job_id))
+                        .transpose()?
+                        .flatten();
+                    (job_id.clone(), asset_ids, entry)
+                }
+                (None, None) => return Err(crate::exit::usage("give an asset id or --job JOB_ID")),
+            };
+            let output = output.as_deref().or_else(|| {
+                entry
+                    .as_ref()
+                    .and_then(|entry| entry.output.as_deref())
+                    .map(Path::new)
+            });
+            let files = download_all(ctx, &ctx.out, &stem, &asset_ids, output).await?;
+            if let Some(entry) = &entry {
+                ctx.record(
+                    &entry.entry,
+                    EventKind::Downloaded {
+                        files: files
+                            .iter()
+                            .map(|file| file.display().to_string())
+                            .collect(),
+                    },
+                )?;
+            }
+            if ctx.out.json {
+                let files: Vec<String> = files
+                    .iter()
+                    .map(|file| file.display().to_string())
+                    .collect();
+                ctx.out.json(&serde_json::json!({"files": files}))?;
+            } else {
+                for file in files {
+                    ctx.out.result(&file.display().to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! The commands, and what several of them share: the context (output, client,
+//! history, maybe a sandbox), waiting for a job and downloading its outputs with
+//! progress, Ctrl-C handling, and naming output files.
+
+pub(crate) mod assets;
+pub(crate) mod batch;
+pub(crate) mod generate;
+pub(crate) mod jobs;
+pub(crate) mod misc;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kling_client::{Client, WaitOptions};
+use kling_types::api::Job;
+use kling_types::{AssetId, JobId};
+
+use crate::history::{EventKind, History};
+use crate::output::Output;
+
+/// How long `--sandbox` jobs take: long enough to see progress, short enough to wait.
+const SANDBOX_JOB_SECONDS: u64 = 4;
+
+/// What a command runs with.
+pub(crate) struct Ctx {
+    pub(crate) out: Output,
+    pub(crate) client: Client,
+    /// The local job history (`None` with `--sandbox`: its jobs vanish with the process).
+    pub(crate) history: Option<History>,
+    /// The in-process sandbox of `--sandbox`, kept alive while the command runs.
+    pub(crate) sandbox: Option<kling_sandbox::SandboxHandle>,
+}
+
+impl Ctx {
+    pub(crate) async fn new(
+        global: &crate::cli::Global,
+        settings: &crate::settings::Settings,
+        out: Output,
+    ) -> anyhow::Result<Self> {
+        if global.sandbox {
+            let config = kling_sandbox::SandboxConfig::default()
+                .with_job_duration(Duration::from_secs(SANDBOX_JOB_SECONDS));
+            let sandbox = kling_sandbox::Sandbox::start(config)
+                .await
+                .context("cannot start the sandbox")?;
+            let credentials = sandbox.credentials();
+            let client = Client::new(kling_client::Credentials::new(
+                credentials.key.clone(),
+                credentials.secret.clone(),
+            ))
+            .with_base_url(sandbox.base_url());
+            out.note(&format!(
+                "sandbox: a local stand-in of the API at {} (no keys, nothing leaves this machine)",
+                sandbox.base_url()
+            ));
+            return Ok(Self {
+                out,
+                client,
+                history: None,
+                sandbox: Some(sandbox),
+            });
+        }
+        Ok(Self {
+            out,
+            client: settings.client()?,
+            history: Some(History::in_dir(&settings.data_dir)),
+            sandbox: None,
+        })
+    }
+
+    /// Records a history event, if there is a history. A history that cannot be written
+    /// stops the command before anything paid is sent.
+    pub(crate) fn record(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
+        match &self.history {
+            Some(history) => history.record(entry, kind),
+            None => Ok(()),
+        }
+    }
+
+    /// How to pick a job up again after an interruption.
+    pub(crate) fn resume_hint(&self, job_id: &JobId, output: Option<&Path>) -> String {
+        if self.sandbox.is_some() {
+            return format!("job {job_id} ran in this process's sandbox, which stops with it");
+        }
+        let output = output
+            .map(|path| format!(" -o {}", shell_quote(&path.display().to_string())))
+            .unwrap_or_default();
+        format!(
+            "job {job_id} keeps running on the server; pick it up with: kling jobs wait {job_id}{output}"
+        )
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// Runs `work` unless Ctrl-C comes first; then the error says `interrupted`.
+pub(crate) async fn unless_interrupted<T>(
+    work: impl Future<Output = anyhow::Result<T>>,
+    message: impl FnOnce() -> String,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        outcome = work => outcome,
+        _ = tokio::signal::ctrl_c() => Err(crate::exit::interrupted(message())),
+    }
+}
+
+/// A finished job and the files of its outputs.
+pub(crate) struct Finished {
+    pub(crate) job: Job,
+    pub(crate) files: Vec<PathBuf>,
+}
+
+/// Waits for a job with progress, downloads its outputs to `output`, and records both
+/// in the history entry (if any). Ctrl-C leaves the job running and says how to resume;
+/// a download cut short leaves no file at the target.
+pub(crate) async fn finish_job(
+    ctx: &Ctx,
+    job_id: &JobId,
+    output: Option<&Path>,
+    timeout: Duration,
+    entry: Option<&str>,
+) -> anyhow::Result<Finished> {
+    let progress = ctx.out.job_progress(job_id.as_str());
+    let options = WaitOptions::default().with_deadline(timeout);
+    let waited = unless_interrupted(
+        async {
+            Ok(ctx
+                .client
+                .wait_with(job_id, options, |update| progress.update(update))
+                .await?)
+        },
+        || format!("interrupted: {}", ctx.resume_hint(job_id, output)),
+    )
+    .await;
+    progress.finish();
+    let job = match waited {
+        Ok(job) => job,
+        Err(error) => {
+            if let (
+                Some(entry),
+                Some(
+                    kling_client::Error::JobFailed { .. } | kling_client::Error::JobCanceled { .. },
+                ),
+            ) = (entry, error.downcast_ref::<kling_client::Error>())
+            {
+                let status = if matches!(
+                    error.downcast_ref(),
+                    Some(kling_client::Error::JobCanceled { .. })
+                ) {
+                    "canceled"
+                } else {
+                    "failure"
+                };
+                ctx.record(
+                    entry,
+                    EventKind::Finished {
+                        status: status.to_owned(),
+                    },
+                )?;
+            }
+            return Err(error);
+        }
+    };
+    if let Some(entry) = entry {
+        ctx.record(
+            entry,
+            EventKind::Finished {
+                status: job.status.to_string(),
+            },
+        )?;
+    }
+    let asset_ids = job
+        .metadata
+        .as_ref()
+        .map(|metadata| metadata.asset_ids.clone())
+        .unwrap_or_default();
+    let files = download_all(ctx, &ctx.out, job_id.as_str(), &asset_ids, output).await?;
+    if let Some(entry) = entry {
+        ctx.record(
+            entry,
+            EventKind::Downloaded {
+                files: files
+                    .iter()
+                    .map(|file| file.display().to_string())
+                    .collect(),
+            },
+        )?;
+    }
+    Ok(Finished { job, files })
+}
+
+/// Downloads assets to `output` (a file, or a folder), naming them after `stem`.
+pub(crate) async fn download_all(
+    ctx: &Ctx,
+    out: &Output,
+    stem: &str,
+    asset_ids: &[AssetId],
+    output: Option<&Path>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for (index, asset_id) in asset_ids.iter().enumerate() {
+        let asset = ctx.client.asset(asset_id).await?;
+        let extension = asset
+            .mime_type
+            .as_deref()
+            .and_then(|mime| mime.split('/').nth(1))
+            .unwrap_or("bin");
+        let target = target_path(output, stem, index, asset_ids.len(), extension);
+        let name = target.display().to_string();
+        let bar = out.download_progress(&name);
+        let download = async {
+            Ok(ctx
+                .client
+                .download_with(asset_id, &target, |step| bar.update(step))
+                .await?)
+        };
+        let bytes = unless_interrupted(download, || {
+            let job_id = JobId::new(stem);
+            format!(
+                "interrupted: nothing was left at {name}; {}",
+                ctx.resume_hint(&job_id, output)
+            )
+        })
+        .await?;
+        bar.finish(bytes);
+        files.push(target);
+    }
+    Ok(files)
+}
+
+/// Where output `index` of `count` goes: `output` as a file (numbered when there are
+/// several), into `output` as a folder (when it is one or ends with `/`), or here.
+pub(crate) fn target_path(
+    output: Option<&Path>,
+    stem: &str,
+    index: usize,
+    count: usize,
+    extension: &str,
+) -> PathBuf {
+    let numbered = |stem: &str| {
+        if count > 1 {
+            format!("{stem}-{}", index + 1)
+        } else {
+            stem.to_owned()
+        }
+    };
+    match output {
+        None => PathBuf::from(format!("{}.{extension}", numbered(stem))),
+        Some(path)
+            if path.is_dir()
+                || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+                || path.to_string_lossy().ends_with('/') =>
+        {
+            path.join(format!("{}.{extension}", numbered(stem)))
+        }
+        Some(path) if count > 1 => {
+            let file_stem = path.file_stem().map_or_else(
+                || stem.to_owned(),
+                |name| name.to_string_lossy().into_owned(),
+            );
+            let extension = path.extension().map_or_else(
+                || extension.to_owned(),
+                |ext| ext.to_string_lossy().into_owned(),
+            );
+            path.with_file_name(format!("{}.{extension}", numbered(&file_stem)))
+        }
+        Some(path) => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_named_sensibly() {
+        assert_eq!(
+            target_path(None, "job_1", 0, 1, "mp4"),
+            PathBuf::from("job_1.mp4")
+        );
+        assert_eq!(
+            target_path(Some(Path::new("fox.mp4")), "job_1", 0, 1, "mp4"),
+            PathBuf::from("fox.mp4")
+        );
+        assert_eq!(
+            target_path(Some(Path::new("clips/")), "job_1", 0, 1, "mp4"),
+            PathBuf::from("clips/job_1.mp4")
+        );
+        assert_eq!(
+            target_path(Some(Path::new("fox.mp4")), "job_1", 1, 2, "mp4"),
+            PathBuf::from("fox-2.mp4")
+        );
+        assert_eq!(
+            target_path(None, "job_1", 0, 2, "mp4"),
+            PathBuf::from("job_1-1.mp4")
+        );
+        assert_eq!(shell_quote("out dir/fox.mp4"), "'out dir/fox.mp4'");
+    }
+}

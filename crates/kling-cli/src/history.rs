@@ -1,0 +1,171 @@
+//! The local job history: every submit is written here before its answer is awaited,
+//! and updated as the job goes on, so that no paid job is lost to a crash or a closed
+//! terminal. An append-only JSON Lines file in the platform's data folder
+//! (`KLING_DATA_DIR` overrides it); a torn last line after a crash is skipped.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One line of the history file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Event {
+    /// The history entry (one submit) this event belongs to.
+    entry: String,
+    at: String,
+    #[serde(flatten)]
+    kind: EventKind,
+}
+
+/// What happened to an entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub(crate) enum EventKind {
+    /// About to send: the model, the parameters and where the output should go.
+    #[serde(rename_all = "camelCase")]
+    Submitting {
+        model: String,
+        params: Value,
+        output: Option<String>,
+    },
+    /// The API answered with a job (or the job was found again).
+    #[serde(rename_all = "camelCase")]
+    Submitted { job_id: String },
+    /// The job ended.
+    Finished { status: String },
+    /// Its outputs were downloaded.
+    Downloaded { files: Vec<String> },
+}
+
+/// Everything known about one submit.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Entry {
+    pub(crate) entry: String,
+    pub(crate) submitted_at: String,
+    pub(crate) model: String,
+    pub(crate) params: Value,
+    pub(crate) output: Option<String>,
+    pub(crate) job_id: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) files: Vec<String>,
+}
+
+/// The history file.
+#[derive(Clone, Debug)]
+pub(crate) struct History {
+    path: PathBuf,
+}
+
+impl History {
+    pub(crate) fn in_dir(dir: &Path) -> Self {
+        Self {
+            path: dir.join("history.jsonl"),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A new entry id: unique on this machine.
+    pub(crate) fn new_entry() -> String {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!(
+            "{}-{}-{}",
+            now.as_secs(),
+            now.subsec_nanos(),
+            std::process::id()
+        )
+    }
+
+    /// Appends an event and makes it durable before returning.
+    pub(crate) fn record(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the history folder {}", dir.display()))?;
+        }
+        let event = Event {
+            entry: entry.to_owned(),
+            at: kling_types::time::format_iso8601(SystemTime::now()),
+            kind,
+        };
+        let mut line = serde_json::to_string(&event)?;
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .with_context(|| format!("cannot write the job history {}", self.path.display()))?;
+        file.write_all(line.as_bytes())?;
+        file.sync_data()?;
+        Ok(())
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn entries(&self) -> anyhow::Result<Vec<Entry>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("cannot read the job history {}", self.path.display())
+                });
+            }
+        };
+        let mut entries: Vec<Entry> = Vec::new();
+        // A line cut by a crash does not parse: skip it, the rest is intact.
+        for event in text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Event>(line).ok())
+        {
+            match event.kind {
+                EventKind::Submitting {
+                    model,
+                    params,
+                    output,
+                } => entries.push(Entry {
+                    entry: event.entry,
+                    submitted_at: event.at,
+                    model,
+                    params,
+                    output,
+                    job_id: None,
+                    status: None,
+                    files: Vec::new(),
+                }),
+                other => {
+                    let Some(entry) = entries
+                        .iter_mut()
+                        .rev()
+                        .find(|entry| entry.entry == event.entry)
+                    else {
+                        continue;
+                    };
+                    match other {
+                        EventKind::Submitted { job_id } => entry.job_id = Some(job_id),
+                        EventKind::Finished { status } => entry.status = Some(status),
+                        EventKind::Downloaded { files } => entry.files = files,
+                        EventKind::Submitting { .. } => {}
+                    }
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The entry of a job.
+    pub(crate) fn find_job(&self, job_id: &str) -> anyhow::Result<Option<Entry>> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .rev()
+            .find(|entry| entry.job_id.as_deref() == Some(job_id)))
+    }
+}
