@@ -273,11 +273,17 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         .find(|exit| outcomes.iter().any(|outcome| outcome.exit == *exit));
     match worst {
         None => Ok(()),
-        Some(exit) => Err(Failure {
-            exit,
-            message: format!("not every line is done: {summary}"),
+        Some(exit) => {
+            let missing = total - done - skipped;
+            Err(Failure {
+                exit,
+                message: format!(
+                    "{missing} of {total} lines are not done: see {}",
+                    report_path.display()
+                ),
+            }
+            .into())
         }
-        .into()),
     }
 }
 
