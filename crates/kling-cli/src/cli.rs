@@ -86,6 +86,14 @@ pub(crate) enum Command {
         file: PathBuf,
     },
     /// Run many generations from a JSON Lines file, resumable after a crash or Ctrl-C.
+    ///
+    /// Each line of FILE is one request: the model's parameters as JSON, e.g.
+    /// {"prompt": "a red fox running through snow", "duration": 5}, with an optional "model"
+    /// (default model_kling-v1-6-pro) and "name" (the output's file name, default
+    /// line-NNNN). A journal in the output folder makes a rerun pick up where the last run
+    /// stopped, after a crash or Ctrl-C: nothing is submitted twice, jobs already started are
+    /// waited for, missing files downloaded. Bad lines are reported by number and do not stop
+    /// the rest; report.json in the output folder tells what became of each line.
     Batch(Batch),
     /// List the models, or show one's parameters.
     Models {
@@ -186,10 +194,7 @@ pub(crate) enum Assets {
     },
 }
 
-/// Each line of FILE is one request: {"prompt": "...", "duration": 5} with optional
-/// "model" (default Kling 1.6 Pro) and "name" (the output's file name). A journal in the
-/// output folder makes a rerun pick up where the last run stopped: nothing is submitted
-/// twice.
+/// The flags of `kling batch`.
 #[derive(Debug, Args)]
 pub(crate) struct Batch {
     /// The JSON Lines file.
@@ -198,7 +203,7 @@ pub(crate) struct Batch {
     #[arg(long, value_name = "DIR", default_value = "kling-batch")]
     pub(crate) out: PathBuf,
     /// Jobs in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
     /// Stop waiting for a job after this many seconds (it goes on; a rerun picks it up).
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]

@@ -1,0 +1,759 @@
+//! The `kling` binary, run as a user runs it, against a sandbox this test process
+//! starts: help texts, validation, `--json` output, every command, exit codes, Ctrl-C
+//! and resume, a batch rerun after a crash.
+//!
+//! These tests live here rather than in the workspace's `tests` package because they
+//! need the built `kling` binary (`CARGO_BIN_EXE_kling`), which Cargo gives only to a
+//! package's own integration tests.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test file: a failed step should stop the test with its message"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
+
+/// A folder for one test: the working directory and the data folder of `kling`.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("kling-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `kling` with a clean environment: no credentials unless a sandbox is given.
+fn kling(scratch: &Scratch, sandbox: Option<&SandboxHandle>, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kling"));
+    command
+        .args(args)
+        .current_dir(&scratch.0)
+        .env_remove("SCENARIO_SDK_API_KEY")
+        .env_remove("SCENARIO_SDK_API_SECRET")
+        .env_remove("SCENARIO_BASE_URL")
+        .env_remove("RUST_LOG")
+        .env("KLING_DATA_DIR", scratch.path("data"))
+        .env("KLING_CONFIG", scratch.path("no-config.toml"))
+        .env("HOME", &scratch.0);
+    // An explicit config file that does not exist is an error: point at an empty one.
+    std::fs::write(scratch.path("no-config.toml"), "").unwrap();
+    if let Some(sandbox) = sandbox {
+        let credentials = sandbox.credentials();
+        command
+            .env("SCENARIO_BASE_URL", sandbox.base_url())
+            .env("SCENARIO_SDK_API_KEY", &credentials.key)
+            .env("SCENARIO_SDK_API_SECRET", &credentials.secret);
+    }
+    command
+}
+
+/// Runs a command to its end without blocking the sandbox's runtime.
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+async fn sandbox(config: SandboxConfig) -> SandboxHandle {
+    Sandbox::start(config).await.unwrap()
+}
+
+#[test]
+fn every_help_text() {
+    let scratch = Scratch::new("help");
+    let commands: &[&[&str]] = &[
+        &[],
+        &["generate"],
+        &["jobs"],
+        &["jobs", "get"],
+        &["jobs", "wait"],
+        &["jobs", "list"],
+        &["jobs", "cancel"],
+        &["jobs", "history"],
+        &["assets"],
+        &["assets", "get"],
+        &["assets", "download"],
+        &["upload"],
+        &["batch"],
+        &["models"],
+        &["config"],
+        &["completions"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = kling(&scratch, None, &args).output().unwrap();
+        assert_exit(&output, 0);
+        let name = if command.is_empty() {
+            "kling".to_owned()
+        } else {
+            format!("kling {}", command.join(" "))
+        };
+        insta::with_settings!({ snapshot_suffix => name.replace(' ', "_") }, {
+            insta::assert_snapshot!(text(&output.stdout));
+        });
+    }
+}
+
+#[test]
+fn validation_shows_every_problem_before_anything_is_sent() {
+    let scratch = Scratch::new("validation");
+    let cases: &[&[&str]] = &[
+        &[
+            "generate",
+            "--prompt",
+            "",
+            "--cfg-scale",
+            "3",
+            "--end-image",
+            "asset_end",
+        ],
+        &["generate", "--cfg-scale", "0.5"],
+        &["generate", "--prompt", "x", "--start-image", "missing.png"],
+        &["generate", "--prompt", "x", "--duration", "7"],
+        &["generate", "--prompt", "x", "--model", "model_nope"],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--reference-image",
+            "asset_1",
+            "--reference-image",
+            "asset_2",
+            "--reference-image",
+            "asset_3",
+            "--reference-image",
+            "asset_4",
+            "--reference-image",
+            "asset_5",
+        ],
+    ];
+    let mut report = String::new();
+    for args in cases {
+        // No credentials and no sandbox: nothing could be sent, and nothing must be needed.
+        let output = kling(&scratch, None, args).output().unwrap();
+        assert_exit(&output, 2);
+        assert!(output.stdout.is_empty());
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|arg| if arg.is_empty() { "\"\"" } else { arg })
+            .collect();
+        report.push_str(&format!(
+            "$ kling {}\n{}\n",
+            shown.join(" "),
+            text(&output.stderr)
+        ));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_command_makes_a_playable_video() {
+    let scratch = Scratch::new("readme");
+    let output = run(kling(
+        &scratch,
+        None,
+        &[
+            "--sandbox",
+            "generate",
+            "--prompt",
+            "a red fox running through snow",
+            "-o",
+            "fox.mp4",
+        ],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert_eq!(
+        text(&output.stdout),
+        "fox.mp4\n",
+        "stdout carries only the result"
+    );
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("success 100%"), "{stderr}");
+    let video = std::fs::read(scratch.path("fox.mp4")).unwrap();
+    assert_eq!(&video[4..8], b"ftyp");
+    assert!(
+        video.windows(4).any(|window| window == b"moov")
+            && video.windows(4).any(|window| window == b"mdat")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_flags_work_before_or_after_the_command() {
+    let scratch = Scratch::new("global");
+    for args in [
+        [
+            "--sandbox",
+            "--quiet",
+            "generate",
+            "--prompt",
+            "x",
+            "--dry-run",
+        ],
+        [
+            "generate",
+            "--prompt",
+            "x",
+            "--dry-run",
+            "--sandbox",
+            "--quiet",
+        ],
+    ] {
+        let output = run(kling(&scratch, None, &args)).await;
+        assert_exit(&output, 0);
+        assert_eq!(text(&output.stdout), "40 creative units\n");
+        assert!(
+            output.stderr.is_empty(),
+            "--quiet: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output() {
+    let scratch = Scratch::new("json");
+    let mut shown = String::new();
+    for args in [
+        &["--sandbox", "--json", "generate", "--prompt", "x", "-q"][..],
+        &[
+            "--sandbox",
+            "--json",
+            "generate",
+            "--prompt",
+            "x",
+            "--duration",
+            "10",
+            "--dry-run",
+        ],
+        &[
+            "--sandbox",
+            "--json",
+            "generate",
+            "--prompt",
+            "x",
+            "--no-wait",
+        ],
+        &["--json", "models"],
+    ] {
+        let output = run(kling(&scratch, None, args)).await;
+        assert_exit(&output, 0);
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        shown.push_str(&format!(
+            "$ kling {}\n{}\n",
+            args.join(" "),
+            serde_json::to_string_pretty(&value).unwrap()
+        ));
+    }
+    insta::assert_snapshot!(shown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_the_api() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("commands");
+    let png = scratch.path("cat.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+
+    // A local image is uploaded on the way.
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "generate",
+            "--prompt",
+            "the cat wakes",
+            "--start-image",
+            png.to_str().unwrap(),
+            "-o",
+            "clips/",
+        ],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    let job_id = sandbox.jobs()[0].id.clone();
+    assert!(
+        sandbox.jobs()[0].input["startImage"]
+            .as_str()
+            .unwrap()
+            .starts_with("asset_")
+    );
+    assert_eq!(
+        text(&output.stdout).trim(),
+        Path::new("clips")
+            .join(format!("{job_id}.mp4"))
+            .display()
+            .to_string()
+    );
+
+    let output = run(kling(&scratch, Some(&sandbox), &["jobs", "get", &job_id])).await;
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).starts_with(&format!("{job_id}  success 100%")));
+
+    let output = run(kling(&scratch, Some(&sandbox), &["jobs", "list", "--json"])).await;
+    let jobs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(jobs[0]["jobId"], job_id.as_str());
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["jobs", "wait", &job_id, "-o", "again.mp4"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert!(scratch.path("again.mp4").exists());
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["jobs", "cancel", &job_id],
+    ))
+    .await;
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("refused to cancel")
+            && text(&output.stderr).contains("keeps running"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["upload", png.to_str().unwrap(), "-q"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    let asset_id = text(&output.stdout).trim().to_owned();
+    assert!(asset_id.starts_with("asset_"));
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["assets", "get", &asset_id],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert!(
+        !text(&output.stdout).contains("Signature="),
+        "the signed URL is redacted in human output"
+    );
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["assets", "download", &asset_id, "-o", "back.png"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert_eq!(
+        std::fs::read(scratch.path("back.png")).unwrap(),
+        std::fs::read(&png).unwrap()
+    );
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["assets", "download", "--job", &job_id, "-o", "by-job/"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert!(
+        scratch
+            .path("by-job")
+            .join(format!("{job_id}.mp4"))
+            .exists()
+    );
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["jobs", "history", "--json"],
+    ))
+    .await;
+    let history: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(history[0]["jobId"], job_id.as_str());
+    assert_eq!(history[0]["status"], "success");
+    assert_eq!(history[0]["params"]["prompt"], "the cat wakes");
+    assert_eq!(sandbox.jobs().len(), 1, "one paid job in all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_tell_what_happened() {
+    let failing = Fault::JobFailure {
+        error: "The model could not render this prompt".into(),
+        hint: Some("Try a simpler prompt".into()),
+    };
+    let sandbox = sandbox(
+        SandboxConfig::default()
+            .with_fault(FaultRule::new(failing).on("POST", "/v1/generate/").times(1)),
+    )
+    .await;
+    let scratch = Scratch::new("exits");
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "x"],
+    ))
+    .await;
+    assert_exit(&output, 4);
+    assert!(
+        text(&output.stderr).contains(
+            "failed: The model could not render this prompt (hint: Try a simpler prompt)"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let mut wrong = kling(&scratch, Some(&sandbox), &["jobs", "list"]);
+    wrong.env("SCENARIO_SDK_API_SECRET", "wrong-secret");
+    let output = run(wrong).await;
+    assert_exit(&output, 3);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("check SCENARIO_SDK_API_KEY and SCENARIO_SDK_API_SECRET")
+            && !stderr.contains("wrong-secret"),
+        "{stderr}"
+    );
+
+    let output = run(kling(&scratch, None, &["jobs", "list"])).await;
+    assert_exit(&output, 3);
+    assert!(
+        text(&output.stderr).contains("no SCENARIO_SDK_API_KEY")
+            && text(&output.stderr).contains("--sandbox")
+    );
+
+    let slow =
+        self::sandbox(SandboxConfig::default().with_job_duration(Duration::from_secs(3600))).await;
+    let output = run(kling(
+        &scratch,
+        Some(&slow),
+        &["generate", "--prompt", "x", "--timeout", "1"],
+    ))
+    .await;
+    assert_exit(&output, 5);
+    assert!(
+        text(&output.stderr).contains("keeps running on the server"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = run(kling(&scratch, None, &["jobs", "frobnicate"])).await;
+    assert_exit(&output, 2);
+}
+
+/// Starts `kling`, waits for a line of its stderr containing `marker`, then sends a
+/// signal; returns the process's output.
+async fn interrupt_when(
+    mut command: Command,
+    marker: &'static str,
+    signal: &'static str,
+) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (seen, seen_lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(marker) {
+                    let _ = seen.send(None);
+                }
+                lines.push(line);
+            }
+            let _ = seen.send(Some(lines));
+        });
+        let started = Instant::now();
+        assert!(
+            matches!(seen_lines.recv_timeout(Duration::from_secs(30)), Ok(None)),
+            "never saw `{marker}`"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let lines = loop {
+            match seen_lines.recv_timeout(Duration::from_secs(10)) {
+                Ok(Some(lines)) => break lines,
+                Ok(None) => continue,
+                Err(_) => break Vec::new(),
+            }
+        };
+        Output {
+            status: output.status,
+            stdout: output.stdout,
+            stderr: lines.join("\n").into_bytes(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_leaves_the_job_running_and_says_how_to_resume() {
+    let sandbox = sandbox(SandboxConfig::default().with_job_duration(Duration::from_secs(3))).await;
+    let scratch = Scratch::new("ctrl-c");
+    let command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "interrupted", "-o", "clip.mp4"],
+    );
+    let output = interrupt_when(command, "started job_", "-INT").await;
+    assert_exit(&output, 130);
+    let stderr = text(&output.stderr);
+    let job_id = sandbox.jobs()[0].id.clone();
+    assert!(
+        stderr.contains(&format!(
+            "pick it up with: kling jobs wait {job_id} -o clip.mp4"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !scratch.path("clip.mp4").exists() && !scratch.path(".clip.mp4.part").exists(),
+        "no partial file"
+    );
+
+    let output = run(kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])).await;
+    assert_exit(&output, 0);
+    assert_eq!(
+        text(&output.stdout),
+        "clip.mp4\n",
+        "the output remembered from the submit"
+    );
+    assert!(scratch.path("clip.mp4").exists());
+    assert_eq!(sandbox.jobs().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_lost_to_a_crash_is_found_again() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("lost");
+    // The history says a submit was on its way when the process died; the job exists.
+    let client = kling_client::Client::new(kling_client::Credentials::new(
+        "sandbox-key",
+        "sandbox-secret",
+    ))
+    .with_base_url(sandbox.base_url());
+    let params = serde_json::json!({"prompt": "lost in a crash"});
+    let history = format!(
+        "{}\n{{\"entry\":\"torn",
+        serde_json::json!({"entry": "e1", "at": kling_types::time::format_iso8601(std::time::SystemTime::now()), "event": "submitting", "model": "model_kling-v1-6-pro", "params": params, "output": "lost.mp4"})
+    );
+    std::fs::write(scratch.path("data").join("history.jsonl"), history).unwrap();
+    client
+        .submit_json("model_kling-v1-6-pro", params)
+        .await
+        .unwrap();
+
+    let output = run(kling(&scratch, Some(&sandbox), &["jobs", "history"])).await;
+    assert!(
+        text(&output.stdout).contains("answer lost"),
+        "{}",
+        text(&output.stdout)
+    );
+    let output = run(kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])).await;
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stderr).contains("found job_"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(scratch.path("lost.mp4").exists());
+    assert_eq!(sandbox.jobs().len(), 1, "found, not submitted again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_rerun_after_a_crash_submits_nothing_twice() {
+    let sandbox =
+        sandbox(SandboxConfig::default().with_job_duration(Duration::from_millis(1500))).await;
+    let scratch = Scratch::new("batch");
+    let lines: Vec<String> = (1..=6)
+        .map(|n| format!("{{\"prompt\": \"clip {n}\", \"name\": \"clip-{n}\"}}"))
+        .chain(["{\"prompt\": \"\"}".to_owned(), "oops".to_owned()])
+        .collect();
+    std::fs::write(scratch.path("batch.jsonl"), lines.join("\n")).unwrap();
+
+    // Killed without warning while the first jobs run.
+    let command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["batch", "batch.jsonl", "--out", "out", "--concurrency", "2"],
+    );
+    let crashed = interrupt_when(command, "requests from", "-KILL").await;
+    assert_eq!(crashed.status.code(), None, "killed by a signal");
+
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "batch",
+            "batch.jsonl",
+            "--out",
+            "out",
+            "--concurrency",
+            "3",
+            "--json",
+        ],
+    ))
+    .await;
+    assert_exit(&output, 2);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            report["total"].clone(),
+            report["done"].clone(),
+            report["bad"].clone()
+        ),
+        (8.into(), 6.into(), 2.into()),
+        "{report:#}"
+    );
+    let bad: Vec<u64> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line["status"] == "bad")
+        .map(|line| line["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(bad, [7, 8], "bad lines are named by number");
+    for n in 1..=6 {
+        assert!(
+            scratch.path("out").join(format!("clip-{n}.mp4")).exists(),
+            "clip {n}"
+        );
+    }
+    let mut prompts: Vec<String> = sandbox
+        .jobs()
+        .iter()
+        .map(|job| job.input["prompt"].as_str().unwrap().to_owned())
+        .collect();
+    prompts.sort();
+    assert_eq!(
+        prompts,
+        (1..=6).map(|n| format!("clip {n}")).collect::<Vec<_>>(),
+        "each line submitted exactly once"
+    );
+    assert!(scratch.path("out").join("report.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(scratch.path("out"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn config_shows_sources_and_masks_secrets() {
+    let scratch = Scratch::new("config");
+    std::fs::write(
+        scratch.path("kling.toml"),
+        "api_key = \"key-from-file\"\napi_secret = \"secret-from-file\"\n",
+    )
+    .unwrap();
+    let mut command = kling(
+        &scratch,
+        None,
+        &["config", "--base-url", "http://127.0.0.1:9/v1"],
+    );
+    command
+        .env("KLING_CONFIG", scratch.path("kling.toml"))
+        .env("SCENARIO_SDK_API_SECRET", "secret-from-env");
+    let output = command.output().unwrap();
+    assert_exit(&output, 0);
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("api key     key… (13 characters)  [config file"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("api secret  sec… (15 characters)  [environment SCENARIO_SDK_API_SECRET]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("base URL    http://127.0.0.1:9/v1  [flag --base-url]"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("secret-from") && !shown.contains("key-from-file"),
+        "{shown}"
+    );
+
+    std::fs::write(scratch.path("bad.toml"), "api_token = 1\n").unwrap();
+    let mut command = kling(&scratch, None, &["config"]);
+    command.env("KLING_CONFIG", scratch.path("bad.toml"));
+    let output = command.output().unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr).contains("is not valid"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn completions_for_every_shell() {
+    let scratch = Scratch::new("completions");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = kling(&scratch, None, &["completions", shell])
+            .output()
+            .unwrap();
+        assert_exit(&output, 0);
+        let script = text(&output.stdout);
+        assert!(
+            script.contains("generate") && script.contains("reference-image"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let scratch = Scratch::new("pipe");
+    let mut child = kling(&scratch, None, &["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_exit(&output, 0);
+    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
+}
