@@ -36,12 +36,13 @@ pub(crate) struct Global {
     /// Diagnostics on stderr: -v for each request and retry, -vv for everything (RUST_LOG works too).
     #[arg(long, short, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub(crate) verbose: u8,
-    /// The API's base URL [default: https://api.cloud.scenario.com/v1; env SCENARIO_BASE_URL].
+    // The help is an attribute, not a doc comment: rustdoc would want the URL in <>.
     #[arg(
         long,
         global = true,
         value_name = "URL",
-        help_heading = "Global options"
+        help_heading = "Global options",
+        help = "The API's base URL [default: https://api.cloud.scenario.com/v1; env SCENARIO_BASE_URL]"
     )]
     pub(crate) base_url: Option<String>,
     /// The API key [env SCENARIO_SDK_API_KEY]; prefer the environment (flags show in shell history).
