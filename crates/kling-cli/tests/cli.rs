@@ -757,3 +757,26 @@ fn a_closed_stdout_is_not_an_error() {
     assert_exit(&output, 0);
     assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
 }
+
+#[test]
+fn models_show_their_parameters() {
+    let scratch = Scratch::new("models");
+    let output = kling(&scratch, None, &["models", "model_kling-v1-6-pro"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    insta::assert_snapshot!(text(&output.stdout));
+    let output = kling(&scratch, None, &["models", "model_nope"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    let output = kling(
+        &scratch,
+        None,
+        &["models", "model_kling-v1-6-pro", "--json"],
+    )
+    .output()
+    .unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(schema["x-model-id"], "model_kling-v1-6-pro");
+}

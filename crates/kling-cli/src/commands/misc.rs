@@ -57,27 +57,7 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
             ""
         };
         let property = &schema["properties"][&param.json_name];
-        let kind = match (property["type"].as_str(), property.get("enum")) {
-            (_, Some(values)) => format!(
-                "one of {}",
-                values
-                    .as_array()
-                    .map(|values| values
-                        .iter()
-                        .map(|value| value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned))
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
-            ),
-            (Some("array"), _) => "list (repeat the flag)".to_owned(),
-            (Some(kind), _) if property["format"] == "asset-id" => {
-                format!("{kind}: an image file or asset id")
-            }
-            (Some(kind), _) => kind.to_owned(),
-            (None, _) => "any".to_owned(),
-        };
+        let kind = describe_kind(property);
         let default = property
             .get("default")
             .map(|default| format!(", default {default}"))
@@ -89,6 +69,47 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// What a parameter takes, in words: `number from 0 to 1`, `one of 5, 10`, …
+fn describe_kind(property: &Value) -> String {
+    let one = |value: &Value| {
+        value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
+    };
+    let single = |node: &Value| -> String {
+        if let Some(values) = node["enum"].as_array() {
+            return format!(
+                "one of {}",
+                values.iter().map(one).collect::<Vec<_>>().join(", ")
+            );
+        }
+        if node["format"] == "asset-id" {
+            return "an image file or asset id".to_owned();
+        }
+        let kind = node["type"].as_str().unwrap_or("any").to_owned();
+        match (
+            node.get("minimum"),
+            node.get("maximum"),
+            node.get("maxLength"),
+        ) {
+            (Some(min), Some(max), _) => format!("{kind} from {min} to {max}"),
+            (Some(min), None, _) => format!("{kind}, at least {min}"),
+            (None, Some(max), _) => format!("{kind}, at most {max}"),
+            (None, None, Some(max)) => format!("{kind}, at most {max} characters"),
+            (None, None, None) => kind,
+        }
+    };
+    if property["type"] == "array" {
+        let limit = property["maxItems"]
+            .as_u64()
+            .map(|max| format!(", up to {max}"))
+            .unwrap_or_default();
+        format!("{} (repeat the flag{limit})", single(&property["items"]))
+    } else {
+        single(property)
+    }
 }
 
 /// The settings and where each comes from; secrets masked.
