@@ -7,7 +7,6 @@ use kling_types::{AssetId, JobId};
 
 use super::{Ctx, download_all};
 use crate::cli::Assets;
-use crate::history::EventKind;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
     match command {
@@ -79,18 +78,8 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                     .and_then(|entry| entry.output.as_deref())
                     .map(Path::new)
             });
-            let files = download_all(ctx, &ctx.out, &stem, &asset_ids, output).await?;
-            if let Some(entry) = &entry {
-                ctx.record(
-                    &entry.entry,
-                    EventKind::Downloaded {
-                        files: files
-                            .iter()
-                            .map(|file| file.display().to_string())
-                            .collect(),
-                    },
-                )?;
-            }
+            let entry = entry.as_ref().map(|entry| entry.entry.as_str());
+            let files = download_all(ctx, &ctx.out, &stem, &asset_ids, output, entry).await?;
             if ctx.out.json {
                 let files: Vec<String> = files
                     .iter()

@@ -464,7 +464,15 @@ async fn step(
         .map(|metadata| metadata.asset_ids)
         .unwrap_or_default();
     let dir: PathBuf = out_dir.join("");
-    let files = download_all(ctx, &ctx.out.silent(), &line.name, &asset_ids, Some(&dir)).await?;
+    let files = download_all(
+        ctx,
+        &ctx.out.silent(),
+        &line.name,
+        &asset_ids,
+        Some(&dir),
+        None,
+    )
+    .await?;
     let files: Vec<String> = files
         .iter()
         .map(|file| file.display().to_string())

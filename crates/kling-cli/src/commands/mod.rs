@@ -185,28 +185,19 @@ pub(crate) async fn finish_job(
         .as_ref()
         .map(|metadata| metadata.asset_ids.clone())
         .unwrap_or_default();
-    let files = download_all(ctx, &ctx.out, job_id.as_str(), &asset_ids, output).await?;
-    if let Some(entry) = entry {
-        ctx.record(
-            entry,
-            EventKind::Downloaded {
-                files: files
-                    .iter()
-                    .map(|file| file.display().to_string())
-                    .collect(),
-            },
-        )?;
-    }
+    let files = download_all(ctx, &ctx.out, job_id.as_str(), &asset_ids, output, entry).await?;
     Ok(Finished { job, files })
 }
 
-/// Downloads assets to `output` (a file, or a folder), naming them after `stem`.
+/// Downloads assets to `output` (a file, or a folder), naming them after `stem`, and
+/// records the files in the history entry, if any.
 pub(crate) async fn download_all(
     ctx: &Ctx,
     out: &Output,
     stem: &str,
     asset_ids: &[AssetId],
     output: Option<&Path>,
+    entry: Option<&str>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
@@ -235,6 +226,13 @@ pub(crate) async fn download_all(
         .await?;
         bar.finish(bytes);
         files.push(target);
+    }
+    if let Some(entry) = entry {
+        let shown = files
+            .iter()
+            .map(|file| file.display().to_string())
+            .collect();
+        ctx.record(entry, EventKind::Downloaded { files: shown })?;
     }
     Ok(files)
 }
