@@ -91,6 +91,11 @@ pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
         format!("{types_dir}/mod.rs"),
         types_mod(&models, &api_modules),
     ));
+    let manifest = "crates/kling-types/Cargo.toml";
+    outputs.push((
+        manifest.to_owned(),
+        types_manifest(&read(&root, manifest)?, &models)?,
+    ));
 
     // The generator's own fixtures, compiled into the `tests` package so that every
     // golden of generated code also builds and can be tested against a validator.
@@ -195,7 +200,12 @@ fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
     let mut out = header("schema/");
     out.push_str("\n//! Everything `cargo xtask codegen` writes from `schema/`.\n\n");
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
-        let _ = writeln!(out, "pub mod {};", model.module);
+        let _ = writeln!(
+            out,
+            "#[cfg(feature = \"{}\")]\npub mod {};",
+            feature_name(&model.module),
+            model.module
+        );
     }
     for module in api_modules {
         let _ = writeln!(out, "mod {module};");
@@ -204,20 +214,66 @@ fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
     for module in api_modules {
         let _ = writeln!(out, "    pub use super::{module}::*;");
     }
-    out.push_str("}\n\n/// Every model of `schema/models/`, in the order of their ids.\npub static MODELS: &[crate::ModelInfo] = &[\n");
+    out.push_str("}\n\n/// Every model of `schema/models/` this build includes (one cargo feature each), in\n/// the order of their ids.\npub static MODELS: &[crate::ModelInfo] = &[\n");
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
         let _ = writeln!(
             out,
-            "    crate::ModelInfo {{\n        id: {id:?},\n        title: {title:?},\n        description: {description:?},\n        schema: {module}::SCHEMA,\n        validate_json: crate::validate_json::<{module}::{name}>,\n    }},",
+            "    #[cfg(feature = \"{feature}\")]\n    crate::ModelInfo {{\n        id: {id:?},\n        title: {title:?},\n        description: {description:?},\n        schema: {module}::SCHEMA,\n        validate_json: crate::validate_json::<{module}::{name}>,\n    }},",
             id = model.id,
             title = model.title,
             description = model.description,
             module = model.module,
             name = model.rust_name,
+            feature = feature_name(&model.module),
         );
     }
     out.push_str("];\n");
     out
+}
+
+/// The cargo feature of a model: its module name in kebab-case (`kling-v1-6-pro`).
+fn feature_name(module: &str) -> String {
+    module.replace('_', "-")
+}
+
+/// Markers around the `[features]` block of kling-types' Cargo.toml, which codegen owns.
+const FEATURES_BEGIN: &str = "# BEGIN features written by `cargo xtask codegen` (one per model of schema/models/): do not edit by hand";
+const FEATURES_END: &str = "# END features written by `cargo xtask codegen`";
+
+/// kling-types' Cargo.toml with its `[features]` block rewritten for `models`.
+fn types_manifest(current: &str, models: &[schema::Checked]) -> Result<String, CodegenError> {
+    let (Some(begin), Some(end)) = (current.find(FEATURES_BEGIN), current.find(FEATURES_END))
+    else {
+        return Err(CodegenError::Io(
+            PathBuf::from("crates/kling-types/Cargo.toml"),
+            std::io::Error::other(format!(
+                "the markers of the generated [features] block are missing: put `{FEATURES_BEGIN}` and `{FEATURES_END}` around it"
+            )),
+        ));
+    };
+    let features: Vec<String> = models
+        .iter()
+        .filter_map(|checked| checked.model.as_ref())
+        .map(|model| feature_name(&model.module))
+        .collect();
+    let mut block = format!(
+        "{FEATURES_BEGIN}\n[features]\ndefault = [\"all-models\"]\n# Every model. A dependent that needs one model can use `default-features = false, features = [\"<model>\"]`.\nall-models = ["
+    );
+    block.push_str(
+        &features
+            .iter()
+            .map(|feature| format!("{feature:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    block.push_str("]\n");
+    for (feature, model) in features
+        .iter()
+        .zip(models.iter().filter_map(|checked| checked.model.as_ref()))
+    {
+        let _ = writeln!(block, "# {} ({})\n{feature} = []", model.title, model.id);
+    }
+    Ok(format!("{}{block}{}", &current[..begin], &current[end..]))
 }
 
 fn fixtures_mod(models: &[schema::Checked]) -> String {

@@ -4,6 +4,10 @@
 //!
 //! This crate depends on serde only: bring any HTTP stack, or use `kling-client`.
 //!
+//! Each model is a cargo feature (`kling-v1-6-pro`, …; `all-models` is the default), so
+//! a dependent that needs one model compiles only that one:
+//! `kling-types = { version = "0.1", default-features = false, features = ["kling-v1-6-pro"] }`.
+//!
 //! # Building and validating a request
 //!
 //! ```
@@ -68,7 +72,9 @@ pub mod time;
 mod validation;
 
 pub use enums::ParseEnumError;
-pub use generated::{MODELS, api, kling_v1_6_pro};
+// The models this build includes (one cargo feature each, all by default), `api` and
+// `MODELS`.
+pub use generated::*;
 pub use ids::{AssetId, JobId, ModelId};
 pub use request::{ModelInfo, ModelRequest, find_model, validate_json};
 pub use validation::{Finding, Validation, ValidationError};

@@ -529,7 +529,10 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
                 .collect();
             quote! {
                 #[doc = #doc]
+                ///
+                /// `#[non_exhaustive]`: a value the schema gains is a minor release.
                 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
                 pub enum #name {
                     #( #[doc = #variant_docs] #variants, )*
                 }
@@ -573,7 +576,10 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
         }
         _ => quote! {
             #[doc = #doc]
+            ///
+            /// `#[non_exhaustive]`: a value the schema gains is a minor release.
             #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+            #[non_exhaustive]
             pub enum #name {
                 #( #[doc = #variant_docs] #[serde(rename = #texts)] #variants, )*
             }

@@ -67,7 +67,10 @@ pub struct Kling16ProRequest {
     pub duration: Option<Duration>,
 }
 /// Aspect ratio of the video. Ignored if first frame is provided.
+///
+/// `#[non_exhaustive]`: a value the schema gains is a minor release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `16:9`
     #[serde(rename = "16:9")]
@@ -120,7 +123,10 @@ impl Default for AspectRatio {
     }
 }
 /// Duration in seconds.
+///
+/// `#[non_exhaustive]`: a value the schema gains is a minor release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Duration {
     /// `5`
     Seconds5,

@@ -1,6 +1,7 @@
 // @generated from schema/ by `cargo xtask codegen`. Do not edit by hand.
 //! Everything `cargo xtask codegen` writes from `schema/`.
 
+#[cfg(feature = "kling-v1-6-pro")]
 pub mod kling_v1_6_pro;
 mod api_assets;
 mod api_errors;
@@ -17,8 +18,10 @@ pub mod api {
     pub use super::api_uploads::*;
 }
 
-/// Every model of `schema/models/`, in the order of their ids.
+/// Every model of `schema/models/` this build includes (one cargo feature each), in
+/// the order of their ids.
 pub static MODELS: &[crate::ModelInfo] = &[
+    #[cfg(feature = "kling-v1-6-pro")]
     crate::ModelInfo {
         id: "model_kling-v1-6-pro",
         title: "Kling 1.6 Pro",
