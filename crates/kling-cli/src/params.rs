@@ -229,8 +229,13 @@ pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
             };
             arg = arg.value_name(value_name);
             arg = match &param.kind {
-                Kind::Integer => arg.value_parser(clap::value_parser!(i64)),
-                Kind::Number => arg.value_parser(clap::value_parser!(f64)),
+                // `--seed -1` is a value to check, not an unknown flag.
+                Kind::Integer => arg
+                    .value_parser(clap::value_parser!(i64))
+                    .allow_negative_numbers(true),
+                Kind::Number => arg
+                    .value_parser(clap::value_parser!(f64))
+                    .allow_negative_numbers(true),
                 Kind::Boolean => arg
                     .value_parser(clap::value_parser!(bool))
                     .num_args(0..=1)

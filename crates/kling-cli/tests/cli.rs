@@ -143,6 +143,7 @@ fn validation_shows_every_problem_before_anything_is_sent() {
         &["generate", "--cfg-scale", "0.5"],
         &["generate", "--prompt", "x", "--start-image", "missing.png"],
         &["generate", "--prompt", "x", "--duration", "7"],
+        &["generate", "--prompt", "x", "--cfg-scale", "-0.5"],
         &["generate", "--prompt", "x", "--model", "model_nope"],
         &[
             "generate",
