@@ -91,14 +91,14 @@ fn check(schema_text: &str, ours: fn(&Value) -> bool) {
 /// fit (so that whole requests are often valid), some draw values at or just beyond a
 /// constraint, a few draw JSON of another type.
 #[derive(Default)]
-struct Candidates {
-    fitting: Vec<Value>,
-    edge: Vec<Value>,
-    junk: Vec<Value>,
+pub(crate) struct Candidates {
+    pub(crate) fitting: Vec<Value>,
+    pub(crate) edge: Vec<Value>,
+    pub(crate) junk: Vec<Value>,
 }
 
 impl Candidates {
-    fn pick(&self, tier: u8, index: prop::sample::Index) -> Value {
+    pub(crate) fn pick(&self, tier: u8, index: prop::sample::Index) -> Value {
         let tiers = [&self.fitting, &self.edge, &self.junk];
         // 0..8 fitting, 8 edge, 9 junk; an empty tier falls back to the next one.
         let first = match tier {
@@ -121,7 +121,7 @@ impl Candidates {
     }
 }
 
-fn candidates(property: &Value) -> Candidates {
+pub(crate) fn candidates(property: &Value) -> Candidates {
     let mut values = Candidates {
         junk: vec![
             Value::Null,

@@ -4,6 +4,8 @@
 //! - `wire`: the JSON that requests put on the wire and the validation users see.
 //! - `agreement`: the generated types and `validate()` accept exactly what an
 //!   independent JSON Schema validator accepts.
+//! - `import`: `cargo xtask import-model`, rule by rule, and the round trip from a
+//!   model's API description back to a schema that accepts the same requests.
 //! - `sandbox`: every endpoint and every fault of `kling-sandbox`, over real HTTP.
 //! - `client`: `kling-client` against the sandbox, through every fault it can inject:
 //!   the outcome, and that nothing was lost (no second paid job, no half file).
@@ -24,7 +26,11 @@ mod client;
 #[cfg(test)]
 mod codegen;
 #[cfg(test)]
+mod import;
+#[cfg(test)]
 mod sandbox;
+#[cfg(test)]
+mod schema_diff;
 #[cfg(test)]
 mod support;
 #[cfg(test)]

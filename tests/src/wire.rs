@@ -202,7 +202,11 @@ fn duration_accepts_integral_numbers_only() {
     );
     assert!(serde_json::from_value::<Duration>(json!(5.5)).is_err());
     assert!(serde_json::from_value::<Duration>(json!("5")).is_err());
-    assert_eq!(Duration::ALL.map(Duration::value), [5, 10]);
+    let values: Vec<i64> = Duration::ALL
+        .iter()
+        .map(|duration| duration.value())
+        .collect();
+    assert_eq!(values, [5, 10]);
     assert_eq!("10".parse::<Duration>().unwrap(), Duration::Seconds10);
 }
 

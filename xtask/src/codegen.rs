@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use schema::{Kind, SchemaError};
+pub use schema::{Kind, SchemaError, request_type_name, variant_name};
 
 use self::rust::Runtime;
 

@@ -4,3 +4,5 @@
 //! Nothing at run time depends on this crate: only the `xtask` binary and the tests.
 
 pub mod codegen;
+pub mod import;
+pub mod schema_diff;

@@ -9,10 +9,26 @@ cargo xtask: tasks of the kling workspace
 
 USAGE:
     cargo xtask codegen [--check]
+    cargo xtask import-model FILE [-o OUT] [--force]
+    cargo xtask schema-diff [--markdown] [--allow-breaking] OLD.json NEW.json
+    cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
     codegen --check  write nothing; fail with a diff when the checked-in code is stale
+    import-model     turn a model description (`kling models schema ID > FILE`; `-` reads
+                     stdin) into schema/models/<model id>.json, refusing what the dialect
+                     cannot say; -o OUT writes elsewhere (`-` prints it), --force overwrites
+                     a different file. Then run `cargo xtask codegen`
+    schema-diff      what a schema change means for users of kling-types, and the semver
+                     bump it needs: one line per change (major first), then the verdict.
+                     OLD.json NEW.json compares two files (an api schema when under
+                     schema/api/, or with `definitions` and no `x-model-id`);
+                     --against GIT_REV compares schema/models/*.json and schema/api/*.json
+                     at GIT_REV with the working tree (files added and removed included);
+                     --markdown prints a Markdown table (for a GitHub job summary);
+                     --allow-breaking exits 0 even with a major change.
+                     Exit codes: 0 fine, 1 breaking change, 2 bad usage or unreadable file
 ";
 
 #[expect(
@@ -26,6 +42,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::run(Mode::Write),
         ["codegen", "--check"] => codegen::run(Mode::Check),
+        ["import-model", rest @ ..] => return xtask::import::main(rest),
+        ["schema-diff", rest @ ..] => return xtask::schema_diff::main(rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

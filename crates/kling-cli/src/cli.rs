@@ -96,10 +96,17 @@ pub(crate) enum Command {
     /// waited for, missing files downloaded. Bad lines are reported by number and do not stop
     /// the rest; report.json in the output folder tells what became of each line.
     Batch(Batch),
-    /// List the models, or show one's parameters.
+    /// List the models, show one's parameters, or print what the API says of one (`schema`).
+    ///
+    /// `kling models` and `kling models ID` read the models built into this kling (no
+    /// network). `kling models schema ID` prints the API's own description of a model, for
+    /// `cargo xtask import-model`.
+    #[command(args_conflicts_with_subcommands = true)]
     Models {
         /// The model to show (all when left out).
         id: Option<String>,
+        #[command(subcommand)]
+        command: Option<Models>,
     },
     /// Show the settings in use and where each comes from (secrets masked).
     Config,
@@ -171,6 +178,18 @@ pub(crate) enum Jobs {
         /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Models {
+    /// Print the API's description of a model as JSON: its parameters with their limits.
+    ///
+    /// For a model this kling does not know yet, or to see what changed:
+    /// `kling models schema ID > model.json && cargo xtask import-model model.json`.
+    Schema {
+        /// The model id (model_…).
+        id: String,
     },
 }
 

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Models};
 use crate::exit::Exit;
 use crate::output::Output;
 use crate::settings::{Overrides, Settings};
@@ -79,7 +79,9 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
     };
     // Commands that need no API.
     match &cli.command {
-        Command::Models { id } => return commands::misc::models(&out, id.as_deref()),
+        Command::Models { id, command: None } => {
+            return commands::misc::models(&out, id.as_deref());
+        }
         Command::Config => return commands::misc::config(&out, &settings()?),
         Command::Completions { shell } => return commands::misc::completions(*shell),
         _ => {}
@@ -104,7 +106,13 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
         Command::Assets(command) => commands::assets::run(&ctx, command).await,
         Command::Upload { file } => commands::misc::upload(&ctx, file).await,
         Command::Batch(args) => commands::batch::run(&ctx, args).await,
-        Command::Models { .. } | Command::Config | Command::Completions { .. } => Ok(()),
+        Command::Models {
+            command: Some(Models::Schema { id }),
+            ..
+        } => commands::misc::model_schema(&ctx, id).await,
+        Command::Models { command: None, .. } | Command::Config | Command::Completions { .. } => {
+            Ok(())
+        }
     }
 }
 

@@ -108,6 +108,7 @@ fn every_help_text() {
         &["upload"],
         &["batch"],
         &["models"],
+        &["models", "schema"],
         &["config"],
         &["completions"],
     ];
@@ -780,4 +781,95 @@ fn models_show_their_parameters() {
     .unwrap();
     let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(schema["x-model-id"], "model_kling-v1-6-pro");
+}
+
+#[test]
+fn models_schema_prints_the_api_description() {
+    let scratch = Scratch::new("models-schema");
+    let output = kling(
+        &scratch,
+        None,
+        &["--sandbox", "models", "schema", "model_kling-v1-6-pro"],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("{\n  \"model\": {"),
+        "pretty JSON: {stdout}"
+    );
+    let description: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(description["model"]["id"], "model_kling-v1-6-pro");
+    let names: Vec<&str> = description["model"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|input| input["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "prompt",
+            "startImage",
+            "endImage",
+            "negativePrompt",
+            "referenceImages",
+            "aspectRatio",
+            "cfgScale",
+            "duration"
+        ]
+    );
+    // Untouched: the fields a model description has beyond what kling uses are there.
+    assert_eq!(description["model"]["inputs"][6]["min"], 0);
+    assert_eq!(
+        description["model"]["inputs"][0]["required"],
+        serde_json::json!({"always": true})
+    );
+
+    let output = kling(
+        &scratch,
+        None,
+        &["--sandbox", "models", "schema", "model_nope"],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 1);
+    assert!(output.stdout.is_empty());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot fetch the description of model_nope")
+            && stderr.contains("404")
+            && stderr.contains("check the id"),
+        "{stderr}"
+    );
+
+    let output = kling(&scratch, None, &["models", "schema"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("<ID>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_and_models_id_still_need_no_api() {
+    let scratch = Scratch::new("models-local");
+    // No credentials, no sandbox: the built-in models are listed and shown.
+    let output = run(kling(&scratch, None, &["models"])).await;
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains("model_kling-v1-6-pro"));
+    let output = run(kling(&scratch, None, &["models", "model_kling-v1-6-pro"])).await;
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains("--cfg-scale"));
+    // `models schema` asks the API given by the environment.
+    let api = sandbox(SandboxConfig::default()).await;
+    let output = run(kling(
+        &scratch,
+        Some(&api),
+        &["models", "schema", "model_kling-v1-6-pro"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    let description: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(description["model"]["inputs"].as_array().unwrap().len(), 8);
 }

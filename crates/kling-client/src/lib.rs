@@ -51,6 +51,7 @@ mod config;
 mod download;
 mod error;
 mod jobs;
+mod models;
 mod upload;
 
 pub use client::{Client, redact};

@@ -44,7 +44,9 @@ pub(crate) fn inputs(schema: &Value) -> Vec<Value> {
                 "array" if property["items"]["type"] == "number" || property["items"]["type"] == "integer" => ("number_array", json!({})),
                 "array" => ("string_array", json!({})),
                 "string" if is_file(property) => ("file", json!({"kind": "image"})),
-                "integer" | "number" => ("number", json!({})),
+                // Scenario has one "number" type; a step of 1 says it takes whole numbers.
+                "integer" => ("number", json!({"step": 1})),
+                "number" => ("number", json!({})),
                 "boolean" => ("boolean", json!({})),
                 _ => ("string", json!({})),
             };

@@ -424,7 +424,6 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
         .map(|variant| variant.value.text())
         .collect();
     let variant_docs: Vec<String> = texts.iter().map(|text| format!(" `{text}`")).collect();
-    let count = Literal::usize_unsuffixed(variants.len());
     let default_impl = definition.default.map(|index| {
         let variant = &variants[index];
         quote! {
@@ -506,16 +505,16 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
             fn from_str(value: &str) -> Result<Self, Self::Err> {
                 match value {
                     #( #texts => Ok(Self::#variants), )*
-                    _ => Err(#rt::ParseEnumError::new(#field, value, &Self::VALUES)),
+                    _ => Err(#rt::ParseEnumError::new(#field, value, Self::VALUES)),
                 }
             }
         }
     };
     let consts = quote! {
         /// Every value, in the schema's order.
-        pub const ALL: [Self; #count] = [#( Self::#variants ),*];
+        pub const ALL: &[Self] = &[#( Self::#variants ),*];
         /// The allowed values as the API spells them.
-        pub const VALUES: [&'static str; #count] = [#( #texts ),*];
+        pub const VALUES: &[&str] = &[#( #texts ),*];
     };
     match definition.variants.first().map(|variant| &variant.value) {
         Some(VariantValue::Integer(_)) => {
@@ -550,7 +549,7 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
                     fn try_from(value: i64) -> Result<Self, Self::Error> {
                         match value {
                             #( #numbers => Ok(Self::#variants), )*
-                            _ => Err(#rt::ParseEnumError::new(#field, value.to_string(), &Self::VALUES)),
+                            _ => Err(#rt::ParseEnumError::new(#field, value.to_string(), Self::VALUES)),
                         }
                     }
                 }

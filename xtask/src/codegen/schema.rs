@@ -378,7 +378,7 @@ impl Walker<'_> {
             .string(node, "description", "")?
             .unwrap_or_default()
             .to_owned();
-        let rust_name = format!("{}Request", upper_camel(title.trim_start_matches("model_")));
+        let rust_name = request_type_name(&title);
         let meta = ModelMeta {
             id: id.to_owned(),
             title,
@@ -1154,6 +1154,12 @@ fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
+/// The request struct's name for a model's `title` (or its id, without one):
+/// `Kling 1.6 Pro` → `Kling16ProRequest`.
+pub fn request_type_name(title: &str) -> String {
+    format!("{}Request", upper_camel(title.trim_start_matches("model_")))
+}
+
 /// `aspectRatio` → `AspectRatio`, `Kling 1.6 Pro` → `Kling16Pro`, `in-progress` → `InProgress`.
 pub(crate) fn upper_camel(text: &str) -> String {
     let mut out = String::new();
@@ -1176,7 +1182,7 @@ pub(crate) fn upper_camel(text: &str) -> String {
 /// A variant name for an enum value when the schema gives none: `in-progress` →
 /// `InProgress`, `16:9` → `V16_9`, `5` → `V5` (a name cannot start with a digit, and
 /// digits on both sides of a separator keep an underscore so `1:10` and `11:0` differ).
-pub(crate) fn variant_name(value: &str) -> String {
+pub fn variant_name(value: &str) -> String {
     let mut out = String::new();
     let mut capitalize = true;
     let mut pending_separator = false;

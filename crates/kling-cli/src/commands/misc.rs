@@ -1,7 +1,8 @@
-//! `kling upload`, `kling models`, `kling config`, `kling completions`.
+//! `kling upload`, `kling models` (and `models schema`), `kling config`, `kling completions`.
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -69,6 +70,16 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// `kling models schema ID`: the API's description of a model, as it answered (pretty).
+pub(crate) async fn model_schema(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
+    let description = ctx
+        .client
+        .model_description(&kling_types::ModelId::new(id))
+        .await
+        .with_context(|| format!("cannot fetch the description of {id}"))?;
+    Ok(ctx.out.json(&description)?)
 }
 
 /// What a parameter takes, in words: `number from 0 to 1`, `one of 5, 10`, …

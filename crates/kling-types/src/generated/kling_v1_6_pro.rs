@@ -84,13 +84,9 @@ pub enum AspectRatio {
 }
 impl AspectRatio {
     /// Every value, in the schema's order.
-    pub const ALL: [Self; 3] = [
-        Self::Landscape16x9,
-        Self::Portrait9x16,
-        Self::Square1x1,
-    ];
+    pub const ALL: &[Self] = &[Self::Landscape16x9, Self::Portrait9x16, Self::Square1x1];
     /// The allowed values as the API spells them.
-    pub const VALUES: [&'static str; 3] = ["16:9", "9:16", "1:1"];
+    pub const VALUES: &[&str] = &["16:9", "9:16", "1:1"];
     /// The value as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -107,7 +103,7 @@ impl std::str::FromStr for AspectRatio {
             "16:9" => Ok(Self::Landscape16x9),
             "9:16" => Ok(Self::Portrait9x16),
             "1:1" => Ok(Self::Square1x1),
-            _ => Err(crate::ParseEnumError::new("aspectRatio", value, &Self::VALUES)),
+            _ => Err(crate::ParseEnumError::new("aspectRatio", value, Self::VALUES)),
         }
     }
 }
@@ -135,9 +131,9 @@ pub enum Duration {
 }
 impl Duration {
     /// Every value, in the schema's order.
-    pub const ALL: [Self; 2] = [Self::Seconds5, Self::Seconds10];
+    pub const ALL: &[Self] = &[Self::Seconds5, Self::Seconds10];
     /// The allowed values as the API spells them.
-    pub const VALUES: [&'static str; 2] = ["5", "10"];
+    pub const VALUES: &[&str] = &["5", "10"];
     /// The value as the API sends it.
     pub fn value(self) -> i64 {
         match self {
@@ -157,7 +153,7 @@ impl TryFrom<i64> for Duration {
                     crate::ParseEnumError::new(
                         "duration",
                         value.to_string(),
-                        &Self::VALUES,
+                        Self::VALUES,
                     ),
                 )
             }
@@ -170,7 +166,7 @@ impl std::str::FromStr for Duration {
         match value {
             "5" => Ok(Self::Seconds5),
             "10" => Ok(Self::Seconds10),
-            _ => Err(crate::ParseEnumError::new("duration", value, &Self::VALUES)),
+            _ => Err(crate::ParseEnumError::new("duration", value, Self::VALUES)),
         }
     }
 }

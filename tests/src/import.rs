@@ -1,0 +1,940 @@
+//! `cargo xtask import-model`: each mapping rule from Scenario's model `inputs` to our
+//! dialect, each refusal (naming the input and saying what to do), the command's writing
+//! rules, and the round trip: the sandbox describes Kling 1.6 Pro from our schema, the
+//! importer turns that description back into a schema, and the two accept exactly the
+//! same requests (checked with the `jsonschema` crate on thousands of instances).
+
+use std::path::{Path, PathBuf};
+
+use kling_client::{Client, Credentials};
+use kling_sandbox::{Sandbox, SandboxConfig};
+use kling_types::ModelId;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Map, Value, json};
+use xtask::codegen;
+use xtask::import::{self, CommandError, ImportError, Options, Outcome, import};
+
+use crate::agreement::{Candidates, candidates};
+
+const KLING: &str = "model_kling-v1-6-pro";
+
+/// A model description with these inputs, as `GET /v1/models/{id}` answers.
+fn described(inputs: Value) -> Value {
+    json!({"model": {
+        "id": "model_fixture-import",
+        "name": "Fixture Import",
+        "shortDescription": "A model of the importer's tests.",
+        "inputs": inputs,
+    }})
+}
+
+/// Checks that the generator accepts an imported schema, as `cargo xtask codegen` would.
+#[track_caller]
+fn assert_generates(schema: &Value) {
+    let text = serde_json::to_string_pretty(schema).unwrap();
+    if let Err(error) = codegen::generate_model("imported.json", &text, "kling_types") {
+        panic!("the generator refuses the import:\n{error}\n{text}");
+    }
+}
+
+/// One case per mapping rule: an input, and the property it must become.
+#[test]
+fn each_input_rule_maps_to_the_dialect() {
+    let cases: Vec<(&str, Value, Value)> = vec![
+        (
+            "string",
+            json!({"name": "p", "type": "string"}),
+            json!({"type": "string"}),
+        ),
+        (
+            "string: allowedValues become an enum",
+            json!({"name": "p", "type": "string", "allowedValues": ["16:9", "1:1"]}),
+            json!({"type": "string", "enum": ["16:9", "1:1"]}),
+        ),
+        (
+            "string: minLength/maxLength in characters stay",
+            json!({"name": "p", "type": "string", "minLength": 1, "maxLength": 2500}),
+            json!({"type": "string", "minLength": 1, "maxLength": 2500}),
+        ),
+        (
+            "string: length limits every allowed value fits add nothing to the enum",
+            json!({"name": "p", "type": "string", "allowedValues": ["ab", "abc"], "minLength": 2, "maxLength": 3}),
+            json!({"type": "string", "enum": ["ab", "abc"]}),
+        ),
+        (
+            "number: min/max become minimum/maximum",
+            json!({"name": "p", "type": "number", "min": 0, "max": 1}),
+            json!({"type": "number", "minimum": 0, "maximum": 1}),
+        ),
+        (
+            "number: whole allowedValues become an integer enum (10.0 is 10)",
+            json!({"name": "p", "type": "number", "allowedValues": [5, 10.0]}),
+            json!({"type": "integer", "enum": [5, 10]}),
+        ),
+        (
+            "number: bounds every allowed value fits add nothing to the enum",
+            json!({"name": "p", "type": "number", "allowedValues": [5, 10], "min": 5, "max": 10}),
+            json!({"type": "integer", "enum": [5, 10]}),
+        ),
+        (
+            "number: step 1 with whole bounds is an integer",
+            json!({"name": "p", "type": "number", "min": 1.0, "max": 50, "step": 1}),
+            json!({"type": "integer", "minimum": 1, "maximum": 50}),
+        ),
+        (
+            "number: any whole step with whole bounds is an integer",
+            json!({"name": "p", "type": "number", "min": 0, "max": 100, "step": 10}),
+            json!({"type": "integer", "minimum": 0, "maximum": 100}),
+        ),
+        (
+            "number: a fractional step is the slider's, the number stays a number",
+            json!({"name": "p", "type": "number", "min": 0, "max": 1, "step": 0.05}),
+            json!({"type": "number", "minimum": 0, "maximum": 1}),
+        ),
+        (
+            "number: a whole step from a fractional bound is not an integer",
+            json!({"name": "p", "type": "number", "min": 0.5, "max": 9.5, "step": 1}),
+            json!({"type": "number", "minimum": 0.5, "maximum": 9.5}),
+        ),
+        (
+            "number: no step, no values: a number",
+            json!({"name": "p", "type": "number", "min": 1, "max": 3}),
+            json!({"type": "number", "minimum": 1, "maximum": 3}),
+        ),
+        (
+            "boolean",
+            json!({"name": "p", "type": "boolean"}),
+            json!({"type": "boolean"}),
+        ),
+        (
+            "file without a kind: an asset id",
+            json!({"name": "p", "type": "file"}),
+            json!({"type": "string", "format": "asset-id"}),
+        ),
+        (
+            "file of kind image: an asset id",
+            json!({"name": "p", "type": "file", "kind": "image"}),
+            json!({"type": "string", "format": "asset-id"}),
+        ),
+        (
+            "file_array: asset ids, minLength/maxLength count items",
+            json!({"name": "p", "type": "file_array", "kind": "image", "minLength": 1, "maxLength": 4}),
+            json!({"type": "array", "items": {"type": "string", "format": "asset-id"}, "minItems": 1, "maxItems": 4}),
+        ),
+        (
+            "string_array: strings, minLength/maxLength count items",
+            json!({"name": "p", "type": "string_array", "maxLength": 3}),
+            json!({"type": "array", "items": {"type": "string"}, "maxItems": 3}),
+        ),
+        (
+            "string_array: allowedValues are the items' enum",
+            json!({"name": "p", "type": "string_array", "allowedValues": ["calm", "wild"]}),
+            json!({"type": "array", "items": {"type": "string", "enum": ["calm", "wild"]}}),
+        ),
+        (
+            "number_array: numbers, min/max bound each item",
+            json!({"name": "p", "type": "number_array", "min": -1, "max": 1, "minLength": 1}),
+            json!({"type": "array", "items": {"type": "number", "minimum": -1, "maximum": 1}, "minItems": 1}),
+        ),
+        (
+            "number_array: whole allowedValues are the items' integer enum",
+            json!({"name": "p", "type": "number_array", "allowedValues": [1, 2]}),
+            json!({"type": "array", "items": {"type": "integer", "enum": [1, 2]}}),
+        ),
+        (
+            "default stays",
+            json!({"name": "p", "type": "string", "default": "16:9", "allowedValues": ["16:9", "1:1"]}),
+            json!({"type": "string", "enum": ["16:9", "1:1"], "default": "16:9"}),
+        ),
+        (
+            "default of an integer is written whole",
+            json!({"name": "p", "type": "number", "allowedValues": [5, 10], "default": 5.0}),
+            json!({"type": "integer", "enum": [5, 10], "default": 5}),
+        ),
+        (
+            "description stays",
+            json!({"name": "p", "type": "boolean", "description": "Loop the video."}),
+            json!({"type": "boolean", "description": "Loop the video."}),
+        ),
+        (
+            "hint is the description's second sentence",
+            json!({"name": "p", "type": "boolean", "description": "Loop the video", "hint": "Costs nothing."}),
+            json!({"type": "boolean", "description": "Loop the video. Costs nothing."}),
+        ),
+        (
+            "hint alone is the description",
+            json!({"name": "p", "type": "boolean", "hint": "Costs nothing."}),
+            json!({"type": "boolean", "description": "Costs nothing."}),
+        ),
+        (
+            "label is the title",
+            json!({"name": "p", "type": "boolean", "label": "Loop"}),
+            json!({"type": "boolean", "title": "Loop"}),
+        ),
+        (
+            "a label that repeats the name is no title",
+            json!({"name": "p", "type": "boolean", "label": "p"}),
+            json!({"type": "boolean"}),
+        ),
+        (
+            "UI-only fields are left out",
+            json!({"name": "p", "type": "string", "placeholder": "a fox", "group": "main", "costImpact": true, "prompt": true, "parent": "q"}),
+            json!({"type": "string"}),
+        ),
+        (
+            "a null field is a field not set",
+            json!({"name": "p", "type": "number", "min": null, "description": null, "default": null}),
+            json!({"type": "number"}),
+        ),
+    ];
+    for (rule, input, expected) in cases {
+        let schema = import(&described(json!([input])))
+            .unwrap_or_else(|error| panic!("{rule}: refused:\n{error}"));
+        assert_eq!(schema["properties"]["p"], expected, "{rule}");
+        assert_eq!(
+            schema["properties"]["p"].to_string(),
+            expected.to_string(),
+            "{rule}: keyword order"
+        );
+        assert_generates(&schema);
+    }
+}
+
+/// `required` rules: always, never, and "when another is set" as draft-07 dependencies.
+#[test]
+fn required_rules_become_required_and_dependencies() {
+    let schema = import(&described(json!([
+        {"name": "prompt", "type": "string", "required": {"always": true}},
+        {"name": "startImage", "type": "file", "required": {"ifDefined": {"endImage": {"message": "A first frame is required when an end frame is set."}}}},
+        {"name": "endImage", "type": "file"},
+        {"name": "mask", "type": "file", "required": {"ifDefined": {"endImage": {"message": "…"}, "tail": {"message": "…"}}}},
+        {"name": "tail", "type": "boolean", "required": {"always": false}},
+        {"name": "seed", "type": "number", "required": {"always": true, "ifDefined": {"tail": {"message": "…"}}}},
+    ])))
+    .unwrap();
+    assert_eq!(schema["required"], json!(["prompt", "seed"]));
+    assert_eq!(
+        schema["dependencies"],
+        json!({"endImage": ["startImage", "mask"], "tail": ["mask"]}),
+        "X required if `other` is set: other needs X; an always-required input needs no dependency"
+    );
+    assert_generates(&schema);
+
+    let optional = import(&described(json!([{"name": "p", "type": "string"}]))).unwrap();
+    assert_eq!(optional["required"], json!([]));
+    assert!(optional.get("dependencies").is_none());
+}
+
+#[test]
+fn the_model_becomes_the_root() {
+    let schema = import(&described(json!([{"name": "p", "type": "string"}]))).unwrap();
+    let keys: Vec<&str> = schema
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "$schema",
+            "$comment",
+            "x-model-id",
+            "title",
+            "description",
+            "type",
+            "additionalProperties",
+            "required",
+            "properties"
+        ]
+    );
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(schema["x-model-id"], "model_fixture-import");
+    assert_eq!(schema["title"], "Fixture Import");
+    assert_eq!(schema["description"], "A model of the importer's tests.");
+    assert_eq!(schema["additionalProperties"], false);
+    let comment = schema["$comment"].as_str().unwrap();
+    assert!(
+        comment.contains("import-model") && comment.contains("model_fixture-import"),
+        "{comment}"
+    );
+    // The bare model object (without `{"model": …}`) is read the same.
+    let bare = described(json!([{"name": "p", "type": "string"}]))["model"].clone();
+    assert_eq!(import(&bare).unwrap(), schema);
+    // Deterministic: no timestamp, the same bytes every time.
+    assert_eq!(
+        serde_json::to_string(&import(&bare).unwrap()).unwrap(),
+        serde_json::to_string(&schema).unwrap()
+    );
+    // Properties keep the order of `inputs`, not the alphabet.
+    let schema = import(&described(json!([
+        {"name": "zeta", "type": "string"},
+        {"name": "alpha", "type": "string"},
+        {"name": "mid", "type": "string"},
+    ])))
+    .unwrap();
+    let names: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["zeta", "alpha", "mid"]);
+}
+
+/// One case per refusal: the inputs, then which input (index, name) and field are
+/// blamed, words the message must contain, and words of what to do.
+struct Refusal {
+    rule: &'static str,
+    inputs: Value,
+    input: Option<(usize, Option<&'static str>)>,
+    field: &'static str,
+    message: &'static str,
+    help: &'static str,
+}
+
+fn refusals() -> Vec<Refusal> {
+    let refusal = |rule, inputs, input: (usize, &'static str), field, message, help| Refusal {
+        rule,
+        inputs,
+        input: Some((input.0, Some(input.1))),
+        field,
+        message,
+        help,
+    };
+    vec![
+        refusal(
+            "required.ifNotDefined",
+            json!([{"name": "prompt", "type": "string"}, {"name": "image", "type": "file", "required": {"ifNotDefined": {"prompt": {"message": "An image or a prompt."}}}}]),
+            (1, "image"),
+            "required",
+            "`required.ifNotDefined`",
+            "remove `required`",
+        ),
+        refusal(
+            "required.conditional",
+            json!([{"name": "mode", "type": "string"}, {"name": "image", "type": "file", "required": {"conditional": {"values": {"mode": ["img2video"]}}}}]),
+            (1, "image"),
+            "required",
+            "`required.conditional`",
+            "remove `required`",
+        ),
+        refusal(
+            "an unknown required rule",
+            json!([{"name": "p", "type": "string", "required": {"sometimes": true}}]),
+            (0, "p"),
+            "required",
+            "unknown rule `required.sometimes`",
+            "teach xtask/src/import.rs",
+        ),
+        refusal(
+            "required.ifDefined naming no input",
+            json!([{"name": "p", "type": "string", "required": {"ifDefined": {"ghost": {"message": "…"}}}}]),
+            (0, "p"),
+            "required",
+            "`ghost`, which is not an input",
+            "fix the description",
+        ),
+        refusal(
+            "required that is not an object",
+            json!([{"name": "p", "type": "string", "required": true}]),
+            (0, "p"),
+            "required",
+            "must be an object",
+            "{\"always\": true}",
+        ),
+        refusal(
+            "fractional allowedValues",
+            json!([{"name": "p", "type": "number", "allowedValues": [0.5, 1]}]),
+            (0, "p"),
+            "allowedValues",
+            "no enums of fractional numbers",
+            "remove `allowedValues`",
+        ),
+        refusal(
+            "allowedValues outside min/max",
+            json!([{"name": "p", "type": "number", "allowedValues": [5, 10], "max": 8}]),
+            (0, "p"),
+            "allowedValues",
+            "outside the input's own `min`/`max`",
+            "find out which is right",
+        ),
+        refusal(
+            "allowedValues breaking maxLength",
+            json!([{"name": "p", "type": "string", "allowedValues": ["short", "much too long"], "maxLength": 5}]),
+            (0, "p"),
+            "allowedValues",
+            "breaks the input's own `minLength`/`maxLength`",
+            "find out which is right",
+        ),
+        refusal(
+            "a fractional default of an integer",
+            json!([{"name": "p", "type": "number", "min": 0, "max": 10, "step": 1, "default": 2.5}]),
+            (0, "p"),
+            "default",
+            "not a whole number",
+            "find out which is right",
+        ),
+        refusal(
+            "min greater than max",
+            json!([{"name": "p", "type": "number", "min": 2, "max": 1}]),
+            (0, "p"),
+            "min",
+            "greater than `max`",
+            "fix the description",
+        ),
+        refusal(
+            "a step that is not positive",
+            json!([{"name": "p", "type": "number", "step": 0}]),
+            (0, "p"),
+            "step",
+            "must be positive",
+            "fix the description",
+        ),
+        refusal(
+            "whole numbers in a list",
+            json!([{"name": "p", "type": "number_array", "min": 0, "max": 9, "step": 1}]),
+            (0, "p"),
+            "step",
+            "no arrays of plain integers",
+            "remove `step`",
+        ),
+        refusal(
+            "type model",
+            json!([{"name": "lora", "type": "model"}]),
+            (0, "lora"),
+            "type",
+            "`model` inputs are not imported",
+            "write its property by hand",
+        ),
+        refusal(
+            "type model_array",
+            json!([{"name": "loras", "type": "model_array"}]),
+            (0, "loras"),
+            "type",
+            "`model_array` inputs are not imported",
+            "write its property by hand",
+        ),
+        refusal(
+            "type inputs_array",
+            json!([{"name": "shots", "type": "inputs_array"}]),
+            (0, "shots"),
+            "type",
+            "`inputs_array` inputs are not imported",
+            "remove the input",
+        ),
+        refusal(
+            "an unknown type",
+            json!([{"name": "p", "type": "color"}]),
+            (0, "p"),
+            "type",
+            "unknown input type `color`",
+            "teach xtask/src/import.rs",
+        ),
+        refusal(
+            "a missing type",
+            json!([{"name": "p"}]),
+            (0, "p"),
+            "type",
+            "no `type`",
+            "save the API's answer",
+        ),
+        refusal(
+            "an unknown field",
+            json!([{"name": "p", "type": "string"}, {"name": "q", "type": "string", "pattern": "^a"}]),
+            (1, "q"),
+            "pattern",
+            "unknown field `pattern` on input `q`: the importer would drop it silently",
+            "map it in xtask/src/import.rs",
+        ),
+        refusal(
+            "a field of another type",
+            json!([{"name": "p", "type": "string", "min": 1}]),
+            (0, "p"),
+            "min",
+            "`min` on a `string` input",
+            "fix the description",
+        ),
+        refusal(
+            "minDuration",
+            json!([{"name": "clip", "type": "file", "kind": "image", "minDuration": 1}]),
+            (0, "clip"),
+            "minDuration",
+            "a limit our dialect cannot check",
+            "remove the field",
+        ),
+        refusal(
+            "maxDuration",
+            json!([{"name": "clip", "type": "file", "maxDuration": 10}]),
+            (0, "clip"),
+            "maxDuration",
+            "a limit our dialect cannot check",
+            "remove the field",
+        ),
+        refusal(
+            "maxSize",
+            json!([{"name": "clips", "type": "file_array", "maxSize": 10000000}]),
+            (0, "clips"),
+            "maxSize",
+            "a limit our dialect cannot check",
+            "remove the field",
+        ),
+        refusal(
+            "a file of another kind than image",
+            json!([{"name": "clip", "type": "file", "kind": "video"}]),
+            (0, "clip"),
+            "kind",
+            "cannot say that the asset must be a video",
+            "teach the dialect an asset kind",
+        ),
+        refusal(
+            "a count that is not one",
+            json!([{"name": "p", "type": "string", "maxLength": -1}]),
+            (0, "p"),
+            "maxLength",
+            "must be a count",
+            "fix the description",
+        ),
+        refusal(
+            "an allowed value of the wrong type",
+            json!([{"name": "p", "type": "string", "allowedValues": ["a", 1]}]),
+            (0, "p"),
+            "allowedValues",
+            "is not a string",
+            "fix the description",
+        ),
+        refusal(
+            "two inputs of one name",
+            json!([{"name": "p", "type": "string"}, {"name": "p", "type": "boolean"}]),
+            (1, "p"),
+            "name",
+            "a second input is named `p`",
+            "fix the description",
+        ),
+        Refusal {
+            rule: "an input that is not an object",
+            inputs: json!(["prompt"]),
+            input: Some((0, None)),
+            field: "name",
+            message: "not a JSON object",
+            help: "fix the description",
+        },
+        Refusal {
+            rule: "an input without a name",
+            inputs: json!([{"name": "p", "type": "string"}, {"type": "string"}]),
+            input: Some((1, None)),
+            field: "name",
+            message: "no `name`",
+            help: "fix the description",
+        },
+    ]
+}
+
+#[test]
+fn each_refusal_names_the_input_and_says_what_to_do() {
+    let mut report = String::new();
+    for case in refusals() {
+        let error: ImportError = match import(&described(case.inputs.clone())) {
+            Ok(schema) => panic!("{}: accepted as {schema}", case.rule),
+            Err(error) => error,
+        };
+        let input = case
+            .input
+            .map(|(index, name)| (index, name.map(str::to_owned)));
+        assert_eq!(error.input, input, "{}: {error}", case.rule);
+        assert_eq!(
+            error.field.as_deref(),
+            Some(case.field),
+            "{}: {error}",
+            case.rule
+        );
+        assert!(
+            error.message.contains(case.message),
+            "{}: the message should say {:?}: {error}",
+            case.rule,
+            case.message
+        );
+        assert!(
+            error.help.contains(case.help),
+            "{}: the help should say {:?}: {error}",
+            case.rule,
+            case.help
+        );
+        let shown = error.to_string();
+        if let Some((index, name)) = &error.input {
+            assert!(shown.contains(&format!("inputs[{index}]")), "{shown}");
+            if let Some(name) = name {
+                assert!(shown.contains(&format!("`{name}`")), "{shown}");
+            }
+        }
+        assert!(shown.contains("\n  help: "), "{shown}");
+        report.push_str(&format!("# {}\n{shown}\n\n", case.rule));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn a_description_without_a_model_is_refused() {
+    let cases = [
+        (json!([]), "model", "not a JSON object"),
+        (
+            json!({"model": {"name": "x", "inputs": []}}),
+            "id",
+            "no model `id`",
+        ),
+        (
+            json!({"model": {"id": "../escape", "inputs": []}}),
+            "id",
+            "cannot name a file under schema/models/",
+        ),
+        (
+            json!({"model": {"id": "model_x"}}),
+            "inputs",
+            "no `inputs` list",
+        ),
+        (
+            json!({"model": {"id": "model_x", "name": 3, "inputs": []}}),
+            "name",
+            "not a string",
+        ),
+    ];
+    for (description, field, message) in cases {
+        let error = import(&description).unwrap_err();
+        assert_eq!(error.input, None, "{error}");
+        assert_eq!(error.field.as_deref(), Some(field), "{error}");
+        assert!(error.message.contains(message), "{error}");
+        assert!(
+            error.to_string().starts_with("the model, field "),
+            "{error}"
+        );
+        assert!(error.help.len() > 10, "{error}");
+    }
+}
+
+/// The imports of the fixtures under `fixtures/import/`, for reviewers, and accepted by
+/// the generator.
+#[test]
+fn fixture_descriptions_import() {
+    insta::glob!("../fixtures", "import/*.json", |path| {
+        let description: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let schema = import(&description).unwrap_or_else(|error| panic!("{error}"));
+        assert_generates(&schema);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        insta::with_settings!({ snapshot_suffix => name }, {
+            insta::assert_snapshot!(serde_json::to_string_pretty(&schema).unwrap());
+        });
+    });
+}
+
+/// A scratch folder, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("kling-import-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn options(file: &Path, output: &Path, force: bool) -> Options {
+    Options {
+        file: file.to_path_buf(),
+        output: Some(output.to_path_buf()),
+        force,
+    }
+}
+
+#[test]
+fn the_command_writes_once_and_never_overwrites_silently() {
+    let scratch = Scratch::new("command");
+    let input = scratch.path("description.json");
+    let output = scratch.path("out/model_fixture-import.json");
+    std::fs::write(
+        &input,
+        described(json!([{"name": "prompt", "type": "string", "required": {"always": true}}]))
+            .to_string(),
+    )
+    .unwrap();
+
+    let outcome = import::run(&options(&input, &output, false)).unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Wrote {
+            path: output.clone(),
+            model_id: "model_fixture-import".to_owned(),
+            parameters: 1
+        }
+    );
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        written.ends_with("}\n"),
+        "pretty JSON with a trailing newline"
+    );
+    assert!(written.contains("\n  \"properties\": {\n"), "{written}");
+
+    // The same import again: nothing to do.
+    assert_eq!(
+        import::run(&options(&input, &output, false)).unwrap(),
+        Outcome::Unchanged {
+            path: output.clone()
+        }
+    );
+
+    // A different file is there: refused without --force, and left alone.
+    std::fs::write(&output, "{}\n").unwrap();
+    let error = import::run(&options(&input, &output, false)).unwrap_err();
+    assert!(matches!(error, CommandError::Exists(_)), "{error}");
+    assert!(error.to_string().contains("--force"), "{error}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "{}\n");
+    assert!(matches!(
+        import::run(&options(&input, &output, true)).unwrap(),
+        Outcome::Wrote { .. }
+    ));
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), written);
+
+    // `-o -` prints instead.
+    assert_eq!(
+        import::run(&options(&input, Path::new("-"), false)).unwrap(),
+        Outcome::Printed(written)
+    );
+
+    // By default, the schema goes to schema/models/<model id>.json.
+    assert_eq!(
+        import::default_output("model_x"),
+        codegen::workspace_root().join("schema/models/model_x.json")
+    );
+}
+
+#[test]
+fn the_command_writes_nothing_the_generator_refuses() {
+    let scratch = Scratch::new("refused");
+    let input = scratch.path("description.json");
+    let output = scratch.path("model_fixture-import.json");
+    // A default outside the input's own range: the importer maps it, the generator refuses it.
+    std::fs::write(
+        &input,
+        described(json!([{"name": "p", "type": "number", "min": 0, "max": 1, "default": 2}]))
+            .to_string(),
+    )
+    .unwrap();
+    let error = import::run(&options(&input, &output, false)).unwrap_err();
+    assert!(matches!(error, CommandError::Generator(_)), "{error}");
+    assert!(error.to_string().contains("nothing was written"), "{error}");
+    assert!(!output.exists());
+
+    std::fs::write(&input, "not json").unwrap();
+    let error = import::run(&options(&input, &output, false)).unwrap_err();
+    assert!(matches!(error, CommandError::NotJson(..)), "{error}");
+    assert!(error.to_string().contains("kling models schema"), "{error}");
+}
+
+#[test]
+fn the_command_line_is_read() {
+    assert_eq!(
+        Options::parse(&["x.json"]).unwrap(),
+        Options {
+            file: "x.json".into(),
+            output: None,
+            force: false
+        }
+    );
+    assert_eq!(
+        Options::parse(&["-", "-o", "out.json", "--force"]).unwrap(),
+        Options {
+            file: "-".into(),
+            output: Some("out.json".into()),
+            force: true
+        }
+    );
+    for bad in [
+        &[][..],
+        &["x.json", "y.json"],
+        &["x.json", "-o"],
+        &["x.json", "--nope"],
+    ] {
+        let error = Options::parse(bad).unwrap_err();
+        assert!(matches!(error, CommandError::Usage(_)), "{bad:?}");
+        assert!(error.to_string().contains("usage: "), "{error}");
+    }
+}
+
+/// Every keyword of a schema except the annotations the importer cannot recover from a
+/// model description (our `$comment`s and `x-` extensions) and `title`.
+fn constraints(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| {
+                    !matches!(
+                        key.as_str(),
+                        "$comment"
+                            | "title"
+                            | "x-enum-names"
+                            | "x-ignored-when-present"
+                            | "x-cli-flag"
+                    )
+                })
+                .map(|(key, value)| (key.clone(), constraints(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(constraints).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Both schemas give the same verdict on thousands of instances built around every
+/// constraint of either (values that fit, values at and beyond each limit, JSON of the
+/// wrong type, missing required fields, unknown fields).
+#[track_caller]
+fn assert_same_verdicts(original: &Value, imported: &Value) {
+    let theirs = jsonschema::draft7::new(original).unwrap();
+    let ours = jsonschema::draft7::new(imported).unwrap();
+    let mut names: Vec<String> = Vec::new();
+    for schema in [original, imported] {
+        for name in schema["properties"].as_object().unwrap().keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    let properties: Vec<(String, Candidates)> = names
+        .into_iter()
+        .map(|name| {
+            let mut values = candidates(&original["properties"][&name]);
+            let more = candidates(&imported["properties"][&name]);
+            values.fitting.extend(more.fitting);
+            values.edge.extend(more.edge);
+            values.junk.extend(more.junk);
+            (name, values)
+        })
+        .collect();
+
+    let picks = (
+        prop::collection::vec(
+            (0..8u8, 0..10u8, any::<prop::sample::Index>()),
+            properties.len(),
+        ),
+        prop::bool::weighted(0.05),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 4000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let (valid, invalid) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    runner
+        .run(&picks, |(picks, unknown_field)| {
+            let mut instance = Map::new();
+            for ((name, values), (presence, tier, index)) in properties.iter().zip(&picks) {
+                // `prompt` nearly always, the others about half of the time.
+                let present = if name == "prompt" {
+                    *presence != 0
+                } else {
+                    *presence >= 4
+                };
+                if present {
+                    instance.insert(name.clone(), values.pick(*tier, *index));
+                }
+            }
+            if unknown_field {
+                instance.insert("notAParameter".to_owned(), json!(1));
+            }
+            let instance = Value::Object(instance);
+            let verdict = theirs.is_valid(&instance);
+            let counter = if verdict { &valid } else { &invalid };
+            counter.set(counter.get() + 1);
+            prop_assert_eq!(
+                ours.is_valid(&instance),
+                verdict,
+                "the original and the imported schema disagree on {}",
+                instance
+            );
+            Ok(())
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    let (valid, invalid) = (valid.get(), invalid.get());
+    assert!(
+        valid > 500 && invalid > 500,
+        "only {valid} valid and {invalid} invalid instances"
+    );
+}
+
+/// The sandbox describes Kling 1.6 Pro the way Scenario describes models, from our schema;
+/// importing that description gives back a schema with the same constraints, which the
+/// generator accepts and which accepts exactly the same requests.
+#[tokio::test]
+async fn kling_round_trips_through_the_api_description() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let credentials = sandbox.credentials();
+    let client = Client::new(Credentials::new(
+        credentials.key.clone(),
+        credentials.secret.clone(),
+    ))
+    .with_base_url(sandbox.base_url());
+    let description = client
+        .model_description(&ModelId::new(KLING))
+        .await
+        .unwrap();
+    assert_eq!(description["model"]["inputs"].as_array().unwrap().len(), 8);
+
+    let imported = import(&description).unwrap_or_else(|error| panic!("{error}"));
+    assert_generates(&imported);
+    let original: Value = serde_json::from_str(kling_types::kling_v1_6_pro::SCHEMA).unwrap();
+    assert_eq!(
+        constraints(&imported),
+        constraints(&original),
+        "the same schema but for comments, titles and x- extensions"
+    );
+    assert_same_verdicts(&original, &imported);
+
+    // The dependency in both directions, explicitly.
+    let both = jsonschema::draft7::new(&imported).unwrap();
+    assert!(!both.is_valid(&json!({"prompt": "x", "endImage": "asset_b"})));
+    assert!(both.is_valid(&json!({"prompt": "x", "startImage": "asset_a", "endImage": "asset_b"})));
+    assert!(both.is_valid(&json!({"prompt": "x", "startImage": "asset_a"})));
+}
+
+/// The verdict comparison has teeth: a schema one limit away from Kling's is caught.
+#[test]
+fn the_verdict_comparison_sees_any_loosened_or_tightened_limit() {
+    let original: Value = serde_json::from_str(kling_types::kling_v1_6_pro::SCHEMA).unwrap();
+    type Mutation = (&'static str, fn(&mut Value));
+    let mutations: [Mutation; 6] = [
+        ("cfgScale maximum 2", |schema| {
+            schema["properties"]["cfgScale"]["maximum"] = json!(2)
+        }),
+        ("prompt maxLength 2499", |schema| {
+            schema["properties"]["prompt"]["maxLength"] = json!(2499)
+        }),
+        ("referenceImages maxItems 5", |schema| {
+            schema["properties"]["referenceImages"]["maxItems"] = json!(5)
+        }),
+        ("duration 7 allowed", |schema| {
+            schema["properties"]["duration"]["enum"] = json!([5, 7, 10])
+        }),
+        ("no dependencies", |schema| {
+            schema.as_object_mut().unwrap().remove("dependencies");
+        }),
+        ("duration a number", |schema| {
+            schema["properties"]["duration"] =
+                json!({"type": "number", "minimum": 5, "maximum": 10})
+        }),
+    ];
+    for (mutation, mutate) in mutations {
+        let mut other = original.clone();
+        mutate(&mut other);
+        let caught = std::panic::catch_unwind(|| assert_same_verdicts(&original, &other))
+            .expect_err(mutation);
+        let message = caught.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("disagree"), "{mutation}: {message}");
+    }
+}
