@@ -84,8 +84,14 @@ impl JobFilter {
 
 /// How to wait for a job.
 ///
-/// Polling starts fast (the first look is immediate, the next after `first_poll`) and
-/// backs off by `factor` up to `max_poll`; `Retry-After` answers are honoured.
+/// The first look is immediate. Then the pauses start short (`first_poll`) and grow by
+/// `factor` up to `max_poll`, while nothing says when the job will end. Once the job's
+/// progress moves, the client aims at the moment it will reach 100% (halving the
+/// distance while it is far, up to `far_poll`), and once it is finalizing, looks again
+/// after `near_ratio` of the time waited so far: the job's end is seen within about
+/// that share of its duration, with few requests (a 5-minute job: about 25 looks, seen
+/// within 10 s of its end; a 2-second one within 0.1 s). `Retry-After` answers are
+/// honoured.
 ///
 /// ```
 /// use std::time::Duration;
@@ -98,21 +104,30 @@ pub struct WaitOptions {
     /// Stop waiting after this long (the job goes on); `None` waits as long as it takes.
     /// Default 30 minutes.
     pub deadline: Option<Duration>,
-    /// The pause after the first look (default 1 s).
+    /// The pause after the first look (default 200 ms).
     pub first_poll: Duration,
-    /// The longest pause between two looks (default 10 s).
+    /// The longest pause while nothing says when the job will end (default 10 s).
     pub max_poll: Duration,
-    /// How much longer each pause is than the one before (default 1.5).
+    /// How much longer each such pause is than the one before (default 1.5).
     pub factor: f64,
+    /// The longest pause while the job's progress says its end is far (default 60 s).
+    pub far_poll: Duration,
+    /// Once finalizing, the pause as a share of the time waited so far (default 0.05).
+    pub near_ratio: f64,
+    /// The shortest pause between two looks (default 50 ms).
+    pub min_poll: Duration,
 }
 
 impl Default for WaitOptions {
     fn default() -> Self {
         Self {
             deadline: Some(Duration::from_secs(30 * 60)),
-            first_poll: Duration::from_secs(1),
+            first_poll: Duration::from_millis(200),
             max_poll: Duration::from_secs(10),
             factor: 1.5,
+            far_poll: Duration::from_secs(60),
+            near_ratio: 0.05,
+            min_poll: Duration::from_millis(50),
         }
     }
 }
@@ -132,11 +147,13 @@ impl WaitOptions {
         self
     }
 
-    /// Sets the polling pauses.
+    /// Sets the pauses while nothing says when the job will end (the far pause is raised
+    /// to `max` if it was shorter).
     #[must_use]
     pub fn with_polling(mut self, first: Duration, max: Duration, factor: f64) -> Self {
         self.first_poll = first;
         self.max_poll = max.max(first);
+        self.far_poll = self.far_poll.max(self.max_poll);
         self.factor = if factor.is_finite() && factor >= 1.0 {
             factor
         } else {
@@ -145,13 +162,83 @@ impl WaitOptions {
         self
     }
 
-    fn pause(&self, looks: u32) -> Duration {
+    /// The backoff pause after look number `looks`.
+    fn backoff(&self, looks: u32) -> Duration {
         let factor = self
             .factor
             .powi(i32::try_from(looks.saturating_sub(1)).unwrap_or(i32::MAX));
         Duration::try_from_secs_f64(self.first_poll.as_secs_f64() * factor)
             .unwrap_or(self.max_poll)
             .min(self.max_poll)
+    }
+
+    /// Every pause divided by `speed`: for a server whose clock runs `speed` times faster
+    /// (a sandbox in a benchmark).
+    #[must_use]
+    pub fn scaled(mut self, speed: f64) -> Self {
+        if speed.is_finite() && speed > 0.0 {
+            let scale = |duration: Duration| {
+                Duration::try_from_secs_f64(duration.as_secs_f64() / speed).unwrap_or(duration)
+            };
+            self.first_poll = scale(self.first_poll);
+            self.max_poll = scale(self.max_poll);
+            self.far_poll = scale(self.far_poll);
+            self.min_poll = scale(self.min_poll);
+        }
+        self
+    }
+
+    /// The pause before the next look, from what the looks so far showed.
+    fn next_pause(
+        &self,
+        looks: u32,
+        waited: Duration,
+        job: &Job,
+        progress: &ProgressTrack,
+    ) -> Duration {
+        let backoff = self.backoff(looks).max(self.min_poll);
+        if job.status == JobStatus::Finalizing
+            || job.progress.is_some_and(|progress| progress >= 1.0)
+        {
+            let near = Duration::try_from_secs_f64(waited.as_secs_f64() * self.near_ratio.max(0.0))
+                .unwrap_or(self.max_poll);
+            return near.clamp(self.min_poll, self.max_poll.max(self.min_poll));
+        }
+        match progress.until_full() {
+            // Far from the end: halve the distance (the estimate sharpens on the way).
+            Some(until_full) if until_full > backoff * 2 => {
+                (until_full / 2).clamp(self.min_poll, self.far_poll.max(self.min_poll))
+            }
+            Some(until_full) => until_full.clamp(self.min_poll, self.far_poll.max(self.min_poll)),
+            None => backoff,
+        }
+    }
+}
+
+/// The first and the latest progress seen while a job is in progress: how fast it goes.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProgressTrack {
+    first: Option<(Instant, f64)>,
+    latest: Option<(Instant, f64)>,
+}
+
+impl ProgressTrack {
+    fn record(&mut self, job: &Job, at: Instant) {
+        let (JobStatus::InProgress, Some(progress)) = (&job.status, job.progress) else {
+            return;
+        };
+        self.first.get_or_insert((at, progress));
+        self.latest = Some((at, progress));
+    }
+
+    /// When progress will reach 100% at the pace seen so far, if it moved.
+    fn until_full(&self) -> Option<Duration> {
+        let ((first_at, first), (latest_at, latest)) = (self.first?, self.latest?);
+        let seconds = latest_at.duration_since(first_at).as_secs_f64();
+        let rate = (latest - first) / seconds;
+        (rate.is_finite() && rate > 0.0)
+            .then(|| Duration::try_from_secs_f64((1.0 - latest).max(0.0) / rate).ok())
+            .flatten()
     }
 }
 
@@ -549,6 +636,8 @@ impl Client {
             started: Instant,
             looks: u32,
             last: Option<(JobStatus, Option<f64>)>,
+            pause: Duration,
+            progress: ProgressTrack,
         }
         let watch = Watch {
             client: self.clone(),
@@ -557,12 +646,14 @@ impl Client {
             started: Instant::now(),
             looks: 0,
             last: None,
+            pause: Duration::ZERO,
+            progress: ProgressTrack::default(),
         };
         futures_util::stream::unfold(Some(watch), |watch| async move {
             let mut watch = watch?;
             loop {
                 if watch.looks > 0 {
-                    let mut pause = watch.options.pause(watch.looks);
+                    let mut pause = watch.pause;
                     if let Some(deadline) = watch.options.deadline {
                         pause = pause.min(deadline.saturating_sub(watch.started.elapsed()));
                     }
@@ -574,6 +665,10 @@ impl Client {
                     Err(error) => return Some((Err(error), None)),
                 };
                 let elapsed = watch.started.elapsed();
+                watch.progress.record(&job, Instant::now());
+                watch.pause = watch
+                    .options
+                    .next_pause(watch.looks, elapsed, &job, &watch.progress);
                 let now = (job.status.clone(), job.progress);
                 let changed = watch.last.as_ref() != Some(&now);
                 let terminal = job.status.is_terminal();
@@ -663,5 +758,89 @@ impl Client {
                 waited: Duration::ZERO,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(status: &str, progress: f64) -> Job {
+        serde_json::from_value(
+            serde_json::json!({"jobId": "job_1", "status": status, "progress": progress}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pauses_back_off_while_nothing_says_when_the_job_ends() {
+        let options = WaitOptions::default();
+        let track = ProgressTrack::default();
+        let pauses: Vec<u128> = (1..=12)
+            .map(|looks| {
+                options
+                    .next_pause(looks, Duration::ZERO, &job("queued", 0.0), &track)
+                    .as_millis()
+            })
+            .collect();
+        assert_eq!(
+            pauses,
+            [
+                200, 300, 450, 675, 1012, 1518, 2278, 3417, 5125, 7688, 10000, 10000
+            ]
+        );
+    }
+
+    #[test]
+    fn moving_progress_aims_at_its_end() {
+        let options = WaitOptions::default();
+        let start = Instant::now();
+        let mut track = ProgressTrack::default();
+        track.record(&job("in-progress", 0.1), start);
+        track.record(&job("in-progress", 0.2), start + Duration::from_secs(1));
+        // 10% a second, 80% to go: the end is 8 s away; far, so halve the distance.
+        assert_eq!(
+            options.next_pause(3, Duration::from_secs(5), &job("in-progress", 0.2), &track),
+            Duration::from_secs(4)
+        );
+        track.record(&job("in-progress", 0.9), start + Duration::from_secs(8));
+        // Near: straight to it.
+        assert_eq!(
+            options.next_pause(6, Duration::from_secs(12), &job("in-progress", 0.9), &track),
+            Duration::from_secs(1)
+        );
+        // A status from a newer server does not move the estimate.
+        track.record(&job("thinking", 0.95), start + Duration::from_secs(9));
+        assert_eq!(track.latest.map(|(_, progress)| progress), Some(0.9));
+    }
+
+    #[test]
+    fn finalizing_looks_again_after_a_share_of_the_wait() {
+        let options = WaitOptions::default();
+        let track = ProgressTrack::default();
+        assert_eq!(
+            options.next_pause(9, Duration::from_secs(100), &job("finalizing", 1.0), &track),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            options.next_pause(
+                9,
+                Duration::from_millis(100),
+                &job("finalizing", 1.0),
+                &track
+            ),
+            Duration::from_millis(50)
+        );
+        // 100 times faster: 10 ms waited is 1 s of the server's time, and the floor is 0.5 ms.
+        let scaled = options.scaled(100.0);
+        assert_eq!(
+            scaled.next_pause(
+                9,
+                Duration::from_millis(10),
+                &job("finalizing", 1.0),
+                &track
+            ),
+            Duration::from_micros(500)
+        );
     }
 }
