@@ -69,7 +69,13 @@ pub fn workspace_root() -> PathBuf {
 /// Generates every file and returns the ones it wrote; in [`Mode::Check`], writes
 /// nothing and fails naming the stale ones (with a diff of each on stderr).
 pub fn run(mode: Mode) -> Result<Vec<String>, CodegenError> {
-    let root = workspace_root();
+    run_at(&workspace_root(), mode)
+}
+
+/// [`run`] on another tree laid out like the workspace (`schema/`, the kling-types
+/// manifest): the benchmark times codegen on synthetic models this way.
+pub fn run_at(root: &Path, mode: Mode) -> Result<Vec<String>, CodegenError> {
+    let root = root.to_path_buf();
     let mut outputs = Vec::new();
 
     let models = schema_files(&root, "schema/models")?;

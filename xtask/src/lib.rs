@@ -3,6 +3,8 @@
 //!
 //! Nothing at run time depends on this crate: only the `xtask` binary and the tests.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod codegen;
 pub mod import;
 pub mod schema_diff;

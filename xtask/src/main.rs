@@ -12,6 +12,7 @@ USAGE:
     cargo xtask import-model FILE [-o OUT] [--force]
     cargo xtask schema-diff [--markdown] [--allow-breaking] OLD.json NEW.json
     cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
+    cargo xtask bench
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -29,6 +30,9 @@ COMMANDS:
                      --markdown prints a Markdown table (for a GitHub job summary);
                      --allow-breaking exits 0 even with a major change.
                      Exit codes: 0 fine, 1 breaking change, 2 bad usage or unreadable file
+    bench            measure kling against the official Python SDK and curl (release
+                     build, sandboxes on 127.0.0.1; installs scenario-sdk into a venv in
+                     target/bench); writes target/bench/report.json and BENCHMARKS.md
 ";
 
 #[expect(
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen::run(Mode::Check),
         ["import-model", rest @ ..] => return xtask::import::main(rest),
         ["schema-diff", rest @ ..] => return xtask::schema_diff::main(rest),
+        ["bench", rest @ ..] => return bench(rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;
@@ -61,6 +66,49 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask bench`: built with the `bench` feature, it runs; otherwise it rebuilds
+/// xtask in release with it and runs that (codegen never needs the runtime crates).
+#[cfg(feature = "bench")]
+fn bench(args: &[&str]) -> ExitCode {
+    xtask::bench::main(args)
+}
+
+#[cfg(not(feature = "bench"))]
+#[expect(
+    clippy::print_stderr,
+    reason = "a command-line tool reports on its streams"
+)]
+fn bench(args: &[&str]) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--features",
+            "bench",
+            "--",
+            "bench",
+        ])
+        .args(args)
+        .current_dir(xtask::codegen::workspace_root())
+        .status();
+    match status {
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|code| u8::try_from(code).ok())
+                .unwrap_or(1),
+        ),
+        Err(error) => {
+            eprintln!("error: cannot run cargo: {error}");
             ExitCode::FAILURE
         }
     }

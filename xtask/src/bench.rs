@@ -1,0 +1,953 @@
+//! `cargo xtask bench`: measures kling side by side with what users would pick instead
+//! (the official Python SDK, curl), in one run, against sandboxes on 127.0.0.1, and
+//! writes `target/bench/report.json` and `BENCHMARKS.md`.
+//!
+//! Each process is measured from the outside: wall time, CPU time (user + system, read
+//! from `/proc/<pid>/stat` once it has exited and before it is reaped) and peak RSS
+//! (`VmHWM`, sampled while it runs). Repeated runs give the median and the spread. The
+//! Python SDK is installed by the bench into `target/bench/venv`; without it (no
+//! network), its columns are empty and the report says so. Linux only.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, WaitId, WaitIdOptions};
+use serde_json::{Value, json};
+
+use crate::codegen;
+
+/// One line of the report.
+struct Row {
+    name: String,
+    ours: f64,
+    theirs: Option<f64>,
+    unit: &'static str,
+    /// How many times better ours is (or, with `per_ideal`, ours over the ideal).
+    ratio: Option<f64>,
+    target: String,
+    met: bool,
+    note: String,
+}
+
+/// A finished process, seen from outside.
+#[derive(Clone, Copy, Debug)]
+struct Measured {
+    wall: f64,
+    cpu: f64,
+    peak_rss_mib: f64,
+}
+
+type Fallible<T> = Result<T, String>;
+
+const KLING: &str = "model_kling-v1-6-pro";
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+#[expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line task reports on its streams"
+)]
+pub fn main(args: &[&str]) -> ExitCode {
+    if !args.is_empty() {
+        eprintln!(
+            "error: `cargo xtask bench` takes no arguments (got `{}`)",
+            args.join(" ")
+        );
+        return ExitCode::from(2);
+    }
+    match run() {
+        Ok(rows) => {
+            println!("{}", table(&rows));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "progress of a long task")]
+fn run() -> Fallible<Vec<Row>> {
+    let started = Instant::now();
+    let root = codegen::workspace_root();
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    eprintln!("bench: building the release binaries");
+    let status = Command::new(cargo())
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "kling-cli",
+            "-p",
+            "kling-sandbox",
+        ])
+        .current_dir(&root)
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if !status.success() {
+        return Err("the release build failed".to_owned());
+    }
+    let bins = Bins {
+        kling: root.join("target/release/kling"),
+        sandbox: root.join("target/release/kling-sandbox"),
+        dir: dir.clone(),
+    };
+    let python = python_with_sdk(&dir);
+    if python.is_none() {
+        eprintln!(
+            "bench: no Python with scenario-sdk (pip install failed?): the Python columns stay empty"
+        );
+    }
+    let mut rows = Vec::new();
+    for (name, bench) in [
+        (
+            "one generation",
+            bench_generate as fn(&Bins, Option<&Path>) -> Fallible<Vec<Row>>,
+        ),
+        ("download", bench_download),
+        ("cold start", bench_cold_start),
+        ("codegen", bench_codegen),
+        ("batch", bench_batch),
+        ("polling", bench_polling),
+    ] {
+        eprintln!(
+            "bench: {name} ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        );
+        rows.extend(bench(&bins, python.as_deref())?);
+    }
+    write_report(&root, &rows, python.is_some(), started.elapsed())?;
+    eprintln!(
+        "bench: done in {:.0} s; target/bench/report.json and BENCHMARKS.md written",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(rows)
+}
+
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+struct Bins {
+    kling: PathBuf,
+    sandbox: PathBuf,
+    dir: PathBuf,
+}
+
+impl Bins {
+    /// `kling` against a sandbox, with its own data folder.
+    fn kling(&self, sandbox: &SandboxProcess, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.kling);
+        command
+            .args(args)
+            .env("SCENARIO_BASE_URL", &sandbox.base_url)
+            .env("SCENARIO_SDK_API_KEY", "sandbox-key")
+            .env("SCENARIO_SDK_API_SECRET", "sandbox-secret")
+            .env("KLING_DATA_DIR", self.dir.join("data"))
+            .env_remove("RUST_LOG");
+        command
+    }
+}
+
+/// A `kling-sandbox` process on a free port; killed when dropped.
+struct SandboxProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl SandboxProcess {
+    fn start(bin: &Path, args: &[&str]) -> Fallible<Self> {
+        let mut child = Command::new(bin)
+            .args(["--port", "0"])
+            .args(args)
+            .env_remove("SCENARIO_SDK_API_KEY")
+            .env_remove("SCENARIO_SDK_API_SECRET")
+            .env("RUST_LOG", "kling_sandbox=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| format!("cannot start {}: {error}", bin.display()))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let base_url = loop {
+            let Some(Ok(line)) = lines.next() else {
+                return Err("the sandbox ended before listening".to_owned());
+            };
+            if let Some(at) = line.find("listening on ") {
+                break line[at + "listening on ".len()..].trim().to_owned();
+            }
+        };
+        // Keep reading its log, or a full pipe would stall it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self { child, base_url })
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to its end: wall and CPU time, peak RSS; an error if it fails.
+fn measure(command: &mut Command) -> Fallible<Measured> {
+    let shown = format!("{command:?}");
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("{shown}: {error}"))?;
+    let stderr = child.stderr.take();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(stderr) = stderr {
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        }
+        text
+    });
+    let pid = Pid::from_child(&child);
+    let mut peak_kib = 0u64;
+    // Wait for the exit without reaping, so that its CPU times can still be read.
+    loop {
+        match rustix::process::waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT | WaitIdOptions::NOHANG,
+        ) {
+            Ok(Some(_)) => break,
+            Ok(None) => {
+                peak_kib = peak_kib.max(peak_rss_kib(pid).unwrap_or(0));
+                if started.elapsed() > RUN_LIMIT {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{shown} ran over {} s", RUN_LIMIT.as_secs()));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(error) => return Err(format!("{shown}: waitid: {error}")),
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid).ok_or_else(|| format!("{shown}: cannot read its CPU time"))?;
+    let status = child.wait().map_err(|error| format!("{shown}: {error}"))?;
+    if !status.success() {
+        return Err(format!(
+            "{shown} failed ({status}): {}",
+            errors.join().unwrap_or_default()
+        ));
+    }
+    Ok(Measured {
+        wall,
+        cpu,
+        peak_rss_mib: peak_kib as f64 / 1024.0,
+    })
+}
+
+fn peak_rss_kib(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU seconds of an exited, not yet reaped process.
+fn cpu_seconds(pid: Pid) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    Some((user + system) as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `median (min–max, n runs)`.
+fn spread(values: &[f64], unit: &str) -> String {
+    let (min, max) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(min, max), value| {
+            (min.min(*value), max.max(*value))
+        });
+    format!("{min:.3}–{max:.3} {unit} over {} runs", values.len())
+}
+
+/// A venv with the official SDK, made once in `target/bench/venv`.
+fn python_with_sdk(dir: &Path) -> Option<PathBuf> {
+    let venv = dir.join("venv");
+    let python = venv.join("bin/python");
+    let has_sdk = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import scenario_sdk"])
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if has_sdk(&python) {
+        return Some(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|status| status.success());
+    let installed = made
+        && Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "scenario-sdk==2.4.0"])
+            .status()
+            .is_ok_and(|status| status.success());
+    (installed && has_sdk(&python)).then_some(python)
+}
+
+fn write_script(dir: &Path, name: &str, text: &str) -> Fallible<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(path)
+}
+
+const PY_GENERATE: &str = r#"import sys, time, httpx
+from scenario_sdk import Scenario
+base, out = sys.argv[1], sys.argv[2]
+client = Scenario(api_key="sandbox-key", api_secret="sandbox-secret", base_url=base, max_retries=0)
+job = client.generate.run_model(model_id="model_kling-v1-6-pro", body={"prompt": "a red fox running through snow"}).job
+while True:
+    job = client.jobs.retrieve(job_id=job.job_id).job
+    if job.status in ("success", "failure", "canceled"):
+        break
+    time.sleep(0.2)  # kling's first pause
+asset = client.assets.retrieve(asset_id=job.metadata.asset_ids[0]).asset
+with httpx.stream("GET", asset.url) as response, open(out, "wb") as file:
+    for chunk in response.iter_bytes():
+        file.write(chunk)
+"#;
+
+/// 1. One whole generation as a user runs it: process start to file on disk.
+fn bench_generate(bins: &Bins, python: Option<&Path>) -> Fallible<Vec<Row>> {
+    let sandbox = SandboxProcess::start(
+        &bins.sandbox,
+        &["--job-seconds", "0", "--output-size", "1048576"],
+    )?;
+    let script = write_script(&bins.dir, "generate.py", PY_GENERATE)?;
+    let (mut ours_wall, mut ours_cpu, mut theirs_wall, mut theirs_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let out = bins.dir.join("generated.mp4");
+    for _ in 0..7 {
+        let ours = measure(
+            bins.kling(
+                &sandbox,
+                &[
+                    "generate",
+                    "--prompt",
+                    "a red fox running through snow",
+                    "-q",
+                    "-o",
+                ],
+            )
+            .arg(&out),
+        )?;
+        ours_wall.push(ours.wall);
+        ours_cpu.push(ours.cpu);
+        if let Some(python) = python {
+            let theirs = measure(
+                Command::new(python)
+                    .arg(&script)
+                    .arg(&sandbox.base_url)
+                    .arg(&out),
+            )?;
+            theirs_wall.push(theirs.wall);
+            theirs_cpu.push(theirs.cpu);
+        }
+    }
+    let _ = std::fs::remove_file(&out);
+    Ok(vec![
+        times_row(
+            "one generation (0 s job, 1 MB): wall",
+            &mut ours_wall,
+            &mut theirs_wall,
+            10.0,
+        ),
+        times_row(
+            "one generation (0 s job, 1 MB): CPU",
+            &mut ours_cpu,
+            &mut theirs_cpu,
+            20.0,
+        ),
+    ])
+}
+
+/// A "times less" row: ratio theirs / ours, met when ≥ `target`.
+fn times_row(name: &str, ours: &mut [f64], theirs: &mut [f64], target: f64) -> Row {
+    let note = format!(
+        "ours {}; theirs {}",
+        spread(ours, "s"),
+        if theirs.is_empty() {
+            "not run".to_owned()
+        } else {
+            spread(theirs, "s")
+        }
+    );
+    let ours = median(ours);
+    let theirs = (!theirs.is_empty()).then(|| median(theirs));
+    let ratio = theirs.map(|theirs| theirs / ours);
+    Row {
+        name: name.to_owned(),
+        ours,
+        theirs,
+        unit: "s",
+        ratio,
+        target: format!("≥ {target}× less"),
+        met: ratio.is_some_and(|ratio| ratio >= target),
+        note,
+    }
+}
+
+/// Starts a job on `sandbox` and returns its output's asset id and signed URL.
+fn an_output(bins: &Bins, sandbox: &SandboxProcess) -> Fallible<(String, String)> {
+    let output = |args: &[&str]| -> Fallible<Value> {
+        let out = bins
+            .kling(sandbox, args)
+            .output()
+            .map_err(|error| error.to_string())?;
+        serde_json::from_slice(&out.stdout).map_err(|error| {
+            format!(
+                "kling {}: {error}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let job = output(&["--json", "generate", "--prompt", "a big one", "--no-wait"])?;
+    let job_id = job["jobId"].as_str().ok_or("no job id")?.to_owned();
+    // A 0-second job: done at once.
+    let job = output(&["--json", "jobs", "get", &job_id])?;
+    let asset_id = job["metadata"]["assetIds"][0]
+        .as_str()
+        .ok_or("no asset")?
+        .to_owned();
+    let asset = output(&["--json", "assets", "get", &asset_id])?;
+    Ok((asset_id, asset["url"].as_str().ok_or("no url")?.to_owned()))
+}
+
+/// 2. Download throughput of 1 GiB and peak RSS, against `curl -o`; RSS flat in size.
+fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
+    const GIB: u64 = 1 << 30;
+    let big = SandboxProcess::start(
+        &bins.sandbox,
+        &["--job-seconds", "0", "--output-size", &GIB.to_string()],
+    )?;
+    let small = SandboxProcess::start(
+        &bins.sandbox,
+        &[
+            "--job-seconds",
+            "0",
+            "--output-size",
+            &(64u64 << 20).to_string(),
+        ],
+    )?;
+    let (big_asset, big_url) = an_output(bins, &big)?;
+    let (small_asset, _) = an_output(bins, &small)?;
+    let file = bins.dir.join("download.bin");
+    let (mut ours, mut theirs, mut ours_rss, mut small_rss) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut curl_rss = Vec::new();
+    for _ in 0..3 {
+        let run = measure(
+            bins.kling(&big, &["assets", "download", &big_asset, "-q", "-o"])
+                .arg(&file),
+        )?;
+        ours.push(GIB as f64 / run.wall / (1 << 20) as f64);
+        ours_rss.push(run.peak_rss_mib);
+        let _ = std::fs::remove_file(&file);
+        let run = measure(
+            Command::new("curl")
+                .args(["-s", "-f", "-o"])
+                .arg(&file)
+                .arg(&big_url),
+        )?;
+        theirs.push(GIB as f64 / run.wall / (1 << 20) as f64);
+        curl_rss.push(run.peak_rss_mib);
+        let _ = std::fs::remove_file(&file);
+        let run = measure(
+            bins.kling(&small, &["assets", "download", &small_asset, "-q", "-o"])
+                .arg(&file),
+        )?;
+        small_rss.push(run.peak_rss_mib);
+        let _ = std::fs::remove_file(&file);
+    }
+    let note = format!(
+        "ours {}; curl {}",
+        spread(&ours, "MiB/s"),
+        spread(&theirs, "MiB/s")
+    );
+    let (ours_speed, curl_speed) = (median(&mut ours), median(&mut theirs));
+    let ratio = ours_speed / curl_speed;
+    let (rss, rss_small, rss_curl) = (
+        median(&mut ours_rss),
+        median(&mut small_rss),
+        median(&mut curl_rss),
+    );
+    Ok(vec![
+        Row {
+            name: "download 1 GiB: throughput".into(),
+            ours: ours_speed,
+            theirs: Some(curl_speed),
+            unit: "MiB/s",
+            ratio: Some(ratio),
+            target: "≥ 0.95× curl".into(),
+            met: ratio >= 0.95,
+            note,
+        },
+        Row {
+            name: "download 1 GiB: peak RSS".into(),
+            ours: rss,
+            theirs: Some(rss_curl),
+            unit: "MiB",
+            ratio: None,
+            target: "≤ 16 MiB".into(),
+            met: rss <= 16.0,
+            note: "the whole `kling assets download` process; curl for reference".to_owned(),
+        },
+        Row {
+            name: "download peak RSS, 64 MiB → 1 GiB".into(),
+            ours: rss - rss_small,
+            theirs: None,
+            unit: "MiB",
+            ratio: None,
+            target: "flat (≤ 1 MiB more)".into(),
+            met: rss - rss_small <= 1.0,
+            note: format!("{rss_small:.1} MiB for 64 MiB, {rss:.1} MiB for 1 GiB"),
+        },
+    ])
+}
+
+/// 3. Cold start: `kling --help` against `python -c "import scenario_sdk"`.
+fn bench_cold_start(bins: &Bins, python: Option<&Path>) -> Fallible<Vec<Row>> {
+    let time = |command: &mut Command| -> Fallible<f64> {
+        let started = Instant::now();
+        let status = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|error| error.to_string())?;
+        status
+            .success()
+            .then(|| started.elapsed().as_secs_f64() * 1000.0)
+            .ok_or_else(|| format!("{command:?} failed"))
+    };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..21 {
+        ours.push(time(Command::new(&bins.kling).arg("--help"))?);
+        if let Some(python) = python {
+            theirs.push(time(
+                Command::new(python).args(["-c", "import scenario_sdk"]),
+            )?);
+        }
+    }
+    let mut row = times_row(
+        "cold start: `kling --help` vs `import scenario_sdk`",
+        &mut ours,
+        &mut theirs,
+        50.0,
+    );
+    row.unit = "ms";
+    row.note = row.note.replace(" s ", " ms ");
+    Ok(vec![row])
+}
+
+/// 4. `cargo xtask codegen` (after build) for 1 and for 100 models.
+fn bench_codegen(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
+    let root = codegen::workspace_root();
+    let kling = std::fs::read_to_string(root.join("schema/models/model_kling-v1-6-pro.json"))
+        .map_err(|error| error.to_string())?;
+    let mut rows = Vec::new();
+    for (count, target) in [(1usize, 0.5), (100, 5.0)] {
+        let tree = bins.dir.join(format!("codegen-{count}"));
+        let _ = std::fs::remove_dir_all(&tree);
+        for sub in ["schema/models", "schema/api", "crates/kling-types"] {
+            std::fs::create_dir_all(tree.join(sub)).map_err(|error| error.to_string())?;
+        }
+        for entry in
+            std::fs::read_dir(root.join("schema/api")).map_err(|error| error.to_string())?
+        {
+            let entry = entry.map_err(|error| error.to_string())?;
+            std::fs::copy(
+                entry.path(),
+                tree.join("schema/api").join(entry.file_name()),
+            )
+            .map_err(|error| error.to_string())?;
+        }
+        std::fs::copy(
+            root.join("crates/kling-types/Cargo.toml"),
+            tree.join("crates/kling-types/Cargo.toml"),
+        )
+        .map_err(|error| error.to_string())?;
+        for n in 0..count {
+            // Synthetic models: Kling's parameters under other ids and names.
+            let id = if n == 0 {
+                KLING.to_owned()
+            } else {
+                format!("model_synthetic-{n:03}")
+            };
+            let schema = kling.replace(KLING, &id).replace(
+                "\"title\": \"Kling 1.6 Pro\"",
+                &format!("\"title\": \"Synthetic {n:03}\""),
+            );
+            let schema = if n == 0 { kling.clone() } else { schema };
+            std::fs::write(tree.join(format!("schema/models/{id}.json")), schema)
+                .map_err(|error| error.to_string())?;
+        }
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let _ = std::fs::remove_dir_all(tree.join("crates/kling-types/src"));
+            let started = Instant::now();
+            codegen::run_at(&tree, codegen::Mode::Write).map_err(|error| error.to_string())?;
+            times.push(started.elapsed().as_secs_f64());
+        }
+        let note = spread(&times, "s");
+        let seconds = median(&mut times);
+        rows.push(Row {
+            name: format!(
+                "cargo xtask codegen, {count} model{}",
+                if count == 1 { "" } else { "s" }
+            ),
+            ours: seconds,
+            theirs: None,
+            unit: "s",
+            ratio: None,
+            target: format!("≤ {target} s"),
+            met: seconds <= target,
+            note,
+        });
+        let _ = std::fs::remove_dir_all(&tree);
+    }
+    Ok(rows)
+}
+
+const PY_BATCH: &str = r#"import asyncio, sys, httpx
+from scenario_sdk import AsyncScenario
+base, count, concurrency, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+async def main():
+    client = AsyncScenario(api_key="sandbox-key", api_secret="sandbox-secret", base_url=base)
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient() as http:
+        async def one(n):
+            async with limit:
+                job = (await client.generate.run_model(model_id="model_kling-v1-6-pro", body={"prompt": f"clip {n}"})).job
+                while True:
+                    job = (await client.jobs.retrieve(job_id=job.job_id)).job
+                    if job.status in ("success", "failure", "canceled"):
+                        break
+                    await asyncio.sleep(0.2)
+                asset = (await client.assets.retrieve(asset_id=job.metadata.asset_ids[0])).asset
+                response = await http.get(asset.url)
+                with open(f"{out}/{n}.mp4", "wb") as file:
+                    file.write(response.content)
+        await asyncio.gather(*(one(n) for n in range(count)))
+asyncio.run(main())
+"#;
+
+/// 5. `kling batch` of 1000 jobs of 2 s, 64 at a time, against the ideal and Python.
+fn bench_batch(bins: &Bins, python: Option<&Path>) -> Fallible<Vec<Row>> {
+    const JOBS: usize = 1000;
+    const CONCURRENCY: usize = 64;
+    let ideal = JOBS.div_ceil(CONCURRENCY) as f64 * 2.0;
+    let lines: String = (0..JOBS)
+        .map(|n| format!("{{\"prompt\": \"clip {n}\", \"name\": \"clip-{n:04}\"}}\n"))
+        .collect();
+    let file = write_script(&bins.dir, "batch.jsonl", &lines)?;
+    let out = bins.dir.join("batch-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let sandbox = SandboxProcess::start(&bins.sandbox, &["--job-seconds", "2"])?;
+    let ours = measure(
+        bins.kling(
+            &sandbox,
+            &[
+                "batch",
+                "-q",
+                "--concurrency",
+                &CONCURRENCY.to_string(),
+                "--out",
+            ],
+        )
+        .arg(&out)
+        .arg(&file),
+    )?;
+    let _ = std::fs::remove_dir_all(&out);
+    drop(sandbox);
+    let theirs = match python {
+        Some(python) => {
+            let sandbox = SandboxProcess::start(&bins.sandbox, &["--job-seconds", "2"])?;
+            std::fs::create_dir_all(&out).map_err(|error| error.to_string())?;
+            let script = write_script(&bins.dir, "batch.py", PY_BATCH)?;
+            let run = measure(
+                Command::new(python)
+                    .arg(&script)
+                    .arg(&sandbox.base_url)
+                    .arg(JOBS.to_string())
+                    .arg(CONCURRENCY.to_string())
+                    .arg(&out),
+            )?;
+            let _ = std::fs::remove_dir_all(&out);
+            Some(run)
+        }
+        None => None,
+    };
+    Ok(vec![
+        Row {
+            name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} at a time: wall"),
+            ours: ours.wall,
+            theirs: theirs.map(|run| run.wall),
+            unit: "s",
+            ratio: Some(ours.wall / ideal),
+            target: format!("≤ 1.1× ideal ({ideal:.0} s)"),
+            met: ours.wall <= 1.1 * ideal,
+            note: format!(
+                "ratio is ours over the ideal; CPU ours {:.1} s{}",
+                ours.cpu,
+                theirs
+                    .map(|run| format!(
+                        ", Python asyncio {:.1} s (wall {:.1}× the ideal)",
+                        run.cpu,
+                        run.wall / ideal
+                    ))
+                    .unwrap_or_default()
+            ),
+        },
+        Row {
+            name: "batch: peak RSS".into(),
+            ours: ours.peak_rss_mib,
+            theirs: theirs.map(|run| run.peak_rss_mib),
+            unit: "MiB",
+            ratio: None,
+            target: "≤ 64 MiB".into(),
+            met: ours.peak_rss_mib <= 64.0,
+            note: String::new(),
+        },
+    ])
+}
+
+/// Row 6, polling a 5-minute job with the sandbox clock 60 times faster and the
+/// client's pauses scaled alike: requests made and how late the end is seen, against
+/// fixed 1-second polling.
+fn bench_polling(_bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
+    const SPEED: f64 = 60.0;
+    const JOB_SECONDS: f64 = 300.0;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async {
+        let config = kling_sandbox::SandboxConfig::default()
+            .with_job_duration(Duration::from_secs_f64(JOB_SECONDS))
+            .with_clock_speed(SPEED);
+        let sandbox = kling_sandbox::Sandbox::start(config)
+            .await
+            .map_err(|error| error.to_string())?;
+        let client = kling_client::Client::new(kling_client::Credentials::new(
+            "sandbox-key",
+            "sandbox-secret",
+        ))
+        .with_base_url(sandbox.base_url());
+        let request = kling_types::kling_v1_6_pro::Kling16ProRequest::new("a slow one");
+        let (mut ours_requests, mut ours_lag, mut fixed_requests, mut fixed_lag) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let job_real = Duration::from_secs_f64(JOB_SECONDS / SPEED);
+        let polls = |job_id: &str| {
+            sandbox
+                .requests()
+                .iter()
+                .filter(|record| {
+                    record.method == "GET" && record.path == format!("/v1/jobs/{job_id}")
+                })
+                .count() as f64
+        };
+        for _ in 0..3 {
+            let submitted = client
+                .submit(&request)
+                .await
+                .map_err(|error| error.to_string())?;
+            let created = Instant::now();
+            let options = kling_client::WaitOptions::default().scaled(SPEED);
+            client
+                .wait(submitted.job_id(), options)
+                .await
+                .map_err(|error| error.to_string())?;
+            ours_lag.push(created.elapsed().saturating_sub(job_real).as_secs_f64() * SPEED);
+            ours_requests.push(polls(submitted.job_id().as_str()));
+
+            let submitted = client
+                .submit(&request)
+                .await
+                .map_err(|error| error.to_string())?;
+            let created = Instant::now();
+            loop {
+                let job = client
+                    .job(submitted.job_id())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if job.status.is_terminal() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs_f64(1.0 / SPEED)).await;
+            }
+            fixed_lag.push(created.elapsed().saturating_sub(job_real).as_secs_f64() * SPEED);
+            fixed_requests.push(polls(submitted.job_id().as_str()));
+        }
+        let lag_limit = (0.05 * JOB_SECONDS).max(1.0);
+        let requests_note = format!(
+            "ours {}; fixed 1 s {}",
+            spread(&ours_requests, "requests"),
+            spread(&fixed_requests, "requests")
+        );
+        let lag_note = format!(
+            "in the job's time; ours {}; fixed 1 s {}",
+            spread(&ours_lag, "s"),
+            spread(&fixed_lag, "s")
+        );
+        let (requests, fixed) = (median(&mut ours_requests), median(&mut fixed_requests));
+        let (lag, fixed_lag) = (median(&mut ours_lag), median(&mut fixed_lag));
+        Ok(vec![
+            Row {
+                name: "polling a 5-minute job: requests".into(),
+                ours: requests,
+                theirs: Some(fixed),
+                unit: "requests",
+                ratio: Some(fixed / requests),
+                target: "≤ 40".into(),
+                met: requests <= 40.0,
+                note: requests_note,
+            },
+            Row {
+                name: "polling a 5-minute job: end seen late by".into(),
+                ours: lag,
+                theirs: Some(fixed_lag),
+                unit: "s",
+                ratio: None,
+                target: format!("≤ {lag_limit:.0} s (max(1 s, 5%))"),
+                met: lag <= lag_limit,
+                note: lag_note,
+            },
+        ])
+    })
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| what | ours | theirs | ratio | target | met |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let theirs = row.theirs.map_or_else(
+            || "–".to_owned(),
+            |theirs| format!("{} {}", round(theirs), row.unit),
+        );
+        let ratio = row
+            .ratio
+            .map_or_else(|| "–".to_owned(), |ratio| format!("{ratio:.2}×"));
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {theirs} | {ratio} | {} | {} |",
+            row.name,
+            round(row.ours),
+            row.unit,
+            row.target,
+            if row.met { "yes" } else { "**no**" }
+        );
+    }
+    out
+}
+
+fn round(value: f64) -> String {
+    if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+fn write_report(root: &Path, rows: &[Row], python: bool, took: Duration) -> Fallible<()> {
+    let report: Vec<Value> = rows
+        .iter()
+        .map(|row| json!({"name": row.name, "ours": row.ours, "theirs": row.theirs, "unit": row.unit, "ratio": row.ratio, "target": row.target, "met": row.met, "note": row.note}))
+        .collect();
+    let path = root.join("target/bench/report.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?,
+    )
+    .map_err(|error| format!("{}: {error}", path.display()))?;
+    let facts = machine_facts();
+    let notes: String = rows
+        .iter()
+        .filter(|row| !row.note.is_empty())
+        .map(|row| format!("- {}: {}\n", row.name, row.note))
+        .collect();
+    let text = format!(
+        "# Benchmarks\n\n`cargo xtask bench` measures kling side by side with what users would pick instead, in one \
+         run, against sandboxes on 127.0.0.1; this page and `target/bench/report.json` are its output. Figures are \
+         medians; the spread of each is below. {}\n\n{}\n## Spread and details\n\n{notes}\n## Machine\n\n{facts}- the run took {:.0} s\n",
+        if python {
+            "Python: the official `scenario-sdk` 2.4.0 in a venv the bench made."
+        } else {
+            "Python columns are empty: the bench could not install `scenario-sdk`."
+        },
+        table(rows),
+        took.as_secs_f64()
+    );
+    std::fs::write(root.join("BENCHMARKS.md"), text)
+        .map_err(|error| format!("BENCHMARKS.md: {error}"))
+}
+
+fn machine_facts() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split(':').nth(1))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let memory = read("/proc/meminfo")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .nth(1)
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map_or_else(String::new, |kib| format!("{} GiB", kib >> 20));
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let version = |program: &str, arg: &str| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(if out.stdout.is_empty() {
+                    &out.stderr
+                } else {
+                    &out.stdout
+                })
+                .trim()
+                .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    let date = kling_types::time::format_iso8601(std::time::SystemTime::now());
+    format!(
+        "- date: {date}\n- command: `cargo xtask bench`\n- CPU: {cpu}, {cores} cores available; memory {memory}\n- kernel: {}\n- {}\n- {}\n- {}\n",
+        read("/proc/sys/kernel/osrelease").trim(),
+        version("rustc", "-V"),
+        version("python3", "--version"),
+        version("curl", "--version")
+            .lines()
+            .next()
+            .unwrap_or_default()
+    )
+}
