@@ -36,6 +36,10 @@ pub(crate) struct Global {
     /// Diagnostics on stderr: -v for each request and retry, -vv for everything (RUST_LOG works too).
     #[arg(long, short, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub(crate) verbose: u8,
+    /// Do not wait for downloads to reach the disk before naming them (faster on slow disks; a
+    /// power cut could then leave an empty file under the final name).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub(crate) no_fsync: bool,
     // The help is an attribute, not a doc comment: rustdoc would want the URL in <>.
     #[arg(
         long,

@@ -50,7 +50,8 @@ impl Ctx {
                 credentials.key.clone(),
                 credentials.secret.clone(),
             ))
-            .with_base_url(sandbox.base_url());
+            .with_base_url(sandbox.base_url())
+            .with_durable_downloads(!global.no_fsync);
             out.note(&format!(
                 "sandbox: a local stand-in of the API at {} (no keys, nothing leaves this machine)",
                 sandbox.base_url()
@@ -62,9 +63,10 @@ impl Ctx {
                 sandbox: Some(sandbox),
             });
         }
+        let client = settings.client()?.with_durable_downloads(!global.no_fsync);
         Ok(Self {
             out,
-            client: settings.client()?,
+            client,
             history: Some(History::in_dir(&settings.data_dir)),
             sandbox: None,
         })
