@@ -36,6 +36,31 @@ fn check(schema_text: &str, ours: fn(&Value) -> bool) {
         .map(|names| names.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
 
+    assert_agree_on_instances(
+        &properties,
+        &required,
+        2000,
+        100,
+        "ours and jsonschema",
+        |instance| validator.is_valid(instance),
+        ours,
+    );
+}
+
+/// Builds `cases` instances from the candidates of each property (required ones nearly
+/// always present, others three times in eight, and now and then an unknown field), and
+/// asserts that `reference` and `other` give each the same verdict, and that both
+/// verdicts came up at least `min_each` times (or the comparison proves little).
+#[track_caller]
+pub(crate) fn assert_agree_on_instances(
+    properties: &[(String, Candidates)],
+    required: &[&str],
+    cases: u32,
+    min_each: u32,
+    who: &str,
+    reference: impl Fn(&Value) -> bool,
+    other: impl Fn(&Value) -> bool,
+) {
     let picks = (
         prop::collection::vec(
             (0..8u8, 0..10u8, any::<prop::sample::Index>()),
@@ -44,7 +69,7 @@ fn check(schema_text: &str, ours: fn(&Value) -> bool) {
         prop::bool::weighted(0.05),
     );
     let mut runner = TestRunner::new(Config {
-        cases: 2000,
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
@@ -53,7 +78,6 @@ fn check(schema_text: &str, ours: fn(&Value) -> bool) {
         .run(&picks, |(picks, unknown_field)| {
             let mut instance = Map::new();
             for ((name, values), (presence, tier, index)) in properties.iter().zip(&picks) {
-                // Required fields are nearly always present, others a third of the time.
                 let present = if required.contains(&name.as_str()) {
                     *presence != 0
                 } else {
@@ -67,22 +91,22 @@ fn check(schema_text: &str, ours: fn(&Value) -> bool) {
                 instance.insert("notAParameter".to_owned(), json!(1));
             }
             let instance = Value::Object(instance);
-            let theirs = validator.is_valid(&instance);
-            let counter = if theirs { &valid } else { &invalid };
+            let verdict = reference(&instance);
+            let counter = if verdict { &valid } else { &invalid };
             counter.set(counter.get() + 1);
             prop_assert_eq!(
-                ours(&instance),
-                theirs,
-                "ours and jsonschema disagree on {}",
+                other(&instance),
+                verdict,
+                "{} disagree on {}",
+                who,
                 instance
             );
             Ok(())
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
-    // Both kinds must be well represented, or the test proves little.
     let (valid, invalid) = (valid.get(), invalid.get());
     assert!(
-        valid > 100 && invalid > 100,
+        valid >= min_each && invalid >= min_each,
         "only {valid} valid and {invalid} invalid instances"
     );
 }

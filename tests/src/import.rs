@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use kling_client::{Client, Credentials};
 use kling_sandbox::{Sandbox, SandboxConfig};
 use kling_types::ModelId;
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use xtask::codegen;
 use xtask::import::{self, CommandError, ImportError, Options, Outcome, import};
 
@@ -818,53 +816,18 @@ fn assert_same_verdicts(original: &Value, imported: &Value) {
         })
         .collect();
 
-    let picks = (
-        prop::collection::vec(
-            (0..8u8, 0..10u8, any::<prop::sample::Index>()),
-            properties.len(),
-        ),
-        prop::bool::weighted(0.05),
-    );
-    let mut runner = TestRunner::new(Config {
-        cases: 4000,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let (valid, invalid) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
-    runner
-        .run(&picks, |(picks, unknown_field)| {
-            let mut instance = Map::new();
-            for ((name, values), (presence, tier, index)) in properties.iter().zip(&picks) {
-                // `prompt` nearly always, the others about half of the time.
-                let present = if name == "prompt" {
-                    *presence != 0
-                } else {
-                    *presence >= 4
-                };
-                if present {
-                    instance.insert(name.clone(), values.pick(*tier, *index));
-                }
-            }
-            if unknown_field {
-                instance.insert("notAParameter".to_owned(), json!(1));
-            }
-            let instance = Value::Object(instance);
-            let verdict = theirs.is_valid(&instance);
-            let counter = if verdict { &valid } else { &invalid };
-            counter.set(counter.get() + 1);
-            prop_assert_eq!(
-                ours.is_valid(&instance),
-                verdict,
-                "the original and the imported schema disagree on {}",
-                instance
-            );
-            Ok(())
-        })
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    let (valid, invalid) = (valid.get(), invalid.get());
-    assert!(
-        valid > 500 && invalid > 500,
-        "only {valid} valid and {invalid} invalid instances"
+    let required: Vec<&str> = original["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    crate::agreement::assert_agree_on_instances(
+        &properties,
+        &required,
+        4000,
+        500,
+        "the original and the imported schema",
+        |instance| theirs.is_valid(instance),
+        |instance| ours.is_valid(instance),
     );
 }
 
