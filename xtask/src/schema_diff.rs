@@ -268,9 +268,18 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn model_root(&mut self, old: &Value, new: &Value) {
+    /// Both roots as objects, their dialect compared; `None` when there is nothing more
+    /// to compare (equal, or not objects: then reported).
+    fn roots<'v>(
+        &mut self,
+        old: &'v Value,
+        new: &'v Value,
+    ) -> Option<(
+        &'v serde_json::Map<String, Value>,
+        &'v serde_json::Map<String, Value>,
+    )> {
         if old == new {
-            return;
+            return None;
         }
         let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
             self.push(
@@ -278,9 +287,16 @@ impl<'a> Differ<'a> {
                 "",
                 "the schema is not a JSON object: review by hand",
             );
-            return;
+            return None;
         };
         self.dialect(old, new);
+        Some((old, new))
+    }
+
+    fn model_root(&mut self, old: &Value, new: &Value) {
+        let Some((old, new)) = self.roots(old, new) else {
+            return;
+        };
 
         let old_id = old.get("x-model-id").and_then(Value::as_str);
         let new_id = new.get("x-model-id").and_then(Value::as_str);
@@ -406,18 +422,9 @@ impl<'a> Differ<'a> {
     }
 
     fn api_root(&mut self, old: &Value, new: &Value) {
-        if old == new {
-            return;
-        }
-        let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
-            self.push(
-                Bump::Major,
-                "",
-                "the schema is not a JSON object: review by hand",
-            );
+        let Some((old, new)) = self.roots(old, new) else {
             return;
         };
-        self.dialect(old, new);
         if old.get("$comment") != new.get("$comment") {
             self.push(Bump::Patch, "/$comment", "`$comment` changed");
         }
