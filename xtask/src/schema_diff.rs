@@ -19,6 +19,9 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
+/// A JSON object, as a schema node is.
+type Object = serde_json::Map<String, Value>;
+
 /// The semver bump a change needs, smallest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bump {
@@ -270,14 +273,7 @@ impl<'a> Differ<'a> {
 
     /// Both roots as objects, their dialect compared; `None` when there is nothing more
     /// to compare (equal, or not objects: then reported).
-    fn roots<'v>(
-        &mut self,
-        old: &'v Value,
-        new: &'v Value,
-    ) -> Option<(
-        &'v serde_json::Map<String, Value>,
-        &'v serde_json::Map<String, Value>,
-    )> {
+    fn roots<'v>(&mut self, old: &'v Value, new: &'v Value) -> Option<(&'v Object, &'v Object)> {
         if old == new {
             return None;
         }
