@@ -11,7 +11,6 @@
 //! leniently. A keyword this module does not know is never skipped: it is reported as a
 //! major change to review by hand.
 
-use crate::codegen::{request_type_name, variant_name};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,8 +18,10 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
+use crate::codegen::{request_type_name, variant_name};
+
 /// A JSON object, as a schema node is.
-type Object = serde_json::Map<String, Value>;
+type Object = Map<String, Value>;
 
 /// The semver bump a change needs, smallest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
