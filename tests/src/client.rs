@@ -2,7 +2,6 @@
 //! test checks the outcome and that nothing was lost: no paid job started twice, no
 //! half-written file at a target, the job id always recoverable, no secret shown.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,8 @@ use kling_types::api::JobStatus;
 use kling_types::kling_v1_6_pro::{AspectRatio, Duration as Seconds, Kling16ProRequest};
 use kling_types::{AssetId, JobId};
 use serde_json::json;
+
+use crate::support::Scratch;
 
 const KLING: &str = "model_kling-v1-6-pro";
 
@@ -46,33 +47,6 @@ async fn start(config: SandboxConfig) -> (SandboxHandle, Client) {
 
 fn on_generate(fault: Fault) -> FaultRule {
     FaultRule::new(fault).on("POST", "/v1/generate/")
-}
-
-/// A folder of its own for a test's files, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kling-tests-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 async fn output_of(client: &Client, request: &Kling16ProRequest) -> (JobId, AssetId) {

@@ -4,7 +4,7 @@
 //! importer turns that description back into a schema, and the two accept exactly the
 //! same requests (checked with the `jsonschema` crate on thousands of instances).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kling_client::{Client, Credentials};
 use kling_sandbox::{Sandbox, SandboxConfig};
@@ -14,6 +14,7 @@ use xtask::codegen;
 use xtask::import::{self, CommandError, ImportError, Options, Outcome, import};
 
 use crate::agreement::{Candidates, candidates};
+use crate::support::Scratch;
 
 const KLING: &str = "model_kling-v1-6-pro";
 
@@ -619,28 +620,6 @@ fn fixture_descriptions_import() {
             insta::assert_snapshot!(serde_json::to_string_pretty(&schema).unwrap());
         });
     });
-}
-
-/// A scratch folder, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kling-import-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn options(file: &Path, output: &Path, force: bool) -> Options {

@@ -1,5 +1,7 @@
 //! Helpers more than one test module needs.
 
+use std::path::PathBuf;
+
 /// The statuses a job goes through, in order.
 pub(crate) const LIFE: [&str; 5] = [
     "queued",
@@ -26,4 +28,36 @@ pub(crate) fn assert_in_life_order(seen: &[String]) {
         "out of order: {seen:?}"
     );
     assert_eq!(seen.last().map(String::as_str), Some("success"), "{seen:?}");
+}
+
+/// A folder of its own for a test's files, removed at the end.
+pub(crate) struct Scratch(pub(crate) PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("kling-tests-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The names of the files in it, sorted.
+    pub(crate) fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
