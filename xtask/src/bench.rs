@@ -44,6 +44,10 @@ type Fallible<T> = Result<T, String>;
 
 const KLING: &str = "model_kling-v1-6-pro";
 const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// Runs of each way of downloading 1 GiB for its throughput.
+const THROUGHPUT_RUNS: usize = 7;
+/// Runs of each download whose peak RSS is sampled.
+const RSS_RUNS: usize = 3;
 
 #[expect(
     clippy::print_stdout,
@@ -51,16 +55,20 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
     reason = "a command-line task reports on its streams"
 )]
 pub fn main(args: &[&str]) -> ExitCode {
-    if !args.is_empty() {
+    if let Some(unknown) = args.iter().find(|arg| !SECTIONS.contains(arg)) {
         eprintln!(
-            "error: `cargo xtask bench` takes no arguments (got `{}`)",
-            args.join(" ")
+            "error: `cargo xtask bench` has no section `{unknown}`\n\n\
+             Usage: cargo xtask bench [SECTION...]   (one of: {}; all when none is named)",
+            SECTIONS.join(", ")
         );
         return ExitCode::from(2);
     }
-    match run() {
+    match run(args) {
         Ok(rows) => {
             println!("{}", table(&rows));
+            for row in rows.iter().filter(|row| !row.note.is_empty()) {
+                println!("- {}: {}", row.name, row.note);
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -70,8 +78,20 @@ pub fn main(args: &[&str]) -> ExitCode {
     }
 }
 
+/// The parts of the bench, by the name that runs one alone.
+const SECTIONS: [&str; 6] = [
+    "generate",
+    "download",
+    "cold-start",
+    "codegen",
+    "batch",
+    "polling",
+];
+
+/// Runs the named sections (all when none is named); the report files are written only
+/// for a whole run, so that they always show every row.
 #[expect(clippy::print_stderr, reason = "progress of a long task")]
-fn run() -> Fallible<Vec<Row>> {
+fn run(sections: &[&str]) -> Fallible<Vec<Row>> {
     let started = Instant::now();
     let root = codegen::workspace_root();
     let dir = root.join("target/bench");
@@ -115,18 +135,30 @@ fn run() -> Fallible<Vec<Row>> {
         ("codegen", bench_codegen),
         ("batch", bench_batch),
         ("polling", bench_polling),
-    ] {
+    ]
+    .into_iter()
+    .zip(SECTIONS)
+    .filter(|(_, section)| sections.is_empty() || sections.contains(section))
+    .map(|(part, _)| part)
+    {
         eprintln!(
             "bench: {name} ({:.0} s so far)",
             started.elapsed().as_secs_f64()
         );
         rows.extend(bench(&bins, python.as_deref())?);
     }
-    write_report(&root, &rows, python.is_some(), started.elapsed())?;
-    eprintln!(
-        "bench: done in {:.0} s; target/bench/report.json and BENCHMARKS.md written",
-        started.elapsed().as_secs_f64()
-    );
+    if sections.is_empty() {
+        write_report(&root, &rows, python.is_some(), started.elapsed())?;
+        eprintln!(
+            "bench: done in {:.0} s; target/bench/report.json and BENCHMARKS.md written",
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "bench: done in {:.0} s; a partial run writes no report",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(rows)
 }
 
@@ -198,6 +230,17 @@ impl Drop for SandboxProcess {
 
 /// Runs a command to its end: wall and CPU time, peak RSS; an error if it fails.
 fn measure(command: &mut Command) -> Fallible<Measured> {
+    run_measured(command, true)
+}
+
+/// [`measure`] without sampling the peak RSS (`peak_rss_mib` is 0): for throughput,
+/// which even a sample every 20 ms perturbs (each reading of `/proc/<pid>/status`
+/// takes the memory-map lock that a multi-threaded download's allocations need).
+fn measure_time(command: &mut Command) -> Fallible<Measured> {
+    run_measured(command, false)
+}
+
+fn run_measured(command: &mut Command, sample_rss: bool) -> Fallible<Measured> {
     let shown = format!("{command:?}");
     let started = Instant::now();
     let mut child = command
@@ -227,7 +270,9 @@ fn measure(command: &mut Command) -> Fallible<Measured> {
     });
     let mut peak_kib = 0u64;
     while !waiter.is_finished() {
-        peak_kib = peak_kib.max(peak_rss_kib(pid).unwrap_or(0));
+        if sample_rss {
+            peak_kib = peak_kib.max(peak_rss_kib(pid).unwrap_or(0));
+        }
         if started.elapsed() > RUN_LIMIT {
             let _ = child.kill();
             let _ = child.wait();
@@ -460,11 +505,13 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
     let (small_asset, _) = an_output(bins, &small)?;
     let file = bins.dir.join("download.bin");
     let speed = |run: &Measured| GIB as f64 / run.wall / (1 << 20) as f64;
+    // Throughput: the four ways in turn, so that a slow spell of this shared machine
+    // falls on all of them; no RSS sampling (it slows what it watches).
     let (mut fast, mut curl, mut durable, mut curl_synced) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut ours_rss, mut small_rss, mut curl_rss) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let run = measure(
+    let mut pairs = Vec::new();
+    for _ in 0..THROUGHPUT_RUNS {
+        let run = measure_time(
             bins.kling(
                 &big,
                 &["assets", "download", &big_asset, "-q", "--no-fsync", "-o"],
@@ -472,18 +519,16 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             .arg(&file),
         )?;
         fast.push(speed(&run));
-        ours_rss.push(run.peak_rss_mib);
         let _ = std::fs::remove_file(&file);
-        let run = measure(
+        let run = measure_time(
             Command::new("curl")
                 .args(["-s", "-f", "-o"])
                 .arg(&file)
                 .arg(&big_url),
         )?;
         curl.push(speed(&run));
-        curl_rss.push(run.peak_rss_mib);
         let _ = std::fs::remove_file(&file);
-        let run = measure(
+        let run = measure_time(
             bins.kling(&big, &["assets", "download", &big_asset, "-q", "-o"])
                 .arg(&file),
         )?;
@@ -495,8 +540,27 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             file.display(),
             big_url
         );
-        let run = measure(Command::new("sh").args(["-c", &script]))?;
+        let run = measure_time(Command::new("sh").args(["-c", &script]))?;
         curl_synced.push(speed(&run));
+        let _ = std::fs::remove_file(&file);
+        pairs.push(fast[fast.len() - 1] / curl[curl.len() - 1]);
+    }
+    // Peak RSS, in runs of their own, sampled.
+    let (mut ours_rss, mut small_rss, mut curl_rss) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RSS_RUNS {
+        let run = measure(
+            bins.kling(&big, &["assets", "download", &big_asset, "-q", "-o"])
+                .arg(&file),
+        )?;
+        ours_rss.push(run.peak_rss_mib);
+        let _ = std::fs::remove_file(&file);
+        let run = measure(
+            Command::new("curl")
+                .args(["-s", "-f", "-o"])
+                .arg(&file)
+                .arg(&big_url),
+        )?;
+        curl_rss.push(run.peak_rss_mib);
         let _ = std::fs::remove_file(&file);
         let run = measure(
             bins.kling(&small, &["assets", "download", &small_asset, "-q", "-o"])
@@ -506,9 +570,11 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         let _ = std::fs::remove_file(&file);
     }
     let note = format!(
-        "ours {}; curl {}",
+        "ours {}; curl {}; run by run, ours/curl {:.2}× (median of {} pairs)",
         spread(&fast, "MiB/s"),
-        spread(&curl, "MiB/s")
+        spread(&curl, "MiB/s"),
+        median(&mut pairs),
+        pairs.len()
     );
     let durable_note = format!(
         "the default: the file reaches the disk before it gets its name; ours {}; curl + sync {}",

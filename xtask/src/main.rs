@@ -12,7 +12,7 @@ USAGE:
     cargo xtask import-model FILE [-o OUT] [--force]
     cargo xtask schema-diff [--markdown] [--allow-breaking] OLD.json NEW.json
     cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
-    cargo xtask bench
+    cargo xtask bench [SECTION...]
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -32,7 +32,9 @@ COMMANDS:
                      Exit codes: 0 fine, 1 breaking change, 2 bad usage or unreadable file
     bench            measure kling against the official Python SDK and curl (release
                      build, sandboxes on 127.0.0.1; installs scenario-sdk into a venv in
-                     target/bench); writes target/bench/report.json and BENCHMARKS.md
+                     target/bench); writes target/bench/report.json and BENCHMARKS.md.
+                     Sections (generate, download, cold-start, codegen, batch, polling)
+                     run alone when named, and then only print their rows
 ";
 
 #[expect(
