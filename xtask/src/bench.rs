@@ -68,10 +68,15 @@ pub fn main(args: &[&str]) -> ExitCode {
         return ExitCode::from(2);
     }
     match run(args) {
-        Ok(rows) => {
-            println!("{}", table(&rows));
-            for row in rows.iter().filter(|row| !row.note.is_empty()) {
-                println!("- {}: {}", row.name, row.note);
+        Ok((rows, micro)) => {
+            if !rows.is_empty() {
+                println!("{}", table(&rows));
+                for row in rows.iter().filter(|row| !row.note.is_empty()) {
+                    println!("- {}: {}", row.name, row.note);
+                }
+            }
+            if !micro.is_empty() {
+                println!("\n{}", micro_table(&micro));
             }
             ExitCode::SUCCESS
         }
@@ -83,19 +88,20 @@ pub fn main(args: &[&str]) -> ExitCode {
 }
 
 /// The parts of the bench, by the name that runs one alone.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "generate",
     "download",
     "cold-start",
     "codegen",
     "batch",
     "polling",
+    "micro",
 ];
 
 /// Runs the named sections (all when none is named); the report files are written only
 /// for a whole run, so that they always show every row.
 #[expect(clippy::print_stderr, reason = "progress of a long task")]
-fn run(sections: &[&str]) -> Fallible<Vec<Row>> {
+fn run(sections: &[&str]) -> Fallible<(Vec<Row>, Vec<Micro>)> {
     let started = Instant::now();
     let root = codegen::workspace_root();
     let dir = root.join("target/bench");
@@ -128,31 +134,40 @@ fn run(sections: &[&str]) -> Fallible<Vec<Row>> {
             "bench: no Python with scenario-sdk (pip install failed?): the Python columns stay empty"
         );
     }
+    let wanted = |section: &str| sections.is_empty() || sections.contains(&section);
     let mut rows = Vec::new();
-    for (name, bench) in [
+    for (section, name, bench) in [
         (
+            "generate",
             "one generation",
             bench_generate as fn(&Bins, Option<&Path>) -> Fallible<Vec<Row>>,
         ),
-        ("download", bench_download),
-        ("cold start", bench_cold_start),
-        ("codegen", bench_codegen),
-        ("batch", bench_batch),
-        ("polling", bench_polling),
-    ]
-    .into_iter()
-    .zip(SECTIONS)
-    .filter(|(_, section)| sections.is_empty() || sections.contains(section))
-    .map(|(part, _)| part)
-    {
+        ("download", "download", bench_download),
+        ("cold-start", "cold start", bench_cold_start),
+        ("codegen", "codegen", bench_codegen),
+        ("batch", "batch", bench_batch),
+        ("polling", "polling", bench_polling),
+    ] {
+        if !wanted(section) {
+            continue;
+        }
         eprintln!(
             "bench: {name} ({:.0} s so far)",
             started.elapsed().as_secs_f64()
         );
         rows.extend(bench(&bins, python.as_deref())?);
     }
+    let micro = if wanted("micro") {
+        eprintln!(
+            "bench: micro-benchmarks ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        );
+        bench_micro(&root)?
+    } else {
+        Vec::new()
+    };
     if sections.is_empty() {
-        write_report(&root, &rows, python.is_some(), started.elapsed())?;
+        write_report(&root, &rows, &micro, python.is_some(), started.elapsed())?;
         eprintln!(
             "bench: done in {:.0} s; target/bench/report.json and BENCHMARKS.md written",
             started.elapsed().as_secs_f64()
@@ -163,7 +178,103 @@ fn run(sections: &[&str]) -> Fallible<Vec<Row>> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(rows)
+    Ok((rows, micro))
+}
+
+/// A micro-benchmark of `crates/kling-types/benches/micro.rs`: ours and an untyped
+/// client's way of doing the same, criterion's median time of each.
+struct Micro {
+    what: &'static str,
+    ours_ns: f64,
+    theirs: &'static str,
+    theirs_ns: f64,
+}
+
+/// The criterion groups: what each measures, and who it is compared with.
+const MICRO: [(&str, &str, &str); 3] = [
+    (
+        "request_check",
+        "a request's JSON checked against the model (decode + `validate()`)",
+        "jsonschema",
+    ),
+    (
+        "request_encode",
+        "a typed request validated and encoded into its body",
+        "serde_json_value",
+    ),
+    (
+        "job_decode",
+        "a job response (each poll) decoded",
+        "serde_json_value",
+    ),
+];
+
+/// Runs the criterion benches (short: they are stable to a few percent) and reads the
+/// medians from `target/criterion/<group>/<function>/new/estimates.json`.
+fn bench_micro(root: &Path) -> Fallible<Vec<Micro>> {
+    let status = Command::new(cargo())
+        .args([
+            "bench",
+            "--quiet",
+            "-p",
+            "kling-types",
+            "--bench",
+            "micro",
+            "--",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "3",
+        ])
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run cargo bench: {error}"))?;
+    if !status.success() {
+        return Err("`cargo bench -p kling-types --bench micro` failed".to_owned());
+    }
+    let median_ns = |group: &str, function: &str| -> Fallible<f64> {
+        let path = root.join(format!(
+            "target/criterion/{group}/{function}/new/estimates.json"
+        ));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+        let estimates: Value = serde_json::from_str(&text).map_err(|error| error.to_string())?;
+        estimates["median"]["point_estimate"]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no median", path.display()))
+    };
+    MICRO
+        .iter()
+        .map(|&(group, what, theirs)| {
+            Ok(Micro {
+                what,
+                ours_ns: median_ns(group, "kling_types")?,
+                theirs,
+                theirs_ns: median_ns(group, theirs)?,
+            })
+        })
+        .collect()
+}
+
+fn micro_table(micro: &[Micro]) -> String {
+    let mut out =
+        String::from("| what | kling-types | untyped | time ours / theirs |\n|---|---|---|---|\n");
+    for row in micro {
+        let theirs = match row.theirs {
+            "jsonschema" => "the `jsonschema` crate on the same JSON",
+            _ => "a `serde_json::Value`",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} ns | {:.0} ns ({theirs}) | {:.2}× |",
+            row.what,
+            row.ours_ns,
+            row.theirs_ns,
+            row.ours_ns / row.theirs_ns
+        );
+    }
+    out
 }
 
 fn cargo() -> std::ffi::OsString {
@@ -1042,7 +1153,13 @@ const INVESTIGATIONS: &str = "\
   requests (fixed 1-second polling: about 275).
 ";
 
-fn write_report(root: &Path, rows: &[Row], python: bool, took: Duration) -> Fallible<()> {
+fn write_report(
+    root: &Path,
+    rows: &[Row],
+    micro: &[Micro],
+    python: bool,
+    took: Duration,
+) -> Fallible<()> {
     let report: Vec<Value> = rows
         .iter()
         .map(|row| json!({"name": row.name, "ours": row.ours, "theirs": row.theirs, "unit": row.unit, "ratio": row.ratio, "target": row.target, "met": row.met, "note": row.note}))
@@ -1062,13 +1179,17 @@ fn write_report(root: &Path, rows: &[Row], python: bool, took: Duration) -> Fall
     let text = format!(
         "# Benchmarks\n\n`cargo xtask bench` measures kling side by side with what users would pick instead, in one \
          run, against sandboxes on 127.0.0.1; this page and `target/bench/report.json` are its output. Figures are \
-         medians; the spread of each is below. {}\n\n{}\n## Spread and details\n\n{notes}\n{INVESTIGATIONS}\n## Machine\n\n{facts}- the run took {:.0} s\n",
+         medians; the spread of each is below. {}\n\n{}\n## Spread and details\n\n{notes}\n## Micro-benchmarks\n\n\
+         Criterion (`cargo bench -p kling-types --bench micro`), the work done per request and per poll, \
+         side by side with what an untyped client does instead. No targets: they show the typed layer \
+         costs nanoseconds, against milliseconds for a request's round trip.\n\n{}\n{INVESTIGATIONS}\n## Machine\n\n{facts}- the run took {:.0} s\n",
         if python {
             "Python: the official `scenario-sdk` 2.4.0 in a venv the bench made."
         } else {
             "Python columns are empty: the bench could not install `scenario-sdk`."
         },
         table(rows),
+        micro_table(micro),
         took.as_secs_f64()
     );
     std::fs::write(root.join("BENCHMARKS.md"), text)

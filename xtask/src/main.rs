@@ -33,8 +33,9 @@ COMMANDS:
     bench            measure kling against the official Python SDK and curl (release
                      build, sandboxes on 127.0.0.1; installs scenario-sdk into a venv in
                      target/bench); writes target/bench/report.json and BENCHMARKS.md.
-                     Sections (generate, download, cold-start, codegen, batch, polling)
-                     run alone when named, and then only print their rows
+                     Sections (generate, download, cold-start, codegen, batch, polling,
+                     micro: the criterion benches of kling-types) run alone when named,
+                     and then only print their rows
 ";
 
 #[expect(
