@@ -49,7 +49,7 @@ type Fallible<T> = Result<T, String>;
 const KLING: &str = "model_kling-v1-6-pro";
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 /// Runs of each way of downloading 1 GiB for its throughput.
-const THROUGHPUT_RUNS: usize = 7;
+const THROUGHPUT_RUNS: usize = 11;
 /// Runs of each download whose peak RSS is sampled.
 const RSS_RUNS: usize = 3;
 
@@ -619,7 +619,10 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
     // falls on all of them; no RSS sampling (it slows what it watches).
     let (mut fast, mut curl, mut durable, mut curl_synced) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut pairs = Vec::new();
+    // Each run of ours next to one of curl's: the ratio judged is the median of these
+    // run-by-run ratios, which a slow spell of the host (hitting both) leaves alone,
+    // where the ratio of the two medians can swing by 20% from one bench to the next.
+    let (mut fast_pairs, mut durable_pairs) = (Vec::new(), Vec::new());
     for _ in 0..THROUGHPUT_RUNS {
         let run = measure_time(
             bins.kling(
@@ -653,7 +656,9 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         let run = measure_time(Command::new("sh").args(["-c", &script]))?;
         curl_synced.push(speed(&run));
         let _ = std::fs::remove_file(&file);
-        pairs.push(fast[fast.len() - 1] / curl[curl.len() - 1]);
+        let last = |speeds: &[f64]| speeds.last().copied().unwrap_or(f64::NAN);
+        fast_pairs.push(last(&fast) / last(&curl));
+        durable_pairs.push(last(&durable) / last(&curl_synced));
     }
     // Peak RSS, in runs of their own, sampled.
     let (mut ours_rss, mut small_rss, mut huge_rss, mut curl_rss) =
@@ -686,17 +691,21 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         huge_rss.push(run.peak_rss_mib);
         let _ = std::fs::remove_file(&file);
     }
+    let (fast_ratio, durable_ratio) = (median(&mut fast_pairs), median(&mut durable_pairs));
     let note = format!(
-        "ours {}; curl {}; run by run, ours/curl {:.2}× (median of {} pairs)",
+        "ours {}; curl {}; the ratio is the median of the {} run-by-run ratios ({})",
         spread(&fast, "MiB/s"),
         spread(&curl, "MiB/s"),
-        median(&mut pairs),
-        pairs.len()
+        fast_pairs.len(),
+        spread(&fast_pairs, "×"),
     );
     let durable_note = format!(
-        "the default: the file reaches the disk before it gets its name; ours {}; curl + sync {}",
+        "the default: the file reaches the disk before it gets its name; ours {}; curl + sync {}; \
+         the ratio is the median of the {} run-by-run ratios ({})",
         spread(&durable, "MiB/s"),
-        spread(&curl_synced, "MiB/s")
+        spread(&curl_synced, "MiB/s"),
+        durable_pairs.len(),
+        spread(&durable_pairs, "×"),
     );
     let (fast, curl) = (median(&mut fast), median(&mut curl));
     let (durable, curl_synced) = (median(&mut durable), median(&mut curl_synced));
@@ -715,9 +724,9 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             ours: fast,
             theirs: Some(curl),
             unit: "MiB/s",
-            ratio: Some(fast / curl),
+            ratio: Some(fast_ratio),
             target: "≥ 0.95× curl".into(),
-            met: fast / curl >= 0.95,
+            met: fast_ratio >= 0.95,
             note,
         },
         Row {
@@ -725,9 +734,9 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             ours: durable,
             theirs: Some(curl_synced),
             unit: "MiB/s",
-            ratio: Some(durable / curl_synced),
+            ratio: Some(durable_ratio),
             target: "≥ 0.95× curl + sync".into(),
-            met: durable / curl_synced >= 0.95,
+            met: durable_ratio >= 0.95,
             note: durable_note,
         },
         Row {
@@ -1136,9 +1145,11 @@ const INVESTIGATIONS: &str = "\
   buffer hyper read it into, on the task's thread (a page-cache write takes microseconds; should
   one take over 10 ms, a slow or throttled disk, the rest go through the blocking pool so the
   runtime never waits on the disk), and the CLI runs on a current-thread runtime. User CPU per
-  GiB 0.19 s -> 0.02 s (curl 0.03 s). The bench also runs each way 7 times in turn and samples no
-  RSS during throughput runs (RSS has runs of its own): after, 1.45-1.65x curl without the fsync
-  and 1.2-1.6x `curl && sync` with it, in three runs of this bench. Peak RSS moved within
+  GiB 0.19 s -> 0.02 s (curl 0.03 s). The bench also runs each way 11 times in turn, samples no
+  RSS during throughput runs (RSS has runs of its own), and judges the median of the run-by-run
+  ratios: one whole bench gave 0.82x as the ratio of the medians while its pairs gave 1.01x (a
+  slow spell of the host, kling 990-2515 MiB/s in that run); the runs before and after gave
+  1.35-1.74x. Peak RSS moved within
   9.7-12.7 MiB at every size (64 MiB to 4 GiB, `/usr/bin/time`), so flatness is now judged from
   64 MiB to 4 GiB against a bound of 0.1% of the extra bytes, instead of 2 MiB for 64 MiB to
   1 GiB, which the blocking pool's threads alone can cross.
