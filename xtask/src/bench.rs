@@ -106,6 +106,7 @@ fn run(sections: &[&str]) -> Fallible<(Vec<Row>, Vec<Micro>)> {
     let root = codegen::workspace_root();
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    let _scratch = Scratch(dir.clone());
     eprintln!("bench: building the release binaries");
     let status = Command::new(cargo())
         .args([
@@ -275,6 +276,29 @@ fn micro_table(micro: &[Micro]) -> String {
         );
     }
     out
+}
+
+/// The bench's folder: when the run ends, however it ends, everything in it goes but the
+/// report and the venv (kept so that the next run need not install the SDK again).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(&self.0) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name() == "venv" || entry.file_name() == "report.json" {
+                continue;
+            }
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
 }
 
 fn cargo() -> std::ffi::OsString {
