@@ -224,7 +224,7 @@ pub(crate) struct Batch {
     /// The JSON Lines file.
     pub(crate) file: PathBuf,
     /// Where the videos, the journal and the report go.
-    #[arg(long, value_name = "DIR", default_value = "kling-batch")]
+    #[arg(short, long, value_name = "DIR", default_value = "kling-batch")]
     pub(crate) out: PathBuf,
     /// Jobs in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
