@@ -336,9 +336,14 @@ struct SandboxProcess {
 
 impl SandboxProcess {
     fn start(bin: &Path, args: &[&str]) -> Fallible<Self> {
-        let mut child = Command::new(bin)
-            .args(["--port", "0"])
-            .args(args)
+        Self::start_on(bin, args, None)
+    }
+
+    /// [`Self::start`], its threads kept on one CPU when `cpu` is given.
+    fn start_on(bin: &Path, args: &[&str], cpu: Option<&str>) -> Fallible<Self> {
+        let mut command = Command::new(bin);
+        command.args(["--port", "0"]).args(args);
+        let mut child = on_cpu(command, cpu)
             .env_remove("SCENARIO_SDK_API_KEY")
             .env_remove("SCENARIO_SDK_API_SECRET")
             .env("RUST_LOG", "kling_sandbox=info")
@@ -367,6 +372,39 @@ impl Drop for SandboxProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Two CPUs to keep a server and its client apart, when the machine has two and
+/// `taskset` (util-linux) is there.
+fn two_cpus() -> Option<(&'static str, &'static str)> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let taskset = Command::new("taskset")
+        .args(["-c", "1", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    (cpus >= 2 && taskset).then_some(("0", "1"))
+}
+
+/// `command`, run by `taskset -c CPU` when `cpu` is given (the process and its threads
+/// stay on that CPU).
+fn on_cpu(command: Command, cpu: Option<&str>) -> Command {
+    let Some(cpu) = cpu else {
+        return command;
+    };
+    let mut pinned = Command::new("taskset");
+    pinned
+        .args(["-c", cpu])
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => pinned.env(key, value),
+            None => pinned.env_remove(key),
+        };
+    }
+    pinned
 }
 
 /// Runs a command to its end: wall and CPU time, peak RSS; an error if it fails.
@@ -625,14 +663,25 @@ fn an_output(bins: &Bins, sandbox: &SandboxProcess) -> Fallible<(String, String)
 /// 2. Download throughput of 1 GiB against `curl -o`; peak RSS, flat from 64 MiB to 4 GiB.
 fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
     const GIB: u64 = 1 << 30;
-    let big = SandboxProcess::start(
+    // The sandbox on one CPU, the downloads on the other: left to itself, the scheduler
+    // at times put the sandbox and a fast client on one CPU, which halved kling's
+    // throughput for whole runs (578-2369 MiB/s in one bench; curl, itself the slower
+    // end, barely noticed).
+    let cpus = two_cpus();
+    let (server_cpu, client_cpu) = (
+        cpus.map(|(server, _)| server),
+        cpus.map(|(_, client)| client),
+    );
+    let big = SandboxProcess::start_on(
         &bins.sandbox,
         &["--job-seconds", "0", "--output-size", &GIB.to_string()],
+        server_cpu,
     )?;
     let sized = |bytes: u64| {
-        SandboxProcess::start(
+        SandboxProcess::start_on(
             &bins.sandbox,
             &["--job-seconds", "0", "--output-size", &bytes.to_string()],
+            server_cpu,
         )
     };
     let (small, huge) = (sized(64 << 20)?, sized(4 * GIB)?);
@@ -670,7 +719,8 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         command
     };
     // Every run starts with no file at the target.
-    let run = |mut command: Command, sample_rss: bool| {
+    let run = |command: Command, sample_rss: bool| {
+        let mut command = on_cpu(command, client_cpu);
         let measured = if sample_rss {
             measure(&mut command)
         } else {
@@ -710,8 +760,13 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         huge_rss.push(run(download(&huge, &huge_asset, &[]), true)?.peak_rss_mib);
     }
     let (fast_ratio, durable_ratio) = (median(&mut fast_pairs), median(&mut durable_pairs));
+    let placement = if cpus.is_some() {
+        "the sandbox on CPU 0, each download on CPU 1 (`taskset`)"
+    } else {
+        "sandbox and downloads not pinned to CPUs (one CPU, or no `taskset`)"
+    };
     let note = format!(
-        "ours {}; curl {}; the ratio is the median of the {} run-by-run ratios ({})",
+        "ours {}; curl {}; the ratio is the median of the {} run-by-run ratios ({}); {placement}",
         spread(&fast, "MiB/s"),
         spread(&curl, "MiB/s"),
         fast_pairs.len(),
@@ -1169,7 +1224,12 @@ const INVESTIGATIONS: &str = "\
   slow spell of the host, kling 990-2515 MiB/s in that run); the runs before and after gave
   1.35-1.74x. The slow runs were the first rounds after a build (554 and 891 MiB/s, then about
   2200 every time): the write-back of the build's files. The bench now runs `sync` and one
-  unmeasured round first; kling's slowest run of 11 went from 554 to 2295 MiB/s. Peak RSS moved within
+  unmeasured round first; kling's slowest run of 11 went from 554 to 2295 MiB/s. A later whole
+  run still gave 0.97x (kling 578-2369 MiB/s, curl 1171-1590): kling now keeps up with the
+  sandbox (its CPU time equals the download's wall time for kling, 60% of it for curl, which
+  is the slower end), so kling alone suffers when the scheduler puts the sandbox and the client
+  on one CPU. The bench pins the sandbox to CPU 0 and each download to CPU 1 (`taskset`): the
+  run-by-run ratios then stayed within 1.17-1.85x. Peak RSS moved within
   9.7-12.7 MiB at every size (64 MiB to 4 GiB, `/usr/bin/time`), so flatness is now judged from
   64 MiB to 4 GiB against a bound of 0.1% of the extra bytes, instead of 2 MiB for 64 MiB to
   1 GiB, which the blocking pool's threads alone can cross.
