@@ -59,21 +59,23 @@ const RSS_RUNS: usize = 3;
     reason = "a command-line task reports on its streams"
 )]
 pub fn main(args: &[&str]) -> ExitCode {
-    if let Some(unknown) = args.iter().find(|arg| !SECTIONS.contains(arg)) {
+    let names: Vec<&str> = PARTS
+        .iter()
+        .map(|&(section, _, _)| section)
+        .chain([MICRO_SECTION])
+        .collect();
+    if let Some(unknown) = args.iter().find(|arg| !names.contains(arg)) {
         eprintln!(
             "error: `cargo xtask bench` has no section `{unknown}`\n\n\
              Usage: cargo xtask bench [SECTION...]   (one of: {}; all when none is named)",
-            SECTIONS.join(", ")
+            names.join(", ")
         );
         return ExitCode::from(2);
     }
     match run(args) {
         Ok((rows, micro)) => {
             if !rows.is_empty() {
-                println!("{}", table(&rows));
-                for row in rows.iter().filter(|row| !row.note.is_empty()) {
-                    println!("- {}: {}", row.name, row.note);
-                }
+                println!("{}\n{}", table(&rows), notes(&rows));
             }
             if !micro.is_empty() {
                 println!("\n{}", micro_table(&micro));
@@ -87,16 +89,26 @@ pub fn main(args: &[&str]) -> ExitCode {
     }
 }
 
-/// The parts of the bench, by the name that runs one alone.
-const SECTIONS: [&str; 7] = [
-    "generate",
-    "download",
-    "cold-start",
-    "codegen",
-    "batch",
-    "polling",
-    "micro",
+/// One part of the bench: the name that runs it alone, what it is called in the
+/// progress lines, and the function.
+type Part = (
+    &'static str,
+    &'static str,
+    fn(&Bins, Option<&Path>) -> Fallible<Vec<Row>>,
+);
+
+/// The parts that give rows of the report, in the order they run.
+const PARTS: [Part; 6] = [
+    ("generate", "one generation", bench_generate),
+    ("download", "download", bench_download),
+    ("cold-start", "cold start", bench_cold_start),
+    ("codegen", "codegen", bench_codegen),
+    ("batch", "batch", bench_batch),
+    ("polling", "polling", bench_polling),
 ];
+
+/// The name that runs the criterion micro-benchmarks alone (they give no rows).
+const MICRO_SECTION: &str = "micro";
 
 /// Runs the named sections (all when none is named); the report files are written only
 /// for a whole run, so that they always show every row.
@@ -137,18 +149,7 @@ fn run(sections: &[&str]) -> Fallible<(Vec<Row>, Vec<Micro>)> {
     }
     let wanted = |section: &str| sections.is_empty() || sections.contains(&section);
     let mut rows = Vec::new();
-    for (section, name, bench) in [
-        (
-            "generate",
-            "one generation",
-            bench_generate as fn(&Bins, Option<&Path>) -> Fallible<Vec<Row>>,
-        ),
-        ("download", "download", bench_download),
-        ("cold-start", "cold start", bench_cold_start),
-        ("codegen", "codegen", bench_codegen),
-        ("batch", "batch", bench_batch),
-        ("polling", "polling", bench_polling),
-    ] {
+    for (section, name, bench) in PARTS {
         if !wanted(section) {
             continue;
         }
@@ -158,7 +159,7 @@ fn run(sections: &[&str]) -> Fallible<(Vec<Row>, Vec<Micro>)> {
         );
         rows.extend(bench(&bins, python.as_deref())?);
     }
-    let micro = if wanted("micro") {
+    let micro = if wanted(MICRO_SECTION) {
         eprintln!(
             "bench: micro-benchmarks ({:.0} s so far)",
             started.elapsed().as_secs_f64()
@@ -412,13 +413,10 @@ fn measure(command: &mut Command) -> Fallible<Measured> {
     run_measured(command, true)
 }
 
-/// [`measure`] without sampling the peak RSS (`peak_rss_mib` is 0): for throughput,
-/// which even a sample every 20 ms perturbs (each reading of `/proc/<pid>/status`
-/// takes the memory-map lock that a multi-threaded download's allocations need).
-fn measure_time(command: &mut Command) -> Fallible<Measured> {
-    run_measured(command, false)
-}
-
+/// [`measure`], sampling the peak RSS only when `sample_rss` (else `peak_rss_mib` is
+/// 0): throughput runs go without, since even a sample every 20 ms perturbs them (each
+/// reading of `/proc/<pid>/status` takes the memory-map lock that a multi-threaded
+/// download's allocations need).
 fn run_measured(command: &mut Command, sample_rss: bool) -> Fallible<Measured> {
     let shown = format!("{command:?}");
     // The CPU time of the children this process reaped, before and after this one: to
@@ -720,12 +718,7 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
     };
     // Every run starts with no file at the target.
     let run = |command: Command, sample_rss: bool| {
-        let mut command = on_cpu(command, client_cpu);
-        let measured = if sample_rss {
-            measure(&mut command)
-        } else {
-            measure_time(&mut command)
-        };
+        let measured = run_measured(&mut on_cpu(command, client_cpu), sample_rss);
         let _ = std::fs::remove_file(&file);
         measured
     };
@@ -1244,6 +1237,14 @@ const INVESTIGATIONS: &str = "\
   requests (fixed 1-second polling: about 275).
 ";
 
+/// The rows' notes (spreads and details), one Markdown list item each.
+fn notes(rows: &[Row]) -> String {
+    rows.iter()
+        .filter(|row| !row.note.is_empty())
+        .map(|row| format!("- {}: {}\n", row.name, row.note))
+        .collect()
+}
+
 fn write_report(
     root: &Path,
     rows: &[Row],
@@ -1262,11 +1263,7 @@ fn write_report(
     )
     .map_err(|error| format!("{}: {error}", path.display()))?;
     let facts = machine_facts();
-    let notes: String = rows
-        .iter()
-        .filter(|row| !row.note.is_empty())
-        .map(|row| format!("- {}: {}\n", row.name, row.note))
-        .collect();
+    let notes = notes(rows);
     let text = format!(
         "# Benchmarks\n\n`cargo xtask bench` measures kling side by side with what users would pick instead, in one \
          run, against sandboxes on 127.0.0.1; this page and `target/bench/report.json` are its output. Figures are \
