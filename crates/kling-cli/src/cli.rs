@@ -95,10 +95,23 @@ pub(crate) enum Command {
     /// Each line of FILE is one request: the model's parameters as JSON, e.g.
     /// {"prompt": "a red fox running through snow", "duration": 5}, with an optional "model"
     /// (default model_kling-v1-6-pro) and "name" (the output's file name, default
-    /// line-NNNN). A journal in the output folder makes a rerun pick up where the last run
-    /// stopped, after a crash or Ctrl-C: nothing is submitted twice, jobs already started are
-    /// waited for, missing files downloaded. Bad lines are reported by number and do not stop
-    /// the rest; report.json in the output folder tells what became of each line.
+    /// line-NNNN).
+    ///
+    /// A journal in the output folder knows each line by its request (model, parameters and
+    /// name), not by its position: rerun the same command after a crash, Ctrl-C or an edit of
+    /// the file, and no request whose job was started is submitted again (it is waited for
+    /// and downloaded); new or changed lines are new requests; requests removed from the
+    /// file whose jobs were started are listed in the report. One run at a time per output
+    /// folder. Failures a retry can fix (5xx, 429, network) are retried in the same run
+    /// until --timeout; failed jobs end their line (--retry-failed starts them again, and
+    /// pays again). Jobs in flight follow the team's parallel-job limit the API reports.
+    /// Bad lines are reported by number and do not stop the rest; report.json in the output
+    /// folder tells what became of each line, with its cost.
+    ///
+    /// Spending: --dry-run prints what each line and the whole batch would cost; --max-cu
+    /// stops starting jobs at a ceiling (lines left "not started: budget", exit 6); on a
+    /// terminal, a batch estimated above `confirm_above_cu` (config, default 500) asks
+    /// first (--yes skips); KLING_NO_SPEND=1 refuses every paid submit.
     Batch(Batch),
     /// List the models, show one's parameters, or print what the API says of one (`schema`).
     ///
@@ -229,9 +242,31 @@ pub(crate) struct Batch {
     /// Jobs in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
-    /// Stop waiting for a job after this many seconds (it goes on; a rerun picks it up).
+    /// Give a line this many seconds: waiting for its job, and retrying what failed in a way
+    /// a retry can fix (the job goes on after that; a rerun picks it up).
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub(crate) timeout: u64,
+    /// Print what each line and the whole batch would cost; start nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Spend at most this many creative units on this output folder (all its runs): a line
+    /// whose cost would pass it is not started [config: max_cu].
+    #[arg(long, value_name = "CU", value_parser = creative_units)]
+    pub(crate) max_cu: Option<f64>,
+    /// Start without asking, whatever the estimate.
+    #[arg(long, short)]
+    pub(crate) yes: bool,
+    /// Submit again the lines whose job failed or was canceled (each is paid again).
+    #[arg(long)]
+    pub(crate) retry_failed: bool,
+}
+
+/// A number of creative units: finite, 0 or more.
+fn creative_units(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err("expected a number of creative units, 0 or more (e.g. 400)".to_owned()),
+    }
 }
 
 /// The whole command, model flags included.

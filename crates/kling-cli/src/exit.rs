@@ -11,6 +11,7 @@ pub(crate) enum Exit {
     Auth,
     JobFailed,
     Timeout,
+    Budget,
     Interrupted,
 }
 
@@ -23,6 +24,7 @@ impl Exit {
             Self::Auth => 3,
             Self::JobFailed => 4,
             Self::Timeout => 5,
+            Self::Budget => 6,
             Self::Interrupted => 130,
         }
     }
@@ -37,6 +39,7 @@ Exit codes:
   3    authentication failed (check SCENARIO_SDK_API_KEY and SCENARIO_SDK_API_SECRET)
   4    the job failed or was canceled
   5    timed out (the job may still be running: `kling jobs wait ID`)
+  6    stopped by the spending limit (--max-cu): some requests were not started
   130  interrupted (Ctrl-C; a started job keeps running)";
 
 /// An error the CLI raises itself, with the exit code it stands for.

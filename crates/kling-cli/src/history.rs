@@ -1,19 +1,33 @@
 //! The local job history: every submit is written here before its answer is awaited,
 //! and updated as the job goes on, so that no paid job is lost to a crash or a closed
 //! terminal. An append-only JSON Lines file in the platform's data folder
-//! (`KLING_DATA_DIR` overrides it); a torn last line after a crash is skipped.
+//! (`KLING_DATA_DIR` overrides it), written through [`AppendLog`]: records are atomic
+//! (a torn last line after a crash is skipped and never glues onto the next record),
+//! and several `kling` processes can write to it at once.
+//!
+//! Format: one JSON object per line with `entry`, `at`, `event` and the event's fields,
+//! and `v` (the format version, 2; records without `v` are version 1, which had no
+//! cost events and is otherwise the same). Records of an unknown version are skipped.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::append_log::{AppendLog, read_records};
+
+/// The version of the records this kling writes.
+const FORMAT: u32 = 2;
+
 /// One line of the history file.
 #[derive(Debug, Serialize, Deserialize)]
 struct Event {
+    /// The format version (absent in version 1).
+    #[serde(default = "version_1")]
+    v: u32,
     /// The history entry (one submit) this event belongs to.
     entry: String,
     at: String,
@@ -39,6 +53,19 @@ pub(crate) enum EventKind {
     Finished { status: String },
     /// Its outputs were downloaded.
     Downloaded { files: Vec<String> },
+    /// What the job costs in creative units: quoted when it was started, charged
+    /// (`billing.cuCost`) once it ended.
+    #[serde(rename_all = "camelCase")]
+    Cost {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quoted_cu: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charged_cu: Option<f64>,
+    },
+}
+
+fn version_1() -> u32 {
+    1
 }
 
 /// Everything known about one submit.
@@ -53,18 +80,25 @@ pub(crate) struct Entry {
     pub(crate) job_id: Option<String>,
     pub(crate) status: Option<String>,
     pub(crate) files: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) quoted_cu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) charged_cu: Option<f64>,
 }
 
 /// The history file.
 #[derive(Clone, Debug)]
 pub(crate) struct History {
     path: PathBuf,
+    /// Opened on the first record (most commands only read the history).
+    log: Arc<OnceLock<AppendLog>>,
 }
 
 impl History {
     pub(crate) fn in_dir(dir: &Path) -> Self {
         Self {
             path: dir.join("history.jsonl"),
+            log: Arc::new(OnceLock::new()),
         }
     }
 
@@ -87,43 +121,53 @@ impl History {
 
     /// Appends an event and makes it durable before returning.
     pub(crate) fn record(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the history folder {}", dir.display()))?;
-        }
+        let text = Self::text(entry, kind)?;
+        self.log()?
+            .append_blocking(text)
+            .with_context(|| format!("cannot write the job history {}", self.path.display()))
+    }
+
+    /// [`Self::record`] without blocking the async runtime while the disk works.
+    pub(crate) async fn record_async(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
+        let text = Self::text(entry, kind)?;
+        self.log()?
+            .append(text)
+            .await
+            .with_context(|| format!("cannot write the job history {}", self.path.display()))
+    }
+
+    fn text(entry: &str, kind: EventKind) -> anyhow::Result<String> {
         let event = Event {
+            v: FORMAT,
             entry: entry.to_owned(),
             at: kling_types::time::format_iso8601(SystemTime::now()),
             kind,
         };
-        let mut line = serde_json::to_string(&event)?;
-        line.push('\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        Ok(serde_json::to_string(&event)?)
+    }
+
+    fn log(&self) -> anyhow::Result<&AppendLog> {
+        if let Some(log) = self.log.get() {
+            return Ok(log);
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the history folder {}", dir.display()))?;
+        }
+        let log = AppendLog::open(&self.path, None)
             .with_context(|| format!("cannot write the job history {}", self.path.display()))?;
-        file.write_all(line.as_bytes())?;
-        file.sync_data()?;
-        Ok(())
+        Ok(self.log.get_or_init(|| log))
     }
 
     /// Every entry, oldest first.
     pub(crate) fn entries(&self) -> anyhow::Result<Vec<Entry>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => {
-                return Err(error).with_context(|| {
-                    format!("cannot read the job history {}", self.path.display())
-                });
-            }
-        };
+        let records = read_records(&self.path)
+            .with_context(|| format!("cannot read the job history {}", self.path.display()))?;
         let mut entries: Vec<Entry> = Vec::new();
-        // A line cut by a crash does not parse: skip it, the rest is intact.
-        for event in text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Event>(line).ok())
+        for event in records
+            .iter()
+            .filter_map(|(_, line)| serde_json::from_str::<Event>(line).ok())
+            .filter(|event| event.v <= FORMAT)
         {
             match event.kind {
                 EventKind::Submitting {
@@ -139,6 +183,8 @@ impl History {
                     job_id: None,
                     status: None,
                     files: Vec::new(),
+                    quoted_cu: None,
+                    charged_cu: None,
                 }),
                 other => {
                     let Some(entry) = entries
@@ -152,6 +198,13 @@ impl History {
                         EventKind::Submitted { job_id } => entry.job_id = Some(job_id),
                         EventKind::Finished { status } => entry.status = Some(status),
                         EventKind::Downloaded { files } => entry.files = files,
+                        EventKind::Cost {
+                            quoted_cu,
+                            charged_cu,
+                        } => {
+                            entry.quoted_cu = quoted_cu.or(entry.quoted_cu);
+                            entry.charged_cu = charged_cu.or(entry.charged_cu);
+                        }
                         EventKind::Submitting { .. } => {}
                     }
                 }

@@ -4,6 +4,7 @@
 //! come from the schemas (`params`), each command lives in `commands`, `output` is the
 //! only place that prints, and `main` turns the outcome into an exit code.
 
+mod append_log;
 mod cli;
 mod commands;
 mod exit;

@@ -73,6 +73,46 @@ impl Output {
         eprintln!("error: {message}");
     }
 
+    /// Asks a yes/no question on the terminal; `false` unless the answer is yes. Only
+    /// when both stdin and stderr are terminals ([`Self::can_ask`]).
+    pub(crate) fn ask(&self, question: &str) -> std::io::Result<bool> {
+        eprint!("{question} [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
+    /// Whether a question can be asked: someone at a terminal reads and answers.
+    pub(crate) fn can_ask(&self) -> bool {
+        self.tty && std::io::stdin().is_terminal()
+    }
+
+    /// Progress of a whole batch.
+    pub(crate) fn batch_progress(&self, total: usize) -> BatchProgress {
+        let bar = self.animated().then(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{bar:30}] {pos}/{len} done  {msg}  {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        BatchProgress {
+            bar,
+            quiet: self.quiet,
+            started: Instant::now(),
+        }
+    }
+
     /// Progress of a job being waited for.
     pub(crate) fn job_progress(&self, job_id: &str) -> JobProgress {
         let bar = (self.tty && !self.quiet).then(|| {
@@ -115,6 +155,77 @@ impl Output {
             name: name.to_owned(),
             started: Instant::now(),
         }
+    }
+}
+
+/// What a batch has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct BatchCounts {
+    /// Lines that are finished one way or another (done, failed, given up).
+    pub(crate) finished: usize,
+    pub(crate) failed: usize,
+    pub(crate) in_flight: usize,
+    pub(crate) queued: usize,
+    /// Creative units spent or committed to jobs in flight.
+    pub(crate) spent_cu: f64,
+}
+
+/// A batch's progress: one bar on a terminal (done / in flight / queued / failed,
+/// creative units, ETA), a line per finished line otherwise; failures shown in both.
+pub(crate) struct BatchProgress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    started: Instant,
+}
+
+impl BatchProgress {
+    pub(crate) fn update(&self, counts: BatchCounts) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        bar.set_position(counts.finished as u64);
+        let remaining = counts.in_flight + counts.queued;
+        let eta = if counts.finished > 0 && remaining > 0 {
+            let per_line = self.started.elapsed().as_secs_f64() / counts.finished as f64;
+            format!("  ETA {}", clock(per_line * remaining as f64))
+        } else {
+            String::new()
+        };
+        bar.set_message(format!(
+            "{} in flight, {} queued, {} failed, {} CU{eta}",
+            counts.in_flight, counts.queued, counts.failed, counts.spent_cu
+        ));
+    }
+
+    /// What became of a line: above the bar on a terminal (failures only: the bar counts
+    /// the rest), or a line of its own otherwise.
+    pub(crate) fn line(&self, message: &str, failure: bool) {
+        match &self.bar {
+            Some(bar) if failure => bar.suspend(|| eprintln!("{message}")),
+            Some(_) => {}
+            None if !self.quiet => eprintln!("{message}"),
+            None => {}
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Seconds as `1h02m`, `3m05s` or `12s`.
+fn clock(seconds: f64) -> String {
+    let seconds = if seconds.is_finite() {
+        seconds.max(0.0) as u64
+    } else {
+        0
+    };
+    match (seconds / 3600, seconds % 3600 / 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
     }
 }
 

@@ -48,6 +48,34 @@ pub(crate) struct Settings {
     /// The config file looked at, and whether it exists.
     pub(crate) config_file: Option<(PathBuf, bool)>,
     pub(crate) data_dir: PathBuf,
+    pub(crate) spending: Spending,
+}
+
+/// What `kling` may spend, in creative units (CU).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Spending {
+    /// Why every paid submit is refused, when it is (`KLING_NO_SPEND=1`, `no_spend = true`).
+    pub(crate) no_spend: Option<Source>,
+    /// The most a command may spend (`--max-cu`, `max_cu`), and where that came from.
+    pub(crate) max_cu: Option<(f64, Source)>,
+    /// Above this estimate, `kling batch` on a terminal asks before starting.
+    pub(crate) confirm_above_cu: f64,
+}
+
+/// Above this many creative units a batch asks first, unless the config says otherwise:
+/// about a dozen Kling 1.6 Pro clips, more than anyone starts by mistake without minding.
+pub(crate) const DEFAULT_CONFIRM_ABOVE_CU: f64 = 500.0;
+/// The environment variable that refuses every paid submit.
+pub(crate) const ENV_NO_SPEND: &str = "KLING_NO_SPEND";
+
+impl Default for Spending {
+    fn default() -> Self {
+        Self {
+            no_spend: None,
+            max_cu: None,
+            confirm_above_cu: DEFAULT_CONFIRM_ABOVE_CU,
+        }
+    }
 }
 
 /// What the config file may hold.
@@ -57,6 +85,12 @@ struct ConfigFile {
     api_key: Option<String>,
     api_secret: Option<String>,
     base_url: Option<String>,
+    /// `true`: refuse every paid submit (demos, CI).
+    no_spend: Option<bool>,
+    /// The most one command may spend, in creative units.
+    max_cu: Option<f64>,
+    /// Above this estimate, a batch asks before starting (on a terminal).
+    confirm_above_cu: Option<f64>,
 }
 
 /// The flags that override the rest.
@@ -101,6 +135,7 @@ impl Settings {
             _ => ConfigFile::default(),
         };
         let file_source = || config_path.clone().map_or(Source::Default, Source::File);
+        let spending = spending(&file, file_source())?;
         let pick = |flag: Option<String>,
                     flag_name: &'static str,
                     env_name: &'static str,
@@ -152,6 +187,7 @@ impl Settings {
                 (path, exists)
             }),
             data_dir,
+            spending,
         })
     }
 
@@ -186,13 +222,53 @@ impl Settings {
     }
 }
 
+/// The spending settings of the environment and the config file (flags come later, per
+/// command).
+fn spending(file: &ConfigFile, file_source: Source) -> anyhow::Result<Spending> {
+    let no_spend = match env(ENV_NO_SPEND)
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("1" | "true" | "yes" | "on") => Some(Source::Env(ENV_NO_SPEND)),
+        Some("0" | "false" | "no" | "off") => None,
+        Some(other) => {
+            return Err(crate::exit::usage(format!(
+                "{ENV_NO_SPEND}=`{other}` is neither 1 nor 0: set it to 1 to refuse every paid submit, or unset it"
+            )));
+        }
+        None => file.no_spend.unwrap_or(false).then(|| file_source.clone()),
+    };
+    let valid = |value: f64, key: &str| {
+        if value.is_finite() && value >= 0.0 {
+            Ok(value)
+        } else {
+            Err(crate::exit::usage(format!(
+                "`{key}` ({file_source}) must be a number of creative units, 0 or more"
+            )))
+        }
+    };
+    Ok(Spending {
+        no_spend,
+        max_cu: file
+            .max_cu
+            .map(|max| valid(max, "max_cu").map(|max| (max, file_source.clone())))
+            .transpose()?,
+        confirm_above_cu: file
+            .confirm_above_cu
+            .map(|above| valid(above, "confirm_above_cu"))
+            .transpose()?
+            .unwrap_or(DEFAULT_CONFIRM_ABOVE_CU),
+    })
+}
+
 fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).map_err(|error| {
         Failure {
             exit: Exit::Usage,
-            message: format!("the config file {} is not valid: {error}(it may hold api_key, api_secret and base_url)", path.display()),
+            message: format!("the config file {} is not valid: {error}(it may hold api_key, api_secret, base_url, no_spend, max_cu and confirm_above_cu)", path.display()),
         }
         .into()
     })

@@ -98,8 +98,21 @@ impl Client {
         &self,
         asset_id: &AssetId,
         target: &Path,
+        on_progress: impl FnMut(DownloadProgress),
+    ) -> Result<u64, Error> {
+        let asset = self.asset(asset_id).await?;
+        self.download_asset_with(&asset, target, on_progress).await
+    }
+
+    /// [`Self::download_with`] for an asset already looked up (its status and URL are
+    /// used as they are; an expired URL is renewed): one request fewer per file.
+    pub async fn download_asset_with(
+        &self,
+        asset: &Asset,
+        target: &Path,
         mut on_progress: impl FnMut(DownloadProgress),
     ) -> Result<u64, Error> {
+        let asset_id = &asset.id;
         let part = partial_path(target).ok_or_else(|| Error::Download {
             asset_id: asset_id.clone(),
             reason: format!("{} is not a file path", target.display()),
@@ -114,9 +127,7 @@ impl Client {
         // Removes the partial file however the download ends, also when its future is
         // dropped (Ctrl-C): a half file must never stay behind.
         let mut partial = PartialFile(Some(part.clone()));
-        let bytes = self
-            .download_into(asset_id, &part, &mut on_progress)
-            .await?;
+        let bytes = self.download_into(asset, &part, &mut on_progress).await?;
         tokio::fs::rename(&part, target).await.map_err(io)?;
         partial.0 = None;
         tracing::info!(%asset_id, bytes, target = %target.display(), "downloaded");
@@ -125,10 +136,11 @@ impl Client {
 
     async fn download_into(
         &self,
-        asset_id: &AssetId,
+        asset: &Asset,
         part: &Path,
         on_progress: &mut impl FnMut(DownloadProgress),
     ) -> Result<u64, Error> {
+        let asset_id = &asset.id;
         let failed = |reason: String| Error::Download {
             asset_id: asset_id.clone(),
             reason,
@@ -137,7 +149,6 @@ impl Client {
             asset_id: asset_id.clone(),
             reason: format!("cannot write {}: {source}", part.display()),
         };
-        let asset = self.asset(asset_id).await?;
         match &asset.status {
             Some(AssetStatus::Pending) => {
                 return Err(failed(
@@ -149,7 +160,7 @@ impl Client {
             }
             _ => {}
         }
-        let mut url = match asset.url {
+        let mut url = match asset.url.clone() {
             Some(url) => url,
             None => self.download_link(asset_id).await?.url,
         };

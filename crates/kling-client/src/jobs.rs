@@ -189,7 +189,7 @@ impl WaitOptions {
     }
 
     /// The pause before the next look, from what the looks so far showed.
-    fn next_pause(
+    pub(crate) fn next_pause(
         &self,
         looks: u32,
         waited: Duration,
@@ -217,13 +217,13 @@ impl WaitOptions {
 
 /// The first and the latest progress seen while a job is in progress: how fast it goes.
 #[derive(Clone, Copy, Debug, Default)]
-struct ProgressTrack {
+pub(crate) struct ProgressTrack {
     first: Option<(Instant, f64)>,
     latest: Option<(Instant, f64)>,
 }
 
 impl ProgressTrack {
-    fn record(&mut self, job: &Job, at: Instant) {
+    pub(crate) fn record(&mut self, job: &Job, at: Instant) {
         let (JobStatus::InProgress, Some(progress)) = (&job.status, job.progress) else {
             return;
         };
@@ -575,7 +575,11 @@ impl Client {
         })
     }
 
-    async fn jobs_page(&self, filter: &JobFilter, token: Option<&str>) -> Result<JobList, Error> {
+    pub(crate) async fn jobs_page(
+        &self,
+        filter: &JobFilter,
+        token: Option<&str>,
+    ) -> Result<JobList, Error> {
         let mut call = Call::api(Method::GET, "/jobs".to_owned());
         if let Some(size) = filter.page_size {
             call = call.query("pageSize", size.clamp(1, 100).to_string());
@@ -739,25 +743,31 @@ impl Client {
         }
         let job =
             last.ok_or_else(|| Error::Config("the job watch ended without news".to_owned()))?;
-        match job.status {
-            JobStatus::Success => Ok(job),
-            JobStatus::Failure => {
-                let metadata = job.metadata.unwrap_or_default();
-                Err(Error::JobFailed {
-                    job_id: job.job_id,
-                    reason: metadata
-                        .error
-                        .unwrap_or_else(|| "the API gave no reason".to_owned()),
-                    hint: metadata.hint,
-                })
-            }
-            JobStatus::Canceled => Err(Error::JobCanceled { job_id: job.job_id }),
-            status => Err(Error::Deadline {
+        outcome(job)
+    }
+}
+
+/// A job that ended, as the result of waiting for it: `Ok` on success, its reason
+/// otherwise.
+pub(crate) fn outcome(job: Job) -> Result<Job, Error> {
+    match job.status {
+        JobStatus::Success => Ok(job),
+        JobStatus::Failure => {
+            let metadata = job.metadata.unwrap_or_default();
+            Err(Error::JobFailed {
                 job_id: job.job_id,
-                status,
-                waited: Duration::ZERO,
-            }),
+                reason: metadata
+                    .error
+                    .unwrap_or_else(|| "the API gave no reason".to_owned()),
+                hint: metadata.hint,
+            })
         }
+        JobStatus::Canceled => Err(Error::JobCanceled { job_id: job.job_id }),
+        status => Err(Error::Deadline {
+            job_id: job.job_id,
+            status,
+            waited: Duration::ZERO,
+        }),
     }
 }
 

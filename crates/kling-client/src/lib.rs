@@ -46,6 +46,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod board;
 mod client;
 mod config;
 mod download;
@@ -54,6 +55,7 @@ mod jobs;
 mod models;
 mod upload;
 
+pub use board::JobBoard;
 pub use client::{Client, redact};
 pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,

@@ -31,6 +31,8 @@ pub(crate) struct Ctx {
     pub(crate) history: Option<History>,
     /// The in-process sandbox of `--sandbox`, kept alive while the command runs.
     pub(crate) sandbox: Option<kling_sandbox::SandboxHandle>,
+    /// What commands may spend.
+    pub(crate) spending: crate::settings::Spending,
 }
 
 impl Ctx {
@@ -61,6 +63,7 @@ impl Ctx {
                 client,
                 history: None,
                 sandbox: Some(sandbox),
+                spending: settings.spending.clone(),
             });
         }
         let client = settings.client()?.with_durable_downloads(!global.no_fsync);
@@ -69,6 +72,7 @@ impl Ctx {
             client,
             history: Some(History::in_dir(&settings.data_dir)),
             sandbox: None,
+            spending: settings.spending.clone(),
         })
     }
 
@@ -78,6 +82,26 @@ impl Ctx {
         match &self.history {
             Some(history) => history.record(entry, kind),
             None => Ok(()),
+        }
+    }
+
+    /// [`Self::record`] without blocking the runtime while the disk works.
+    pub(crate) async fn record_async(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
+        match &self.history {
+            Some(history) => history.record_async(entry, kind).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a paid submit when spending is off (`KLING_NO_SPEND=1`, `no_spend` in the
+    /// config): exit 2, nothing sent. The sandbox spends nothing and is never refused.
+    pub(crate) fn ensure_may_spend(&self, what: &str) -> anyhow::Result<()> {
+        match (&self.spending.no_spend, &self.sandbox) {
+            (Some(source), None) => Err(crate::exit::usage(format!(
+                "spending is off ({source}): {what} would start paid jobs, so nothing was sent; \
+                 unset it to spend, or try with --sandbox or --dry-run"
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -1,0 +1,381 @@
+//! The batch file: one request per line, each known by what it asks for, not where it
+//! stands. A line's key is the SHA-256 of the canonical JSON of its model, parameters
+//! and name, plus its occurrence among identical lines (`…#1`, `…#2`): inserting,
+//! deleting or reordering lines changes no key, changing a line makes a new one.
+//!
+//! The file may start with a UTF-8 byte-order mark and use CRLF line endings (Windows
+//! editors write both). A line over [`MAX_LINE`] bytes is refused by its number without
+//! being held in memory.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::{Map, Value};
+use sha2::Digest as _;
+
+/// The longest line read, in bytes.
+pub(crate) const MAX_LINE: usize = 1 << 20;
+/// The model of a line that names none.
+pub(crate) const DEFAULT_MODEL: &str = "model_kling-v1-6-pro";
+
+/// One request of the batch file.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Line {
+    /// Where it stands in the file (from 1), for messages.
+    pub(crate) number: usize,
+    /// What identifies it in the journal: `DIGEST#OCCURRENCE`.
+    pub(crate) key: String,
+    pub(crate) model: String,
+    pub(crate) params: Value,
+    /// The `name` the line gives its output, if any.
+    pub(crate) name: Option<String>,
+}
+
+/// A line that is not a request, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BadLine {
+    pub(crate) number: usize,
+    pub(crate) reason: String,
+}
+
+/// Every line of the file: the requests, and the lines that are not.
+pub(crate) fn read(path: &Path) -> anyhow::Result<(Vec<Line>, Vec<BadLine>)> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read the batch file {}", path.display()))?;
+    read_from(std::io::BufReader::new(file))
+        .with_context(|| format!("cannot read the batch file {}", path.display()))
+}
+
+/// [`read`] from any reader.
+pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>, Vec<BadLine>)> {
+    let mut lines = Vec::new();
+    let mut bad = Vec::new();
+    let mut occurrences: HashMap<String, usize> = HashMap::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut buffer = Vec::new();
+    let mut number = 0;
+    while let Some(fits) = next_line(&mut reader, &mut buffer)? {
+        number += 1;
+        if !fits {
+            bad.push(BadLine {
+                number,
+                reason: format!("longer than {} MiB: not read", MAX_LINE >> 20),
+            });
+            continue;
+        }
+        let mut bytes = buffer.as_slice();
+        if number == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            bad.push(BadLine {
+                number,
+                reason: "not UTF-8 text".to_owned(),
+            });
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let request = match parse(text) {
+            Ok(request) => request,
+            Err(reason) => {
+                bad.push(BadLine { number, reason });
+                continue;
+            }
+        };
+        let digest = request.digest();
+        if let Some(name) = &request.name {
+            let first = *names.entry(name.clone()).or_insert(number);
+            // The digest covers the name: an earlier line with this digest is the same
+            // request (an identical line), anything else is another request.
+            if first != number && !occurrences.contains_key(&digest) {
+                bad.push(BadLine {
+                    number,
+                    reason: format!(
+                        "the name `{name}` is taken by line {first}: give each request its own name"
+                    ),
+                });
+                continue;
+            }
+        }
+        let occurrence = occurrences.entry(digest.clone()).or_insert(0);
+        *occurrence += 1;
+        lines.push(Line {
+            number,
+            key: format!("{digest}#{occurrence}"),
+            model: request.model,
+            params: request.params,
+            name: request.name,
+        });
+    }
+    Ok((lines, bad))
+}
+
+/// Reads the next line into `buffer` (without its `\n`): `Some(true)`, or `Some(false)`
+/// when it is longer than [`MAX_LINE`] (then skipped, not kept), `None` at the end.
+fn next_line(reader: &mut impl BufRead, buffer: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    buffer.clear();
+    let mut fits = true;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(any.then_some(fits));
+        }
+        any = true;
+        let (chunk, used, ended) = match available.iter().position(|&byte| byte == b'\n') {
+            Some(at) => (&available[..at], at + 1, true),
+            None => (available, available.len(), false),
+        };
+        if fits && buffer.len() + chunk.len() <= MAX_LINE {
+            buffer.extend_from_slice(chunk);
+        } else {
+            fits = false;
+            buffer.clear();
+        }
+        reader.consume(used);
+        if ended {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+/// A line's request, checked against its model.
+#[derive(Debug)]
+struct Request {
+    model: String,
+    params: Value,
+    name: Option<String>,
+}
+
+impl Request {
+    /// The SHA-256 of the canonical JSON of model, parameters and name, in hex.
+    fn digest(&self) -> String {
+        let identity = serde_json::json!({
+            "model": self.model,
+            "name": self.name,
+            "params": self.params,
+        });
+        let mut canonical = String::new();
+        write_canonical(&identity, &mut canonical);
+        let digest = sha2::Sha256::digest(canonical.as_bytes());
+        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+/// JSON with object keys sorted at every depth and no spaces: the same request always
+/// gives the same text, whatever the order of its keys in the file.
+pub(crate) fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (index, key) in keys.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn parse(text: &str) -> Result<Request, String> {
+    let value: Value = serde_json::from_str(text).map_err(|error| format!("not JSON ({error})"))?;
+    let Value::Object(mut fields) = value else {
+        return Err(
+            "not a JSON object: each line is one request, e.g. {\"prompt\": \"a red fox\"}"
+                .to_owned(),
+        );
+    };
+    let model = match fields.remove("model") {
+        None => DEFAULT_MODEL.to_owned(),
+        Some(Value::String(model)) => model,
+        Some(_) => return Err("`model` must be a string".to_owned()),
+    };
+    let name = match fields.remove("name") {
+        None => None,
+        Some(Value::String(name)) if is_plain_file_name(&name) => Some(name),
+        Some(_) => return Err("`name` must be a plain file name (no folders)".to_owned()),
+    };
+    let model_info = kling_types::find_model(&model).ok_or_else(|| {
+        let known: Vec<&str> = kling_types::MODELS.iter().map(|model| model.id).collect();
+        format!("unknown model `{model}`: use one of {}", known.join(", "))
+    })?;
+    let params = Value::Object(fields.into_iter().collect::<Map<String, Value>>());
+    let validation =
+        (model_info.validate_json)(params.clone()).map_err(|error| error.to_string())?;
+    if !validation.is_valid() {
+        let problems: Vec<String> = validation
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return Err(problems.join("; "));
+    }
+    Ok(Request {
+        model,
+        params,
+        name,
+    })
+}
+
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.contains(['/', '\\', '\0'])
+        && name != "."
+        && name != ".."
+        && !name.starts_with('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> (Vec<Line>, Vec<BadLine>) {
+        read_from(text.as_bytes()).unwrap()
+    }
+
+    fn keys(text: &str) -> Vec<String> {
+        read_text(text).0.into_iter().map(|line| line.key).collect()
+    }
+
+    #[test]
+    fn a_line_is_known_by_its_request_not_its_position() {
+        let before = keys("{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n");
+        let after = keys("{\"prompt\": \"new\"}\n\n{\"prompt\": \"b\"}\n{\"prompt\": \"a\"}\n");
+        assert_eq!(after[1], before[1], "b moved, and is still b");
+        assert_eq!(after[2], before[0], "a moved, and is still a");
+        assert!(!before.contains(&after[0]), "a new line is new");
+    }
+
+    #[test]
+    fn key_order_and_spacing_do_not_change_a_request() {
+        assert_eq!(
+            keys("{\"prompt\": \"a\", \"duration\": 10}"),
+            keys("{ \"duration\":10,\"prompt\":\"a\" }")
+        );
+        assert_ne!(
+            keys("{\"prompt\": \"a\", \"duration\": 10}"),
+            keys("{\"prompt\": \"a\", \"duration\": 5}"),
+            "a changed line is a new request"
+        );
+        assert_ne!(
+            keys("{\"prompt\": \"a\"}"),
+            keys("{\"prompt\": \"a\", \"name\": \"fox\"}"),
+            "so is a renamed one"
+        );
+    }
+
+    #[test]
+    fn identical_lines_are_told_apart_by_their_occurrence() {
+        let keys = keys("{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"a\"}\n");
+        assert!(
+            keys[0].ends_with("#1") && keys[2].ends_with("#2"),
+            "{keys:?}"
+        );
+        assert_eq!(
+            keys[0].trim_end_matches("#1"),
+            keys[2].trim_end_matches("#2")
+        );
+    }
+
+    #[test]
+    fn the_key_is_stable_across_builds() {
+        // SHA-256 of {"model":"model_kling-v1-6-pro","name":null,"params":{"prompt":"a"}}:
+        // a journal written today is read the same by every later kling.
+        assert_eq!(
+            keys("{\"prompt\": \"a\"}"),
+            ["0fb7f10bc41753e939c28d51e68a0c7fd6fb08000b273826370f682fe14a7e8a#1"]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_endings_are_accepted() {
+        let (lines, bad) = read_text("\u{feff}{\"prompt\": \"a\"}\r\n{\"prompt\": \"b\"}\r\n");
+        assert_eq!(bad, []);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].params, serde_json::json!({"prompt": "a"}));
+        assert_eq!(keys("{\"prompt\": \"a\"}\n")[0], lines[0].key);
+    }
+
+    #[test]
+    fn bad_lines_are_named_by_number_and_do_not_stop_the_rest() {
+        let long = format!("{{\"prompt\": \"{}\"}}", "x".repeat(MAX_LINE));
+        let text = format!(
+            "oops\n{long}\n[1]\n{{\"prompt\": \"\"}}\n{{\"prompt\": \"ok\", \"name\": \"../x\"}}\n{{\"prompt\": \"ok\"}}\n{{\"prompt\": \"a\", \"model\": \"model_nope\"}}"
+        );
+        let (lines, bad) = read_text(&text);
+        assert_eq!(
+            lines.iter().map(|line| line.number).collect::<Vec<_>>(),
+            [6]
+        );
+        let reasons: Vec<(usize, &str)> = bad
+            .iter()
+            .map(|bad| (bad.number, bad.reason.split(' ').next().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (1, "not"),
+                (2, "longer"),
+                (3, "not"),
+                (4, "`prompt`:"),
+                (5, "`name`"),
+                (7, "unknown")
+            ]
+        );
+        assert!(bad[1].reason.contains("1 MiB"), "{}", bad[1].reason);
+    }
+
+    #[test]
+    fn two_requests_cannot_share_a_name() {
+        let (lines, bad) = read_text(
+            "{\"prompt\": \"a\", \"name\": \"fox\"}\n{\"prompt\": \"b\", \"name\": \"fox\"}\n{\"prompt\": \"a\", \"name\": \"fox\"}\n",
+        );
+        assert_eq!(
+            lines.iter().map(|line| line.number).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].number, 2);
+        assert!(
+            bad[0].reason.contains("taken by line 1"),
+            "{}",
+            bad[0].reason
+        );
+    }
+
+    #[test]
+    fn not_utf8_is_a_bad_line() {
+        let (lines, bad) = read_from(&b"{\"prompt\": \"\xff\"}\n{\"prompt\": \"a\"}"[..]).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            bad,
+            [BadLine {
+                number: 1,
+                reason: "not UTF-8 text".to_owned()
+            }]
+        );
+    }
+}

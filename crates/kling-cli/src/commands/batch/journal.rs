@@ -1,0 +1,455 @@
+//! The batch journal: `.kling-batch.jsonl` in the output folder, what a rerun knows of
+//! every request an earlier run saw.
+//!
+//! Format (version 2): JSON Lines written through [`AppendLog`] (each record atomic and
+//! durable before the step it allows). The first line is the header
+//! `{"journal":"kling-batch","version":2}`; every other line is a record
+//! `{"key":…,"at":…,"event":…,…}` about one request, keyed by [`Line::key`] (never by
+//! its position in the batch file):
+//!
+//! | event | written | fields |
+//! |---|---|---|
+//! | `submitting` | before its generate request leaves | `line`, `name`, `model`, `params`, `quotedCu`? |
+//! | `submitted` | once the job id is known (answered, or found again) | `jobId`, `quotedCu`? |
+//! | `done` | once every output is on disk | `files`, `chargedCu`? |
+//! | `failed` | when the job failed or was canceled | `reason`, `chargedCu`? |
+//!
+//! A `submitting` after a `failed` starts a new attempt (`--retry-failed`). A journal of
+//! another version is refused with a message, never guessed at. One run at a time owns
+//! the folder: `.kling-batch.lock` is locked (`flock`) for the whole run.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::input::Line;
+use crate::append_log::{AppendLog, read_records};
+
+pub(crate) const JOURNAL: &str = ".kling-batch.jsonl";
+const LOCK: &str = ".kling-batch.lock";
+const VERSION: u32 = 2;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    journal: String,
+    version: u32,
+}
+
+/// One record of the journal.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    key: String,
+    at: String,
+    #[serde(flatten)]
+    event: Event,
+}
+
+/// What happened to a request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub(crate) enum Event {
+    #[serde(rename_all = "camelCase")]
+    Submitting {
+        line: usize,
+        name: String,
+        model: String,
+        params: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quoted_cu: Option<f64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Submitted {
+        job_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quoted_cu: Option<f64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Done {
+        files: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charged_cu: Option<f64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charged_cu: Option<f64>,
+    },
+}
+
+/// What the journal knows of one request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Known {
+    /// Where it stood in the batch file when last submitted.
+    pub(crate) line: usize,
+    /// The name its outputs were given (kept, so a line that moves keeps its files).
+    pub(crate) name: String,
+    pub(crate) model: String,
+    pub(crate) params: Value,
+    /// When its latest submit was about to be sent.
+    pub(crate) submitting_at: Option<SystemTime>,
+    pub(crate) job_id: Option<String>,
+    pub(crate) quoted_cu: Option<f64>,
+    pub(crate) charged_cu: Option<f64>,
+    pub(crate) files: Option<Vec<String>>,
+    pub(crate) failed: Option<String>,
+}
+
+impl Known {
+    /// Creative units this request has cost or will cost: charged when known, else quoted.
+    pub(crate) fn cost(&self) -> f64 {
+        if self.job_id.is_none() && self.submitting_at.is_none() {
+            return 0.0;
+        }
+        self.charged_cu.or(self.quoted_cu).unwrap_or(0.0)
+    }
+
+    fn apply(&mut self, at: Option<SystemTime>, event: Event) {
+        match event {
+            Event::Submitting {
+                line,
+                name,
+                model,
+                params,
+                quoted_cu,
+            } => {
+                // A new attempt (after a failure, with --retry-failed) starts afresh.
+                *self = Self {
+                    line,
+                    name,
+                    model,
+                    params,
+                    submitting_at: at,
+                    quoted_cu,
+                    ..Self::default()
+                };
+            }
+            Event::Submitted { job_id, quoted_cu } => {
+                self.job_id = Some(job_id);
+                self.quoted_cu = quoted_cu.or(self.quoted_cu);
+            }
+            Event::Done { files, charged_cu } => {
+                self.files = Some(files);
+                self.charged_cu = charged_cu.or(self.charged_cu);
+            }
+            Event::Failed { reason, charged_cu } => {
+                self.failed = Some(reason);
+                self.charged_cu = charged_cu.or(self.charged_cu);
+            }
+        }
+    }
+}
+
+/// The journal of one output folder, owned by this run.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    log: AppendLog,
+    /// Held for the whole run: a second run on the folder is refused.
+    _lock: File,
+}
+
+impl Journal {
+    /// Locks the folder, reads what earlier runs recorded, and opens the journal for
+    /// this run. Also returns warnings about records that could not be read.
+    pub(crate) fn open(dir: &Path) -> anyhow::Result<(Self, BTreeMap<String, Known>, Vec<String>)> {
+        let lock = lock(dir)?;
+        let path = dir.join(JOURNAL);
+        let (known, warnings) = read(&path)?;
+        let header = serde_json::to_string(&Header {
+            journal: "kling-batch".to_owned(),
+            version: VERSION,
+        })?;
+        let log = AppendLog::open(&path, Some(&header))
+            .with_context(|| format!("cannot write the batch journal {}", path.display()))?;
+        Ok((Self { log, _lock: lock }, known, warnings))
+    }
+
+    /// The journal file.
+    pub(crate) fn path(&self) -> &Path {
+        self.log.path()
+    }
+
+    /// Appends a record about `line`; returns once it is on disk.
+    pub(crate) async fn record(&self, key: &str, event: Event) -> anyhow::Result<()> {
+        let record = Record {
+            key: key.to_owned(),
+            at: kling_types::time::format_iso8601(SystemTime::now()),
+            event,
+        };
+        let text = serde_json::to_string(&record)?;
+        self.log
+            .append(text)
+            .await
+            .with_context(|| format!("cannot write the batch journal {}", self.path().display()))
+    }
+
+    /// The `submitting` record of a line.
+    pub(crate) fn submitting(line: &Line, name: &str, quoted_cu: Option<f64>) -> Event {
+        Event::Submitting {
+            line: line.number,
+            name: name.to_owned(),
+            model: line.model.clone(),
+            params: line.params.clone(),
+            quoted_cu,
+        }
+    }
+}
+
+/// Locks `dir` for this run, or says which run holds it.
+fn lock(dir: &Path) -> anyhow::Result<File> {
+    let path: PathBuf = dir.join(LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let holder = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" ({holder})")
+            };
+            return Err(crate::exit::usage(format!(
+                "another kling batch is running on {}{holder}: wait for it to end, or give this run another --out",
+                dir.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    // Who holds it, for the message a second run shows (best effort).
+    let _ = file.set_len(0).and_then(|()| {
+        writeln!(
+            file,
+            "process {}, since {}",
+            std::process::id(),
+            kling_types::time::format_iso8601(SystemTime::now())
+        )
+    });
+    Ok(file)
+}
+
+/// What the journal at `path` knows, by key, and warnings about unreadable records.
+fn read(path: &Path) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
+    let records = read_records(path)
+        .with_context(|| format!("cannot read the batch journal {}", path.display()))?;
+    let mut known: BTreeMap<String, Known> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut records = records.into_iter();
+    let Some((_, first)) = records.next() else {
+        return Ok((known, warnings));
+    };
+    match serde_json::from_str::<Header>(&first) {
+        Ok(header) if header.journal == "kling-batch" && header.version == VERSION => {}
+        Ok(header) if header.journal == "kling-batch" => {
+            return Err(crate::exit::usage(format!(
+                "the batch journal {} has format version {}, which this kling ({}) does not know: \
+                 continue this batch with the kling that wrote it (or a newer one), or give this run another --out",
+                path.display(),
+                header.version,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        _ => {
+            return Err(crate::exit::usage(format!(
+                "{} is not a batch journal this kling can read (it has no version header: an older kling wrote it, \
+                 knowing lines by their position): finish that batch with the kling that wrote it, or give this run another --out",
+                path.display()
+            )));
+        }
+    }
+    for (number, text) in records {
+        match serde_json::from_str::<Record>(&text) {
+            Ok(record) => known
+                .entry(record.key)
+                .or_default()
+                .apply(kling_types::time::parse_iso8601(&record.at), record.event),
+            Err(error) => warnings.push(format!(
+                "{} line {number} is not a record this kling knows ({error}): skipped",
+                path.display()
+            )),
+        }
+    }
+    Ok((known, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("kling-journal-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn line(number: usize) -> Line {
+        Line {
+            number,
+            key: format!("digest{number}#1"),
+            model: "model_kling-v1-6-pro".to_owned(),
+            params: serde_json::json!({"prompt": format!("clip {number}")}),
+            name: None,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_rerun_reads_what_each_request_reached() {
+        let scratch = Scratch::new("reread");
+        {
+            let (journal, known, _) = Journal::open(&scratch.0).unwrap();
+            assert!(known.is_empty());
+            for number in 1..=3 {
+                let line = line(number);
+                journal
+                    .record(&line.key, Journal::submitting(&line, "clip", Some(40.0)))
+                    .await
+                    .unwrap();
+            }
+            let submitted = Event::Submitted {
+                job_id: "job_2".to_owned(),
+                quoted_cu: None,
+            };
+            journal.record("digest2#1", submitted).await.unwrap();
+            journal
+                .record(
+                    "digest3#1",
+                    Event::Submitted {
+                        job_id: "job_3".to_owned(),
+                        quoted_cu: None,
+                    },
+                )
+                .await
+                .unwrap();
+            journal
+                .record(
+                    "digest3#1",
+                    Event::Done {
+                        files: vec!["out/clip.mp4".to_owned()],
+                        charged_cu: Some(35.0),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let (_journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(known["digest1#1"].submitting_at.is_some() && known["digest1#1"].job_id.is_none());
+        assert_eq!(known["digest2#1"].job_id.as_deref(), Some("job_2"));
+        assert_eq!(known["digest2#1"].cost(), 40.0, "quoted until charged");
+        assert_eq!(
+            known["digest3#1"].files.as_deref(),
+            Some(&["out/clip.mp4".to_owned()][..])
+        );
+        assert_eq!(known["digest3#1"].cost(), 35.0);
+        assert_eq!(
+            known["digest3#1"].params,
+            serde_json::json!({"prompt": "clip 3"})
+        );
+    }
+
+    #[test]
+    fn a_second_run_on_the_folder_is_refused() {
+        let scratch = Scratch::new("lock");
+        let (_first, _, _) = Journal::open(&scratch.0).unwrap();
+        let error = Journal::open(&scratch.0).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.starts_with("another kling batch is running on"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("process {}", std::process::id())),
+            "{message}"
+        );
+        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+    }
+
+    #[test]
+    fn a_journal_of_another_format_is_refused_with_what_to_do() {
+        let scratch = Scratch::new("format");
+        let path = scratch.0.join(JOURNAL);
+        std::fs::write(&path, "{\"journal\":\"kling-batch\",\"version\":3}\n").unwrap();
+        let message = format!("{:#}", Journal::open(&scratch.0).unwrap_err());
+        assert!(
+            message.contains("format version 3, which this kling"),
+            "{message}"
+        );
+        std::fs::write(&path, "{\"line\":1,\"hash\":\"00ab\",\"at\":\"2026-01-01T00:00:00Z\",\"event\":\"submitting\"}\n").unwrap();
+        let message = format!("{:#}", Journal::open(&scratch.0).unwrap_err());
+        assert!(message.contains("no version header"), "{message}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().lines().count(),
+            1,
+            "a refused journal is left as it was"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_torn_record_costs_only_itself() {
+        let scratch = Scratch::new("torn");
+        {
+            let (journal, _, _) = Journal::open(&scratch.0).unwrap();
+            let line = line(1);
+            journal
+                .record(&line.key, Journal::submitting(&line, "clip", None))
+                .await
+                .unwrap();
+        }
+        // A crash in the middle of the next record.
+        let path = scratch.0.join(JOURNAL);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"{\"key\":\"digest1#1\",\"at\":\"2026-01-01T00:00:00Z\",\"event\":\"subm")
+            .unwrap();
+        drop(file);
+        {
+            let (journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+            assert!(warnings.is_empty());
+            assert!(known["digest1#1"].submitting_at.is_some());
+            journal
+                .record(
+                    "digest1#1",
+                    Event::Submitted {
+                        job_id: "job_1".to_owned(),
+                        quoted_cu: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let (_journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+        assert!(
+            warnings.is_empty(),
+            "the torn record was cut off, not glued: {warnings:?}"
+        );
+        assert_eq!(known["digest1#1"].job_id.as_deref(), Some("job_1"));
+    }
+}

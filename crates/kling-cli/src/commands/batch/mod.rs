@@ -1,0 +1,1108 @@
+//! `kling batch FILE.jsonl`: many generations, resumable, within the team's limits and
+//! the user's budget.
+//!
+//! A run: read the file ([`input`]: each line known by its request), lock the output
+//! folder and read its journal ([`journal`]), plan each line from what the journal
+//! knows (done, failed, running, maybe submitted, new), estimate what it will cost when
+//! a budget or a confirmation needs it, then run a scheduler: new submits leave as the
+//! [`window::Window`] admits them (the team's parallel-job limit, learned), every job
+//! in flight is watched by one [`kling_client::JobBoard`] (one job-list request per
+//! tick), outputs are downloaded and the line recorded done. A failure a retry can fix
+//! sends the line back to the queue with backoff until its `--timeout`; only failures
+//! no retry fixes end it. `report.json` tells what became of every line, with its cost.
+
+mod input;
+mod journal;
+mod window;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use kling_client::WaitOptions;
+use kling_types::JobId;
+use kling_types::api::Job;
+use serde::Serialize;
+use serde_json::json;
+
+use self::input::Line;
+use self::journal::{Event, Journal, Known};
+use self::window::Window;
+use super::{Ctx, download_all, unless_interrupted};
+use crate::cli::Batch;
+use crate::exit::{Exit, Failure};
+use crate::history::{EventKind, History};
+use crate::output::{BatchCounts, BatchProgress};
+
+const REPORT: &str = "report.json";
+/// The longest pause before a line that failed is tried again.
+const MAX_REQUEUE_PAUSE: Duration = Duration::from_secs(60);
+
+/// What became of a line (or of a request the file no longer has).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcome {
+    /// Its position in the file (absent for a removed request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoted_cu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    charged_cu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip)]
+    exit: Exit,
+}
+
+impl Outcome {
+    fn of(task: &Task, status: &'static str, exit: Exit) -> Self {
+        Self {
+            line: Some(task.line.number),
+            status,
+            name: Some(task.name.clone()),
+            job_id: task.known.job_id.clone(),
+            files: task.known.files.clone().unwrap_or_default(),
+            quoted_cu: task.known.quoted_cu,
+            charged_cu: task.known.charged_cu,
+            error: None,
+            exit,
+        }
+    }
+
+    fn bad(number: usize, reason: String) -> Self {
+        Self {
+            line: Some(number),
+            status: "bad",
+            name: None,
+            job_id: None,
+            files: Vec::new(),
+            quoted_cu: None,
+            charged_cu: None,
+            error: Some(reason),
+            exit: Exit::Usage,
+        }
+    }
+
+    fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+}
+
+/// Where a line stands in this run.
+#[derive(Clone, Debug)]
+enum Stage {
+    /// Nothing of it reached the API: submit it (when the window and the budget agree).
+    Submit,
+    /// A submit may have started a job whose answer was lost: look for that job first.
+    Recover { since: SystemTime },
+    /// Its job runs (we have the job as the submit answered, or only its id).
+    Wait {
+        job: Option<Box<Job>>,
+        job_id: String,
+    },
+    /// Its job succeeded: download its outputs.
+    Download { job: Box<Job> },
+}
+
+/// One line on its way through the run.
+#[derive(Debug)]
+struct Task {
+    line: Line,
+    /// The name of its outputs (kept in the journal: a line that moves keeps its files).
+    name: String,
+    known: Known,
+    stage: Stage,
+    /// The history entry of its current submit.
+    entry: String,
+    /// When this run first tried it, and how often it went back to the queue.
+    first_try: Option<Instant>,
+    requeues: u32,
+    /// Whether it counts in the window (its submit left, its job not seen to end).
+    in_window: bool,
+}
+
+/// What a task hands back to the scheduler.
+enum Step {
+    Finished(Outcome),
+    /// Back to the queue, to be tried again after the pause.
+    Requeue(Box<Task>, Duration),
+}
+
+/// What every task of a run shares.
+struct Run<'a> {
+    ctx: &'a Ctx,
+    args: &'a Batch,
+    journal: Journal,
+    board: kling_client::JobBoard,
+    window: Mutex<Window>,
+    /// Wakes the scheduler when the window has room again.
+    room: tokio::sync::Notify,
+    budget: Mutex<Budget>,
+    /// Quotes of the requests this run will submit, by request (model and parameters).
+    quotes: HashMap<String, f64>,
+    downloads: tokio::sync::Semaphore,
+    progress: BatchProgress,
+    counts: Mutex<BatchCounts>,
+}
+
+/// What may still be spent.
+#[derive(Debug)]
+struct Budget {
+    max: Option<f64>,
+    /// Charged, or quoted for jobs not yet charged (in flight included), in every run
+    /// on this folder.
+    committed: f64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
+    let (lines, bad) = input::read(&args.file)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    let (journal, known, warnings) = Journal::open(&args.out)?;
+    for warning in &warnings {
+        ctx.out.warn(warning);
+    }
+    let mut outcomes: Vec<Outcome> = bad
+        .into_iter()
+        .map(|bad| {
+            ctx.out
+                .warn(&format!("line {}: {}", bad.number, bad.reason));
+            Outcome::bad(bad.number, bad.reason)
+        })
+        .collect();
+    let total = lines.len() + outcomes.len();
+    let plan = Plan::new(lines, known, args.retry_failed);
+    outcomes.extend(plan.removed_outcomes());
+
+    let max_cu = args
+        .max_cu
+        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
+    let to_submit = plan.to_submit();
+    if !args.dry_run && !to_submit.is_empty() {
+        ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
+    }
+    let confirm = !args.dry_run && !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
+    let quotes = if args.dry_run || max_cu.is_some() || confirm {
+        estimate(ctx, &to_submit).await?
+    } else {
+        HashMap::new()
+    };
+    let estimate_cu: f64 = to_submit
+        .iter()
+        .map(|line| quotes.get(&request_key(line)).copied().unwrap_or(0.0))
+        .sum();
+    if args.dry_run {
+        return dry_run(ctx, args, &plan, &quotes, estimate_cu, outcomes);
+    }
+    if confirm && estimate_cu > ctx.spending.confirm_above_cu {
+        let question = format!(
+            "{} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
+            to_submit.len(),
+            ctx.spending.confirm_above_cu
+        );
+        if !ctx.out.ask(&question)? {
+            return Err(crate::exit::usage("nothing was started (answered no)"));
+        }
+    }
+
+    ctx.out.note(&format!(
+        "{} requests from {} ({} done before, {} running, {} to start), up to {} at a time, into {}",
+        plan.tasks.len(),
+        args.file.display(),
+        plan.count(|task| task.known.files.is_some()),
+        plan.count(|task| matches!(task.stage, Stage::Wait { .. } | Stage::Recover { .. })),
+        to_submit.len(),
+        args.concurrency,
+        args.out.display()
+    ));
+    let committed = plan.committed;
+    let journal_path = journal.path().to_path_buf();
+    let run = Run {
+        ctx,
+        args,
+        journal,
+        board: ctx
+            .client
+            .job_board(WaitOptions::default().with_deadline(Duration::from_secs(args.timeout))),
+        window: Mutex::new(Window::new(usize::from(args.concurrency))),
+        room: tokio::sync::Notify::new(),
+        budget: Mutex::new(Budget {
+            max: max_cu,
+            committed,
+        }),
+        quotes,
+        downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency)),
+        progress: ctx.out.batch_progress(plan.tasks.len()),
+        counts: Mutex::new(BatchCounts {
+            spent_cu: committed,
+            ..BatchCounts::default()
+        }),
+    };
+    let finished = unless_interrupted(run.schedule(plan.tasks), || {
+        format!(
+            "interrupted: started jobs keep running; run the same command again to pick up where this run stopped (journal: {})",
+            journal_path.display()
+        )
+    })
+    .await;
+    run.progress.finish();
+    outcomes.extend(finished?);
+    outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
+    report(ctx, args, total, &outcomes)
+}
+
+/// Each line of the file, planned from what the journal knows.
+struct Plan {
+    tasks: Vec<Task>,
+    /// Requests of the journal the file no longer has, whose jobs were started.
+    removed: Vec<Known>,
+    /// What the folder's runs have spent or committed so far.
+    committed: f64,
+    retry_failed: bool,
+}
+
+impl Plan {
+    fn new(lines: Vec<Line>, mut known: BTreeMap<String, Known>, retry_failed: bool) -> Self {
+        let committed = known.values().map(Known::cost).sum();
+        let mut used: HashSet<String> = known.values().map(|known| known.name.clone()).collect();
+        let mut tasks = Vec::with_capacity(lines.len());
+        for line in lines {
+            let known = known.remove(&line.key).unwrap_or_default();
+            let name = if known.name.is_empty() {
+                let name = fresh_name(&line, &used);
+                used.insert(name.clone());
+                name
+            } else {
+                known.name.clone()
+            };
+            let stage = match (&known.job_id, known.submitting_at) {
+                _ if known.failed.is_some() && retry_failed => Stage::Submit,
+                (Some(job_id), _) => Stage::Wait {
+                    job: None,
+                    job_id: job_id.clone(),
+                },
+                (None, Some(at)) => Stage::Recover {
+                    since: at
+                        .checked_sub(Duration::from_secs(60))
+                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                },
+                (None, None) => Stage::Submit,
+            };
+            tasks.push(Task {
+                line,
+                name,
+                known,
+                stage,
+                entry: History::new_entry(),
+                first_try: None,
+                requeues: 0,
+                in_window: false,
+            });
+        }
+        let removed = known
+            .into_values()
+            .filter(|known| known.job_id.is_some() || known.submitting_at.is_some())
+            .collect();
+        Self {
+            tasks,
+            removed,
+            committed,
+            retry_failed,
+        }
+    }
+
+    /// The lines this run will submit (if nothing else stops them).
+    fn to_submit(&self) -> Vec<&Line> {
+        self.tasks
+            .iter()
+            .filter(|task| {
+                task.ended_before(self.retry_failed).is_none()
+                    && matches!(task.stage, Stage::Submit)
+            })
+            .map(|task| &task.line)
+            .collect()
+    }
+
+    fn count(&self, what: impl Fn(&Task) -> bool) -> usize {
+        self.tasks.iter().filter(|task| what(task)).count()
+    }
+
+    fn removed_outcomes(&self) -> Vec<Outcome> {
+        self.removed
+            .iter()
+            .map(|known| Outcome {
+                line: None,
+                status: "removed",
+                name: Some(known.name.clone()),
+                job_id: known.job_id.clone(),
+                files: known.files.clone().unwrap_or_default(),
+                quoted_cu: known.quoted_cu,
+                charged_cu: known.charged_cu,
+                error: Some(format!(
+                    "no longer in the file (it was line {}); its job {} was started by an earlier run",
+                    known.line,
+                    known.job_id.as_deref().unwrap_or("(answer lost)")
+                )),
+                exit: Exit::Success,
+            })
+            .collect()
+    }
+}
+
+impl Task {
+    /// Done by an earlier run, with its files still there.
+    fn done_before(&self) -> bool {
+        self.known
+            .files
+            .as_ref()
+            .is_some_and(|files| files.iter().all(|file| Path::new(file).exists()))
+    }
+
+    /// How the line ended in an earlier run, if this run has nothing to do with it:
+    /// done (its files still there), or failed (unless `--retry-failed`).
+    fn ended_before(&self, retry_failed: bool) -> Option<Outcome> {
+        if self.done_before() {
+            return Some(Outcome::of(self, "already done", Exit::Success));
+        }
+        let reason = self.known.failed.as_ref().filter(|_| !retry_failed)?;
+        Some(
+            Outcome::of(self, "failed", Exit::JobFailed).with_error(format!(
+                "{reason} (in an earlier run; --retry-failed starts it again, and pays again)"
+            )),
+        )
+    }
+}
+
+/// A name for the outputs of a line the journal has not seen: its own `name` (with
+/// its occurrence when identical lines repeat it), or `line-NNNN`; never one an
+/// earlier request of this folder has.
+fn fresh_name(line: &Line, used: &HashSet<String>) -> String {
+    let occurrence = line
+        .key
+        .rsplit('#')
+        .next()
+        .and_then(|occurrence| occurrence.parse::<usize>().ok())
+        .unwrap_or(1);
+    let base = match &line.name {
+        Some(name) if occurrence > 1 => format!("{name}-{occurrence}"),
+        Some(name) => return name.clone(),
+        None => format!("line-{:04}", line.number),
+    };
+    if !used.contains(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|name| !used.contains(name))
+        .unwrap_or(base)
+}
+
+/// What identifies a request's price: its model and parameters (not its name).
+fn request_key(line: &Line) -> String {
+    let mut text = line.model.clone();
+    text.push(' ');
+    input::write_canonical(&line.params, &mut text);
+    text
+}
+
+/// The price of each distinct request, asked once each (the API's dry run).
+async fn estimate(ctx: &Ctx, lines: &[&Line]) -> anyhow::Result<HashMap<String, f64>> {
+    let mut distinct: BTreeMap<String, &Line> = BTreeMap::new();
+    for line in lines {
+        distinct.entry(request_key(line)).or_insert(line);
+    }
+    let quotes: Vec<(String, anyhow::Result<f64>)> = futures_util::stream::iter(distinct)
+        .map(|(key, line)| async move {
+            let quote = ctx
+                .client
+                .estimate_json(&line.model, line.params.clone())
+                .await
+                .map(|estimate| estimate.creative_units_cost.unwrap_or(0.0))
+                .with_context(|| format!("cannot estimate the cost of line {}", line.number));
+            (key, quote)
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    quotes
+        .into_iter()
+        .map(|(key, quote)| quote.map(|quote| (key, quote)))
+        .collect()
+}
+
+/// `--dry-run`: what each line and the batch would cost; nothing is started.
+fn dry_run(
+    ctx: &Ctx,
+    args: &Batch,
+    plan: &Plan,
+    quotes: &HashMap<String, f64>,
+    estimate_cu: f64,
+    mut outcomes: Vec<Outcome>,
+) -> anyhow::Result<()> {
+    for task in &plan.tasks {
+        let (status, quoted) = if let Some(ended) = task.ended_before(args.retry_failed) {
+            (ended.status, None)
+        } else if matches!(task.stage, Stage::Submit) {
+            ("would start", quotes.get(&request_key(&task.line)).copied())
+        } else {
+            ("running", None)
+        };
+        let mut outcome = Outcome::of(task, status, Exit::Success);
+        if quoted.is_some() {
+            outcome.quoted_cu = quoted;
+        }
+        ctx.out.note(&format!(
+            "line {} ({}): {status}{}",
+            task.line.number,
+            task.name,
+            quoted.map(|cu| format!(", {cu} CU")).unwrap_or_default()
+        ));
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
+    let starts = outcomes
+        .iter()
+        .filter(|outcome| outcome.status == "would start")
+        .count();
+    let summary = format!(
+        "{starts} jobs would start for {estimate_cu} creative units (nothing was started; {} spent on {} so far)",
+        plan.committed,
+        args.out.display()
+    );
+    if ctx.out.json {
+        ctx.out.json(&json!({
+            "file": args.file.display().to_string(),
+            "dryRun": true,
+            "wouldStart": starts,
+            "estimatedCu": estimate_cu,
+            "spentCu": plan.committed,
+            "lines": outcomes,
+        }))?;
+    } else {
+        ctx.out.result(&summary)?;
+    }
+    Ok(())
+}
+
+impl Run<'_> {
+    /// The scheduler: admits new submits as the window allows, runs every line to its
+    /// end, and puts lines that can be retried back in the queue.
+    async fn schedule(&self, tasks: Vec<Task>) -> anyhow::Result<Vec<Outcome>> {
+        let mut queue: VecDeque<Task> = VecDeque::new();
+        let mut outcomes = Vec::new();
+        let mut active = FuturesUnordered::new();
+        // Later tries, by when they are due.
+        let mut later: Vec<(Instant, Task)> = Vec::new();
+        for mut task in tasks {
+            if let Some(outcome) = task.ended_before(self.args.retry_failed) {
+                outcomes.push(outcome);
+            } else if matches!(task.stage, Stage::Submit) {
+                queue.push_back(task);
+            } else {
+                // Its job may be running: watch it now, whatever the window says.
+                self.enter_window(&mut task);
+                active.push(self.process(task));
+            }
+        }
+        for outcome in &outcomes {
+            self.finished(outcome);
+        }
+        self.show(queue.len() + later.len());
+        loop {
+            let now = Instant::now();
+            // Tries that are due go to the front of the queue.
+            let (due, not_yet): (Vec<_>, Vec<_>) =
+                later.into_iter().partition(|(at, _)| *at <= now);
+            later = not_yet;
+            for (_, task) in due.into_iter().rev() {
+                queue.push_front(task);
+            }
+            // Admit what the window takes.
+            let mut wake = later.iter().map(|(at, _)| *at).min();
+            while let Some(task) = queue.front() {
+                let admitted = match task.stage {
+                    Stage::Submit => lock(&self.window).admits(now),
+                    _ => Ok(()),
+                };
+                match admitted {
+                    Ok(()) => {
+                        let Some(mut task) = queue.pop_front() else {
+                            break;
+                        };
+                        self.enter_window(&mut task);
+                        active.push(self.process(task));
+                    }
+                    Err(until) => {
+                        wake = match (wake, until) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        break;
+                    }
+                }
+            }
+            self.show(queue.len() + later.len());
+            if active.is_empty() && queue.is_empty() && later.is_empty() {
+                return Ok(outcomes);
+            }
+            let room = self.room.notified();
+            tokio::select! {
+                Some(step) = active.next() => match step {
+                    Step::Finished(outcome) => {
+                        self.finished(&outcome);
+                        outcomes.push(outcome);
+                    }
+                    Step::Requeue(task, pause) => later.push((Instant::now() + pause, *task)),
+                },
+                () = room => {}
+                () = sleep_until(wake) => {}
+            }
+        }
+    }
+
+    fn enter_window(&self, task: &mut Task) {
+        if !task.in_window {
+            lock(&self.window).enter();
+            task.in_window = true;
+        }
+        task.first_try.get_or_insert_with(Instant::now);
+    }
+
+    /// The task's job ended (or its submit started nothing): its slot is free.
+    fn leave_window(&self, task: &mut Task) {
+        if task.in_window {
+            lock(&self.window).ended();
+            task.in_window = false;
+            self.room.notify_one();
+        }
+    }
+
+    fn finished(&self, outcome: &Outcome) {
+        let mut counts = lock(&self.counts);
+        counts.finished += 1;
+        if outcome.exit != Exit::Success {
+            counts.failed += 1;
+        }
+        drop(counts);
+        let message = match (&outcome.files.first(), &outcome.error) {
+            (_, Some(error)) => format!(
+                "line {}: {} ({error})",
+                outcome.line.unwrap_or(0),
+                outcome.status
+            ),
+            (Some(file), None) => format!(
+                "line {}: {} {file}",
+                outcome.line.unwrap_or(0),
+                outcome.status
+            ),
+            (None, None) => format!("line {}: {}", outcome.line.unwrap_or(0), outcome.status),
+        };
+        self.progress.line(&message, outcome.exit != Exit::Success);
+    }
+
+    fn show(&self, queued: usize) {
+        let mut counts = lock(&self.counts);
+        counts.in_flight = lock(&self.window).running();
+        counts.queued = queued;
+        counts.spent_cu = lock(&self.budget).committed;
+        self.progress.update(*counts);
+    }
+
+    /// Runs a line until it ends or must wait in the queue.
+    async fn process(&self, mut task: Task) -> Step {
+        loop {
+            match self.advance(&mut task).await {
+                Ok(Some(outcome)) => {
+                    self.leave_window(&mut task);
+                    return Step::Finished(outcome);
+                }
+                Ok(None) => {}
+                Err(error) => return self.failed(task, error).await,
+            }
+        }
+    }
+
+    /// One step of a line: `Some` when it ended.
+    async fn advance(&self, task: &mut Task) -> anyhow::Result<Option<Outcome>> {
+        match task.stage.clone() {
+            Stage::Submit => self.submit(task).await,
+            Stage::Recover { since } => {
+                let found = self
+                    .ctx
+                    .client
+                    .recover_submitted(&task.line.model, &task.line.params, since)
+                    .await?;
+                match found {
+                    Some(job) => {
+                        self.submitted(task, &job, None).await?;
+                        task.stage = Stage::Wait {
+                            job_id: job.job_id.as_str().to_owned(),
+                            job: Some(Box::new(job)),
+                        };
+                    }
+                    None => task.stage = Stage::Submit,
+                }
+                Ok(None)
+            }
+            Stage::Wait { job, job_id } => {
+                let ended = match &job {
+                    Some(job) => self.board.wait_for(job).await,
+                    None => self.board.wait(&JobId::new(job_id)).await,
+                };
+                // Seen to end (or given up): the job no longer holds one of our slots.
+                let job_ended = !matches!(
+                    ended,
+                    Err(ref error) if error.is_retryable() || matches!(error, kling_client::Error::Deadline { .. })
+                );
+                if job_ended {
+                    self.leave_window(task);
+                }
+                let job = ended?;
+                self.charged(task, &job);
+                task.stage = Stage::Download { job: Box::new(job) };
+                Ok(None)
+            }
+            Stage::Download { job } => {
+                let asset_ids = job
+                    .metadata
+                    .as_ref()
+                    .map(|metadata| metadata.asset_ids.clone())
+                    .unwrap_or_default();
+                let permit = self.downloads.acquire().await.ok();
+                let dir: PathBuf = self.args.out.join("");
+                let files = download_all(
+                    self.ctx,
+                    &self.ctx.out.silent(),
+                    &task.name,
+                    &asset_ids,
+                    Some(&dir),
+                    None,
+                )
+                .await?;
+                drop(permit);
+                let files: Vec<String> = files
+                    .iter()
+                    .map(|file| file.display().to_string())
+                    .collect();
+                self.journal
+                    .record(
+                        &task.line.key,
+                        Event::Done {
+                            files: files.clone(),
+                            charged_cu: task.known.charged_cu,
+                        },
+                    )
+                    .await?;
+                self.ctx
+                    .record_async(
+                        &task.entry,
+                        EventKind::Downloaded {
+                            files: files.clone(),
+                        },
+                    )
+                    .await?;
+                task.known.files = Some(files);
+                Ok(Some(Outcome::of(task, "done", Exit::Success)))
+            }
+        }
+    }
+
+    /// Submits a line, if the budget allows: journal first, then the request.
+    async fn submit(&self, task: &mut Task) -> anyhow::Result<Option<Outcome>> {
+        let quote = self.quotes.get(&request_key(&task.line)).copied();
+        {
+            let mut budget = lock(&self.budget);
+            if let Some(max) = budget.max {
+                let cost = quote.unwrap_or(0.0);
+                if budget.committed + cost > max {
+                    let spent = budget.committed;
+                    drop(budget);
+                    self.leave_window(task);
+                    return Ok(Some(
+                        Outcome::of(task, "not started: budget", Exit::Budget).with_error(format!(
+                            "{cost} CU would take the spending to {} of the {max} CU --max-cu allows ({spent} spent or committed)",
+                            spent + cost
+                        )),
+                    ));
+                }
+            }
+            budget.committed += quote.unwrap_or(0.0);
+        }
+        task.known.quoted_cu = quote;
+        task.known.failed = None;
+        task.known.job_id = None;
+        self.journal
+            .record(
+                &task.line.key,
+                Journal::submitting(&task.line, &task.name, quote),
+            )
+            .await?;
+        task.known.submitting_at = Some(SystemTime::now());
+        self.ctx
+            .record_async(
+                &task.entry,
+                EventKind::Submitting {
+                    model: task.line.model.clone(),
+                    params: task.line.params.clone(),
+                    output: Some(self.args.out.join(&task.name).display().to_string()),
+                },
+            )
+            .await?;
+        match self
+            .ctx
+            .client
+            .submit_json(&task.line.model, task.line.params.clone())
+            .await
+        {
+            Ok(submitted) => {
+                lock(&self.window).started();
+                let job = submitted.job.clone();
+                self.submitted(task, &job, submitted.cost).await?;
+                task.stage = Stage::Wait {
+                    job_id: job.job_id.as_str().to_owned(),
+                    job: Some(Box::new(job)),
+                };
+                Ok(None)
+            }
+            Err(error) => {
+                let uncertain = matches!(error, kling_client::Error::SubmitUncertain { .. });
+                if !uncertain {
+                    // It started nothing: nothing is committed.
+                    lock(&self.budget).committed -= quote.unwrap_or(0.0);
+                    task.known.submitting_at = None;
+                } else if let Some(at) = task.known.submitting_at {
+                    task.stage = Stage::Recover {
+                        since: at
+                            .checked_sub(Duration::from_secs(60))
+                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                    };
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Records a job the line started (answered, or found again).
+    async fn submitted(&self, task: &mut Task, job: &Job, cost: Option<f64>) -> anyhow::Result<()> {
+        let quoted = cost.or(task.known.quoted_cu);
+        if let (Some(cost), Some(quote)) = (cost, task.known.quoted_cu) {
+            lock(&self.budget).committed += cost - quote;
+        } else if let (Some(cost), None) = (cost, task.known.quoted_cu) {
+            lock(&self.budget).committed += cost;
+        }
+        task.known.quoted_cu = quoted;
+        task.known.job_id = Some(job.job_id.as_str().to_owned());
+        self.journal
+            .record(
+                &task.line.key,
+                Event::Submitted {
+                    job_id: job.job_id.as_str().to_owned(),
+                    quoted_cu: quoted,
+                },
+            )
+            .await?;
+        self.ctx
+            .record_async(
+                &task.entry,
+                EventKind::Submitted {
+                    job_id: job.job_id.as_str().to_owned(),
+                },
+            )
+            .await?;
+        self.ctx
+            .record_async(
+                &task.entry,
+                EventKind::Cost {
+                    quoted_cu: quoted,
+                    charged_cu: None,
+                },
+            )
+            .await
+    }
+
+    /// What the ended job was charged (`billing.cuCost`), once known.
+    fn charged(&self, task: &mut Task, job: &Job) {
+        let Some(charged) = job.billing.as_ref().and_then(|billing| billing.cu_cost) else {
+            return;
+        };
+        let before = task
+            .known
+            .charged_cu
+            .or(task.known.quoted_cu)
+            .unwrap_or(0.0);
+        lock(&self.budget).committed += charged - before;
+        task.known.charged_cu = Some(charged);
+    }
+
+    /// A step failed: back to the queue when a retry can fix it (until the line's
+    /// `--timeout`), the line's end otherwise.
+    async fn failed(&self, mut task: Task, error: anyhow::Error) -> Step {
+        let client_error = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<kling_client::Error>());
+        let team_limit = client_error.and_then(team_limit);
+        if let Some(limit) = team_limit {
+            // The submit started nothing; the window holds submits back.
+            if task.in_window {
+                lock(&self.window).refused(limit, Instant::now());
+                task.in_window = false;
+            }
+        }
+        let retryable = team_limit.is_some()
+            || client_error.is_some_and(|error| {
+                error.is_retryable()
+                    || matches!(
+                        error,
+                        kling_client::Error::SubmitUncertain { .. }
+                            | kling_client::Error::Download { .. }
+                    )
+            });
+        let exit = crate::exit::exit_for(&error);
+        let deadline = Duration::from_secs(self.args.timeout);
+        let within = task
+            .first_try
+            .is_none_or(|first| first.elapsed() < deadline);
+        if retryable && within && exit != Exit::Timeout {
+            // A job whose end was seen keeps its slot free; one still running keeps it.
+            if !matches!(task.stage, Stage::Wait { .. }) {
+                self.leave_window(&mut task);
+            }
+            task.requeues += 1;
+            let pause = if team_limit.is_some() {
+                Duration::ZERO // the window decides when
+            } else {
+                requeue_pause(task.requeues)
+            };
+            tracing::info!(line = task.line.number, requeues = task.requeues, error = %format!("{error:#}"), "back in the queue");
+            return Step::Requeue(Box::new(task), pause);
+        }
+        self.leave_window(&mut task);
+        let message = format!("{error:#}");
+        let outcome = match exit {
+            Exit::JobFailed => {
+                // Final for this line: the next run knows it (--retry-failed sends it again).
+                let record = Event::Failed {
+                    reason: message.clone(),
+                    charged_cu: task.known.charged_cu,
+                };
+                if let Err(error) = self.journal.record(&task.line.key, record).await {
+                    self.ctx.out.warn(&format!("{error:#}"));
+                }
+                Outcome::of(&task, "failed", Exit::JobFailed)
+            }
+            Exit::Timeout => Outcome::of(&task, "unfinished", Exit::Timeout),
+            _ if retryable => Outcome::of(&task, "unfinished", Exit::Timeout),
+            _ => Outcome::of(&task, "error", exit),
+        };
+        Step::Finished(outcome.with_error(message))
+    }
+}
+
+/// The team-limit refusal in an error: `Some(limit)` (the limit when the API named it).
+fn team_limit(error: &kling_client::Error) -> Option<Option<usize>> {
+    match error {
+        kling_client::Error::RateLimited { .. } => Some(None),
+        _ => None,
+    }
+}
+
+/// The pause before try `requeues` + 1 of a line: 1 s, 2 s, 4 s, … up to a minute.
+fn requeue_pause(requeues: u32) -> Duration {
+    Duration::from_secs(1)
+        .checked_mul(1 << requeues.saturating_sub(1).min(6))
+        .unwrap_or(MAX_REQUEUE_PAUSE)
+        .min(MAX_REQUEUE_PAUSE)
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes `report.json`, prints the summary, and ends with the worst line's exit code.
+fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let count = |status: &str| {
+        outcomes
+            .iter()
+            .filter(|outcome| outcome.status == status)
+            .count()
+    };
+    let (done, skipped) = (count("done"), count("already done"));
+    let failed = outcomes
+        .iter()
+        .filter(|outcome| outcome.exit == Exit::JobFailed)
+        .count();
+    let bad = count("bad");
+    let budget = count("not started: budget");
+    let removed = count("removed");
+    let unfinished = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome.exit, Exit::Timeout | Exit::Failure | Exit::Auth))
+        .count();
+    let quoted: f64 = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.quoted_cu)
+        .sum();
+    let charged: f64 = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.charged_cu)
+        .sum();
+    let report = json!({
+        "file": args.file.display().to_string(),
+        "total": total,
+        "done": done + skipped,
+        "failed": failed,
+        "bad": bad,
+        "unfinished": unfinished,
+        "notStarted": budget,
+        "removed": removed,
+        "quotedCu": quoted,
+        "chargedCu": charged,
+        "lines": outcomes,
+    });
+    let report_path = args.out.join(REPORT);
+    write_atomically(&report_path, &serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    let mut summary = format!(
+        "{} of {total} done ({skipped} from an earlier run), {failed} failed, {bad} bad lines, {unfinished} unfinished",
+        done + skipped
+    );
+    if budget > 0 {
+        summary.push_str(&format!(", {budget} not started (budget)"));
+    }
+    if removed > 0 {
+        summary.push_str(&format!(
+            ", {removed} removed from the file (jobs listed in the report)"
+        ));
+    }
+    summary.push_str(&format!(
+        "; {charged} CU charged, {quoted} quoted; report: {}",
+        report_path.display()
+    ));
+    if ctx.out.json {
+        ctx.out.json(&report)?;
+    } else {
+        ctx.out.result(&summary)?;
+    }
+    let worst = [
+        Exit::Auth,
+        Exit::JobFailed,
+        Exit::Timeout,
+        Exit::Budget,
+        Exit::Failure,
+        Exit::Usage,
+    ]
+    .into_iter()
+    .find(|exit| outcomes.iter().any(|outcome| outcome.exit == *exit));
+    match worst {
+        None => Ok(()),
+        Some(exit) => Err(Failure {
+            exit,
+            message: format!(
+                "{} of {} lines are not done: see {}",
+                total - done - skipped,
+                total,
+                report_path.display()
+            ),
+        }
+        .into()),
+    }
+}
+
+/// Writes a file whole or not at all: a temporary file beside it, renamed into place.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(number: usize, key: &str, name: Option<&str>) -> Line {
+        Line {
+            number,
+            key: key.to_owned(),
+            model: input::DEFAULT_MODEL.to_owned(),
+            params: json!({"prompt": "a"}),
+            name: name.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn new_lines_never_take_the_name_of_an_earlier_request() {
+        let used: HashSet<String> = ["line-0001".to_owned(), "fox".to_owned()].into();
+        assert_eq!(fresh_name(&line(1, "d#1", None), &used), "line-0001-2");
+        assert_eq!(fresh_name(&line(2, "d#1", None), &used), "line-0002");
+        assert_eq!(fresh_name(&line(3, "d#1", Some("hare")), &used), "hare");
+        assert_eq!(fresh_name(&line(4, "d#2", Some("hare")), &used), "hare-2");
+    }
+
+    #[test]
+    fn a_moved_line_keeps_its_name_and_a_removed_one_is_not_forgotten() {
+        let known = BTreeMap::from([
+            (
+                "a#1".to_owned(),
+                Known {
+                    line: 1,
+                    name: "line-0001".to_owned(),
+                    job_id: Some("job_a".to_owned()),
+                    files: Some(vec!["out/line-0001.mp4".to_owned()]),
+                    quoted_cu: Some(40.0),
+                    ..Known::default()
+                },
+            ),
+            (
+                "gone#1".to_owned(),
+                Known {
+                    line: 2,
+                    name: "line-0002".to_owned(),
+                    job_id: Some("job_gone".to_owned()),
+                    charged_cu: Some(40.0),
+                    ..Known::default()
+                },
+            ),
+        ]);
+        let plan = Plan::new(
+            vec![line(1, "new#1", None), line(2, "a#1", None)],
+            known,
+            false,
+        );
+        let names: Vec<&str> = plan.tasks.iter().map(|task| task.name.as_str()).collect();
+        assert_eq!(names, ["line-0001-2", "line-0001"]);
+        assert!(matches!(plan.tasks[0].stage, Stage::Submit));
+        assert!(matches!(&plan.tasks[1].stage, Stage::Wait { job_id, .. } if job_id == "job_a"));
+        assert_eq!(plan.removed.len(), 1);
+        assert_eq!(plan.removed[0].job_id.as_deref(), Some("job_gone"));
+        assert_eq!(
+            plan.committed, 80.0,
+            "what every run on the folder spent counts"
+        );
+    }
+
+    #[test]
+    fn requeue_pauses_grow_to_a_minute() {
+        let pauses: Vec<u64> = (1..=9).map(|n| requeue_pause(n).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}
