@@ -149,6 +149,10 @@ pub(crate) struct Generate {
     /// Print what the generation would cost, start nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Start nothing that costs more than this many creative units (the cost is asked
+    /// first) [config: max_cu].
+    #[arg(long, value_name = "CU", value_parser = creative_units)]
+    pub(crate) max_cu: Option<f64>,
     /// Stop waiting after this many seconds (the job goes on).
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub(crate) timeout: u64,

@@ -873,3 +873,301 @@ async fn models_and_models_id_still_need_no_api() {
     let description: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(description["model"]["inputs"].as_array().unwrap().len(), 8);
 }
+
+// ---------------------------------------------------------------------------------
+// `kling batch` at scale: edits of the file, two runs at once, spending controls,
+// retries within the run.
+// ---------------------------------------------------------------------------------
+
+/// Writes a batch file of one request per prompt.
+fn batch_file(scratch: &Scratch, prompts: &[&str]) {
+    let lines: Vec<String> = prompts
+        .iter()
+        .map(|prompt| format!("{{\"prompt\": \"{prompt}\"}}"))
+        .collect();
+    std::fs::write(scratch.path("batch.jsonl"), lines.join("\n")).unwrap();
+}
+
+/// Runs `kling batch batch.jsonl --out out --json` (plus `extra`) to its end.
+async fn run_batch(
+    scratch: &Scratch,
+    sandbox: &SandboxHandle,
+    extra: &[&str],
+) -> (Output, serde_json::Value) {
+    let mut args = vec![
+        "batch",
+        "batch.jsonl",
+        "--out",
+        "out",
+        "--json",
+        "--concurrency",
+        "8",
+    ];
+    args.extend_from_slice(extra);
+    let output = run(kling(scratch, Some(sandbox), &args)).await;
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output, report)
+}
+
+/// How many jobs the sandbox started for each prompt.
+fn jobs_per_prompt(sandbox: &SandboxHandle) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for job in sandbox.jobs() {
+        *counts
+            .entry(job.input["prompt"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn statuses(report: &serde_json::Value) -> Vec<(Option<u64>, String)> {
+    report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            (
+                line["line"].as_u64(),
+                line["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_batch_file_never_pays_for_a_request_twice() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-edits");
+    batch_file(&scratch, &["a", "b", "c", "d"]);
+    let (output, _) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+
+    // Two new lines at the top: the four old ones are where they were in the journal.
+    batch_file(&scratch, &["new 1", "new 2", "a", "b", "c", "d"]);
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(sandbox.jobs().len(), 6, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        [
+            (Some(1), "done".to_owned()),
+            (Some(2), "done".to_owned()),
+            (Some(3), "already done".to_owned()),
+            (Some(4), "already done".to_owned()),
+            (Some(5), "already done".to_owned()),
+            (Some(6), "already done".to_owned()),
+        ]
+    );
+    // Moved lines keep their files: "a" was line 1 and is still line-0001.mp4.
+    assert_eq!(report["lines"][2]["name"], "line-0001");
+    assert_eq!(
+        report["lines"][0]["name"], "line-0001-2",
+        "a new line never takes an old file"
+    );
+
+    // Reordered, one deleted, one changed.
+    batch_file(&scratch, &["d", "c", "new 1", "a", "b changed"]);
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    let counts = jobs_per_prompt(&sandbox);
+    assert_eq!(
+        counts.values().copied().max(),
+        Some(1),
+        "each request paid once: {counts:?}"
+    );
+    assert_eq!(counts.len(), 7, "only the changed line is new: {counts:?}");
+    let removed: Vec<&serde_json::Value> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line["status"] == "removed")
+        .collect();
+    assert_eq!(
+        removed.len(),
+        2,
+        "`b` and `new 2` left the file: {report:#}"
+    );
+    assert!(
+        removed
+            .iter()
+            .all(|line| line["jobId"].as_str().unwrap().starts_with("job_"))
+    );
+    assert!(
+        removed
+            .iter()
+            .all(|line| !line["files"].as_array().unwrap().is_empty())
+    );
+    assert_eq!(report["removed"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_lines_are_requests_of_their_own() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-identical");
+    batch_file(&scratch, &["same", "other", "same", "same"]);
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(jobs_per_prompt(&sandbox)["same"], 3, "{report:#}");
+    // One of them goes away: the other two are still done, nothing is submitted.
+    batch_file(&scratch, &["same", "other", "same"]);
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(sandbox.jobs().len(), 4);
+    assert_eq!(report["removed"], 1, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_folder_is_refused_and_nothing_is_paid_twice() {
+    let sandbox =
+        sandbox(SandboxConfig::default().with_job_duration(Duration::from_millis(1500))).await;
+    let scratch = Scratch::new("batch-two-runs");
+    batch_file(&scratch, &["a", "b", "c", "d", "e", "f"]);
+    let args = ["batch", "batch.jsonl", "--out", "out", "--concurrency", "8"];
+    let (first, second) = tokio::join!(
+        run(kling(&scratch, Some(&sandbox), &args)),
+        run(kling(&scratch, Some(&sandbox), &args))
+    );
+    let (winner, loser) = if first.status.code() == Some(0) {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_exit(&winner, 0);
+    assert_exit(&loser, 2);
+    let message = text(&loser.stderr);
+    assert!(
+        message.contains("another kling batch is running on out"),
+        "{message}"
+    );
+    assert_eq!(sandbox.jobs().len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_stops_starting_jobs_and_counts_every_run_on_the_folder() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-budget");
+    // 40 CU each (5 s clips): 100 CU pay for two.
+    batch_file(&scratch, &["a", "b", "c", "d"]);
+    let (output, report) = run_batch(&scratch, &sandbox, &["--max-cu", "100"]).await;
+    assert_exit(&output, 6);
+    assert_eq!(sandbox.jobs().len(), 2, "{report:#}");
+    assert_eq!(report["notStarted"], 2);
+    assert_eq!(report["chargedCu"], 80.0);
+    let line = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["status"] == "not started: budget")
+        .unwrap();
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("would take the spending to 120 of the 100 CU"),
+        "{line:#}"
+    );
+    // The same limit on a rerun: what the first run spent counts.
+    let (output, _) = run_batch(&scratch, &sandbox, &["--max-cu", "100"]).await;
+    assert_exit(&output, 6);
+    assert_eq!(sandbox.jobs().len(), 2);
+    // A higher one lets the rest start.
+    let (output, report) = run_batch(&scratch, &sandbox, &["--max-cu", "160"]).await;
+    assert_exit(&output, 0);
+    assert_eq!(sandbox.jobs().len(), 4, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_every_cost_and_starts_nothing() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-dry-run");
+    std::fs::write(
+        scratch.path("batch.jsonl"),
+        "{\"prompt\": \"a\"}\n{\"prompt\": \"b\", \"duration\": 10}\n{\"prompt\": \"a\"}\n",
+    )
+    .unwrap();
+    let (output, report) = run_batch(&scratch, &sandbox, &["--dry-run"]).await;
+    assert_exit(&output, 0);
+    assert_eq!(sandbox.jobs().len(), 0);
+    assert_eq!(report["wouldStart"], 3);
+    assert_eq!(report["estimatedCu"], 160.0, "{report:#}");
+    let estimates = sandbox
+        .requests()
+        .iter()
+        .filter(|request| request.path.starts_with("/v1/generate/"))
+        .count();
+    assert_eq!(estimates, 2, "each distinct request is estimated once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_spend_refuses_every_paid_submit_and_sends_nothing() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-no-spend");
+    batch_file(&scratch, &["a", "b"]);
+    let mut command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["batch", "batch.jsonl", "--out", "out"],
+    );
+    command.env("KLING_NO_SPEND", "1");
+    let output = run(command).await;
+    assert_exit(&output, 2);
+    let message = text(&output.stderr);
+    assert!(
+        message.contains("spending is off (environment KLING_NO_SPEND)"),
+        "{message}"
+    );
+    let mut command = kling(&scratch, Some(&sandbox), &["generate", "--prompt", "a fox"]);
+    command.env("KLING_NO_SPEND", "1");
+    let output = run(command).await;
+    assert_exit(&output, 2);
+    assert!(sandbox.requests().is_empty(), "nothing was sent");
+    // Free things still work.
+    let mut command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["batch", "batch.jsonl", "--out", "out", "--dry-run"],
+    );
+    command.env("KLING_NO_SPEND", "1");
+    assert_exit(&run(command).await, 0);
+    assert_eq!(sandbox.jobs().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_server_does_not_end_lines_a_retry_can_finish() {
+    // About a third of every request fails (5xx or a reset), on every endpoint.
+    let config = SandboxConfig::default()
+        .with_seed(7)
+        .with_fault(
+            FaultRule::new(Fault::Status {
+                status: 503,
+                retry_after_secs: None,
+            })
+            .probability(0.2),
+        )
+        .with_fault(
+            FaultRule::new(Fault::Status {
+                status: 500,
+                retry_after_secs: None,
+            })
+            .probability(0.1),
+        )
+        .with_fault(
+            FaultRule::new(Fault::ResetAfterHandling)
+                .on("POST", "/v1/generate/")
+                .probability(0.1),
+        );
+    let sandbox = sandbox(config).await;
+    let scratch = Scratch::new("batch-flaky");
+    let prompts: Vec<String> = (1..=20).map(|n| format!("clip {n}")).collect();
+    let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    batch_file(&scratch, &prompts);
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(report["done"], 20, "{report:#}");
+    let counts = jobs_per_prompt(&sandbox);
+    assert_eq!(counts.len(), 20);
+    assert!(
+        counts.values().all(|count| *count == 1),
+        "each line exactly one job: {counts:?}"
+    );
+}

@@ -125,6 +125,28 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
         return Ok(());
     }
 
+    ctx.ensure_may_spend("kling generate")?;
+    let max_cu = args
+        .max_cu
+        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
+    if let Some(max) = max_cu {
+        let cost = ctx
+            .client
+            .estimate_json(model.id, body.clone())
+            .await?
+            .creative_units_cost
+            .unwrap_or_default();
+        if cost > max {
+            return Err(crate::exit::Failure {
+                exit: crate::exit::Exit::Budget,
+                message: format!(
+                    "this generation costs {cost} creative units, more than the {max} --max-cu allows: nothing was started"
+                ),
+            }
+            .into());
+        }
+    }
+
     for (pointer, path) in &uploads {
         ctx.out.note(&format!("uploading {}", path.display()));
         let asset_id = ctx.client.upload_image(path).await?;

@@ -239,7 +239,7 @@ pub(crate) async fn download_all(
         let download = async {
             Ok(ctx
                 .client
-                .download_with(asset_id, &target, |step| bar.update(step))
+                .download_asset_with(&asset, &target, |step| bar.update(step))
                 .await?)
         };
         let bytes = unless_interrupted(download, || {

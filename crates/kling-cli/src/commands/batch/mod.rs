@@ -280,7 +280,7 @@ struct Plan {
 
 impl Plan {
     fn new(lines: Vec<Line>, mut known: BTreeMap<String, Known>, retry_failed: bool) -> Self {
-        let committed = known.values().map(Known::cost).sum();
+        let committed = total_cu(known.values().map(Known::cost));
         let mut used: HashSet<String> = known.values().map(|known| known.name.clone()).collect();
         let mut tasks = Vec::with_capacity(lines.len());
         for line in lines {
@@ -773,6 +773,8 @@ impl Run<'_> {
         {
             Ok(submitted) => {
                 lock(&self.window).started();
+                // The window may have grown: the scheduler can admit more.
+                self.room.notify_one();
                 let job = submitted.job.clone();
                 self.submitted(task, &job, submitted.cost).await?;
                 task.stage = Stage::Wait {
@@ -921,6 +923,11 @@ fn team_limit(error: &kling_client::Error) -> Option<Option<usize>> {
         kling_client::Error::RateLimited { .. } => Some(None),
         _ => None,
     }
+}
+
+/// A sum of creative units (from 0, where `Iterator::sum` of no floats gives `-0`).
+fn total_cu(amounts: impl Iterator<Item = f64>) -> f64 {
+    amounts.fold(0.0, |total, amount| total + amount)
 }
 
 /// The pause before try `requeues` + 1 of a line: 1 s, 2 s, 4 s, … up to a minute.
