@@ -7,6 +7,7 @@
 //! - `import`: `cargo xtask import-model`, rule by rule, and the round trip from a
 //!   model's API description back to a schema that accepts the same requests.
 //! - `sandbox`: every endpoint and every fault of `kling-sandbox`, over real HTTP.
+//! - `board`: `JobBoard`, many jobs waited for with one job-list request per tick.
 //! - `client`: `kling-client` against the sandbox, through every fault it can inject:
 //!   the outcome, and that nothing was lost (no second paid job, no half file).
 //!
@@ -21,6 +22,8 @@ pub mod fixtures {
 
 #[cfg(test)]
 mod agreement;
+#[cfg(test)]
+mod board;
 #[cfg(test)]
 mod client;
 #[cfg(test)]

@@ -37,7 +37,7 @@ const OVERLAP: Duration = Duration::from_secs(1);
 /// let board = client.job_board(kling_client::WaitOptions::default());
 /// let first = client.submit(&Kling16ProRequest::new("a fox")).await?;
 /// let second = client.submit(&Kling16ProRequest::new("a hare")).await?;
-/// let (first, second) = futures_util::join!(board.wait(first.job_id()), board.wait(second.job_id()));
+/// let (first, second) = tokio::join!(board.wait(first.job_id()), board.wait(second.job_id()));
 /// assert!(first.is_ok() && second.is_ok());
 /// # Ok(())
 /// # }
