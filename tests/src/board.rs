@@ -109,8 +109,7 @@ async fn a_failed_job_fails_its_wait_with_the_reason() {
     let failing = client.submit(&Kling16ProRequest::new("a")).await.unwrap();
     let fine = client.submit(&Kling16ProRequest::new("b")).await.unwrap();
     let board = client.job_board(WaitOptions::default());
-    let (failed, succeeded) =
-        tokio::join!(board.wait_for(&failing.job), board.wait_for(&fine.job));
+    let (failed, succeeded) = tokio::join!(board.wait_for(&failing.job), board.wait_for(&fine.job));
     match failed {
         Err(Error::JobFailed { reason, hint, .. }) => {
             assert_eq!(reason, "out of memory");

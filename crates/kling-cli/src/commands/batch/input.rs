@@ -31,6 +31,10 @@ pub(crate) struct Line {
     pub(crate) params: Value,
     /// The `name` the line gives its output, if any.
     pub(crate) name: Option<String>,
+    /// How a journal of format 1 knew the line: `DefaultHasher` of its trimmed text, in
+    /// hex. Only read, to carry such a journal over ([`super::journal`]); nothing new is
+    /// keyed by it (its output may change with any Rust release).
+    pub(crate) v1_hash: String,
 }
 
 /// A line that is not a request, and why.
@@ -110,9 +114,21 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
             model: request.model,
             params: request.params,
             name: request.name,
+            v1_hash: v1_hash(text),
         });
     }
     Ok((lines, bad))
+}
+
+/// The key of a line in a journal of format 1: what the kling that wrote it computed,
+/// with the same `DefaultHasher` (SipHash-1-3 with fixed keys, the same in every Rust
+/// release since 2016). Matching is by text, wherever the line now stands; a format-1
+/// record whose text is no longer in the file is listed as removed with its job.
+fn v1_hash(text: &str) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.trim().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Reads the next line into `buffer` (without its `\n`): `Some(true)`, or `Some(false)`

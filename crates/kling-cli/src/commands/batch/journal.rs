@@ -15,8 +15,12 @@
 //! | `failed` | when the job failed or was canceled | `reason`, `chargedCu`? |
 //!
 //! A `submitting` after a `failed` starts a new attempt (`--retry-failed`). A journal of
-//! another version is refused with a message, never guessed at. One run at a time owns
-//! the folder: `.kling-batch.lock` is locked (`flock`) for the whole run.
+//! format 1 (no header; lines known by number and a `DefaultHasher` hash of their text)
+//! is carried over once: each record goes to the line of the file with that text, the
+//! rest are kept as requests no longer in the file, and the old file stays beside the
+//! new one as `.kling-batch.v1.jsonl`. A journal of any other version is refused with a
+//! message, never guessed at. One run at a time owns the folder: `.kling-batch.lock` is
+//! locked (`flock`) for the whole run.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -32,6 +36,8 @@ use super::input::Line;
 use crate::append_log::{AppendLog, read_records};
 
 pub(crate) const JOURNAL: &str = ".kling-batch.jsonl";
+/// Where a carried-over journal of format 1 is kept.
+const JOURNAL_V1: &str = ".kling-batch.v1.jsonl";
 const LOCK: &str = ".kling-batch.lock";
 const VERSION: u32 = 2;
 
@@ -157,10 +163,26 @@ pub(crate) struct Journal {
 impl Journal {
     /// Locks the folder, reads what earlier runs recorded, and opens the journal for
     /// this run. Also returns warnings about records that could not be read.
-    pub(crate) fn open(dir: &Path) -> anyhow::Result<(Self, BTreeMap<String, Known>, Vec<String>)> {
+    pub(crate) fn open(
+        dir: &Path,
+        lines: &[Line],
+    ) -> anyhow::Result<(Self, BTreeMap<String, Known>, Vec<String>)> {
         let lock = lock(dir)?;
         let path = dir.join(JOURNAL);
-        let (known, warnings) = read(&path)?;
+        let (known, warnings) = match read(&path)? {
+            Read::Current(known, warnings) => (known, warnings),
+            Read::Version1(records) => {
+                let known = migrate_v1(&path, &records, lines)?;
+                (
+                    known,
+                    vec![format!(
+                        "{} was written by an earlier kling (journal format 1): carried over to format 2; the old file is {}",
+                        path.display(),
+                        dir.join(JOURNAL_V1).display()
+                    )],
+                )
+            }
+        };
         let header = serde_json::to_string(&Header {
             journal: "kling-batch".to_owned(),
             version: VERSION,
@@ -242,17 +264,36 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
-/// What the journal at `path` knows, by key, and warnings about unreadable records.
-fn read(path: &Path) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
+/// What a journal file holds.
+enum Read {
+    /// Format 2: what it knows by key, and warnings about unreadable records.
+    Current(BTreeMap<String, Known>, Vec<String>),
+    /// Format 1, to carry over.
+    Version1(Vec<V1Record>),
+}
+
+/// A record of format 1.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Record {
+    line: usize,
+    hash: String,
+    at: String,
+    event: String,
+    job_id: Option<String>,
+    files: Option<Vec<String>>,
+    reason: Option<String>,
+}
+
+fn read(path: &Path) -> anyhow::Result<Read> {
     let records = read_records(path)
         .with_context(|| format!("cannot read the batch journal {}", path.display()))?;
     let mut known: BTreeMap<String, Known> = BTreeMap::new();
     let mut warnings = Vec::new();
-    let mut records = records.into_iter();
-    let Some((_, first)) = records.next() else {
-        return Ok((known, warnings));
+    let Some((_, first)) = records.first() else {
+        return Ok(Read::Current(known, warnings));
     };
-    match serde_json::from_str::<Header>(&first) {
+    match serde_json::from_str::<Header>(first) {
         Ok(header) if header.journal == "kling-batch" && header.version == VERSION => {}
         Ok(header) if header.journal == "kling-batch" => {
             return Err(crate::exit::usage(format!(
@@ -264,15 +305,22 @@ fn read(path: &Path) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
             )));
         }
         _ => {
-            return Err(crate::exit::usage(format!(
-                "{} is not a batch journal this kling can read (it has no version header: an older kling wrote it, \
-                 knowing lines by their position): finish that batch with the kling that wrote it, or give this run another --out",
-                path.display()
-            )));
+            let v1: Option<Vec<V1Record>> = records
+                .iter()
+                .map(|(_, text)| serde_json::from_str(text).ok())
+                .collect();
+            return match v1 {
+                Some(v1) => Ok(Read::Version1(v1)),
+                None => Err(crate::exit::usage(format!(
+                    "{} is not a batch journal this kling can read: move it away if it is not one, \
+                     or give this run another --out",
+                    path.display()
+                ))),
+            };
         }
     }
-    for (number, text) in records {
-        match serde_json::from_str::<Record>(&text) {
+    for (number, text) in &records[1..] {
+        match serde_json::from_str::<Record>(text) {
             Ok(record) => known
                 .entry(record.key)
                 .or_default()
@@ -283,7 +331,119 @@ fn read(path: &Path) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
             )),
         }
     }
-    Ok((known, warnings))
+    Ok(Read::Current(known, warnings))
+}
+
+/// Carries a journal of format 1 over to format 2: each record goes to the line of the
+/// file with the same text (format 1 knew lines by number and a hash of their text;
+/// the text decides, wherever it now stands), the others are kept under a key of their
+/// own (requests no longer in the file). The new journal replaces the old atomically;
+/// the old one stays beside it.
+fn migrate_v1(
+    path: &Path,
+    records: &[V1Record],
+    lines: &[Line],
+) -> anyhow::Result<BTreeMap<String, Known>> {
+    // Format 1's entries: by (line, hash), the last submit's records.
+    let mut entries: BTreeMap<(usize, String), Vec<&V1Record>> = BTreeMap::new();
+    for record in records {
+        let entry = entries
+            .entry((record.line, record.hash.clone()))
+            .or_default();
+        if record.event == "submitting" {
+            entry.clear();
+        }
+        entry.push(record);
+    }
+    let mut claimed = std::collections::HashSet::new();
+    let mut out: Vec<(String, Event, String)> = Vec::new();
+    let mut known: BTreeMap<String, Known> = BTreeMap::new();
+    for ((number, hash), records) in &entries {
+        // The line with this text: where it was if it still is, else the first with it.
+        let line = lines
+            .iter()
+            .filter(|line| &line.v1_hash == hash && !claimed.contains(&line.key))
+            .min_by_key(|line| (line.number != *number, line.number));
+        let (key, model, params, name) = match line {
+            Some(line) => {
+                claimed.insert(line.key.clone());
+                let name = line
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("line-{number:04}"));
+                (
+                    line.key.clone(),
+                    line.model.clone(),
+                    line.params.clone(),
+                    name,
+                )
+            }
+            None => (
+                format!("v1:{number}:{hash}"),
+                String::new(),
+                Value::Null,
+                format!("line-{number:04}"),
+            ),
+        };
+        for record in records {
+            let event = match record.event.as_str() {
+                "submitting" => Event::Submitting {
+                    line: *number,
+                    name: name.clone(),
+                    model: model.clone(),
+                    params: params.clone(),
+                    quoted_cu: None,
+                },
+                "submitted" => match &record.job_id {
+                    Some(job_id) => Event::Submitted {
+                        job_id: job_id.clone(),
+                        quoted_cu: None,
+                    },
+                    None => continue,
+                },
+                "done" => Event::Done {
+                    files: record.files.clone().unwrap_or_default(),
+                    charged_cu: None,
+                },
+                "failed" => Event::Failed {
+                    reason: record.reason.clone().unwrap_or_default(),
+                    charged_cu: None,
+                },
+                _ => continue,
+            };
+            known
+                .entry(key.clone())
+                .or_default()
+                .apply(kling_types::time::parse_iso8601(&record.at), event.clone());
+            out.push((key.clone(), event, record.at.clone()));
+        }
+    }
+    let mut text = serde_json::to_string(&Header {
+        journal: "kling-batch".to_owned(),
+        version: VERSION,
+    })?;
+    text.push('\n');
+    for (key, event, at) in out {
+        text.push_str(&serde_json::to_string(&Record { key, at, event })?);
+        text.push('\n');
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fresh = dir.join(".kling-batch.v2.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&fresh)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::copy(path, dir.join(JOURNAL_V1))?;
+        std::fs::rename(&fresh, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().with_context(|| {
+        format!(
+            "cannot carry the batch journal {} over to format 2",
+            path.display()
+        )
+    })?;
+    Ok(known)
 }
 
 #[cfg(test)]
@@ -315,6 +475,7 @@ mod tests {
             model: "model_kling-v1-6-pro".to_owned(),
             params: serde_json::json!({"prompt": format!("clip {number}")}),
             name: None,
+            v1_hash: String::new(),
         }
     }
 
@@ -322,7 +483,7 @@ mod tests {
     async fn a_rerun_reads_what_each_request_reached() {
         let scratch = Scratch::new("reread");
         {
-            let (journal, known, _) = Journal::open(&scratch.0).unwrap();
+            let (journal, known, _) = Journal::open(&scratch.0, &[]).unwrap();
             assert!(known.is_empty());
             for number in 1..=3 {
                 let line = line(number);
@@ -357,7 +518,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (_journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+        let (_journal, known, warnings) = Journal::open(&scratch.0, &[]).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert!(known["digest1#1"].submitting_at.is_some() && known["digest1#1"].job_id.is_none());
         assert_eq!(known["digest2#1"].job_id.as_deref(), Some("job_2"));
@@ -376,8 +537,8 @@ mod tests {
     #[test]
     fn a_second_run_on_the_folder_is_refused() {
         let scratch = Scratch::new("lock");
-        let (_first, _, _) = Journal::open(&scratch.0).unwrap();
-        let error = Journal::open(&scratch.0).unwrap_err();
+        let (_first, _, _) = Journal::open(&scratch.0, &[]).unwrap();
+        let error = Journal::open(&scratch.0, &[]).unwrap_err();
         let message = format!("{error:#}");
         assert!(
             message.starts_with("another kling batch is running on"),
@@ -395,26 +556,103 @@ mod tests {
         let scratch = Scratch::new("format");
         let path = scratch.0.join(JOURNAL);
         std::fs::write(&path, "{\"journal\":\"kling-batch\",\"version\":3}\n").unwrap();
-        let message = format!("{:#}", Journal::open(&scratch.0).unwrap_err());
+        let message = format!("{:#}", Journal::open(&scratch.0, &[]).unwrap_err());
         assert!(
             message.contains("format version 3, which this kling"),
             "{message}"
         );
-        std::fs::write(&path, "{\"line\":1,\"hash\":\"00ab\",\"at\":\"2026-01-01T00:00:00Z\",\"event\":\"submitting\"}\n").unwrap();
-        let message = format!("{:#}", Journal::open(&scratch.0).unwrap_err());
-        assert!(message.contains("no version header"), "{message}");
+        std::fs::write(&path, "{\"some\":\"other file\"}\n").unwrap();
+        let message = format!("{:#}", Journal::open(&scratch.0, &[]).unwrap_err());
+        assert!(
+            message.contains("is not a batch journal this kling can read"),
+            "{message}"
+        );
         assert_eq!(
-            std::fs::read_to_string(&path).unwrap().lines().count(),
-            1,
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"some\":\"other file\"}\n",
             "a refused journal is left as it was"
         );
+    }
+
+    #[test]
+    fn a_journal_of_format_1_is_carried_over_by_the_text_of_its_lines() {
+        let scratch = Scratch::new("v1");
+        let text = "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n";
+        let (old_lines, _) = super::super::input::read_from(text.as_bytes()).unwrap();
+        let hash = |n: usize| old_lines[n - 1].v1_hash.clone();
+        let at = "2026-11-30T10:00:00.000Z";
+        let v1 = [
+            format!(
+                "{{\"line\":1,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"submitting\"}}",
+                hash(1)
+            ),
+            format!(
+                "{{\"line\":1,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"submitted\",\"jobId\":\"job_a\"}}",
+                hash(1)
+            ),
+            format!(
+                "{{\"line\":1,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"done\",\"files\":[\"out/line-0001.mp4\"]}}",
+                hash(1)
+            ),
+            format!(
+                "{{\"line\":2,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"submitting\"}}",
+                hash(2)
+            ),
+            format!(
+                "{{\"line\":2,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"submitted\",\"jobId\":\"job_b\"}}",
+                hash(2)
+            ),
+            format!(
+                "{{\"line\":3,\"hash\":\"{}\",\"at\":\"{at}\",\"event\":\"submitting\"}}",
+                hash(3)
+            ),
+        ];
+        let path = scratch.0.join(JOURNAL);
+        std::fs::write(&path, v1.join("\n") + "\n").unwrap();
+        // Since then: "b" moved to the top, "c" was changed, "d" is new.
+        let (lines, _) = super::super::input::read_from(
+            "{\"prompt\": \"b\"}\n{\"prompt\": \"a\"}\n{\"prompt\": \"c, changed\"}\n{\"prompt\": \"d\"}\n".as_bytes(),
+        )
+        .unwrap();
+        let (_journal, known, warnings) = Journal::open(&scratch.0, &lines).unwrap();
+        assert!(
+            warnings[0].contains("carried over to format 2"),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            known[&lines[0].key].job_id.as_deref(),
+            Some("job_b"),
+            "b, wherever it is now"
+        );
+        assert_eq!(known[&lines[0].key].name, "line-0002", "and its old name");
+        assert_eq!(
+            known[&lines[1].key].files.as_deref(),
+            Some(&["out/line-0001.mp4".to_owned()][..])
+        );
+        assert!(!known.contains_key(&lines[2].key) && !known.contains_key(&lines[3].key));
+        let gone: Vec<&Known> = known
+            .iter()
+            .filter(|(key, _)| key.starts_with("v1:3:"))
+            .map(|(_, known)| known)
+            .collect();
+        assert_eq!(gone.len(), 1, "the old c is kept, its submit not forgotten");
+        assert!(gone[0].submitting_at.is_some());
+        assert!(
+            scratch.0.join(JOURNAL_V1).exists(),
+            "the old file stays beside"
+        );
+        drop(_journal);
+        // Carried over once: the next run reads format 2.
+        let (_journal, again, warnings) = Journal::open(&scratch.0, &lines).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(again, known);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_torn_record_costs_only_itself() {
         let scratch = Scratch::new("torn");
         {
-            let (journal, _, _) = Journal::open(&scratch.0).unwrap();
+            let (journal, _, _) = Journal::open(&scratch.0, &[]).unwrap();
             let line = line(1);
             journal
                 .record(&line.key, Journal::submitting(&line, "clip", None))
@@ -431,7 +669,7 @@ mod tests {
             .unwrap();
         drop(file);
         {
-            let (journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+            let (journal, known, warnings) = Journal::open(&scratch.0, &[]).unwrap();
             assert!(warnings.is_empty());
             assert!(known["digest1#1"].submitting_at.is_some());
             journal
@@ -445,7 +683,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (_journal, known, warnings) = Journal::open(&scratch.0).unwrap();
+        let (_journal, known, warnings) = Journal::open(&scratch.0, &[]).unwrap();
         assert!(
             warnings.is_empty(),
             "the torn record was cut off, not glued: {warnings:?}"

@@ -175,7 +175,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let (lines, bad) = input::read(&args.file)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
-    let (journal, known, warnings) = Journal::open(&args.out)?;
+    let (journal, known, warnings) = Journal::open(&args.out, &lines)?;
     for warning in &warnings {
         ctx.out.warn(warning);
     }
@@ -1053,6 +1053,7 @@ mod tests {
             model: input::DEFAULT_MODEL.to_owned(),
             params: json!({"prompt": "a"}),
             name: name.map(str::to_owned),
+            v1_hash: String::new(),
         }
     }
 
