@@ -400,7 +400,10 @@ impl Client {
         }
     }
 
-    fn claim(&self, job_id: &JobId) -> bool {
+    /// Tells reconciliation that `job_id` already belongs to a request (one a journal
+    /// knows), so that [`Self::recover_submitted`] never adopts it for another, identical
+    /// request. Returns `false` when it was known already.
+    pub fn claim(&self, job_id: &JobId) -> bool {
         self.shared
             .claimed
             .lock()

@@ -156,6 +156,9 @@ struct Run<'a> {
     downloads: tokio::sync::Semaphore,
     progress: BatchProgress,
     counts: Mutex<BatchCounts>,
+    /// `KLING_BATCH_WATCH=each`: each job polled alone, as before the board (kept so
+    /// that `cargo xtask bench` measures both side by side).
+    watch_alone: bool,
 }
 
 /// What may still be spent.
@@ -188,6 +191,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         })
         .collect();
     let total = lines.len() + outcomes.len();
+    // Jobs the journal knows belong to their requests: a lost answer of another,
+    // identical request must never be matched to one of them.
+    for job_id in known.values().filter_map(|known| known.job_id.as_deref()) {
+        ctx.client.claim(&JobId::new(job_id));
+    }
     let plan = Plan::new(lines, known, args.retry_failed);
     outcomes.extend(plan.removed_outcomes());
 
@@ -254,6 +262,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
             spent_cu: committed,
             ..BatchCounts::default()
         }),
+        watch_alone: std::env::var("KLING_BATCH_WATCH").is_ok_and(|watch| watch == "each"),
     };
     let finished = unless_interrupted(run.schedule(plan.tasks), || {
         format!(
@@ -663,6 +672,11 @@ impl Run<'_> {
             }
             Stage::Wait { job, job_id } => {
                 let ended = match &job {
+                    _ if self.watch_alone => {
+                        let options = WaitOptions::default()
+                            .with_deadline(Duration::from_secs(self.args.timeout));
+                        self.ctx.client.wait(&JobId::new(job_id), options).await
+                    }
                     Some(job) => self.board.wait_for(job).await,
                     None => self.board.wait(&JobId::new(job_id)).await,
                 };
