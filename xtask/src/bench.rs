@@ -98,12 +98,13 @@ type Part = (
 );
 
 /// The parts that give rows of the report, in the order they run.
-const PARTS: [Part; 6] = [
+const PARTS: [Part; 7] = [
     ("generate", "one generation", bench_generate),
     ("download", "download", bench_download),
     ("cold-start", "cold start", bench_cold_start),
     ("codegen", "codegen", bench_codegen),
     ("batch", "batch", bench_batch),
+    ("batch-scale", "batch at scale", bench_batch_scale),
     ("polling", "polling", bench_polling),
 ];
 
@@ -317,7 +318,12 @@ struct Bins {
 impl Bins {
     /// `kling` against a sandbox, with its own data folder.
     fn kling(&self, sandbox: &SandboxProcess, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.kling);
+        self.kling_at(&self.kling, sandbox, args)
+    }
+
+    /// [`Self::kling`] with another build of kling (a baseline).
+    fn kling_at(&self, program: &Path, sandbox: &SandboxProcess, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .env("SCENARIO_BASE_URL", &sandbox.base_url)
@@ -1035,6 +1041,218 @@ fn bench_batch(bins: &Bins, python: Option<&Path>) -> Fallible<Vec<Row>> {
             note: String::new(),
         },
     ])
+}
+
+/// What the sandbox saw of a run: requests by kind, from its `/_sandbox/log`.
+#[derive(Debug, Default)]
+struct Seen {
+    /// `GET /v1/jobs` (each page) and `GET /v1/jobs/{id}`.
+    status_requests: usize,
+    submits: usize,
+    /// Generates refused for the team's parallel-job limit.
+    refused: usize,
+    jobs: usize,
+}
+
+fn seen(sandbox: &SandboxProcess) -> Fallible<Seen> {
+    let origin = sandbox.base_url.trim_end_matches("/v1");
+    let output = Command::new("curl")
+        .args(["-sf", &format!("{origin}/_sandbox/log")])
+        .output()
+        .map_err(|error| format!("cannot run curl: {error}"))?;
+    let log: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("the sandbox's log is not JSON: {error}"))?;
+    let mut seen = Seen {
+        jobs: log["jobs"].as_array().map_or(0, Vec::len),
+        ..Seen::default()
+    };
+    for request in log["requests"].as_array().into_iter().flatten() {
+        let (method, path) = (
+            request["method"].as_str(),
+            request["path"].as_str().unwrap_or(""),
+        );
+        match method {
+            Some("GET") if path == "/v1/jobs" || path.starts_with("/v1/jobs/") => {
+                seen.status_requests += 1;
+            }
+            Some("POST") if path.starts_with("/v1/generate/") => {
+                seen.submits += 1;
+                if request["status"] == 429 {
+                    seen.refused += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(seen)
+}
+
+/// A batch file of `jobs` distinct 5-second requests.
+fn batch_lines(bins: &Bins, name: &str, jobs: usize) -> Fallible<PathBuf> {
+    let lines: String = (0..jobs)
+        .map(|n| format!("{{\"prompt\": \"clip {n}\", \"name\": \"clip-{n:05}\"}}\n"))
+        .collect();
+    write_script(&bins.dir, name, &lines)
+}
+
+/// One `kling batch -q` of `file` against a fresh sandbox started with `sandbox_args`:
+/// the run and what the sandbox saw. `env` is set for kling (`KLING_BATCH_WATCH`).
+fn batch_run(
+    bins: &Bins,
+    kling: &Path,
+    file: &Path,
+    concurrency: usize,
+    sandbox_args: &[&str],
+    env: &[(&str, &str)],
+) -> Fallible<(Measured, Seen)> {
+    let out = bins.dir.join("batch-scale-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let sandbox = SandboxProcess::start(&bins.sandbox, sandbox_args)?;
+    let concurrency = concurrency.to_string();
+    let mut run = bins.kling_at(
+        kling,
+        &sandbox,
+        &["batch", "-q", "--concurrency", &concurrency, "--out"],
+    );
+    run.arg(&out).arg(file).envs(env.iter().copied());
+    let measured = measure(&mut run);
+    let seen = seen(&sandbox);
+    let _ = std::fs::remove_dir_all(&out);
+    drop(sandbox);
+    Ok((measured?, seen?))
+}
+
+/// The kling to compare with, when `KLING_BENCH_BASELINE` names one (a build of an
+/// earlier commit: "today's behaviour" in a before/after).
+fn baseline() -> Option<PathBuf> {
+    std::env::var_os("KLING_BENCH_BASELINE").map(PathBuf::from)
+}
+
+/// 5b. `kling batch` at scale: status requests per job with one job-list poll per tick
+/// (against each job polled alone, side by side), a team's parallel-job limit under a
+/// large `--concurrency`, and 10,000 jobs at 256 in flight.
+fn bench_batch_scale(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
+    let mut rows = Vec::new();
+    // One poll for many, against each job polled alone (`KLING_BATCH_WATCH=each`, the
+    // way before the job board).
+    {
+        const JOBS: usize = 1000;
+        const CONCURRENCY: usize = 64;
+        let file = batch_lines(bins, "scale-1000.jsonl", JOBS)?;
+        let sandbox = ["--job-seconds", "2"];
+        let (board, board_seen) = batch_run(bins, &bins.kling, &file, CONCURRENCY, &sandbox, &[])?;
+        let (each, each_seen) = batch_run(
+            bins,
+            &bins.kling,
+            &file,
+            CONCURRENCY,
+            &sandbox,
+            &[("KLING_BATCH_WATCH", "each")],
+        )?;
+        let per_job = |seen: &Seen| seen.status_requests as f64 / JOBS as f64;
+        let fewer = per_job(&each_seen) / per_job(&board_seen).max(f64::MIN_POSITIVE);
+        rows.push(Row {
+            name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: status requests per job"),
+            ours: per_job(&board_seen),
+            theirs: Some(per_job(&each_seen)),
+            unit: "",
+            ratio: Some(fewer),
+            target: "≥ 10× fewer than each job polled alone, ends seen no later (wall ≤ 1.02×)".into(),
+            met: fewer >= 10.0 && board.wall <= each.wall * 1.02,
+            note: format!(
+                "theirs: each job polled alone (KLING_BATCH_WATCH=each, how kling batch waited before); wall {:.1} s vs {:.1} s (ideal {:.0} s)",
+                board.wall,
+                each.wall,
+                JOBS.div_ceil(CONCURRENCY) as f64 * 2.0
+            ),
+        });
+    }
+    // A team limit of 5 parallel jobs under --concurrency 32.
+    {
+        const JOBS: usize = 200;
+        const LIMIT: usize = 5;
+        let ideal = JOBS.div_ceil(LIMIT) as f64 * 2.0;
+        let file = batch_lines(bins, "scale-200.jsonl", JOBS)?;
+        let sandbox = ["--job-seconds", "2", "--parallel-jobs", "5"];
+        let (ours, seen) = batch_run(bins, &bins.kling, &file, 32, &sandbox, &[])?;
+        let before = baseline()
+            .map(|kling| batch_run(bins, &kling, &file, 32, &sandbox, &[]))
+            .transpose()?;
+        let share = |seen: &Seen| seen.refused as f64 / seen.submits.max(1) as f64;
+        rows.push(Row {
+            name: format!("batch of {JOBS} × 2 s jobs, --concurrency 32, team limit {LIMIT}: wall"),
+            ours: ours.wall,
+            theirs: before.as_ref().map(|(run, _)| run.wall),
+            unit: "s",
+            ratio: Some(ours.wall / ideal),
+            target: format!(
+                "≤ 1.15× ideal ({ideal:.0} s: {} rounds)",
+                JOBS.div_ceil(LIMIT)
+            ),
+            met: ours.wall <= 1.15 * ideal && seen.jobs == JOBS,
+            note: format!(
+                "ratio is ours over the ideal; {} jobs for {JOBS} lines{}",
+                seen.jobs,
+                before
+                    .as_ref()
+                    .map(|(_, seen)| format!(
+                        "; theirs: KLING_BENCH_BASELINE, {} jobs, {} of {} submits refused",
+                        seen.jobs, seen.refused, seen.submits
+                    ))
+                    .unwrap_or_default()
+            ),
+        });
+        rows.push(Row {
+            name: format!("… 429 answers per submit (team limit {LIMIT})"),
+            ours: share(&seen),
+            theirs: before.as_ref().map(|(_, seen)| share(seen)),
+            unit: "",
+            ratio: None,
+            target: "≤ 0.05".into(),
+            met: share(&seen) <= 0.05,
+            note: format!("{} refused of {} submits", seen.refused, seen.submits),
+        });
+    }
+    // 10,000 jobs, 256 in flight.
+    {
+        const JOBS: usize = 10_000;
+        const CONCURRENCY: usize = 256;
+        let ideal = JOBS.div_ceil(CONCURRENCY) as f64 * 2.0;
+        let file = batch_lines(bins, "scale-10000.jsonl", JOBS)?;
+        let (ours, seen) = batch_run(
+            bins,
+            &bins.kling,
+            &file,
+            CONCURRENCY,
+            &["--job-seconds", "2"],
+            &[],
+        )?;
+        rows.push(Row {
+            name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: wall"),
+            ours: ours.wall,
+            theirs: None,
+            unit: "s",
+            ratio: Some(ours.wall / ideal),
+            target: format!("≤ 1.05× ideal ({ideal:.0} s)"),
+            met: ours.wall <= 1.05 * ideal && seen.jobs == JOBS,
+            note: format!(
+                "ratio is ours over the ideal; CPU {:.1} s; {:.2} status requests per job",
+                ours.cpu,
+                seen.status_requests as f64 / JOBS as f64
+            ),
+        });
+        rows.push(Row {
+            name: format!("batch of {JOBS} jobs: peak RSS"),
+            ours: ours.peak_rss_mib,
+            theirs: None,
+            unit: "MiB",
+            ratio: None,
+            target: "≤ 32 MiB".into(),
+            met: ours.peak_rss_mib <= 32.0,
+            note: String::new(),
+        });
+    }
+    Ok(rows)
 }
 
 /// Row 6, polling a 5-minute job with the sandbox clock 60 times faster and the
