@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::signals::Signal;
+
 /// How `kling` ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
@@ -11,7 +13,8 @@ pub(crate) enum Exit {
     Auth,
     JobFailed,
     Timeout,
-    Interrupted,
+    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP), cleanly.
+    Interrupted(Signal),
 }
 
 impl Exit {
@@ -23,7 +26,10 @@ impl Exit {
             Self::Auth => 3,
             Self::JobFailed => 4,
             Self::Timeout => 5,
-            Self::Interrupted => 130,
+            // 128 + the signal's number: what a shell reports when that signal ends a
+            // process, so callers read the same code as for a program that does not catch
+            // it, and can tell the three apart.
+            Self::Interrupted(signal) => signal.exit_code(),
         }
     }
 }
@@ -37,7 +43,12 @@ Exit codes:
   3    authentication failed (check SCENARIO_SDK_API_KEY and SCENARIO_SDK_API_SECRET)
   4    the job failed or was canceled
   5    timed out (the job may still be running: `kling jobs wait ID`)
-  130  interrupted (Ctrl-C; a started job keeps running)";
+  129  hung up (SIGHUP: the terminal closed)
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)
+
+On SIGINT, SIGTERM or SIGHUP a started job keeps running, no partial file is left, and the
+command that picks the job up again is printed; a second signal stops at once.";
 
 /// An error the CLI raises itself, with the exit code it stands for.
 #[derive(Debug)]
@@ -63,10 +74,10 @@ pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
-/// Ctrl-C.
-pub(crate) fn interrupted(message: impl Into<String>) -> anyhow::Error {
+/// Stopped by a signal (see `signals`).
+pub(crate) fn interrupted(signal: Signal, message: impl Into<String>) -> anyhow::Error {
     Failure {
-        exit: Exit::Interrupted,
+        exit: Exit::Interrupted(signal),
         message: message.into(),
     }
     .into()
@@ -102,4 +113,38 @@ pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_code_is_documented() {
+        let exits = [
+            Exit::Success,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::Auth,
+            Exit::JobFailed,
+            Exit::Timeout,
+            Exit::Interrupted(Signal::HangUp),
+            Exit::Interrupted(Signal::Interrupt),
+            Exit::Interrupted(Signal::Terminate),
+        ];
+        for exit in exits {
+            let code = exit.code();
+            assert!(
+                EXIT_CODES
+                    .lines()
+                    .any(|line| line.starts_with(&format!("  {code} "))),
+                "{exit:?} ({code}) is not in EXIT_CODES"
+            );
+        }
+        assert_eq!(
+            Exit::Interrupted(Signal::Interrupt).code(),
+            130,
+            "as before"
+        );
+    }
 }

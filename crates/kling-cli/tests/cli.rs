@@ -873,3 +873,305 @@ async fn models_and_models_id_still_need_no_api() {
     let description: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(description["model"]["inputs"].as_array().unwrap().len(), 8);
 }
+
+// ---------------------------------------------------------------------------------------
+// CLI hardening (issue 12): signals, the output check before anything is paid, jobs that
+// succeed without outputs, every problem at once, error texts, checked conversions.
+// These tests are plain blocking code: the sandbox runs on a runtime of its own.
+// ---------------------------------------------------------------------------------------
+
+/// A sandbox served by a runtime of its own thread.
+struct Served {
+    // Dropped first: the server stops, then its runtime.
+    sandbox: SandboxHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Served {
+    type Target = SandboxHandle;
+
+    fn deref(&self) -> &SandboxHandle {
+        &self.sandbox
+    }
+}
+
+fn served(config: SandboxConfig) -> Served {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    Served {
+        sandbox,
+        _runtime: runtime,
+    }
+}
+
+/// A `kling` running in the background, its stderr read line by line as it comes.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (30 s at most) for a line of stderr containing `marker`.
+    #[track_caller]
+    fn wait_for(&mut self, marker: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(marker);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("never saw `{marker}` in:\n{}", self.seen.join("\n"));
+    }
+
+    /// Waits (30 s at most) until `done` holds.
+    #[track_caller]
+    fn wait_until(&mut self, what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "never {what}");
+            assert!(self.is_running(), "kling ended before {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits (`within` at most) for the end: the output, with every line of stderr.
+    #[track_caller]
+    fn finish(mut self, within: Duration) -> Output {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "kling still ran after {within:?}:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
+        // The reader ends with the pipe.
+        self.seen.extend(self.lines.iter());
+        Output {
+            status,
+            stdout,
+            stderr: self.seen.join("\n").into_bytes(),
+        }
+    }
+}
+
+/// The events of the history file, in order; every line must be whole JSON.
+#[track_caller]
+fn history_events(scratch: &Scratch) -> Vec<String> {
+    let text = std::fs::read_to_string(scratch.path("data").join("history.jsonl")).unwrap();
+    text.lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("a torn history line ({error}): {line}"));
+            event["event"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Files whose name ends with `.part` in `dir` and below.
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(partial_files(&path));
+        } else if path.to_string_lossy().ends_with(".part") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_with_the_exit_code_of_the_signal() {
+    use nix::sys::signal::Signal;
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::from_secs(2)));
+    for (signal, code) in [
+        (Signal::SIGTERM, 143),
+        (Signal::SIGHUP, 129),
+        (Signal::SIGINT, 130),
+    ] {
+        let scratch = Scratch::new(&format!("signal-{signal}"));
+        let jobs_before = sandbox.jobs().len();
+        let mut running = Running::start(kling(
+            &scratch,
+            Some(&sandbox),
+            &["generate", "--prompt", "stopped", "-o", "clip.mp4"],
+        ));
+        running.wait_for("started job_");
+        running.signal(signal);
+        let output = running.finish(Duration::from_secs(10));
+        assert_exit(&output, code);
+        let job_id = sandbox.jobs()[jobs_before].id.clone();
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "error: interrupted: job {job_id} keeps running on the server; pick it up with: kling jobs wait {job_id} -o clip.mp4"
+            )),
+            "{signal}: {stderr}"
+        );
+        assert!(!scratch.path("clip.mp4").exists(), "{signal}");
+        assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new(), "{signal}");
+        assert_eq!(
+            history_events(&scratch),
+            ["submitting", "submitted"],
+            "{signal}"
+        );
+
+        // The history is enough to pick the job up.
+        let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+            .output()
+            .unwrap();
+        assert_exit(&output, 0);
+        assert_eq!(text(&output.stdout), "clip.mp4\n", "{signal}");
+        assert_eq!(sandbox.jobs().len(), jobs_before + 1, "{signal}: one job");
+    }
+}
+
+#[test]
+fn a_signal_during_a_download_leaves_no_partial_file() {
+    // kling_client streams into `.clip.mp4.part` and removes it when the download's future
+    // is dropped: the signal drops it halfway.
+    let sandbox = served(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_millis(200))
+            .with_output_size(4 << 20)
+            .with_fault(
+                FaultRule::new(Fault::SlowBody {
+                    bytes_per_sec: 256 << 10,
+                })
+                .on("GET", "/cdn/"),
+            ),
+    );
+    let scratch = Scratch::new("signal-download");
+    let part = scratch.path(".clip.mp4.part");
+    let mut running = Running::start(kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "cut short", "-o", "clip.mp4"],
+    ));
+    running.wait_until("saw the partial file grow", || {
+        std::fs::metadata(&part).is_ok_and(|meta| meta.len() > 0)
+    });
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let output = running.finish(Duration::from_secs(10));
+    assert_exit(&output, 143);
+    let job_id = sandbox.jobs()[0].id.clone();
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "error: interrupted: nothing was left at clip.mp4; job {job_id} keeps running on the server; pick it up with: kling jobs wait {job_id} -o clip.mp4"
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!part.exists() && !scratch.path("clip.mp4").exists());
+    assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new());
+    assert_eq!(
+        history_events(&scratch),
+        ["submitting", "submitted", "finished"],
+        "the job ended, nothing was downloaded"
+    );
+
+    sandbox.clear_faults();
+    let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(
+        std::fs::metadata(scratch.path("clip.mp4")).unwrap().len(),
+        4 << 20
+    );
+    assert_eq!(
+        history_events(&scratch),
+        [
+            "submitting",
+            "submitted",
+            "finished",
+            "finished",
+            "downloaded"
+        ]
+    );
+}
+
+#[test]
+fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
+    use nix::sys::signal::Signal;
+    let scratch = Scratch::new("second-signal");
+    // Reading a config file that is a FIFO nobody writes to blocks the command's thread.
+    let fifo = scratch.path("config.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut command = kling(&scratch, None, &["jobs", "list"]);
+    command.env("KLING_CONFIG", &fifo);
+    let mut running = Running::start(command);
+    // The signal watcher is up before the command starts; give the command time to block.
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal(Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        running.is_running(),
+        "the first signal waits for a safe point"
+    );
+    running.signal(Signal::SIGINT);
+    let output = running.finish(Duration::from_secs(5));
+    assert_exit(&output, 130);
+    assert!(
+        text(&output.stderr).contains("error: SIGINT after SIGTERM: stopped at once"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -127,7 +127,14 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
 
     for (pointer, path) in &uploads {
         ctx.out.note(&format!("uploading {}", path.display()));
-        let asset_id = ctx.client.upload_image(path).await?;
+        let asset_id =
+            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
+                format!(
+                    "interrupted while uploading {}: nothing was submitted",
+                    path.display()
+                )
+            })
+            .await?;
         if let Some(slot) = body.pointer_mut(pointer) {
             *slot = Value::from(asset_id.as_str());
         }

@@ -106,14 +106,18 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// Runs `work` unless Ctrl-C comes first; then the error says `interrupted`.
+/// Runs `work` unless SIGINT (Ctrl-C), SIGTERM or SIGHUP comes first, or came already;
+/// then `work` is dropped where it stands and the error is `message` (which says how to
+/// resume), with the exit code of the signal.
 pub(crate) async fn unless_interrupted<T>(
     work: impl Future<Output = anyhow::Result<T>>,
     message: impl FnOnce() -> String,
 ) -> anyhow::Result<T> {
     tokio::select! {
+        // A signal that came before is seen before `work` starts anything.
+        biased;
+        signal = crate::signals::received() => Err(crate::exit::interrupted(signal, message())),
         outcome = work => outcome,
-        _ = tokio::signal::ctrl_c() => Err(crate::exit::interrupted(message())),
     }
 }
 
@@ -203,30 +207,36 @@ pub(crate) async fn download_all(
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
-        let asset = ctx.client.asset(asset_id).await?;
-        let extension = asset
-            .mime_type
-            .as_deref()
-            .and_then(|mime| mime.split('/').nth(1))
-            .unwrap_or("bin");
-        let target = target_path(output, stem, index, asset_ids.len(), extension);
-        let name = target.display().to_string();
-        let bar = out.download_progress(&name);
-        let download = async {
-            Ok(ctx
+        // The whole step stops at a signal, its look-up included; the download's partial
+        // file goes with its future (kling_client removes it when dropped).
+        let shown_target = std::cell::RefCell::new(None);
+        let step = async {
+            let asset = ctx.client.asset(asset_id).await?;
+            let extension = asset
+                .mime_type
+                .as_deref()
+                .and_then(|mime| mime.split('/').nth(1))
+                .unwrap_or("bin");
+            let target = target_path(output, stem, index, asset_ids.len(), extension);
+            let name = target.display().to_string();
+            *shown_target.borrow_mut() = Some(name.clone());
+            let bar = out.download_progress(&name);
+            let bytes = ctx
                 .client
                 .download_with(asset_id, &target, |step| bar.update(step))
-                .await?)
+                .await?;
+            bar.finish(bytes);
+            Ok(target)
         };
-        let bytes = unless_interrupted(download, || {
+        let target = unless_interrupted(step, || {
             let job_id = JobId::new(stem);
-            format!(
-                "interrupted: nothing was left at {name}; {}",
-                ctx.resume_hint(&job_id, output)
-            )
+            let left = shown_target
+                .take()
+                .map(|name| format!("nothing was left at {name}; "))
+                .unwrap_or_default();
+            format!("interrupted: {left}{}", ctx.resume_hint(&job_id, output))
         })
         .await?;
-        bar.finish(bytes);
         files.push(target);
     }
     if let Some(entry) = entry {
