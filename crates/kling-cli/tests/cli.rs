@@ -1175,3 +1175,122 @@ fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn nothing_is_paid_for_that_cannot_be_saved() {
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let scratch = Scratch::new("unsaveable");
+    std::fs::write(scratch.path("afile"), "a regular file").unwrap();
+    let png = scratch.path("cat.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let png = png.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--start-image",
+                png,
+                "-o",
+                "afile/x.mp4",
+            ],
+            "cannot save to afile/x.mp4: afile is a file, not a folder: give -o a path in a folder you can write to",
+        ),
+        (
+            &["generate", "--prompt", "x", "-o", "afile/"],
+            "cannot save to afile/: afile is a file, not a folder",
+        ),
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--no-wait",
+                "-o",
+                "afile/deeper/x.mp4",
+            ],
+            "cannot save to afile/deeper/x.mp4: afile is a file, not a folder",
+        ),
+        (
+            &["jobs", "wait", "job_x", "-o", "afile/x.mp4"],
+            "cannot save to afile/x.mp4: afile is a file",
+        ),
+        (
+            &["assets", "download", "asset_x", "-o", "afile/x.png"],
+            "cannot save to afile/x.png: afile is a file",
+        ),
+        (
+            &["assets", "download", "--job", "job_x", "-o", "afile/clips/"],
+            "cannot save to afile/clips/: afile is a file",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = kling(&scratch, Some(&sandbox), args).output().unwrap();
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains(message),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(sandbox.requests(), [], "{args:?}: nothing is sent");
+    }
+
+    // A history that cannot be written stops a generate before anything is sent.
+    let mut command = kling(&scratch, Some(&sandbox), &["generate", "--prompt", "x"]);
+    command.env("KLING_DATA_DIR", scratch.path("afile").join("kling"));
+    let output = command.output().unwrap();
+    assert_exit(&output, 2);
+    let history = scratch.path("afile").join("kling").join("history.jsonl");
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "cannot write the job history {}: {} is a file, not a folder: set KLING_DATA_DIR to a folder you can write to",
+            history.display(),
+            scratch.path("afile").display()
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(sandbox.requests(), []);
+
+    // A folder that cannot be written to (unless this runs as root, who writes anywhere).
+    let locked = scratch.path("locked");
+    std::fs::create_dir(&locked).unwrap();
+    let mut permissions = std::fs::metadata(&locked).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
+    std::fs::set_permissions(&locked, permissions).unwrap();
+    if std::fs::write(locked.join("root-writes-anyway"), "").is_err() {
+        let output = kling(
+            &scratch,
+            Some(&sandbox),
+            &["generate", "--prompt", "x", "-o", "locked/x.mp4"],
+        )
+        .output()
+        .unwrap();
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains(
+                "cannot save to locked/x.mp4: cannot create a file in locked: Permission denied"
+            ),
+            "{}",
+            text(&output.stderr)
+        );
+        assert_eq!(sandbox.requests(), []);
+    }
+
+    // Missing folders are made, and the check leaves nothing behind.
+    let output = kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "x", "-o", "new/deeper/clip.mp4"],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    let made: Vec<_> = std::fs::read_dir(scratch.path("new/deeper"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["clip.mp4"]);
+    assert_eq!(sandbox.jobs().len(), 1);
+}

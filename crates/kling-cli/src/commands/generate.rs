@@ -125,6 +125,12 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
         return Ok(());
     }
 
+    // Nothing is paid for that cannot be saved, or recorded.
+    if !(args.no_wait && args.output.is_none()) {
+        super::ensure_writable(args.output.as_deref())?;
+    }
+    ctx.ensure_history_writable()?;
+
     for (pointer, path) in &uploads {
         ctx.out.note(&format!("uploading {}", path.display()));
         let asset_id =

@@ -55,6 +55,10 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
             let output = output
                 .clone()
                 .or(remembered_output.map(std::path::PathBuf::from));
+            super::ensure_writable(output.as_deref())?;
+            if entry.is_some() {
+                ctx.ensure_history_writable()?;
+            }
             let finished = finish_job(
                 ctx,
                 &job_id,

@@ -81,6 +81,15 @@ impl Ctx {
         }
     }
 
+    /// Checks that the history can be written, if there is one (see
+    /// `History::ensure_writable`).
+    pub(crate) fn ensure_history_writable(&self) -> anyhow::Result<()> {
+        match &self.history {
+            Some(history) => history.ensure_writable(),
+            None => Ok(()),
+        }
+    }
+
     /// How to pick a job up again after an interruption.
     pub(crate) fn resume_hint(&self, job_id: &JobId, output: Option<&Path>) -> String {
         if self.sandbox.is_some() {
@@ -249,6 +258,73 @@ pub(crate) async fn download_all(
     Ok(files)
 }
 
+/// Checks, before anything is uploaded, submitted or downloaded, that outputs can be
+/// saved at `output` (as `target_path` names them): the folder they go to exists or is
+/// made, no part of the path is a regular file, and a file can be created there (a probe,
+/// created and removed). `output` may be a file (its folder is checked; an existing file
+/// is replaced), a folder (existing, or ending with `/`), or `None` (here). A failure is a
+/// usage error (exit 2) that names the path and what to do.
+pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
+    let (folder, shown) = match output {
+        None => (PathBuf::from("."), "here".to_owned()),
+        Some(path) => {
+            let folder = if is_folder(path) {
+                path.to_path_buf()
+            } else {
+                match path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }
+            };
+            (folder, path.display().to_string())
+        }
+    };
+    let what_to_do = if output.is_some() {
+        "give -o a path in a folder you can write to"
+    } else {
+        "run kling from a folder you can write to, or give -o"
+    };
+    // Without a trailing separator: `afile/` must be seen as the file `afile`.
+    let folder: PathBuf = folder.components().collect();
+    if let Some(file) = folder.ancestors().find(|part| part.is_file()) {
+        return Err(crate::exit::usage(format!(
+            "cannot save to {shown}: {} is a file, not a folder: {what_to_do}",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(&folder).map_err(|error| {
+        crate::exit::usage(format!(
+            "cannot save to {shown}: cannot create the folder {}: {error}: {what_to_do}",
+            folder.display()
+        ))
+    })?;
+    let probe = folder.join(format!(
+        ".kling-probe-{}",
+        crate::history::History::new_entry()
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|error| {
+            crate::exit::usage(format!(
+                "cannot save to {shown}: cannot create a file in {}: {error}: {what_to_do}",
+                folder.display()
+            ))
+        })?;
+    // The probe is empty and hidden; should it stay behind, nothing depends on it.
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Whether `path` names a folder to save into: one that exists, or one written with a
+/// trailing separator.
+fn is_folder(path: &Path) -> bool {
+    path.is_dir()
+        || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+        || path.to_string_lossy().ends_with('/')
+}
+
 /// Where output `index` of `count` goes: `output` as a file (numbered when there are
 /// several), into `output` as a folder (when it is one or ends with `/`), or here.
 pub(crate) fn target_path(
@@ -267,13 +343,7 @@ pub(crate) fn target_path(
     };
     match output {
         None => PathBuf::from(format!("{}.{extension}", numbered(stem))),
-        Some(path)
-            if path.is_dir()
-                || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
-                || path.to_string_lossy().ends_with('/') =>
-        {
-            path.join(format!("{}.{extension}", numbered(stem)))
-        }
+        Some(path) if is_folder(path) => path.join(format!("{}.{extension}", numbered(stem))),
         Some(path) if count > 1 => {
             let file_stem = path.file_stem().map_or_else(
                 || stem.to_owned(),
