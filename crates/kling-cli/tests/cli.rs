@@ -1294,3 +1294,107 @@ fn nothing_is_paid_for_that_cannot_be_saved() {
     assert_eq!(made, ["clip.mp4"]);
     assert_eq!(sandbox.jobs().len(), 1);
 }
+
+/// A stand-in of the API on 127.0.0.1:0 that answers canned JSON by method and path, for
+/// answers the sandbox does not give: a job that succeeds without outputs, an asset in
+/// error. Everything else is a 404. Returns the base URL (with `/v1`).
+fn canned_api(answers: &[(&str, serde_json::Value)]) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let answers: Vec<(String, String)> = answers
+        .iter()
+        .map(|(route, body)| ((*route).to_owned(), body.to_string()))
+        .collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let _ = stream.read_exact(&mut vec![0; length]);
+            let mut words = head.split_whitespace();
+            let request = format!(
+                "{} {}",
+                words.next().unwrap_or(""),
+                words.next().unwrap_or("").split('?').next().unwrap_or("")
+            );
+            let (status, body) = answers.iter().find(|(route, _)| *route == request).map_or(
+                ("404 Not Found", r#"{"reason": "not here"}"#),
+                |(_, body)| ("200 OK", body.as_str()),
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base_url
+}
+
+#[test]
+fn a_job_that_succeeds_without_outputs_or_with_one_in_error_is_an_error() {
+    let job = |id: &str, assets: &[&str]| serde_json::json!({"job": {"jobId": id, "status": "success", "progress": 1, "metadata": {"assetIds": assets}}});
+    let api = canned_api(&[
+        (
+            "POST /v1/generate/custom/model_kling-v1-6-pro",
+            serde_json::json!({"job": {"jobId": "job_empty", "status": "queued"}, "creativeUnitsCost": 40}),
+        ),
+        ("GET /v1/jobs/job_empty", job("job_empty", &[])),
+        (
+            "GET /v1/jobs/job_broken",
+            job("job_broken", &["asset_broken"]),
+        ),
+        (
+            "GET /v1/assets/asset_broken",
+            serde_json::json!({"asset": {"id": "asset_broken", "status": "error"}}),
+        ),
+    ]);
+    let scratch = Scratch::new("no-outputs");
+    let empty = "job job_empty succeeded but has no outputs to download: the API lists no asset for it; `kling jobs get job_empty` shows the job";
+    let broken = "asset asset_broken of job job_broken is in error on the server: there is no file to download; `kling assets get asset_broken` shows it";
+    let cases: &[(&[&str], &str)] = &[
+        (&["generate", "--prompt", "x", "-o", "clip.mp4"], empty),
+        (&["jobs", "wait", "job_empty"], empty),
+        (&["assets", "download", "--job", "job_empty"], empty),
+        (&["jobs", "wait", "job_broken", "-o", "clips/"], broken),
+        (&["assets", "download", "--job", "job_broken"], broken),
+        (
+            &["assets", "download", "asset_broken"],
+            "asset asset_broken is in error on the server: there is no file to download; `kling assets get asset_broken` shows it",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut command = kling(&scratch, None, args);
+        command
+            .env("SCENARIO_BASE_URL", &api)
+            .env("SCENARIO_SDK_API_KEY", "key")
+            .env("SCENARIO_SDK_API_SECRET", "secret");
+        let output = command.output().unwrap();
+        assert_exit(&output, 1);
+        assert!(
+            text(&output.stderr).contains(&format!("error: {message}")),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}: no file to show");
+    }
+    // The history says how the job ended (once for the generate, once for `jobs wait`),
+    // and that nothing was downloaded.
+    assert_eq!(
+        history_events(&scratch),
+        ["submitting", "submitted", "finished", "finished"]
+    );
+}

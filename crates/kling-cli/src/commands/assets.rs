@@ -5,7 +5,7 @@ use std::path::Path;
 use kling_client::redact;
 use kling_types::{AssetId, JobId};
 
-use super::{Ctx, download_all};
+use super::{Ctx, download_all, download_outputs};
 use crate::cli::Assets;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
@@ -63,8 +63,12 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
             if entry.is_some() {
                 ctx.ensure_history_writable()?;
             }
-            let (stem, asset_ids) = match (id, job) {
-                (Some(id), _) => (id.clone(), vec![AssetId::new(id.as_str())]),
+            let entry = entry.as_ref().map(|entry| entry.entry.as_str());
+            let files = match (id, job) {
+                (Some(id), _) => {
+                    let asset_ids = [AssetId::new(id.as_str())];
+                    download_all(ctx, &ctx.out, id, &asset_ids, output, entry).await?
+                }
                 (None, Some(job_id)) => {
                     let job = ctx.client.job(&JobId::new(job_id.as_str())).await?;
                     if !job.status.is_terminal() {
@@ -73,22 +77,10 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                             job.status
                         ));
                     }
-                    let asset_ids = job
-                        .metadata
-                        .map(|metadata| metadata.asset_ids)
-                        .unwrap_or_default();
-                    if asset_ids.is_empty() {
-                        return Err(anyhow::anyhow!(
-                            "job {job_id} ended {} with no outputs",
-                            job.status
-                        ));
-                    }
-                    (job_id.clone(), asset_ids)
+                    download_outputs(ctx, &job, output, entry).await?
                 }
                 (None, None) => return Err(crate::exit::usage("give an asset id or --job JOB_ID")),
             };
-            let entry = entry.as_ref().map(|entry| entry.entry.as_str());
-            let files = download_all(ctx, &ctx.out, &stem, &asset_ids, output, entry).await?;
             if ctx.out.json {
                 let files: Vec<String> = files
                     .iter()

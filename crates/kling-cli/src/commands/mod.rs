@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kling_client::{Client, WaitOptions};
-use kling_types::api::Job;
+use kling_types::api::{AssetStatus, Job, JobStatus};
 use kling_types::{AssetId, JobId};
 
 use crate::history::{EventKind, History};
@@ -195,17 +195,54 @@ pub(crate) async fn finish_job(
             },
         )?;
     }
+    let files = download_outputs(ctx, &job, output, entry).await?;
+    Ok(Finished { job, files })
+}
+
+/// Downloads the outputs of a finished job to `output` (a file, or a folder), named after
+/// the job, and records the files in the history entry, if any. A job without outputs
+/// is an error (a success that leaves nothing to download must not pass for one), and
+/// so is an output in error on the server; both name the job.
+pub(crate) async fn download_outputs(
+    ctx: &Ctx,
+    job: &Job,
+    output: Option<&Path>,
+    entry: Option<&str>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let job_id = &job.job_id;
     let asset_ids = job
         .metadata
         .as_ref()
         .map(|metadata| metadata.asset_ids.clone())
         .unwrap_or_default();
-    let files = download_all(ctx, &ctx.out, job_id.as_str(), &asset_ids, output, entry).await?;
-    Ok(Finished { job, files })
+    if asset_ids.is_empty() {
+        return Err(if job.status == JobStatus::Success {
+            anyhow::anyhow!(
+                "job {job_id} succeeded but has no outputs to download: the API lists no asset for it; \
+                 `kling jobs get {job_id}` shows the job, and Scenario's support can look into it with its id"
+            )
+        } else {
+            anyhow::anyhow!(
+                "job {job_id} ended {} with no outputs: `kling jobs get {job_id}` shows why",
+                job.status
+            )
+        });
+    }
+    download_assets(
+        ctx,
+        &ctx.out,
+        job_id.as_str(),
+        &asset_ids,
+        output,
+        entry,
+        Some(job_id),
+    )
+    .await
 }
 
 /// Downloads assets to `output` (a file, or a folder), naming them after `stem`, and
-/// records the files in the history entry, if any.
+/// records the files in the history entry, if any. An asset in error on the server is
+/// an error, after the others were downloaded.
 pub(crate) async fn download_all(
     ctx: &Ctx,
     out: &Output,
@@ -214,13 +251,30 @@ pub(crate) async fn download_all(
     output: Option<&Path>,
     entry: Option<&str>,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    download_assets(ctx, out, stem, asset_ids, output, entry, None).await
+}
+
+/// [`download_all`] of the outputs of `job`, when known: messages name it.
+async fn download_assets(
+    ctx: &Ctx,
+    out: &Output,
+    stem: &str,
+    asset_ids: &[AssetId],
+    output: Option<&Path>,
+    entry: Option<&str>,
+    job: Option<&JobId>,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
+    let mut in_error = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
         // The whole step stops at a signal, its look-up included; the download's partial
         // file goes with its future (kling_client removes it when dropped).
         let shown_target = std::cell::RefCell::new(None);
         let step = async {
             let asset = ctx.client.asset(asset_id).await?;
+            if asset.status == Some(AssetStatus::Error) {
+                return Ok(None);
+            }
             let extension = asset
                 .mime_type
                 .as_deref()
@@ -235,27 +289,57 @@ pub(crate) async fn download_all(
                 .download_with(asset_id, &target, |step| bar.update(step))
                 .await?;
             bar.finish(bytes);
-            Ok(target)
+            Ok(Some(target))
         };
         let target = unless_interrupted(step, || {
-            let job_id = JobId::new(stem);
             let left = shown_target
                 .take()
                 .map(|name| format!("nothing was left at {name}; "))
                 .unwrap_or_default();
-            format!("interrupted: {left}{}", ctx.resume_hint(&job_id, output))
+            let resume = job.map_or_else(
+                || "run the same command again to download it".to_owned(),
+                |job_id| ctx.resume_hint(job_id, output),
+            );
+            format!("interrupted: {left}{resume}")
         })
         .await?;
-        files.push(target);
+        match target {
+            Some(target) => files.push(target),
+            None => in_error.push(asset_id.as_str()),
+        }
     }
-    if let Some(entry) = entry {
-        let shown = files
-            .iter()
-            .map(|file| file.display().to_string())
-            .collect();
-        ctx.record(entry, EventKind::Downloaded { files: shown })?;
+    let shown: Vec<String> = files
+        .iter()
+        .map(|file| file.display().to_string())
+        .collect();
+    if let Some(entry) = entry.filter(|_| !files.is_empty()) {
+        ctx.record(
+            entry,
+            EventKind::Downloaded {
+                files: shown.clone(),
+            },
+        )?;
     }
-    Ok(files)
+    if in_error.is_empty() {
+        return Ok(files);
+    }
+    let (assets, are) = match in_error.as_slice() {
+        [one] => (format!("asset {one}"), "is"),
+        many => (format!("assets {}", many.join(", ")), "are"),
+    };
+    let of_job = job
+        .map(|job_id| format!(" of job {job_id}"))
+        .unwrap_or_default();
+    let saved = if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" (the other outputs were saved: {})", shown.join(", "))
+    };
+    Err(anyhow::anyhow!(
+        "{assets}{of_job} {are} in error on the server: there is no file to download{saved}; \
+         `kling assets get {}` shows it",
+        in_error[0]
+    ))
 }
 
 /// Checks, before anything is uploaded, submitted or downloaded, that outputs can be
