@@ -1398,3 +1398,64 @@ fn a_job_that_succeeds_without_outputs_or_with_one_in_error_is_an_error() {
         ["submitting", "submitted", "finished", "finished"]
     );
 }
+
+#[test]
+fn bad_values_of_any_kind_are_listed_with_every_other_problem() {
+    let scratch = Scratch::new("all-problems");
+    let cases: &[&[&str]] = &[
+        &["generate", "--cfg-scale", "1.5", "--duration", "7"],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--aspect-ratio",
+            "4:3",
+            "--cfg-scale",
+            "nan",
+            "--duration",
+            "",
+        ],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--cfg-scale",
+            "high",
+            "--start-image",
+            "missing.png",
+            "--end-image",
+            "asset_end",
+        ],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--reference-image",
+            "missing.png",
+            "--reference-image",
+            "asset_2",
+            "--reference-image",
+            "asset_3",
+            "--reference-image",
+            "asset_4",
+            "--reference-image",
+            "asset_5",
+        ],
+    ];
+    let mut report = String::new();
+    for args in cases {
+        // No credentials and no sandbox: nothing could be sent, and nothing must be needed.
+        let output = kling(&scratch, None, args).output().unwrap();
+        assert_exit(&output, 2);
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|arg| if arg.is_empty() { "\"\"" } else { arg })
+            .collect();
+        report.push_str(&format!(
+            "$ kling {}\n{}\n",
+            shown.join(" "),
+            text(&output.stderr)
+        ));
+    }
+    insta::assert_snapshot!(report);
+}
