@@ -83,6 +83,25 @@ pub(crate) fn interrupted(signal: Signal, message: impl Into<String>) -> anyhow:
     .into()
 }
 
+/// The message `kling` ends with: the error and its causes, each said once. A library
+/// error that shows its source in its own text (`cannot reach …: error sending request`)
+/// and also gives it as its `source()` would otherwise print it twice, as `{:#}` does.
+pub(crate) fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || message.contains(text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(text);
+    }
+    message
+}
+
 /// The exit code an error stands for: the first cause that says.
 pub(crate) fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
@@ -118,6 +137,44 @@ pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error that shows its source in its text, as `kling_client::Error::Io` does.
+    #[derive(Debug)]
+    struct Shows(std::io::Error);
+
+    impl fmt::Display for Shows {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "clip.mp4: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Shows {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::from_raw_os_error(17);
+        let error = anyhow::Error::new(Shows(io()));
+        assert_eq!(
+            format!("{error:#}"),
+            "clip.mp4: File exists (os error 17): File exists (os error 17)",
+            "what anyhow prints"
+        );
+        assert_eq!(message(&error), "clip.mp4: File exists (os error 17)");
+        let error = anyhow::Error::new(Shows(io())).context("cannot save the video");
+        assert_eq!(
+            message(&error),
+            "cannot save the video: clip.mp4: File exists (os error 17)"
+        );
+        let error = anyhow::Error::new(io()).context("cannot read the config file x.toml");
+        assert_eq!(
+            message(&error),
+            "cannot read the config file x.toml: File exists (os error 17)"
+        );
+    }
 
     #[test]
     fn every_exit_code_is_documented() {

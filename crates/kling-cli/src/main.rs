@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     if cli.command.needs_api()
         && let Err(error) = signals::listen(out)
     {
-        out.error(&format!("{error:#}"));
+        out.error(&exit::message(&error));
         return ExitCode::from(Exit::Failure.code());
     }
     let outcome = runtime.block_on(async {
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            out.error(&format!("{error:#}"));
+            out.error(&exit::message(&error));
             ExitCode::from(exit::exit_for(&error).code())
         }
     }

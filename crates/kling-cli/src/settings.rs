@@ -6,7 +6,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use kling_client::{Client, Credentials, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL};
 use serde::Deserialize;
 
@@ -92,11 +91,10 @@ impl Settings {
         let file = match &config_path {
             Some(path) if path.exists() => read_config(path)?,
             Some(path) if explicit => {
-                return Err(Failure {
-                    exit: Exit::Usage,
-                    message: format!("the config file {} does not exist", path.display()),
-                }
-                .into());
+                return Err(config_error(format!(
+                    "the config file {} does not exist: create it, or point --config or KLING_CONFIG at another",
+                    path.display()
+                )));
             }
             _ => ConfigFile::default(),
         };
@@ -186,15 +184,64 @@ impl Settings {
     }
 }
 
+/// What a config file may hold, for messages.
+const CONFIG_KEYS: &str = "it may hold api_key, api_secret and base_url";
+
+/// A config file larger than this is not one: it holds three short strings.
+const MAX_CONFIG_BYTES: usize = 64 << 10;
+
 fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    toml::from_str(&text).map_err(|error| {
-        Failure {
-            exit: Exit::Usage,
-            message: format!("the config file {} is not valid: {error}(it may hold api_key, api_secret and base_url)", path.display()),
-        }
-        .into()
+    let bytes = std::fs::read(path).map_err(|error| {
+        config_error(format!(
+            "cannot read the config file {}: {error}: point --config or KLING_CONFIG at a file",
+            path.display()
+        ))
+    })?;
+    parse_config(path, &bytes)
+}
+
+fn config_error(message: String) -> anyhow::Error {
+    Failure {
+        exit: Exit::Usage,
+        message,
+    }
+    .into()
+}
+
+/// The config file's settings from its bytes; anything else is a usage error that names
+/// the file (and the line and column of a TOML error).
+fn parse_config(path: &Path, bytes: &[u8]) -> anyhow::Result<ConfigFile> {
+    let shown = path.display();
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(config_error(format!(
+            "the config file {shown} is {} bytes, too large for a config file ({CONFIG_KEYS}, as TOML)",
+            bytes.len()
+        )));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        config_error(format!(
+            "the config file {shown} is not UTF-8 text (byte {} is not): {CONFIG_KEYS}, as TOML",
+            error.valid_up_to()
+        ))
+    })?;
+    toml::from_str(text).map_err(|error| {
+        let at = error
+            .span()
+            .map(|span| {
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before
+                    .rsplit('\n')
+                    .next()
+                    .map_or(0, |line| line.chars().count())
+                    + 1;
+                format!(" at line {line}, column {column}")
+            })
+            .unwrap_or_default();
+        let reason = error.message().trim().replace('\n', "; ");
+        config_error(format!(
+            "the config file {shown} is not valid{at}: {reason} ({CONFIG_KEYS})"
+        ))
     })
 }
 

@@ -1459,3 +1459,147 @@ fn bad_values_of_any_kind_are_listed_with_every_other_problem() {
     }
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn error_messages_say_each_cause_once() {
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let canned = canned_api(&[
+        (
+            "GET /v1/jobs/job_empty",
+            serde_json::json!({"job": {"jobId": "job_empty", "status": "success", "metadata": {"assetIds": []}}}),
+        ),
+        (
+            "GET /v1/assets/asset_broken",
+            serde_json::json!({"asset": {"id": "asset_broken", "status": "error"}}),
+        ),
+    ]);
+    // A port nobody listens on any more.
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", listener.local_addr().unwrap())
+    };
+    let scratch = Scratch::new("messages");
+    std::fs::write(scratch.path("afile"), "a regular file").unwrap();
+    std::fs::write(scratch.path("not-an-image.png"), "plain text").unwrap();
+    std::fs::write(scratch.path("unknown-key.toml"), "api_token = \"x\"\n").unwrap();
+    std::fs::write(
+        scratch.path("syntax.toml"),
+        "api_key = \"k\"\nbase_url = \n",
+    )
+    .unwrap();
+    std::fs::write(scratch.path("binary.toml"), b"api_key = \"\xff\"\n").unwrap();
+    let scratch_dir = scratch.0.display().to_string();
+    let afile_history = format!("{scratch_dir}/afile/kling");
+
+    /// A command line, with the API it talks to (if any) and more environment.
+    struct Case<'a> {
+        api: Option<&'a str>,
+        env: Vec<(&'a str, &'a str)>,
+        args: &'a [&'a str],
+    }
+    let at = |api, args| Case {
+        api: Some(api),
+        env: Vec::new(),
+        args,
+    };
+    let config = |file| Case {
+        api: None,
+        env: vec![("KLING_CONFIG", file)],
+        args: &["config"],
+    };
+    let at_sandbox = sandbox.base_url();
+    let cases = [
+        at(
+            at_sandbox,
+            &["generate", "--prompt", "x", "-o", "afile/x.mp4"],
+        ),
+        at(at_sandbox, &["generate", "--prompt", "x", "-o", "afile/"]),
+        at(at_sandbox, &["jobs", "wait", "job_x", "-o", "afile/x.mp4"]),
+        at(
+            at_sandbox,
+            &["assets", "download", "asset_x", "-o", "afile/x.png"],
+        ),
+        Case {
+            api: Some(at_sandbox),
+            env: vec![("KLING_DATA_DIR", &afile_history)],
+            args: &["generate", "--prompt", "x"],
+        },
+        at(at_sandbox, &["upload", "missing.png"]),
+        at(at_sandbox, &["upload", "."]),
+        at(
+            at_sandbox,
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--start-image",
+                "not-an-image.png",
+            ],
+        ),
+        at(at_sandbox, &["assets", "download", "asset_nope"]),
+        at(at_sandbox, &["jobs", "get", "job_nope"]),
+        at(&canned, &["jobs", "wait", "job_empty"]),
+        at(&canned, &["assets", "download", "asset_broken"]),
+        at(&refused, &["jobs", "list"]),
+        config("unknown-key.toml"),
+        config("syntax.toml"),
+        config("binary.toml"),
+        config("."),
+        config("missing.toml"),
+    ];
+    let normalize = |text: &str| {
+        let text = text
+            .replace(sandbox.base_url(), "[sandbox]")
+            .replace(&canned, "[canned api]")
+            .replace(&refused, "[nobody listening]")
+            .replace(&scratch_dir, "[scratch]");
+        // Request ids count the sandbox's requests.
+        let mut words: Vec<String> = Vec::new();
+        for word in text.split(' ') {
+            match word.strip_prefix("req_") {
+                Some(rest) => words.push(format!(
+                    "req_[id]{}",
+                    rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+                )),
+                None => words.push(word.to_owned()),
+            }
+        }
+        words.join(" ")
+    };
+    let mut report = String::new();
+    for Case { api, env, args } in cases {
+        let mut command = kling(&scratch, None, args);
+        let mut shown_env = String::new();
+        if let Some(base_url) = api {
+            command
+                .env("SCENARIO_BASE_URL", base_url)
+                .env("SCENARIO_SDK_API_KEY", &sandbox.credentials().key)
+                .env("SCENARIO_SDK_API_SECRET", &sandbox.credentials().secret);
+            shown_env.push_str(&format!("SCENARIO_BASE_URL={base_url} "));
+        }
+        for (name, value) in env {
+            command.env(name, value);
+            shown_env.push_str(&format!("{name}={value} "));
+        }
+        let output = command.output().unwrap();
+        let errors: Vec<&str> = std::str::from_utf8(&output.stderr)
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with("error:") || line.starts_with("warning:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {}", text(&output.stderr));
+        let message = errors[0];
+        // Each cause once: no part of the message (between `: `) comes twice in a row.
+        let parts: Vec<&str> = message.split(": ").collect();
+        assert!(
+            parts.windows(2).all(|pair| pair[0] != pair[1]),
+            "{args:?}: {message}"
+        );
+        report.push_str(&normalize(&format!(
+            "$ {shown_env}kling {}\n{message}\n(exit {})\n\n",
+            args.join(" "),
+            output.status.code().unwrap()
+        )));
+    }
+    insta::assert_snapshot!(report);
+}

@@ -200,7 +200,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             job_id: job_id.as_str().to_owned(),
         },
     )
-    .context("the job started but the history could not be updated")?;
+    .with_context(|| {
+        format!(
+            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
+        )
+    })?;
     if submitted.recovered {
         ctx.out.note(&format!(
             "the API's answer was lost; found job {job_id} instead of starting a second one"
