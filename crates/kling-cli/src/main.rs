@@ -7,6 +7,8 @@
 mod cli;
 mod commands;
 mod exit;
+#[cfg(test)]
+mod fuzz;
 mod history;
 mod output;
 mod params;

@@ -250,3 +250,173 @@ pub(crate) fn mask(secret: &str) -> String {
     let start: String = secret.chars().take(3).collect();
     format!("{start}… ({} characters)", secret.chars().count())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A config file the fuzzer writes: its bytes, and what reading it must give when
+    /// that is known (`None`: anything but a panic or an untyped error).
+    #[derive(Clone, Debug)]
+    struct Case {
+        bytes: Vec<u8>,
+        expected: Option<Result<[Option<String>; 3], ()>>,
+    }
+
+    /// One line of a near-valid config, and whether (and how) it keeps the file valid.
+    #[derive(Clone, Debug)]
+    enum Line {
+        /// Valid: a known key (by index in `KEYS`) set to a string.
+        Setting {
+            key: usize,
+            value: String,
+            written: String,
+        },
+        /// Valid: nothing.
+        Blank(String),
+        /// Anything that makes the file invalid.
+        Wrong(String),
+    }
+
+    const KEYS: [&str; 3] = ["api_key", "api_secret", "base_url"];
+
+    /// Text a basic string may hold without escapes, a few accents and emoji included.
+    fn plain_text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 ./:_=#@-]{0,24}|[éß漢字🙂]{1,4}"
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        let key = 0..KEYS.len();
+        prop_oneof![
+            4 => (key, plain_text(), any::<bool>()).prop_map(|(key, value, literal)| {
+                // A literal string holds no `'`, a basic one no `"` or `\`: the plain text
+                // has none.
+                let written = if literal {
+                    format!("{} = '{value}'", KEYS[key])
+                } else {
+                    format!("{} = \"{value}\"", KEYS[key])
+                };
+                Line::Setting { key, value, written }
+            }),
+            1 => prop_oneof![Just(String::new()), "# [ -~]{0,20}", "[ \t]{1,4}"].prop_map(Line::Blank),
+            2 => (
+                prop_oneof![
+                    Just("api_token"), Just("API_KEY"), Just("api-key"), Just("\"api_key\""),
+                    Just("api_key.x"), Just(""), Just("base_url")
+                ],
+                prop_oneof![
+                    Just("42".to_owned()), Just("true".to_owned()), Just("1979-05-27".to_owned()),
+                    Just("[\"a\", \"b\"]".to_owned()), Just("{ a = 1 }".to_owned()), Just("\"open".to_owned()),
+                    Just("'''multi".to_owned()), Just(String::new()), Just("\"\\q\"".to_owned()),
+                    (1..3000_usize).prop_map(|depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth))),
+                    (1..3000_usize).prop_map(|depth| "{ a = ".repeat(depth)),
+                ],
+            )
+                .prop_map(|(key, value)| Line::Wrong(format!("{key} = {value}"))),
+            1 => prop_oneof![
+                Just("[section]".to_owned()), Just("[[items]]".to_owned()), Just("=".to_owned()),
+                Just("api_key".to_owned()), "[a-z]{1,10}".prop_map(|word| format!("{word} {word}")),
+            ]
+            .prop_map(Line::Wrong),
+        ]
+    }
+
+    /// A config file made of near-valid lines, with LF or CRLF, and what it must give.
+    fn near_valid() -> impl Strategy<Value = Case> {
+        (proptest::collection::vec(line(), 0..8), any::<bool>()).prop_map(|(lines, crlf)| {
+            let mut values: [Option<String>; 3] = [None, None, None];
+            let mut valid = true;
+            let mut text = Vec::new();
+            for line in lines {
+                match line {
+                    Line::Setting {
+                        key,
+                        value,
+                        written,
+                    } => {
+                        // A key set twice is an error in TOML.
+                        valid &= values[key].replace(value).is_none();
+                        text.push(written);
+                    }
+                    Line::Blank(written) => text.push(written),
+                    Line::Wrong(written) => {
+                        valid = false;
+                        text.push(written);
+                    }
+                }
+            }
+            let newline = if crlf { "\r\n" } else { "\n" };
+            Case {
+                bytes: text.join(newline).into_bytes(),
+                expected: Some(if valid { Ok(values) } else { Err(()) }),
+            }
+        })
+    }
+
+    fn any_input() -> impl Strategy<Value = Case> {
+        prop_oneof![
+            any::<String>().prop_map(|text| Case {
+                bytes: text.into_bytes(),
+                expected: None
+            }),
+            proptest::collection::vec(any::<u8>(), 0..512).prop_map(|bytes| Case {
+                bytes,
+                expected: None
+            }),
+            near_valid(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        /// Whatever the config file holds, reading it does not panic: it gives the
+        /// settings, or a usage error that names the file.
+        #[test]
+        fn fuzz_config_file(case in any_input()) {
+            let path = Path::new("/somewhere/kling/config.toml");
+            match (parse_config(path, &case.bytes), &case.expected) {
+                (Ok(file), expected) => {
+                    let got = [file.api_key, file.api_secret, file.base_url];
+                    if let Some(expected) = expected {
+                        prop_assert_eq!(Ok(&got), expected.as_ref());
+                    }
+                }
+                (Err(error), expected) => {
+                    let failure = error.downcast_ref::<Failure>();
+                    prop_assert!(failure.is_some(), "an untyped error: {error:#}");
+                    let failure = failure.unwrap();
+                    prop_assert_eq!(failure.exit, Exit::Usage);
+                    prop_assert!(
+                        failure.message.contains("/somewhere/kling/config.toml"),
+                        "the file is not named: {}", failure.message
+                    );
+                    prop_assert!(!failure.message.contains('\n'), "one line: {}", failure.message);
+                    if let Some(expected) = expected {
+                        prop_assert!(expected.is_err(), "refused a valid file: {}", failure.message);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_config_file_too_large_or_nested_too_deep_is_refused_without_a_crash() {
+        let path = Path::new("config.toml");
+        let deep = format!("api_key = {}{}", "[".repeat(30_000), "]".repeat(30_000));
+        let error = parse_config(path, deep.as_bytes())
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            error
+                .is_some_and(|error| error.starts_with("the config file config.toml is not valid"))
+        );
+        let large = format!("api_key = \"{}\"", "k".repeat(MAX_CONFIG_BYTES));
+        let error = parse_config(path, large.as_bytes())
+            .err()
+            .map(|error| error.to_string());
+        assert!(error.is_some_and(|error| error.contains("too large for a config file")));
+    }
+}
