@@ -67,11 +67,28 @@ pub(crate) struct Overrides {
     pub(crate) config: Option<PathBuf>,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
+/// A setting from the environment, trimmed; unset or empty is `None`. A value that is not
+/// UTF-8 is a usage error naming the variable: ignored, it would leave the next source to
+/// answer without a word.
+fn env(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value.trim().to_owned()).filter(|value| !value.is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(crate::exit::usage(format!(
+            "{name} is not valid UTF-8: set it to text, or unset it"
+        ))),
+    }
+}
+
+/// A path from the environment: paths need not be UTF-8 (trimmed when they are, as
+/// [`env`]); unset or empty is `None`.
+fn env_path(name: &str) -> Option<PathBuf> {
+    let value = std::env::var_os(name)?;
+    let path = match value.to_str() {
+        Some(text) => PathBuf::from(text.trim()),
+        None => PathBuf::from(value),
+    };
+    (!path.as_os_str().is_empty()).then_some(path)
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -80,9 +97,9 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 
 impl Settings {
     pub(crate) fn resolve(overrides: Overrides) -> anyhow::Result<Self> {
-        let (config_path, explicit) = match (overrides.config, env("KLING_CONFIG")) {
+        let (config_path, explicit) = match (overrides.config, env_path("KLING_CONFIG")) {
             (Some(path), _) => (Some(path), true),
-            (None, Some(path)) => (Some(PathBuf::from(path)), true),
+            (None, Some(path)) => (Some(path), true),
             (None, None) => (
                 project_dirs().map(|dirs| dirs.config_dir().join("config.toml")),
                 false,
@@ -102,43 +119,43 @@ impl Settings {
         let pick = |flag: Option<String>,
                     flag_name: &'static str,
                     env_name: &'static str,
-                    from_file: Option<String>| {
-            flag.map(|value| Sourced {
-                value,
-                source: Source::Flag(flag_name),
-            })
-            .or_else(|| {
-                env(env_name).map(|value| Sourced {
+                    from_file: Option<String>|
+         -> anyhow::Result<Option<Sourced>> {
+            if let Some(value) = flag {
+                return Ok(Some(Sourced {
+                    value,
+                    source: Source::Flag(flag_name),
+                }));
+            }
+            if let Some(value) = env(env_name)? {
+                return Ok(Some(Sourced {
                     value,
                     source: Source::Env(env_name),
-                })
-            })
-            .or_else(|| {
-                from_file.map(|value| Sourced {
-                    value,
-                    source: file_source(),
-                })
-            })
+                }));
+            }
+            Ok(from_file.map(|value| Sourced {
+                value,
+                source: file_source(),
+            }))
         };
-        let api_key = pick(overrides.api_key, "--api-key", ENV_API_KEY, file.api_key);
+        let api_key = pick(overrides.api_key, "--api-key", ENV_API_KEY, file.api_key)?;
         let api_secret = pick(
             overrides.api_secret,
             "--api-secret",
             ENV_API_SECRET,
             file.api_secret,
-        );
+        )?;
         let base_url = pick(
             overrides.base_url,
             "--base-url",
             ENV_BASE_URL,
             file.base_url,
-        )
+        )?
         .unwrap_or_else(|| Sourced {
             value: kling_client::DEFAULT_BASE_URL.to_owned(),
             source: Source::Default,
         });
-        let data_dir = env("KLING_DATA_DIR")
-            .map(PathBuf::from)
+        let data_dir = env_path("KLING_DATA_DIR")
             .or_else(|| project_dirs().map(|dirs| dirs.data_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from(".kling"));
         Ok(Self {

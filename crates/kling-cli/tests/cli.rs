@@ -1603,3 +1603,98 @@ fn error_messages_say_each_cause_once() {
     }
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn extreme_values_from_flags_env_and_files_do_not_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let scratch = Scratch::new("extremes");
+    let huge = u64::MAX.to_string();
+    let output = kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--timeout",
+            &huge,
+            "-o",
+            "a.mp4",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    let job_id = sandbox.jobs()[0].id.clone();
+    let usize_max = usize::MAX.to_string();
+    let runs: &[(&[&str], i32)] = &[
+        (
+            &["jobs", "wait", &job_id, "--timeout", &huge, "-o", "b.mp4"],
+            0,
+        ),
+        (&["jobs", "list", "--limit", &usize_max], 0),
+        (&["jobs", "history", "--limit", &usize_max], 0),
+        (&["generate", "--prompt", "x", "--cfg-scale", "1e400"], 2),
+        (&["generate", "--prompt", "x", "--timeout", "-1"], 2),
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--timeout",
+                "18446744073709551616",
+            ],
+            2,
+        ),
+    ];
+    for (args, code) in runs {
+        let output = kling(&scratch, Some(&sandbox), args).output().unwrap();
+        assert_exit(&output, *code);
+        assert!(!text(&output.stderr).contains("panicked"), "{args:?}");
+    }
+
+    // A history date no clock can hold (a hand-edited or corrupted file).
+    let params = serde_json::json!({"prompt": "from the far future"});
+    let line = serde_json::json!({"entry": "e1", "at": "9223372036854775807-12-31T23:59:59Z", "event": "submitting", "model": "model_kling-v1-6-pro", "params": params, "output": null});
+    std::fs::write(
+        scratch.path("data").join("history.jsonl"),
+        format!("{line}\n"),
+    )
+    .unwrap();
+    let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("started no job the API knows of"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // A credential that is not text is named, not taken for a missing one.
+    let mut command = kling(&scratch, Some(&sandbox), &["jobs", "list"]);
+    command.env(
+        "SCENARIO_SDK_API_KEY",
+        std::ffi::OsStr::from_bytes(b"key-\xff"),
+    );
+    let output = command.output().unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr)
+            .contains("SCENARIO_SDK_API_KEY is not valid UTF-8: set it to text, or unset it"),
+        "{}",
+        text(&output.stderr)
+    );
+    // A data folder whose name is not UTF-8 is still a folder.
+    let odd = scratch.0.join(std::ffi::OsStr::from_bytes(b"data-\xff"));
+    let mut command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "x", "-o", "c.mp4"],
+    );
+    command.env("KLING_DATA_DIR", &odd);
+    let output = command.output().unwrap();
+    assert_exit(&output, 0);
+    assert!(odd.join("history.jsonl").exists());
+}
