@@ -9,7 +9,10 @@
 //! one runtime thread is busy. The first signal is kept in a `watch` channel, so a part of
 //! a command that starts listening after it arrived still sees it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
@@ -148,14 +151,50 @@ impl Streams {
 
 /// Resolves with the first signal once one was received (at once if it already was);
 /// never, when nothing listens (unit tests).
-pub(crate) async fn received() -> Signal {
-    let Some(receiver) = RECEIVED.get() else {
-        return std::future::pending().await;
-    };
-    let mut receiver = receiver.clone();
-    match receiver.wait_for(Option::is_some).await {
-        Ok(signal) => (*signal).unwrap_or(Signal::Interrupt),
-        // The watcher is gone (it never ends by itself): nothing will come.
-        Err(_) => std::future::pending().await,
+///
+/// Every poll looks at the channel's value first, before anything that tokio's
+/// cooperative budget could hold back: so when a command's own `unless_interrupted` and
+/// the whole command are polled one after the other, the inner one sees a signal the
+/// outer one sees, and stops with its message (which says how to resume).
+pub(crate) fn received() -> Received {
+    Received {
+        receiver: RECEIVED.get().cloned(),
+        changed: None,
+    }
+}
+
+/// The future of [`received`].
+pub(crate) struct Received {
+    receiver: Option<watch::Receiver<Option<Signal>>>,
+    /// Wakes the task once there is a signal.
+    changed: Option<Pin<Box<dyn Future<Output = bool> + Send>>>,
+}
+
+impl Future for Received {
+    type Output = Signal;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Signal> {
+        let Some(receiver) = self.receiver.clone() else {
+            return Poll::Pending;
+        };
+        loop {
+            if let Some(signal) = *receiver.borrow() {
+                return Poll::Ready(signal);
+            }
+            let changed = self.changed.get_or_insert_with(|| {
+                // It looks at the value first too: one sent since the check above counts.
+                let mut receiver = receiver.clone();
+                Box::pin(async move { receiver.wait_for(Option::is_some).await.is_ok() })
+            });
+            match changed.as_mut().poll(context) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(true) => self.changed = None,
+                // The watcher is gone (it never ends by itself): nothing will come.
+                Poll::Ready(false) => {
+                    self.receiver = None;
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 }

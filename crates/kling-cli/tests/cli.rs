@@ -957,7 +957,7 @@ impl Running {
 
     /// Waits (30 s at most) until `done` holds.
     #[track_caller]
-    fn wait_until(&mut self, what: &str, done: impl Fn() -> bool) {
+    fn wait_until(&mut self, what: &str, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !done() {
             assert!(Instant::now() < deadline, "never {what}");
@@ -1144,6 +1144,8 @@ fn a_signal_during_a_download_leaves_no_partial_file() {
 
 #[test]
 fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
+    use std::os::unix::fs::OpenOptionsExt as _;
+
     use nix::sys::signal::Signal;
     let scratch = Scratch::new("second-signal");
     // Reading a config file that is a FIFO nobody writes to blocks the command's thread.
@@ -1158,8 +1160,17 @@ fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
     let mut command = kling(&scratch, None, &["jobs", "list"]);
     command.env("KLING_CONFIG", &fifo);
     let mut running = Running::start(command);
-    // The signal watcher is up before the command starts; give the command time to block.
-    std::thread::sleep(Duration::from_millis(300));
+    // Once kling has the FIFO open for reading (the signal watcher is up by then), hold
+    // its other end open without writing: kling's one runtime thread waits in `read`.
+    let mut writer = None;
+    running.wait_until("opened the FIFO", || {
+        writer = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&fifo)
+            .ok();
+        writer.is_some()
+    });
     running.signal(Signal::SIGTERM);
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -1168,6 +1179,7 @@ fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
     );
     running.signal(Signal::SIGINT);
     let output = running.finish(Duration::from_secs(5));
+    drop(writer);
     assert_exit(&output, 130);
     assert!(
         text(&output.stderr).contains("error: SIGINT after SIGTERM: stopped at once"),
