@@ -346,8 +346,9 @@ async fn download_assets(
 /// saved at `output` (as `target_path` names them): the folder they go to exists or is
 /// made, no part of the path is a regular file, and a file can be created there (a probe,
 /// created and removed). `output` may be a file (its folder is checked; an existing file
-/// is replaced), a folder (existing, or ending with `/`), or `None` (here). A failure is a
-/// usage error (exit 2) that names the path and what to do.
+/// is replaced), a folder (existing, or ending with `/`: pass `dir.join("")` for a folder
+/// that may not exist yet), or `None` (here). A failure is a usage error (exit 2) that
+/// names the path and what to do.
 pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
     let (folder, shown) = match output {
         None => (PathBuf::from("."), "here".to_owned()),
