@@ -77,7 +77,7 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                             job.status
                         ));
                     }
-                    download_outputs(ctx, &job, output, entry).await?
+                    download_outputs(ctx, &ctx.out, &job, job_id, output, entry).await?
                 }
                 (None, None) => return Err(crate::exit::usage("give an asset id or --job JOB_ID")),
             };

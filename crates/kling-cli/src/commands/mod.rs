@@ -195,17 +195,20 @@ pub(crate) async fn finish_job(
             },
         )?;
     }
-    let files = download_outputs(ctx, &job, output, entry).await?;
+    let files = download_outputs(ctx, &ctx.out, &job, job_id.as_str(), output, entry).await?;
     Ok(Finished { job, files })
 }
 
 /// Downloads the outputs of a finished job to `output` (a file, or a folder), named after
-/// the job, and records the files in the history entry, if any. A job without outputs
-/// is an error (a success that leaves nothing to download must not pass for one), and
-/// so is an output in error on the server; both name the job.
+/// `stem` (the job id, or a batch line's name), and records the files in the history
+/// entry, if any. A job without outputs is an error (a success that leaves nothing to
+/// download must not pass for one), and so is an output in error on the server; both
+/// name the job.
 pub(crate) async fn download_outputs(
     ctx: &Ctx,
+    out: &Output,
     job: &Job,
+    stem: &str,
     output: Option<&Path>,
     entry: Option<&str>,
 ) -> anyhow::Result<Vec<PathBuf>> {
@@ -228,16 +231,7 @@ pub(crate) async fn download_outputs(
             )
         });
     }
-    download_assets(
-        ctx,
-        &ctx.out,
-        job_id.as_str(),
-        &asset_ids,
-        output,
-        entry,
-        Some(job_id),
-    )
-    .await
+    download_assets(ctx, out, stem, &asset_ids, output, entry, Some(job_id)).await
 }
 
 /// Downloads assets to `output` (a file, or a folder), naming them after `stem`, and
