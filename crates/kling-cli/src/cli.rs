@@ -134,6 +134,17 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command talks to the API (all but `models [ID]`, `config` and
+    /// `completions`).
+    pub(crate) fn needs_api(&self) -> bool {
+        !matches!(
+            self,
+            Self::Models { command: None, .. } | Self::Config | Self::Completions { .. }
+        )
+    }
+}
+
 /// The model's own flags follow, under "Model parameters".
 #[derive(Debug, Args)]
 pub(crate) struct Generate {

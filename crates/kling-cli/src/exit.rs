@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::signals::Signal;
+
 /// How `kling` ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
@@ -11,8 +13,10 @@ pub(crate) enum Exit {
     Auth,
     JobFailed,
     Timeout,
+    /// Stopped by the spending limit (`--max-cu`): some requests were not started.
     Budget,
-    Interrupted,
+    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP), cleanly.
+    Interrupted(Signal),
 }
 
 impl Exit {
@@ -25,7 +29,10 @@ impl Exit {
             Self::JobFailed => 4,
             Self::Timeout => 5,
             Self::Budget => 6,
-            Self::Interrupted => 130,
+            // 128 + the signal's number: what a shell reports when that signal ends a
+            // process, so callers read the same code as for a program that does not catch
+            // it, and can tell the three apart.
+            Self::Interrupted(signal) => signal.exit_code(),
         }
     }
 }
@@ -40,7 +47,12 @@ Exit codes:
   4    the job failed or was canceled
   5    timed out (the job may still be running: `kling jobs wait ID`)
   6    stopped by the spending limit (--max-cu): some requests were not started
-  130  interrupted (Ctrl-C; a started job keeps running)";
+  129  hung up (SIGHUP: the terminal closed)
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)
+
+On SIGINT, SIGTERM or SIGHUP a started job keeps running, no partial file is left, and the
+command that picks the job up again is printed; a second signal stops at once.";
 
 /// An error the CLI raises itself, with the exit code it stands for.
 #[derive(Debug)]
@@ -66,13 +78,32 @@ pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
-/// Ctrl-C.
-pub(crate) fn interrupted(message: impl Into<String>) -> anyhow::Error {
+/// Stopped by a signal (see `signals`).
+pub(crate) fn interrupted(signal: Signal, message: impl Into<String>) -> anyhow::Error {
     Failure {
-        exit: Exit::Interrupted,
+        exit: Exit::Interrupted(signal),
         message: message.into(),
     }
     .into()
+}
+
+/// The message `kling` ends with: the error and its causes, each said once. A library
+/// error that shows its source in its own text (`cannot reach …: error sending request`)
+/// and also gives it as its `source()` would otherwise print it twice, as `{:#}` does.
+pub(crate) fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || message.contains(text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(text);
+    }
+    message
 }
 
 /// The exit code an error stands for: the first cause that says.
@@ -105,4 +136,77 @@ pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that shows its source in its text, as `kling_client::Error::Io` does.
+    #[derive(Debug)]
+    struct Shows(std::io::Error);
+
+    impl fmt::Display for Shows {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "clip.mp4: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Shows {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::from_raw_os_error(17);
+        let error = anyhow::Error::new(Shows(io()));
+        assert_eq!(
+            format!("{error:#}"),
+            "clip.mp4: File exists (os error 17): File exists (os error 17)",
+            "what anyhow prints"
+        );
+        assert_eq!(message(&error), "clip.mp4: File exists (os error 17)");
+        let error = anyhow::Error::new(Shows(io())).context("cannot save the video");
+        assert_eq!(
+            message(&error),
+            "cannot save the video: clip.mp4: File exists (os error 17)"
+        );
+        let error = anyhow::Error::new(io()).context("cannot read the config file x.toml");
+        assert_eq!(
+            message(&error),
+            "cannot read the config file x.toml: File exists (os error 17)"
+        );
+    }
+
+    #[test]
+    fn every_exit_code_is_documented() {
+        let exits = [
+            Exit::Success,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::Auth,
+            Exit::JobFailed,
+            Exit::Timeout,
+            Exit::Budget,
+            Exit::Interrupted(Signal::HangUp),
+            Exit::Interrupted(Signal::Interrupt),
+            Exit::Interrupted(Signal::Terminate),
+        ];
+        for exit in exits {
+            let code = exit.code();
+            assert!(
+                EXIT_CODES
+                    .lines()
+                    .any(|line| line.starts_with(&format!("  {code} "))),
+                "{exit:?} ({code}) is not in EXIT_CODES"
+            );
+        }
+        assert_eq!(
+            Exit::Interrupted(Signal::Interrupt).code(),
+            130,
+            "as before"
+        );
+    }
 }

@@ -119,6 +119,42 @@ impl History {
         )
     }
 
+    /// Checks, before anything paid is sent, that events can be appended: the folder is
+    /// made and the file opened for appending (created empty when missing). A failure is a
+    /// usage error (exit 2) naming the path and what to do.
+    pub(crate) fn ensure_writable(&self) -> anyhow::Result<()> {
+        let what_to_do = "set KLING_DATA_DIR to a folder you can write to";
+        if let Some(file) = self.path.ancestors().skip(1).find(|part| part.is_file()) {
+            return Err(crate::exit::usage(format!(
+                "cannot write the job history {}: {} is a file, not a folder: {what_to_do}",
+                self.path.display(),
+                file.display()
+            )));
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|error| {
+                crate::exit::usage(format!(
+                    "cannot create the history folder {}: {error}: {what_to_do}",
+                    dir.display()
+                ))
+            })?;
+        }
+        self.open().map_err(|error| {
+            crate::exit::usage(format!(
+                "cannot write the job history {}: {error}: {what_to_do}",
+                self.path.display()
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn open(&self) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+    }
+
     /// Appends an event and makes it durable before returning.
     pub(crate) fn record(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
         let text = Self::text(entry, kind)?;

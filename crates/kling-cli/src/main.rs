@@ -8,10 +8,13 @@ mod append_log;
 mod cli;
 mod commands;
 mod exit;
+#[cfg(test)]
+mod fuzz;
 mod history;
 mod output;
 mod params;
 mod settings;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -59,14 +62,38 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Failure.code());
         }
     };
-    let outcome = runtime.block_on(run(&cli, &matches, out));
+    // Commands that talk to the API stop cleanly on SIGINT, SIGTERM and SIGHUP; the
+    // others end in a moment and keep the default (a blocked write to a full pipe still
+    // ends at the first Ctrl-C).
+    if cli.command.needs_api()
+        && let Err(error) = signals::listen(out)
+    {
+        out.error(&exit::message(&error));
+        return ExitCode::from(Exit::Failure.code());
+    }
+    let outcome = runtime.block_on(async {
+        let command = run(&cli, &matches, out);
+        tokio::pin!(command);
+        tokio::select! {
+            biased;
+            outcome = &mut command => outcome,
+            signal = signals::received() => {
+                // Where the command waits on something, it stops with a message of its
+                // own that says how to resume: the signal may have come while it was
+                // being polled, so it gets one more poll to see it.
+                futures_util::FutureExt::now_or_never(&mut command).unwrap_or_else(|| {
+                    Err(exit::interrupted(signal, format!("interrupted by {}", signal.name())))
+                })
+            }
+        }
+    });
     // Do not wait for background tasks (an in-process sandbox): the work is done.
     runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            out.error(&format!("{error:#}"));
+            out.error(&exit::message(&error));
             ExitCode::from(exit::exit_for(&error).code())
         }
     }

@@ -4,10 +4,11 @@
 //! of the parsed flags back into the model's JSON request. A new model in `schema/`
 //! gets its flags with no code here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use clap::{Arg, ArgAction, ArgMatches, builder::PossibleValuesParser};
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
+use clap::{Arg, ArgAction, ArgMatches};
 use kling_types::ModelInfo;
 use serde_json::{Map, Value};
 
@@ -65,11 +66,18 @@ impl ImageRef {
 }
 
 /// A request read from the command line: the JSON body, with the images to upload
-/// first (their JSON pointer in the body, and the file).
+/// first (their JSON pointer in the body, and the file), and the problems found in the
+/// flags themselves.
 #[derive(Debug)]
 pub(crate) struct RawRequest {
     pub(crate) body: Map<String, Value>,
     pub(crate) uploads: Vec<(String, PathBuf)>,
+    /// Each problem, worded in full (`--duration is 7 but must be one of 5, 10`).
+    pub(crate) problems: Vec<String>,
+    /// The parameters (JSON names, or `name[index]` for an item of a repeated flag) those
+    /// problems are about: what the model's validation says of them is not shown again (it
+    /// would be about a stand-in, or a left-out value).
+    pub(crate) flagged: BTreeSet<String>,
 }
 
 fn kebab(name: &str) -> String {
@@ -210,7 +218,39 @@ pub(crate) fn params() -> Vec<Param> {
     params
 }
 
-/// The clap arguments of the flags.
+/// A value parser that takes any text and lists `values` as the possible ones, for
+/// `--help` and shell completions. A value outside them is not clap's to refuse: it is
+/// reported by [`request`] with every other problem of the request, by flag.
+#[derive(Clone, Debug)]
+struct AnyOf(Vec<String>);
+
+impl TypedValueParser for AnyOf {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(command, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().cloned().map(PossibleValue::new)))
+    }
+}
+
+/// A choice as the command line writes it: `16:9`, `5`.
+fn choice_text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// The clap arguments of the flags. Every one takes text: numbers, booleans and
+/// choices are read by [`request`], so that a bad value is one problem among the others
+/// rather than the only one clap reports.
 pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
     params
         .iter()
@@ -230,26 +270,13 @@ pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
             arg = arg.value_name(value_name);
             arg = match &param.kind {
                 // `--seed -1` is a value to check, not an unknown flag.
-                Kind::Integer => arg
-                    .value_parser(clap::value_parser!(i64))
-                    .allow_negative_numbers(true),
-                Kind::Number => arg
-                    .value_parser(clap::value_parser!(f64))
-                    .allow_negative_numbers(true),
+                Kind::Integer | Kind::Number => arg.allow_negative_numbers(true),
                 Kind::Boolean => arg
-                    .value_parser(clap::value_parser!(bool))
+                    .value_parser(AnyOf(vec!["true".to_owned(), "false".to_owned()]))
                     .num_args(0..=1)
                     .default_missing_value("true"),
                 Kind::Choice(values) => {
-                    let values: Vec<String> = values
-                        .iter()
-                        .map(|value| {
-                            value
-                                .as_str()
-                                .map_or_else(|| value.to_string(), str::to_owned)
-                        })
-                        .collect();
-                    arg.value_parser(PossibleValuesParser::new(values))
+                    arg.value_parser(AnyOf(values.iter().map(choice_text).collect()))
                 }
                 Kind::Text | Kind::Image => arg,
             };
@@ -262,16 +289,83 @@ pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
         .collect()
 }
 
+/// A value as a message shows it: as written, quoted when empty or spaced.
+fn shown(raw: &str) -> String {
+    if raw.is_empty() || raw.contains(char::is_whitespace) {
+        format!("{raw:?}")
+    } else {
+        raw.to_owned()
+    }
+}
+
+impl Param {
+    /// The JSON value of one raw value of the flag, or what is wrong with it (worded as
+    /// the model's own validation words it: "is X but must be …").
+    fn value(&self, raw: &str) -> Result<Value, String> {
+        let must_be = |what: &str| format!("--{} is {} but must be {what}", self.flag, shown(raw));
+        match &self.kind {
+            Kind::Integer => raw
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| must_be("an integer")),
+            // `nan` and `inf` parse, but JSON has no such numbers.
+            Kind::Number => match raw.parse::<f64>() {
+                Ok(number) if number.is_finite() => Ok(Value::from(number)),
+                Ok(_) => Err(must_be("a finite number")),
+                Err(_) => Err(must_be("a number")),
+            },
+            Kind::Boolean => raw
+                .parse::<bool>()
+                .map(Value::from)
+                .map_err(|_| must_be("true or false")),
+            Kind::Choice(values) => values
+                .iter()
+                .find(|value| choice_text(value) == raw)
+                .cloned()
+                .ok_or_else(|| {
+                    let allowed: Vec<String> = values.iter().map(choice_text).collect();
+                    must_be(&format!("one of {}", allowed.join(", ")))
+                }),
+            Kind::Text => Ok(Value::from(raw)),
+            // Images are read by `request`, which lists the files to upload.
+            Kind::Image => Ok(Value::from(raw)),
+        }
+    }
+
+    /// A value of the right type that stands in for a required parameter that is missing
+    /// or unreadable, so that the model's validation still checks every other parameter.
+    /// Nothing it says about the stand-in is shown, and a request with one is never sent.
+    fn stand_in(&self) -> Value {
+        if self.repeated {
+            Value::Array(Vec::new())
+        } else {
+            self.stand_in_item()
+        }
+    }
+
+    /// A stand-in for one value (also one item of a repeated flag, so that the count of
+    /// items is still checked).
+    fn stand_in_item(&self) -> Value {
+        match &self.kind {
+            Kind::Integer => Value::from(0),
+            Kind::Number => Value::from(0.0),
+            Kind::Boolean => Value::from(false),
+            Kind::Choice(values) => values.first().cloned().unwrap_or(Value::Null),
+            Kind::Text => Value::from("stand-in"),
+            Kind::Image => Value::from("asset_stand_in"),
+        }
+    }
+}
+
 /// The JSON request for `model` from the flags given; images are checked (a file that
-/// exists, or an asset id) and listed for upload.
-pub(crate) fn request(
-    model: &ModelInfo,
-    params: &[Param],
-    matches: &ArgMatches,
-) -> anyhow::Result<RawRequest> {
+/// exists, or an asset id) and listed for upload. Every problem found here is listed, by
+/// flag; a parameter with a problem is left out of the body, or stood in for when the
+/// model requires it (see [`Param::stand_in`]).
+pub(crate) fn request(model: &ModelInfo, params: &[Param], matches: &ArgMatches) -> RawRequest {
     let mut body = Map::new();
     let mut uploads = Vec::new();
     let mut problems = Vec::new();
+    let mut flagged = BTreeSet::new();
     for param in params {
         let given = matches.contains_id(&param.flag)
             && matches.value_source(&param.flag) == Some(clap::parser::ValueSource::CommandLine);
@@ -284,93 +378,111 @@ pub(crate) fn request(
             }
             continue;
         };
-        if !given {
-            if required {
-                problems.push(format!("--{} is required for {}", param.flag, model.title));
-            }
-            continue;
+        let raw: Vec<&String> = if given {
+            matches
+                .get_many::<String>(&param.flag)
+                .into_iter()
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !given && required {
+            problems.push(format!("--{} is required for {}", param.flag, model.title));
         }
-        let mut value = |raw: &str, index: usize| -> anyhow::Result<Value> {
-            Ok(match &param.kind {
-                Kind::Integer => Value::from(raw.parse::<i64>()?),
-                Kind::Number => Value::from(raw.parse::<f64>()?),
-                Kind::Boolean => Value::from(raw.parse::<bool>()?),
-                Kind::Choice(values) => values
-                    .iter()
-                    .find(|value| {
-                        value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned)
-                            == raw
-                    })
-                    .cloned()
-                    .unwrap_or(Value::Null),
-                Kind::Text => Value::from(raw),
-                Kind::Image => match ImageRef::parse(&param.flag, raw)? {
-                    ImageRef::Asset(id) => Value::from(id),
-                    ImageRef::File(path) => {
+        let mut values = Vec::new();
+        let mut readable = given;
+        for (index, raw) in raw.into_iter().enumerate() {
+            let value = match &param.kind {
+                Kind::Image => match ImageRef::parse(&param.flag, raw) {
+                    Ok(ImageRef::Asset(id)) => Ok(Value::from(id)),
+                    Ok(ImageRef::File(path)) => {
                         let pointer = if param.repeated {
                             format!("/{}/{index}", param.json_name)
                         } else {
                             format!("/{}", param.json_name)
                         };
-                        uploads.push((pointer, path.clone()));
+                        uploads.push((pointer, path));
                         // A stand-in until the upload gives the asset id; it validates like one.
-                        Value::from(format!("asset_to_upload_{index}"))
+                        Ok(Value::from(format!("asset_to_upload_{index}")))
                     }
+                    Err(error) => Err(error.to_string()),
                 },
-            })
-        };
-        let raw: Vec<String> = match &param.kind {
-            Kind::Integer => matches
-                .get_many::<i64>(&param.flag)
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect(),
-            Kind::Number => matches
-                .get_many::<f64>(&param.flag)
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect(),
-            Kind::Boolean => matches
-                .get_many::<bool>(&param.flag)
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect(),
-            _ => matches
-                .get_many::<String>(&param.flag)
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect(),
-        };
-        let mut values = Vec::new();
-        for (index, raw) in raw.iter().enumerate() {
-            match value(raw, index) {
+                _ => param.value(raw),
+            };
+            match value {
                 Ok(value) => values.push(value),
-                Err(error) => problems.push(error.to_string()),
+                Err(problem) if param.repeated => {
+                    problems.push(problem);
+                    values.push(param.stand_in_item());
+                    flagged.insert(format!("{}[{index}]", param.json_name));
+                }
+                Err(problem) => {
+                    problems.push(problem);
+                    readable = false;
+                }
             }
         }
-        let value = if param.repeated {
-            Value::Array(values)
-        } else {
-            values.into_iter().next().unwrap_or(Value::Null)
-        };
-        body.insert(param.json_name.clone(), value);
+        if readable {
+            let value = if param.repeated {
+                Value::Array(values)
+            } else {
+                values.into_iter().next().unwrap_or(Value::Null)
+            };
+            body.insert(param.json_name.clone(), value);
+        } else if given || required {
+            flagged.insert(param.json_name.clone());
+            if required {
+                body.insert(param.json_name.clone(), param.stand_in());
+            }
+        }
     }
-    if problems.is_empty() {
-        Ok(RawRequest { body, uploads })
-    } else {
-        Err(crate::exit::usage(problems.join("\n")))
+    RawRequest {
+        body,
+        uploads,
+        problems,
+        flagged,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_list_their_values_for_help_and_completions_but_take_any_text() {
+        let command = clap::Command::new("generate").args(args(&params()));
+        let duration = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "duration")
+            .unwrap();
+        let listed: Vec<String> = duration
+            .get_possible_values()
+            .iter()
+            .map(|value| value.get_name().to_owned())
+            .collect();
+        assert_eq!(listed, ["5", "10"]);
+        // clap lets a bad value through, for `request` to report with the others.
+        let matches = command
+            .try_get_matches_from(["generate", "--duration", "7", "--cfg-scale", "lots"])
+            .unwrap();
+        let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+        let request = request(model, &params(), &matches);
+        assert_eq!(
+            request.problems,
+            [
+                "--prompt is required for Kling 1.6 Pro",
+                "--cfg-scale is lots but must be a number",
+                "--duration is 7 but must be one of 5, 10",
+            ]
+        );
+        assert_eq!(
+            request.flagged.into_iter().collect::<Vec<_>>(),
+            ["cfgScale", "duration", "prompt"]
+        );
+        // The required prompt is stood in for, so the rest can still be validated.
+        assert_eq!(request.body.keys().collect::<Vec<_>>(), ["prompt"]);
+    }
 
     #[test]
     fn flags_are_kebab_case_unless_the_schema_says() {

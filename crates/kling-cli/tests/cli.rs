@@ -874,6 +874,843 @@ async fn models_and_models_id_still_need_no_api() {
     assert_eq!(description["model"]["inputs"].as_array().unwrap().len(), 8);
 }
 
+// ---------------------------------------------------------------------------------------
+// CLI hardening (issue 12): signals, the output check before anything is paid, jobs that
+// succeed without outputs, every problem at once, error texts, checked conversions.
+// These tests are plain blocking code: the sandbox runs on a runtime of its own.
+// ---------------------------------------------------------------------------------------
+
+/// A sandbox served by a runtime of its own thread.
+struct Served {
+    // Dropped first: the server stops, then its runtime.
+    sandbox: SandboxHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Served {
+    type Target = SandboxHandle;
+
+    fn deref(&self) -> &SandboxHandle {
+        &self.sandbox
+    }
+}
+
+fn served(config: SandboxConfig) -> Served {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    Served {
+        sandbox,
+        _runtime: runtime,
+    }
+}
+
+/// A `kling` running in the background, its stderr read line by line as it comes.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (30 s at most) for a line of stderr containing `marker`.
+    #[track_caller]
+    fn wait_for(&mut self, marker: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(marker);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("never saw `{marker}` in:\n{}", self.seen.join("\n"));
+    }
+
+    /// Waits (30 s at most) until `done` holds.
+    #[track_caller]
+    fn wait_until(&mut self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "never {what}");
+            assert!(self.is_running(), "kling ended before {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits (`within` at most) for the end: the output, with every line of stderr.
+    #[track_caller]
+    fn finish(mut self, within: Duration) -> Output {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "kling still ran after {within:?}:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
+        // The reader ends with the pipe.
+        self.seen.extend(self.lines.iter());
+        Output {
+            status,
+            stdout,
+            stderr: self.seen.join("\n").into_bytes(),
+        }
+    }
+}
+
+/// The events of the history file, in order; every line must be whole JSON.
+#[track_caller]
+fn history_events(scratch: &Scratch) -> Vec<String> {
+    let text = std::fs::read_to_string(scratch.path("data").join("history.jsonl")).unwrap();
+    text.lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("a torn history line ({error}): {line}"));
+            event["event"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Files whose name ends with `.part` in `dir` and below.
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(partial_files(&path));
+        } else if path.to_string_lossy().ends_with(".part") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_with_the_exit_code_of_the_signal() {
+    use nix::sys::signal::Signal;
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::from_secs(2)));
+    for (signal, code) in [
+        (Signal::SIGTERM, 143),
+        (Signal::SIGHUP, 129),
+        (Signal::SIGINT, 130),
+    ] {
+        let scratch = Scratch::new(&format!("signal-{signal}"));
+        let jobs_before = sandbox.jobs().len();
+        let mut running = Running::start(kling(
+            &scratch,
+            Some(&sandbox),
+            &["generate", "--prompt", "stopped", "-o", "clip.mp4"],
+        ));
+        running.wait_for("started job_");
+        running.signal(signal);
+        let output = running.finish(Duration::from_secs(10));
+        assert_exit(&output, code);
+        let job_id = sandbox.jobs()[jobs_before].id.clone();
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "error: interrupted: job {job_id} keeps running on the server; pick it up with: kling jobs wait {job_id} -o clip.mp4"
+            )),
+            "{signal}: {stderr}"
+        );
+        assert!(!scratch.path("clip.mp4").exists(), "{signal}");
+        assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new(), "{signal}");
+        assert_eq!(
+            history_events(&scratch),
+            ["submitting", "submitted"],
+            "{signal}"
+        );
+
+        // The history is enough to pick the job up.
+        let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+            .output()
+            .unwrap();
+        assert_exit(&output, 0);
+        assert_eq!(text(&output.stdout), "clip.mp4\n", "{signal}");
+        assert_eq!(sandbox.jobs().len(), jobs_before + 1, "{signal}: one job");
+    }
+}
+
+#[test]
+fn a_signal_during_a_download_leaves_no_partial_file() {
+    // kling_client streams into `.clip.mp4.part` and removes it when the download's future
+    // is dropped: the signal drops it halfway.
+    let sandbox = served(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_millis(200))
+            .with_output_size(4 << 20)
+            .with_fault(
+                FaultRule::new(Fault::SlowBody {
+                    bytes_per_sec: 256 << 10,
+                })
+                .on("GET", "/cdn/"),
+            ),
+    );
+    let scratch = Scratch::new("signal-download");
+    let part = scratch.path(".clip.mp4.part");
+    let mut running = Running::start(kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "cut short", "-o", "clip.mp4"],
+    ));
+    running.wait_until("saw the partial file grow", || {
+        std::fs::metadata(&part).is_ok_and(|meta| meta.len() > 0)
+    });
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let output = running.finish(Duration::from_secs(10));
+    assert_exit(&output, 143);
+    let job_id = sandbox.jobs()[0].id.clone();
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "error: interrupted: nothing was left at clip.mp4; job {job_id} keeps running on the server; pick it up with: kling jobs wait {job_id} -o clip.mp4"
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!part.exists() && !scratch.path("clip.mp4").exists());
+    assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new());
+    assert_eq!(
+        history_events(&scratch),
+        ["submitting", "submitted", "finished"],
+        "the job ended, nothing was downloaded"
+    );
+
+    sandbox.clear_faults();
+    let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(
+        std::fs::metadata(scratch.path("clip.mp4")).unwrap().len(),
+        4 << 20
+    );
+    assert_eq!(
+        history_events(&scratch),
+        [
+            "submitting",
+            "submitted",
+            "finished",
+            "finished",
+            "downloaded"
+        ]
+    );
+}
+
+#[test]
+fn a_second_signal_stops_at_once_even_when_kling_is_stuck() {
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    use nix::sys::signal::Signal;
+    let scratch = Scratch::new("second-signal");
+    // Reading a config file that is a FIFO nobody writes to blocks the command's thread.
+    let fifo = scratch.path("config.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut command = kling(&scratch, None, &["jobs", "list"]);
+    command.env("KLING_CONFIG", &fifo);
+    let mut running = Running::start(command);
+    // Once kling has the FIFO open for reading (the signal watcher is up by then), hold
+    // its other end open without writing: kling's one runtime thread waits in `read`.
+    let mut writer = None;
+    running.wait_until("opened the FIFO", || {
+        writer = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&fifo)
+            .ok();
+        writer.is_some()
+    });
+    running.signal(Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        running.is_running(),
+        "the first signal waits for a safe point"
+    );
+    running.signal(Signal::SIGINT);
+    let output = running.finish(Duration::from_secs(5));
+    drop(writer);
+    assert_exit(&output, 130);
+    assert!(
+        text(&output.stderr).contains("error: SIGINT after SIGTERM: stopped at once"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn nothing_is_paid_for_that_cannot_be_saved() {
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let scratch = Scratch::new("unsaveable");
+    std::fs::write(scratch.path("afile"), "a regular file").unwrap();
+    let png = scratch.path("cat.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let png = png.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--start-image",
+                png,
+                "-o",
+                "afile/x.mp4",
+            ],
+            "cannot save to afile/x.mp4: afile is a file, not a folder: give -o a path in a folder you can write to",
+        ),
+        (
+            &["generate", "--prompt", "x", "-o", "afile/"],
+            "cannot save to afile/: afile is a file, not a folder",
+        ),
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--no-wait",
+                "-o",
+                "afile/deeper/x.mp4",
+            ],
+            "cannot save to afile/deeper/x.mp4: afile is a file, not a folder",
+        ),
+        (
+            &["jobs", "wait", "job_x", "-o", "afile/x.mp4"],
+            "cannot save to afile/x.mp4: afile is a file",
+        ),
+        (
+            &["assets", "download", "asset_x", "-o", "afile/x.png"],
+            "cannot save to afile/x.png: afile is a file",
+        ),
+        (
+            &["assets", "download", "--job", "job_x", "-o", "afile/clips/"],
+            "cannot save to afile/clips/: afile is a file",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = kling(&scratch, Some(&sandbox), args).output().unwrap();
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains(message),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(sandbox.requests(), [], "{args:?}: nothing is sent");
+    }
+
+    // A history that cannot be written stops a generate before anything is sent.
+    let mut command = kling(&scratch, Some(&sandbox), &["generate", "--prompt", "x"]);
+    command.env("KLING_DATA_DIR", scratch.path("afile").join("kling"));
+    let output = command.output().unwrap();
+    assert_exit(&output, 2);
+    let history = scratch.path("afile").join("kling").join("history.jsonl");
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "cannot write the job history {}: {} is a file, not a folder: set KLING_DATA_DIR to a folder you can write to",
+            history.display(),
+            scratch.path("afile").display()
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(sandbox.requests(), []);
+
+    // A folder that cannot be written to (unless this runs as root, who writes anywhere).
+    let locked = scratch.path("locked");
+    std::fs::create_dir(&locked).unwrap();
+    let mut permissions = std::fs::metadata(&locked).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
+    std::fs::set_permissions(&locked, permissions).unwrap();
+    if std::fs::write(locked.join("root-writes-anyway"), "").is_err() {
+        let output = kling(
+            &scratch,
+            Some(&sandbox),
+            &["generate", "--prompt", "x", "-o", "locked/x.mp4"],
+        )
+        .output()
+        .unwrap();
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains(
+                "cannot save to locked/x.mp4: cannot create a file in locked: Permission denied"
+            ),
+            "{}",
+            text(&output.stderr)
+        );
+        assert_eq!(sandbox.requests(), []);
+    }
+
+    // Missing folders are made, and the check leaves nothing behind.
+    let output = kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "x", "-o", "new/deeper/clip.mp4"],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    let made: Vec<_> = std::fs::read_dir(scratch.path("new/deeper"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["clip.mp4"]);
+    assert_eq!(sandbox.jobs().len(), 1);
+}
+
+/// A stand-in of the API on 127.0.0.1:0 that answers canned JSON by method and path, for
+/// answers the sandbox does not give: a job that succeeds without outputs, an asset in
+/// error. Everything else is a 404. Returns the base URL (with `/v1`).
+fn canned_api(answers: &[(&str, serde_json::Value)]) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let answers: Vec<(String, String)> = answers
+        .iter()
+        .map(|(route, body)| ((*route).to_owned(), body.to_string()))
+        .collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let _ = stream.read_exact(&mut vec![0; length]);
+            let mut words = head.split_whitespace();
+            let request = format!(
+                "{} {}",
+                words.next().unwrap_or(""),
+                words.next().unwrap_or("").split('?').next().unwrap_or("")
+            );
+            let (status, body) = answers.iter().find(|(route, _)| *route == request).map_or(
+                ("404 Not Found", r#"{"reason": "not here"}"#),
+                |(_, body)| ("200 OK", body.as_str()),
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base_url
+}
+
+#[test]
+fn a_job_that_succeeds_without_outputs_or_with_one_in_error_is_an_error() {
+    let job = |id: &str, assets: &[&str]| serde_json::json!({"job": {"jobId": id, "status": "success", "progress": 1, "metadata": {"assetIds": assets}}});
+    let api = canned_api(&[
+        (
+            "POST /v1/generate/custom/model_kling-v1-6-pro",
+            serde_json::json!({"job": {"jobId": "job_empty", "status": "queued"}, "creativeUnitsCost": 40}),
+        ),
+        ("GET /v1/jobs/job_empty", job("job_empty", &[])),
+        (
+            "GET /v1/jobs/job_broken",
+            job("job_broken", &["asset_broken"]),
+        ),
+        (
+            "GET /v1/assets/asset_broken",
+            serde_json::json!({"asset": {"id": "asset_broken", "status": "error"}}),
+        ),
+    ]);
+    let scratch = Scratch::new("no-outputs");
+    let empty = "job job_empty succeeded but has no outputs to download: the API lists no asset for it; `kling jobs get job_empty` shows the job";
+    let broken = "asset asset_broken of job job_broken is in error on the server: there is no file to download; `kling assets get asset_broken` shows it";
+    let cases: &[(&[&str], &str)] = &[
+        (&["generate", "--prompt", "x", "-o", "clip.mp4"], empty),
+        (&["jobs", "wait", "job_empty"], empty),
+        (&["assets", "download", "--job", "job_empty"], empty),
+        (&["jobs", "wait", "job_broken", "-o", "clips/"], broken),
+        (&["assets", "download", "--job", "job_broken"], broken),
+        (
+            &["assets", "download", "asset_broken"],
+            "asset asset_broken is in error on the server: there is no file to download; `kling assets get asset_broken` shows it",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut command = kling(&scratch, None, args);
+        command
+            .env("SCENARIO_BASE_URL", &api)
+            .env("SCENARIO_SDK_API_KEY", "key")
+            .env("SCENARIO_SDK_API_SECRET", "secret");
+        let output = command.output().unwrap();
+        assert_exit(&output, 1);
+        assert!(
+            text(&output.stderr).contains(&format!("error: {message}")),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}: no file to show");
+    }
+    // The history says how the job ended (once for the generate, once for `jobs wait`),
+    // and that nothing was downloaded.
+    assert_eq!(
+        history_events(&scratch),
+        ["submitting", "submitted", "finished", "finished"]
+    );
+}
+
+#[test]
+fn bad_values_of_any_kind_are_listed_with_every_other_problem() {
+    let scratch = Scratch::new("all-problems");
+    let cases: &[&[&str]] = &[
+        &["generate", "--cfg-scale", "1.5", "--duration", "7"],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--aspect-ratio",
+            "4:3",
+            "--cfg-scale",
+            "nan",
+            "--duration",
+            "",
+        ],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--cfg-scale",
+            "high",
+            "--start-image",
+            "missing.png",
+            "--end-image",
+            "asset_end",
+        ],
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--reference-image",
+            "missing.png",
+            "--reference-image",
+            "asset_2",
+            "--reference-image",
+            "asset_3",
+            "--reference-image",
+            "asset_4",
+            "--reference-image",
+            "asset_5",
+        ],
+    ];
+    let mut report = String::new();
+    for args in cases {
+        // No credentials and no sandbox: nothing could be sent, and nothing must be needed.
+        let output = kling(&scratch, None, args).output().unwrap();
+        assert_exit(&output, 2);
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|arg| if arg.is_empty() { "\"\"" } else { arg })
+            .collect();
+        report.push_str(&format!(
+            "$ kling {}\n{}\n",
+            shown.join(" "),
+            text(&output.stderr)
+        ));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn error_messages_say_each_cause_once() {
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let canned = canned_api(&[
+        (
+            "GET /v1/jobs/job_empty",
+            serde_json::json!({"job": {"jobId": "job_empty", "status": "success", "metadata": {"assetIds": []}}}),
+        ),
+        (
+            "GET /v1/assets/asset_broken",
+            serde_json::json!({"asset": {"id": "asset_broken", "status": "error"}}),
+        ),
+    ]);
+    // A port nobody listens on any more.
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", listener.local_addr().unwrap())
+    };
+    let scratch = Scratch::new("messages");
+    std::fs::write(scratch.path("afile"), "a regular file").unwrap();
+    std::fs::write(scratch.path("not-an-image.png"), "plain text").unwrap();
+    std::fs::write(scratch.path("unknown-key.toml"), "api_token = \"x\"\n").unwrap();
+    std::fs::write(
+        scratch.path("syntax.toml"),
+        "api_key = \"k\"\nbase_url = \n",
+    )
+    .unwrap();
+    std::fs::write(scratch.path("binary.toml"), b"api_key = \"\xff\"\n").unwrap();
+    let scratch_dir = scratch.0.display().to_string();
+    let afile_history = format!("{scratch_dir}/afile/kling");
+
+    /// A command line, with the API it talks to (if any) and more environment.
+    struct Case<'a> {
+        api: Option<&'a str>,
+        env: Vec<(&'a str, &'a str)>,
+        args: &'a [&'a str],
+    }
+    let at = |api, args| Case {
+        api: Some(api),
+        env: Vec::new(),
+        args,
+    };
+    let config = |file| Case {
+        api: None,
+        env: vec![("KLING_CONFIG", file)],
+        args: &["config"],
+    };
+    let at_sandbox = sandbox.base_url();
+    let cases = [
+        at(
+            at_sandbox,
+            &["generate", "--prompt", "x", "-o", "afile/x.mp4"],
+        ),
+        at(at_sandbox, &["generate", "--prompt", "x", "-o", "afile/"]),
+        at(at_sandbox, &["jobs", "wait", "job_x", "-o", "afile/x.mp4"]),
+        at(
+            at_sandbox,
+            &["assets", "download", "asset_x", "-o", "afile/x.png"],
+        ),
+        Case {
+            api: Some(at_sandbox),
+            env: vec![("KLING_DATA_DIR", &afile_history)],
+            args: &["generate", "--prompt", "x"],
+        },
+        at(at_sandbox, &["upload", "missing.png"]),
+        at(at_sandbox, &["upload", "."]),
+        at(
+            at_sandbox,
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--start-image",
+                "not-an-image.png",
+            ],
+        ),
+        at(at_sandbox, &["assets", "download", "asset_nope"]),
+        at(at_sandbox, &["jobs", "get", "job_nope"]),
+        at(&canned, &["jobs", "wait", "job_empty"]),
+        at(&canned, &["assets", "download", "asset_broken"]),
+        at(&refused, &["jobs", "list"]),
+        config("unknown-key.toml"),
+        config("syntax.toml"),
+        config("binary.toml"),
+        config("."),
+        config("missing.toml"),
+    ];
+    let normalize = |text: &str| {
+        let text = text
+            .replace(sandbox.base_url(), "[sandbox]")
+            .replace(&canned, "[canned api]")
+            .replace(&refused, "[nobody listening]")
+            .replace(&scratch_dir, "[scratch]");
+        // Request ids count the sandbox's requests.
+        let mut words: Vec<String> = Vec::new();
+        for word in text.split(' ') {
+            match word.strip_prefix("req_") {
+                Some(rest) => words.push(format!(
+                    "req_[id]{}",
+                    rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+                )),
+                None => words.push(word.to_owned()),
+            }
+        }
+        words.join(" ")
+    };
+    let mut report = String::new();
+    for Case { api, env, args } in cases {
+        let mut command = kling(&scratch, None, args);
+        let mut shown_env = String::new();
+        if let Some(base_url) = api {
+            command
+                .env("SCENARIO_BASE_URL", base_url)
+                .env("SCENARIO_SDK_API_KEY", &sandbox.credentials().key)
+                .env("SCENARIO_SDK_API_SECRET", &sandbox.credentials().secret);
+            shown_env.push_str(&format!("SCENARIO_BASE_URL={base_url} "));
+        }
+        for (name, value) in env {
+            command.env(name, value);
+            shown_env.push_str(&format!("{name}={value} "));
+        }
+        let output = command.output().unwrap();
+        let errors: Vec<&str> = std::str::from_utf8(&output.stderr)
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with("error:") || line.starts_with("warning:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {}", text(&output.stderr));
+        let message = errors[0];
+        // Each cause once: no part of the message (between `: `) comes twice in a row.
+        let parts: Vec<&str> = message.split(": ").collect();
+        assert!(
+            parts.windows(2).all(|pair| pair[0] != pair[1]),
+            "{args:?}: {message}"
+        );
+        report.push_str(&normalize(&format!(
+            "$ {shown_env}kling {}\n{message}\n(exit {})\n\n",
+            args.join(" "),
+            output.status.code().unwrap()
+        )));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn extreme_values_from_flags_env_and_files_do_not_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let sandbox = served(SandboxConfig::default().with_job_duration(Duration::ZERO));
+    let scratch = Scratch::new("extremes");
+    let huge = u64::MAX.to_string();
+    let output = kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "generate",
+            "--prompt",
+            "x",
+            "--timeout",
+            &huge,
+            "-o",
+            "a.mp4",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    let job_id = sandbox.jobs()[0].id.clone();
+    let usize_max = usize::MAX.to_string();
+    let runs: &[(&[&str], i32)] = &[
+        (
+            &["jobs", "wait", &job_id, "--timeout", &huge, "-o", "b.mp4"],
+            0,
+        ),
+        (&["jobs", "list", "--limit", &usize_max], 0),
+        (&["jobs", "history", "--limit", &usize_max], 0),
+        (&["generate", "--prompt", "x", "--cfg-scale", "1e400"], 2),
+        (&["generate", "--prompt", "x", "--timeout", "-1"], 2),
+        (
+            &[
+                "generate",
+                "--prompt",
+                "x",
+                "--timeout",
+                "18446744073709551616",
+            ],
+            2,
+        ),
+    ];
+    for (args, code) in runs {
+        let output = kling(&scratch, Some(&sandbox), args).output().unwrap();
+        assert_exit(&output, *code);
+        assert!(!text(&output.stderr).contains("panicked"), "{args:?}");
+    }
+
+    // A history date no clock can hold (a hand-edited or corrupted file).
+    let params = serde_json::json!({"prompt": "from the far future"});
+    let line = serde_json::json!({"entry": "e1", "at": "9223372036854775807-12-31T23:59:59Z", "event": "submitting", "model": "model_kling-v1-6-pro", "params": params, "output": null});
+    std::fs::write(
+        scratch.path("data").join("history.jsonl"),
+        format!("{line}\n"),
+    )
+    .unwrap();
+    let output = kling(&scratch, Some(&sandbox), &["jobs", "wait", "--last"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("started no job the API knows of"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // A credential that is not text is named, not taken for a missing one.
+    let mut command = kling(&scratch, Some(&sandbox), &["jobs", "list"]);
+    command.env(
+        "SCENARIO_SDK_API_KEY",
+        std::ffi::OsStr::from_bytes(b"key-\xff"),
+    );
+    let output = command.output().unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr)
+            .contains("SCENARIO_SDK_API_KEY is not valid UTF-8: set it to text, or unset it"),
+        "{}",
+        text(&output.stderr)
+    );
+    // A data folder whose name is not UTF-8 is still a folder.
+    let odd = scratch.0.join(std::ffi::OsStr::from_bytes(b"data-\xff"));
+    let mut command = kling(
+        &scratch,
+        Some(&sandbox),
+        &["generate", "--prompt", "x", "-o", "c.mp4"],
+    );
+    command.env("KLING_DATA_DIR", &odd);
+    let output = command.output().unwrap();
+    assert_exit(&output, 0);
+    assert!(odd.join("history.jsonl").exists());
+}
+
 // ---------------------------------------------------------------------------------
 // `kling batch` at scale: edits of the file, two runs at once, spending controls,
 // retries within the run.

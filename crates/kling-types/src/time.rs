@@ -42,7 +42,9 @@ pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
         date_parts.next()?.ok()?,
         date_parts.next()?.ok()?,
     );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // Four-digit years, as the API (and `format_iso8601`) writes them: the arithmetic
+    // below cannot overflow on a date from a file or a server.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
@@ -118,6 +120,10 @@ mod tests {
             "2026-11-25T10:00:00+01:00",
             "2026-11-25",
             "2026-11-25T10:00:00.1x2Z",
+            "10000-01-01T00:00:00Z",
+            "99999999999-01-01T00:00:00Z",
+            "9223372036854775807-12-31T23:59:59Z",
+            "-9223372036854775808-01-01T00:00:00Z",
         ] {
             assert_eq!(parse_iso8601(text), None, "{text}");
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 use kling_client::redact;
 use kling_types::{AssetId, JobId};
 
-use super::{Ctx, download_all};
+use super::{Ctx, download_all, download_outputs};
 use crate::cli::Assets;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
@@ -42,8 +42,33 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
             }
         }
         Assets::Download { id, job, output } => {
-            let (stem, asset_ids, entry) = match (id, job) {
-                (Some(id), _) => (id.clone(), vec![AssetId::new(id.as_str())], None),
+            // The history is read first (no network): the output it remembers is checked
+            // before anything is asked of the API.
+            let entry = match job {
+                Some(job_id) => ctx
+                    .history
+                    .as_ref()
+                    .map(|history| history.find_job(job_id))
+                    .transpose()?
+                    .flatten(),
+                None => None,
+            };
+            let output = output.as_deref().or_else(|| {
+                entry
+                    .as_ref()
+                    .and_then(|entry| entry.output.as_deref())
+                    .map(Path::new)
+            });
+            super::ensure_writable(output)?;
+            if entry.is_some() {
+                ctx.ensure_history_writable()?;
+            }
+            let entry = entry.as_ref().map(|entry| entry.entry.as_str());
+            let files = match (id, job) {
+                (Some(id), _) => {
+                    let asset_ids = [AssetId::new(id.as_str())];
+                    download_all(ctx, &ctx.out, id, &asset_ids, output, entry).await?
+                }
                 (None, Some(job_id)) => {
                     let job = ctx.client.job(&JobId::new(job_id.as_str())).await?;
                     if !job.status.is_terminal() {
@@ -52,34 +77,10 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                             job.status
                         ));
                     }
-                    let asset_ids = job
-                        .metadata
-                        .map(|metadata| metadata.asset_ids)
-                        .unwrap_or_default();
-                    if asset_ids.is_empty() {
-                        return Err(anyhow::anyhow!(
-                            "job {job_id} ended {} with no outputs",
-                            job.status
-                        ));
-                    }
-                    let entry = ctx
-                        .history
-                        .as_ref()
-                        .map(|history| history.find_job(job_id))
-                        .transpose()?
-                        .flatten();
-                    (job_id.clone(), asset_ids, entry)
+                    download_outputs(ctx, &ctx.out, &job, job_id, output, entry).await?
                 }
                 (None, None) => return Err(crate::exit::usage("give an asset id or --job JOB_ID")),
             };
-            let output = output.as_deref().or_else(|| {
-                entry
-                    .as_ref()
-                    .and_then(|entry| entry.output.as_deref())
-                    .map(Path::new)
-            });
-            let entry = entry.as_ref().map(|entry| entry.entry.as_str());
-            let files = download_all(ctx, &ctx.out, &stem, &asset_ids, output, entry).await?;
             if ctx.out.json {
                 let files: Vec<String> = files
                     .iter()

@@ -37,7 +37,7 @@ pub(crate) fn prepare(
         ))
     })?;
     let params = params::params();
-    let request = params::request(model, &params, matches)?;
+    let request = params::request(model, &params, matches);
     let body = Value::Object(request.body);
     // In messages, parameters go by their flags: `startImage` is `--start-image`.
     let in_flags = |text: &str| {
@@ -58,32 +58,64 @@ pub(crate) fn prepare(
                 |param| format!("--{}{}", param.flag, &field[json_name.len()..]),
             )
     };
-    let validation = (model.validate_json)(body.clone()).map_err(|error| {
-        crate::exit::usage(format!(
-            "the request does not fit {}: {}",
-            model.title,
-            in_flags(&error.to_string())
-        ))
-    })?;
-    for warning in validation.warnings() {
-        out.warn(&format!(
-            "{} {}",
-            flag_of(&warning.field),
-            in_flags(&warning.message)
-        ));
+    // What the flags themselves got wrong is already said: the model's findings about
+    // those parameters (or naming them: "needs `startImage`") would be about a stand-in
+    // or a value left out.
+    let about_flagged = |finding: &kling_types::Finding| {
+        let field = finding.field.split('[').next().unwrap_or(&finding.field);
+        request.flagged.iter().any(|flagged| {
+            flagged == field
+                || *flagged == finding.field
+                || finding.message.contains(&format!("`{flagged}`"))
+        })
+    };
+    let mut problems = request.problems;
+    match (model.validate_json)(body.clone()) {
+        Ok(validation) => {
+            for warning in validation
+                .warnings()
+                .iter()
+                .filter(|warning| !about_flagged(warning))
+            {
+                out.warn(&format!(
+                    "{} {}",
+                    flag_of(&warning.field),
+                    in_flags(&warning.message)
+                ));
+            }
+            problems.extend(
+                validation
+                    .problems()
+                    .iter()
+                    .filter(|problem| !about_flagged(problem))
+                    .map(|problem| {
+                        format!("{} {}", flag_of(&problem.field), in_flags(&problem.message))
+                    }),
+            );
+        }
+        // The flags' own problems say more than a request that does not decode.
+        Err(_) if !problems.is_empty() => {}
+        Err(error) => {
+            return Err(crate::exit::usage(format!(
+                "the request does not fit {}: {}",
+                model.title,
+                in_flags(&error.to_string())
+            )));
+        }
     }
-    if !validation.is_valid() {
-        let problems: Vec<String> = validation
-            .problems()
-            .iter()
-            .map(|problem| {
-                format!(
-                    "  {} {}",
-                    flag_of(&problem.field),
-                    in_flags(&problem.message)
-                )
-            })
-            .collect();
+    if !problems.is_empty() {
+        // In the order of the flags in `--help`.
+        let rank = |problem: &String| {
+            params
+                .iter()
+                .position(|param| {
+                    problem
+                        .strip_prefix(&format!("--{}", param.flag))
+                        .is_some_and(|rest| rest.starts_with([' ', '[', ':']))
+                })
+                .unwrap_or(params.len())
+        };
+        problems.sort_by_key(rank);
         let count = problems.len();
         let title = if count == 1 {
             "the request has a problem".to_owned()
@@ -91,8 +123,8 @@ pub(crate) fn prepare(
             format!("the request has {count} problems")
         };
         return Err(crate::exit::usage(format!(
-            "{title} (nothing was sent):\n{}",
-            problems.join("\n")
+            "{title} (nothing was sent):\n  {}",
+            problems.join("\n  ")
         )));
     }
     Ok(Prepared {
@@ -125,6 +157,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
         return Ok(());
     }
 
+    // Nothing is paid for that cannot be saved, or recorded.
+    if !(args.no_wait && args.output.is_none()) {
+        super::ensure_writable(args.output.as_deref())?;
+    }
+    ctx.ensure_history_writable()?;
     ctx.ensure_may_spend("kling generate")?;
     let max_cu = args
         .max_cu
@@ -149,7 +186,14 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
 
     for (pointer, path) in &uploads {
         ctx.out.note(&format!("uploading {}", path.display()));
-        let asset_id = ctx.client.upload_image(path).await?;
+        let asset_id =
+            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
+                format!(
+                    "interrupted while uploading {}: nothing was submitted",
+                    path.display()
+                )
+            })
+            .await?;
         if let Some(slot) = body.pointer_mut(pointer) {
             *slot = Value::from(asset_id.as_str());
         }
@@ -177,7 +221,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             job_id: job_id.as_str().to_owned(),
         },
     )
-    .context("the job started but the history could not be updated")?;
+    .with_context(|| {
+        format!(
+            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
+        )
+    })?;
     if submitted.recovered {
         ctx.out.note(&format!(
             "the API's answer was lost; found job {job_id} instead of starting a second one"

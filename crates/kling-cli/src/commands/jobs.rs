@@ -55,6 +55,10 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
             let output = output
                 .clone()
                 .or(remembered_output.map(std::path::PathBuf::from));
+            super::ensure_writable(output.as_deref())?;
+            if entry.is_some() {
+                ctx.ensure_history_writable()?;
+            }
             let finished = finish_job(
                 ctx,
                 &job_id,
@@ -154,9 +158,10 @@ async fn last_entry(ctx: &Ctx) -> anyhow::Result<crate::history::Entry> {
     if entry.job_id.is_none() {
         ctx.out
             .note("the last submit's answer was lost: looking for its job");
+        // A minute of clock skew; a date the history mangled means "since ever".
         let since = kling_types::time::parse_iso8601(&entry.submitted_at)
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-            - Duration::from_secs(60);
+            .and_then(|at| at.checked_sub(Duration::from_secs(60)))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         match ctx
             .client
             .recover_submitted(&entry.model, &entry.params, since)

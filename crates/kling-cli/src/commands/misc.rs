@@ -10,6 +10,17 @@ use crate::output::Output;
 use crate::settings::{Settings, mask};
 
 pub(crate) async fn upload(ctx: &Ctx, file: &Path) -> anyhow::Result<()> {
+    if !file.is_file() {
+        let what = if file.exists() {
+            "it is a folder"
+        } else {
+            "no such file"
+        };
+        return Err(crate::exit::usage(format!(
+            "cannot upload {}: {what}: give the path of an image file",
+            file.display()
+        )));
+    }
     ctx.out.note(&format!("uploading {}", file.display()));
     let asset_id = ctx.client.upload_image(file).await?;
     if ctx.out.json {

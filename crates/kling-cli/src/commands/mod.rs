@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kling_client::{Client, WaitOptions};
-use kling_types::api::Job;
+use kling_types::api::{AssetStatus, Job, JobStatus};
 use kling_types::{AssetId, JobId};
 
 use crate::history::{EventKind, History};
@@ -93,6 +93,15 @@ impl Ctx {
         }
     }
 
+    /// Checks that the history can be written, if there is one (see
+    /// `History::ensure_writable`).
+    pub(crate) fn ensure_history_writable(&self) -> anyhow::Result<()> {
+        match &self.history {
+            Some(history) => history.ensure_writable(),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses a paid submit when spending is off (`KLING_NO_SPEND=1`, `no_spend` in the
     /// config): exit 2, nothing sent. The sandbox spends nothing and is never refused.
     pub(crate) fn ensure_may_spend(&self, what: &str) -> anyhow::Result<()> {
@@ -130,14 +139,18 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// Runs `work` unless Ctrl-C comes first; then the error says `interrupted`.
+/// Runs `work` unless SIGINT (Ctrl-C), SIGTERM or SIGHUP comes first, or came already;
+/// then `work` is dropped where it stands and the error is `message` (which says how to
+/// resume), with the exit code of the signal.
 pub(crate) async fn unless_interrupted<T>(
     work: impl Future<Output = anyhow::Result<T>>,
     message: impl FnOnce() -> String,
 ) -> anyhow::Result<T> {
     tokio::select! {
+        // A signal that came before is seen before `work` starts anything.
+        biased;
+        signal = crate::signals::received() => Err(crate::exit::interrupted(signal, message())),
         outcome = work => outcome,
-        _ = tokio::signal::ctrl_c() => Err(crate::exit::interrupted(message())),
     }
 }
 
@@ -206,17 +219,48 @@ pub(crate) async fn finish_job(
             },
         )?;
     }
+    let files = download_outputs(ctx, &ctx.out, &job, job_id.as_str(), output, entry).await?;
+    Ok(Finished { job, files })
+}
+
+/// Downloads the outputs of a finished job to `output` (a file, or a folder), named after
+/// `stem` (the job id, or a batch line's name), and records the files in the history
+/// entry, if any. A job without outputs is an error (a success that leaves nothing to
+/// download must not pass for one), and so is an output in error on the server; both
+/// name the job.
+pub(crate) async fn download_outputs(
+    ctx: &Ctx,
+    out: &Output,
+    job: &Job,
+    stem: &str,
+    output: Option<&Path>,
+    entry: Option<&str>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let job_id = &job.job_id;
     let asset_ids = job
         .metadata
         .as_ref()
         .map(|metadata| metadata.asset_ids.clone())
         .unwrap_or_default();
-    let files = download_all(ctx, &ctx.out, job_id.as_str(), &asset_ids, output, entry).await?;
-    Ok(Finished { job, files })
+    if asset_ids.is_empty() {
+        return Err(if job.status == JobStatus::Success {
+            anyhow::anyhow!(
+                "job {job_id} succeeded but has no outputs to download: the API lists no asset for it; \
+                 `kling jobs get {job_id}` shows the job, and Scenario's support can look into it with its id"
+            )
+        } else {
+            anyhow::anyhow!(
+                "job {job_id} ended {} with no outputs: `kling jobs get {job_id}` shows why",
+                job.status
+            )
+        });
+    }
+    download_assets(ctx, out, stem, &asset_ids, output, entry, Some(job_id)).await
 }
 
 /// Downloads assets to `output` (a file, or a folder), naming them after `stem`, and
-/// records the files in the history entry, if any.
+/// records the files in the history entry, if any. An asset in error on the server is
+/// an error, after the others were downloaded.
 pub(crate) async fn download_all(
     ctx: &Ctx,
     out: &Output,
@@ -225,42 +269,163 @@ pub(crate) async fn download_all(
     output: Option<&Path>,
     entry: Option<&str>,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    download_assets(ctx, out, stem, asset_ids, output, entry, None).await
+}
+
+/// [`download_all`] of the outputs of `job`, when known: messages name it.
+async fn download_assets(
+    ctx: &Ctx,
+    out: &Output,
+    stem: &str,
+    asset_ids: &[AssetId],
+    output: Option<&Path>,
+    entry: Option<&str>,
+    job: Option<&JobId>,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
+    let mut in_error = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
-        let asset = ctx.client.asset(asset_id).await?;
-        let extension = asset
-            .mime_type
-            .as_deref()
-            .and_then(|mime| mime.split('/').nth(1))
-            .unwrap_or("bin");
-        let target = target_path(output, stem, index, asset_ids.len(), extension);
-        let name = target.display().to_string();
-        let bar = out.download_progress(&name);
-        let download = async {
-            Ok(ctx
+        // The whole step stops at a signal, its look-up included; the download's partial
+        // file goes with its future (kling_client removes it when dropped).
+        let shown_target = std::cell::RefCell::new(None);
+        let step = async {
+            let asset = ctx.client.asset(asset_id).await?;
+            if asset.status == Some(AssetStatus::Error) {
+                return Ok(None);
+            }
+            let extension = asset
+                .mime_type
+                .as_deref()
+                .and_then(|mime| mime.split('/').nth(1))
+                .unwrap_or("bin");
+            let target = target_path(output, stem, index, asset_ids.len(), extension);
+            let name = target.display().to_string();
+            *shown_target.borrow_mut() = Some(name.clone());
+            let bar = out.download_progress(&name);
+            let bytes = ctx
                 .client
                 .download_asset_with(&asset, &target, |step| bar.update(step))
-                .await?)
+                .await?;
+            bar.finish(bytes);
+            Ok(Some(target))
         };
-        let bytes = unless_interrupted(download, || {
-            let job_id = JobId::new(stem);
-            format!(
-                "interrupted: nothing was left at {name}; {}",
-                ctx.resume_hint(&job_id, output)
-            )
+        let target = unless_interrupted(step, || {
+            let left = shown_target
+                .take()
+                .map(|name| format!("nothing was left at {name}; "))
+                .unwrap_or_default();
+            let resume = job.map_or_else(
+                || "run the same command again to download it".to_owned(),
+                |job_id| ctx.resume_hint(job_id, output),
+            );
+            format!("interrupted: {left}{resume}")
         })
         .await?;
-        bar.finish(bytes);
-        files.push(target);
+        match target {
+            Some(target) => files.push(target),
+            None => in_error.push(asset_id.as_str()),
+        }
     }
-    if let Some(entry) = entry {
-        let shown = files
-            .iter()
-            .map(|file| file.display().to_string())
-            .collect();
-        ctx.record(entry, EventKind::Downloaded { files: shown })?;
+    let shown: Vec<String> = files
+        .iter()
+        .map(|file| file.display().to_string())
+        .collect();
+    if let Some(entry) = entry.filter(|_| !files.is_empty()) {
+        ctx.record(
+            entry,
+            EventKind::Downloaded {
+                files: shown.clone(),
+            },
+        )?;
     }
-    Ok(files)
+    if in_error.is_empty() {
+        return Ok(files);
+    }
+    let (assets, are) = match in_error.as_slice() {
+        [one] => (format!("asset {one}"), "is"),
+        many => (format!("assets {}", many.join(", ")), "are"),
+    };
+    let of_job = job
+        .map(|job_id| format!(" of job {job_id}"))
+        .unwrap_or_default();
+    let saved = if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" (the other outputs were saved: {})", shown.join(", "))
+    };
+    Err(anyhow::anyhow!(
+        "{assets}{of_job} {are} in error on the server: there is no file to download{saved}; \
+         `kling assets get {}` shows it",
+        in_error[0]
+    ))
+}
+
+/// Checks, before anything is uploaded, submitted or downloaded, that outputs can be
+/// saved at `output` (as `target_path` names them): the folder they go to exists or is
+/// made, no part of the path is a regular file, and a file can be created there (a probe,
+/// created and removed). `output` may be a file (its folder is checked; an existing file
+/// is replaced), a folder (existing, or ending with `/`: pass `dir.join("")` for a folder
+/// that may not exist yet), or `None` (here). A failure is a usage error (exit 2) that
+/// names the path and what to do.
+pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
+    let (folder, shown) = match output {
+        None => (PathBuf::from("."), "here".to_owned()),
+        Some(path) => {
+            let folder = if is_folder(path) {
+                path.to_path_buf()
+            } else {
+                match path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }
+            };
+            (folder, path.display().to_string())
+        }
+    };
+    let what_to_do = if output.is_some() {
+        "give -o a path in a folder you can write to"
+    } else {
+        "run kling from a folder you can write to, or give -o"
+    };
+    // Without a trailing separator: `afile/` must be seen as the file `afile`.
+    let folder: PathBuf = folder.components().collect();
+    if let Some(file) = folder.ancestors().find(|part| part.is_file()) {
+        return Err(crate::exit::usage(format!(
+            "cannot save to {shown}: {} is a file, not a folder: {what_to_do}",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(&folder).map_err(|error| {
+        crate::exit::usage(format!(
+            "cannot save to {shown}: cannot create the folder {}: {error}: {what_to_do}",
+            folder.display()
+        ))
+    })?;
+    let probe = folder.join(format!(
+        ".kling-probe-{}",
+        crate::history::History::new_entry()
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|error| {
+            crate::exit::usage(format!(
+                "cannot save to {shown}: cannot create a file in {}: {error}: {what_to_do}",
+                folder.display()
+            ))
+        })?;
+    // The probe is empty and hidden; should it stay behind, nothing depends on it.
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Whether `path` names a folder to save into: one that exists, or one written with a
+/// trailing separator.
+fn is_folder(path: &Path) -> bool {
+    path.is_dir()
+        || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+        || path.to_string_lossy().ends_with('/')
 }
 
 /// Where output `index` of `count` goes: `output` as a file (numbered when there are
@@ -281,13 +446,7 @@ pub(crate) fn target_path(
     };
     match output {
         None => PathBuf::from(format!("{}.{extension}", numbered(stem))),
-        Some(path)
-            if path.is_dir()
-                || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
-                || path.to_string_lossy().ends_with('/') =>
-        {
-            path.join(format!("{}.{extension}", numbered(stem)))
-        }
+        Some(path) if is_folder(path) => path.join(format!("{}.{extension}", numbered(stem))),
         Some(path) if count > 1 => {
             let file_stem = path.file_stem().map_or_else(
                 || stem.to_owned(),

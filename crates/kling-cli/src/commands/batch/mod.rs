@@ -32,7 +32,7 @@ use serde_json::json;
 use self::input::Line;
 use self::journal::{Event, Journal, Known};
 use self::window::Window;
-use super::{Ctx, download_all, unless_interrupted};
+use super::{Ctx, download_outputs, unless_interrupted};
 use crate::cli::Batch;
 use crate::exit::{Exit, Failure};
 use crate::history::{EventKind, History};
@@ -176,8 +176,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let (lines, bad) = input::read(&args.file)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    // Nothing is paid for that cannot be saved, or recorded.
+    super::ensure_writable(Some(&args.out.join("")))?;
+    ctx.ensure_history_writable()?;
     let (journal, known, warnings) = Journal::open(&args.out, &lines)?;
     for warning in &warnings {
         ctx.out.warn(warning);
@@ -694,18 +695,13 @@ impl Run<'_> {
                 Ok(None)
             }
             Stage::Download { job } => {
-                let asset_ids = job
-                    .metadata
-                    .as_ref()
-                    .map(|metadata| metadata.asset_ids.clone())
-                    .unwrap_or_default();
                 let permit = self.downloads.acquire().await.ok();
                 let dir: PathBuf = self.args.out.join("");
-                let files = download_all(
+                let files = download_outputs(
                     self.ctx,
                     &self.ctx.out.silent(),
+                    &job,
                     &task.name,
-                    &asset_ids,
                     Some(&dir),
                     None,
                 )
@@ -906,11 +902,11 @@ impl Run<'_> {
             } else {
                 requeue_pause(task.requeues)
             };
-            tracing::info!(line = task.line.number, requeues = task.requeues, error = %format!("{error:#}"), "back in the queue");
+            tracing::info!(line = task.line.number, requeues = task.requeues, error = %crate::exit::message(&error), "back in the queue");
             return Step::Requeue(Box::new(task), pause);
         }
         self.leave_window(&mut task);
-        let message = format!("{error:#}");
+        let message = crate::exit::message(&error);
         let outcome = match exit {
             Exit::JobFailed => {
                 // Final for this line: the next run knows it (--retry-failed sends it again).
