@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
 use bytes::Bytes;
@@ -487,42 +487,65 @@ impl Reply {
     }
 }
 
-/// `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date.
+/// The longest wait a `Retry-After` or `retry-after-ms` is read as: anything longer
+/// (a date years ahead, `99999999999999999999`) is capped here, and the retry policy's
+/// own cap ([`RetryPolicy::max_retry_after`]) then decides whether to wait at all.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long the server asked to wait: `retry-after-ms` (milliseconds, as OpenAI-style
+/// APIs send it), else `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP date in
+/// any of the three formats of §5.6.7). A value that is neither is ignored (`None`), a
+/// date in the past is no wait, and a huge value is capped to [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`] as seen at `now`.
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
     };
-    if let Some(millis) = text("retry-after-ms")
-        .and_then(|millis| millis.parse::<f64>().ok())
-        .filter(|millis| millis.is_finite() && *millis >= 0.0)
-    {
-        return Some(Duration::from_secs_f64(millis / 1000.0));
+    if let Some(wait) = text("retry-after-ms").and_then(parse_retry_after_ms) {
+        return Some(wait);
     }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    http_date(value)?
-        .duration_since(std::time::SystemTime::now())
-        .ok()
-        .or(Some(Duration::ZERO))
+    parse_retry_after(text("retry-after")?, now)
 }
 
-/// `Wed, 21 Oct 2015 07:28:00 GMT` (RFC 9110's IMF-fixdate).
-fn http_date(text: &str) -> Option<std::time::SystemTime> {
-    let mut parts = text.split_whitespace().skip(1);
-    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS
-        .iter()
-        .position(|name| name.eq_ignore_ascii_case(month))?
-        + 1;
-    kling_types::time::parse_iso8601(&format!("{year}-{month:02}-{day:0>2}T{time}Z"))
+/// `retry-after-ms`: a non-negative decimal number of milliseconds (`250`, `1500.5`).
+/// No sign, exponent, `NaN` or `inf`: those are not a number of milliseconds a server
+/// means.
+fn parse_retry_after_ms(text: &str) -> Option<Duration> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
+        return None;
+    }
+    // Only digits and one dot: the parse succeeds, and is at worst `inf` (capped below).
+    let millis: f64 = text.parse().ok()?;
+    Some(
+        Duration::try_from_secs_f64(millis / 1000.0)
+            .unwrap_or(MAX_RETRY_AFTER)
+            .min(MAX_RETRY_AFTER),
+    )
+}
+
+/// `Retry-After`: delay-seconds (`1*DIGIT`, so no sign and no fraction) or an HTTP date
+/// (IMF-fixdate, obsolete RFC 850 or asctime), read relative to `now`.
+fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Too many digits for a u64 is still a number of seconds: a very long one.
+        let seconds = text.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+    }
+    let date = httpdate::parse_http_date(text).ok()?;
+    Some(
+        date.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 /// A URL without its query (where signatures live) and fragment, for logs and errors.
@@ -555,46 +578,194 @@ pub(crate) fn segment(id: &str) -> String {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    /// 2026-11-25T09:46:40Z, a Wednesday.
+    const NOW: u64 = 1_795_600_000;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[track_caller]
+    fn check(pairs: &[(&'static str, &str)], expected: Option<Duration>) {
+        assert_eq!(
+            retry_after_at(&headers(pairs), at(NOW)),
+            expected,
+            "{pairs:?}"
+        );
+    }
+
     #[test]
     fn retry_after_reads_every_form() {
-        let headers = |pairs: &[(&'static str, &str)]| {
-            let mut map = HeaderMap::new();
-            for (name, value) in pairs {
-                map.insert(*name, value.parse().unwrap());
-            }
-            map
-        };
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3")])),
-            Some(Duration::from_secs(3))
+        let secs = |secs| Some(Duration::from_secs(secs));
+        check(&[("retry-after", "3")], secs(3));
+        check(&[("retry-after", " 0 ")], secs(0));
+        check(
+            &[("retry-after", "3"), ("retry-after-ms", "250")],
+            Some(Duration::from_millis(250)),
         );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3"), ("retry-after-ms", "250")])),
-            Some(Duration::from_millis(250))
+        check(
+            &[("retry-after-ms", "1500.5")],
+            Some(Duration::from_micros(1_500_500)),
         );
-        assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:00 GMT"
-            )])),
-            Some(Duration::ZERO)
+        // The three date formats of RFC 9110, two minutes from now.
+        check(
+            &[("retry-after", "Wed, 25 Nov 2026 09:48:40 GMT")],
+            secs(120),
         );
-        let soon = kling_types::time::format_iso8601(
-            std::time::SystemTime::now() + Duration::from_secs(120),
+        check(
+            &[("retry-after", "Wednesday, 25-Nov-26 09:48:40 GMT")],
+            secs(120),
         );
-        let (date, time) = soon.trim_end_matches('Z').split_once('T').unwrap();
-        let (year, month, day) = (&date[..4], &date[5..7], &date[8..10]);
-        let month = [
+        check(&[("retry-after", "Wed Nov 25 09:48:40 2026")], secs(120));
+        // A date in the past: no wait.
+        check(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")], secs(0));
+        check(&[], None);
+    }
+
+    #[test]
+    fn huge_waits_are_capped_and_nonsense_is_ignored() {
+        let day = Some(MAX_RETRY_AFTER);
+        for huge in [
+            "99999999999",
+            "1234567890123456789012345",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            check(&[("retry-after", huge)], day);
+        }
+        check(&[("retry-after-ms", "1e400")], None);
+        check(&[("retry-after-ms", &"9".repeat(400))], day);
+        check(&[("retry-after-ms", "99999999999999999999")], day);
+        for nonsense in [
+            "1e20",
+            "-1",
+            "+5",
+            "NaN",
+            "inf",
+            "-inf",
+            "0x10",
+            "",
+            "soon",
+            "3 s",
+            "Wed, 31 Feb 2026 09:48:40 GMT",
+            "Wed, 25 Nov 2026 25:00:00 GMT",
+            "Wed, 25 Nov 1969 09:48:40 GMT",
+        ] {
+            check(&[("retry-after", nonsense)], None);
+            check(&[("retry-after-ms", nonsense)], None);
+        }
+        // Delay-seconds are whole (RFC 9110); milliseconds may have a fraction.
+        check(&[("retry-after", "1.5")], None);
+        check(&[("retry-after-ms", "1.")], None);
+        // A junk `retry-after-ms` leaves `Retry-After` to decide.
+        check(
+            &[("retry-after-ms", "NaN"), ("retry-after", "7")],
+            Some(Duration::from_secs(7)),
+        );
+    }
+
+    /// A moment as each of RFC 9110's three HTTP-date formats writes it.
+    fn http_dates(moment: u64) -> [String; 3] {
+        const DAYS: [&str; 7] = [
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+        ];
+        const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ][month.parse::<usize>().unwrap() - 1];
-        let http_date = format!("Mon, {day} {month} {year} {} GMT", &time[..8]);
-        let wait = retry_after(&headers(&[("retry-after", &http_date)])).unwrap();
-        assert!(
-            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
-            "{wait:?}"
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
-        assert_eq!(retry_after(&headers(&[])), None);
+        ];
+        // `YYYY-MM-DDTHH:MM:SS.mmmZ`
+        let iso = kling_types::time::format_iso8601(at(moment));
+        let (year, month, day, time) = (&iso[..4], &iso[5..7], &iso[8..10], &iso[11..19]);
+        let weekday = DAYS[(moment / 86_400 % 7) as usize];
+        let month = MONTHS[month.parse::<usize>().unwrap() - 1];
+        let day_number: u32 = day.parse().unwrap();
+        [
+            format!("{}, {day} {month} {year} {time} GMT", &weekday[..3]),
+            format!("{weekday}, {day}-{month}-{} {time} GMT", &year[2..]),
+            format!("{} {month} {day_number:>2} {time} {year}", &weekday[..3]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        #[test]
+        fn fuzz_retry_after_survives_any_text(value in any::<String>(), ms in any::<String>()) {
+            let mut map = HeaderMap::new();
+            for (name, text) in [("retry-after", &value), ("retry-after-ms", &ms)] {
+                if let Ok(value) = text.parse() {
+                    map.insert(name, value);
+                }
+            }
+            let wait = retry_after_at(&map, at(NOW));
+            prop_assert!(wait.is_none_or(|wait| wait <= MAX_RETRY_AFTER));
+        }
+
+        #[test]
+        fn fuzz_retry_after_survives_any_bytes(value in proptest::collection::vec(any::<u8>(), 0..40)) {
+            for name in ["retry-after", "retry-after-ms"] {
+                let Ok(value) = reqwest::header::HeaderValue::from_bytes(&value) else { continue };
+                let mut map = HeaderMap::new();
+                map.insert(name, value);
+                let wait = retry_after_at(&map, at(NOW));
+                prop_assert!(wait.is_none_or(|wait| wait <= MAX_RETRY_AFTER));
+            }
+        }
+
+        #[test]
+        fn fuzz_retry_after_numbers_are_read_exactly_or_ignored(
+            text in "[-+]?[0-9]{0,25}(\\.[0-9]{0,4})?([eE][-+]?[0-9]{1,3})?|NaN|-?inf|infinity"
+        ) {
+            let seconds = retry_after_at(&headers(&[("retry-after", &text)]), at(NOW));
+            let is_digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+            let expected = is_digits.then(|| {
+                text.parse::<u64>().map_or(MAX_RETRY_AFTER, |secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+            });
+            prop_assert_eq!(seconds, expected);
+            if let Some(millis) = retry_after_at(&headers(&[("retry-after-ms", &text)]), at(NOW)) {
+                prop_assert!(!text.contains(['-', '+', 'e', 'E', 'n', 'N']), "{text} was read as {millis:?}");
+                prop_assert!(millis <= MAX_RETRY_AFTER);
+            }
+        }
+
+        /// Every moment RFC 850's two-digit years can name (1970 to 2069), written in each
+        /// format, is read as that moment, and as the right wait from `now`.
+        #[test]
+        fn fuzz_retry_after_dates_parse_to_their_instant(
+            moment in 0u64..3_155_760_000,
+            ahead in -200_000i64..200_000,
+        ) {
+            let now = moment.saturating_add_signed(-ahead);
+            let expected = Duration::from_secs(moment.saturating_sub(now)).min(MAX_RETRY_AFTER);
+            for date in http_dates(moment) {
+                prop_assert_eq!(httpdate::parse_http_date(&date).ok(), Some(at(moment)), "{}", date);
+                prop_assert_eq!(parse_retry_after(&date, at(now)), Some(expected), "{}", date);
+            }
+        }
+
+        /// IMF-fixdate and asctime have four-digit years: up to the end of 9999.
+        #[test]
+        fn fuzz_retry_after_far_dates_are_capped(moment in 0u64..253_402_300_800) {
+            for date in http_dates(moment).into_iter().step_by(2) {
+                prop_assert_eq!(httpdate::parse_http_date(&date).ok(), Some(at(moment)), "{}", date);
+                let wait = parse_retry_after(&date, at(NOW));
+                prop_assert_eq!(wait, Some(at(moment).duration_since(at(NOW)).unwrap_or_default().min(MAX_RETRY_AFTER)));
+            }
+        }
     }
 
     #[test]
