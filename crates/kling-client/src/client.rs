@@ -279,7 +279,7 @@ impl Client {
                     let Some(delay) = self.retry_delay(retry, &error, &mut backoff) else {
                         return Err(error);
                     };
-                    tracing::info!(request = %call.what, retry, delay_ms = delay.as_millis() as u64, %error, "retrying");
+                    tracing::info!(request = %call.what, retry, delay_ms = millis(delay), %error, "retrying");
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -326,7 +326,7 @@ impl Client {
                 .map_err(|error| self.transport_error(error, &call.what))?;
             tracing::debug!(
                 status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_ms = millis(started.elapsed()),
                 request_id = request_id.as_deref(),
                 "answered"
             );
@@ -559,6 +559,11 @@ pub fn redact(url: &str) -> String {
         Some(at) => format!("{}?…", &url[..at]),
         None => url.to_owned(),
     }
+}
+
+/// A duration in whole milliseconds, for logs (saturating: no `as` cast truncates).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Percent-encodes one path segment (an id), so that no id can change the path.

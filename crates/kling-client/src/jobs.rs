@@ -206,7 +206,7 @@ impl WaitOptions {
         }
         match progress.until_full() {
             // Far from the end: halve the distance (the estimate sharpens on the way).
-            Some(until_full) if until_full > backoff * 2 => {
+            Some(until_full) if until_full > backoff.saturating_mul(2) => {
                 (until_full / 2).clamp(self.min_poll, self.far_poll.max(self.min_poll))
             }
             Some(until_full) => until_full.clamp(self.min_poll, self.far_poll.max(self.min_poll)),
@@ -387,7 +387,7 @@ impl Client {
             retry += 1;
             match self.retry_delay(retry, &error, &mut backoff) {
                 Some(delay) => {
-                    tracing::info!(retry, delay_ms = delay.as_millis() as u64, %error, "submitting again: no job was started");
+                    tracing::info!(retry, delay_ms = crate::client::millis(delay), %error, "submitting again: no job was started");
                     tokio::time::sleep(delay).await;
                 }
                 None if outcome_unknown => {
