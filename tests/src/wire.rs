@@ -341,7 +341,8 @@ mod dates {
 
     /// Days of a month, from the calendar's rules (not from the code under test).
     fn days_in(year: u32, month: u32) -> u32 {
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let leap =
+            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
         [
             31,
             if leap { 29 } else { 28 },
