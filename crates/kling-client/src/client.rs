@@ -9,13 +9,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use crate::config::{Credentials, DEFAULT_BASE_URL, ENV_BASE_URL, RetryPolicy, Timeouts};
-use crate::error::Error;
+use crate::error::{Error, TeamLimit};
+use crate::redact::{REASON_CHARS, Redactor, SNIPPET_CHARS, redact};
 
 /// The client for the Scenario API. Cheap to clone; clones share the retry budget and
 /// the record of jobs this process submitted.
@@ -35,6 +36,8 @@ use crate::error::Error;
 pub struct Client {
     pub(crate) base_url: String,
     pub(crate) credentials: Credentials,
+    /// Hides the credentials (and other secrets) in what servers answer.
+    pub(crate) redactor: Arc<Redactor>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     user_agent: String,
@@ -72,6 +75,7 @@ impl Client {
         let retry = RetryPolicy::default();
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
+            redactor: Arc::new(Redactor::new(&credentials)),
             credentials,
             timeouts: Timeouts::default(),
             retry,
@@ -279,7 +283,7 @@ impl Client {
                     let Some(delay) = self.retry_delay(retry, &error, &mut backoff) else {
                         return Err(error);
                     };
-                    tracing::info!(request = %call.what, retry, delay_ms = millis(delay), %error, "retrying");
+                    tracing::info!(request = %call.what, retry, delay_ms = millis(delay), error = %crate::error::chain(&error), "retrying");
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -335,6 +339,7 @@ impl Client {
                 headers,
                 body,
                 request_id,
+                redactor: Arc::clone(&self.redactor),
             };
             if status.is_success() {
                 Ok(reply)
@@ -435,35 +440,77 @@ pub(crate) struct Reply {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) request_id: Option<String>,
+    /// What must not show of the body in an error.
+    pub(crate) redactor: Arc<Redactor>,
 }
 
 impl Reply {
-    /// Decodes the body as `T`.
+    /// Decodes the body as `T`; [`Error::Decode`] says what the body was instead.
     pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|source| Error::Decode {
             what: what.to_owned(),
+            answer: self.describe("JSON of another shape"),
             request_id: self.request_id.clone(),
             source,
         })
     }
 
-    /// The error an answer stands for: the API's reason, status, request id and wait.
+    /// What the body is, for an error: its content type, and a short redacted snippet
+    /// (`text/html instead of JSON: <html>…`); `json` names valid JSON.
+    fn describe(&self, json: &str) -> String {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|value| match value.to_str() {
+                Ok(text) => self
+                    .redactor
+                    .clean(text.split(';').next().unwrap_or_default(), 60),
+                Err(_) => "an unreadable content type".to_owned(),
+            })
+            .filter(|content_type| !content_type.is_empty());
+        let text = String::from_utf8_lossy(&self.body);
+        if text.trim().is_empty() {
+            return match content_type {
+                Some(content_type) => format!("an empty body ({content_type})"),
+                None => "an empty body".to_owned(),
+            };
+        }
+        let binary = text.chars().any(|char| {
+            char == char::REPLACEMENT_CHARACTER || (char.is_control() && !char.is_whitespace())
+        });
+        let snippet = if binary {
+            format!("{} bytes that are not text", self.body.len())
+        } else {
+            self.redactor.clean(&text, SNIPPET_CHARS)
+        };
+        let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok();
+        match content_type {
+            _ if is_json => format!("{json}: {snippet}"),
+            Some(content_type) if content_type.contains("json") => {
+                format!("invalid JSON ({content_type}): {snippet}")
+            }
+            Some(content_type) => format!("{content_type} instead of JSON: {snippet}"),
+            None => format!("a body without a content type instead of JSON: {snippet}"),
+        }
+    }
+
+    /// The error an answer stands for: the API's reason, status, request id and wait
+    /// (and, on a 429, the team limit it names).
     pub(crate) fn into_error(self) -> Error {
-        let reason = serde_json::from_slice::<kling_types::api::ErrorBody>(&self.body)
-            .ok()
-            .and_then(|body| body.reason)
-            .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(&self.body);
-                let text: String = text.trim().chars().take(200).collect();
-                if text.is_empty() {
-                    self.status
-                        .canonical_reason()
-                        .unwrap_or("no reason given")
-                        .to_owned()
-                } else {
-                    text
-                }
-            });
+        let parsed = serde_json::from_slice::<kling_types::api::ErrorBody>(&self.body).ok();
+        let limit = parsed
+            .as_ref()
+            .and_then(|body| body.details.as_ref())
+            .and_then(TeamLimit::from_details);
+        let reason = match parsed.and_then(|body| body.reason) {
+            Some(reason) if !reason.trim().is_empty() => self.redactor.clean(&reason, REASON_CHARS),
+            _ if self.body.iter().all(u8::is_ascii_whitespace) => self
+                .status
+                .canonical_reason()
+                .unwrap_or("no reason given")
+                .to_owned(),
+            _ => self.describe("JSON without a reason"),
+        };
         let retry_after = retry_after(&self.headers);
         let request_id = self.request_id;
         match self.status.as_u16() {
@@ -474,6 +521,7 @@ impl Reply {
             },
             429 => Error::RateLimited {
                 reason,
+                limit,
                 retry_after,
                 request_id,
             },
@@ -546,19 +594,6 @@ fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
             .unwrap_or(Duration::ZERO)
             .min(MAX_RETRY_AFTER),
     )
-}
-
-/// A URL without its query (where signatures live) and fragment, for logs and errors.
-///
-/// ```
-/// let url = "https://cdn.example/a.mp4?Policy=p&Key-Pair-Id=k&Signature=s";
-/// assert_eq!(kling_client::redact(url), "https://cdn.example/a.mp4?…");
-/// ```
-pub fn redact(url: &str) -> String {
-    match url.find(['?', '#']) {
-        Some(at) => format!("{}?…", &url[..at]),
-        None => url.to_owned(),
-    }
 }
 
 /// A duration in whole milliseconds, for logs (saturating: no `as` cast truncates).
@@ -771,6 +806,241 @@ mod tests {
                 prop_assert_eq!(wait, Some(at(moment).duration_since(at(NOW)).unwrap_or_default().min(MAX_RETRY_AFTER)));
             }
         }
+    }
+
+    /// JSON of any shape, with the field names and values of the API's bodies more
+    /// often than chance would give them, so decoding goes deep into the wire types.
+    fn json() -> impl Strategy<Value = Value> {
+        const WORDS: [&str; 30] = [
+            "jobId",
+            "status",
+            "progress",
+            "metadata",
+            "assetIds",
+            "error",
+            "hint",
+            "input",
+            "statusHistory",
+            "createdAt",
+            "jobs",
+            "nextPaginationToken",
+            "job",
+            "asset",
+            "id",
+            "url",
+            "kind",
+            "mimeType",
+            "properties",
+            "size",
+            "reason",
+            "details",
+            "actionName",
+            "actionLimit",
+            "creativeUnitsCost",
+            "billing",
+            "success",
+            "in-progress",
+            "video",
+            "2026-02-31T00:00:00Z",
+        ];
+        let word = proptest::sample::select(&WORDS[..]).prop_map(str::to_owned);
+        let text = prop_oneof![3 => word.clone(), 1 => any::<String>()];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text.clone().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 8, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((text.clone(), inner), 0..8)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn content_type() -> impl Strategy<Value = Option<&'static str>> {
+        proptest::option::of(proptest::sample::select(
+            &[
+                "application/json",
+                "application/json; charset=utf-8",
+                "text/html",
+                "text/plain",
+                "application/octet-stream",
+                "",
+            ][..],
+        ))
+    }
+
+    fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = content_type.and_then(|value| value.parse().ok()) {
+            headers.insert(CONTENT_TYPE, value);
+        }
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.into(),
+            request_id: Some("req_1".to_owned()),
+            redactor: Arc::new(Redactor::new(&Credentials::new(
+                "key_live_1234",
+                "s3cr3t-value",
+            ))),
+        }
+    }
+
+    /// Every decoder the client uses on `body`, as a 2xx and as an error answer: `Ok`
+    /// or the typed error, a message that names the request and shows no secret.
+    fn decode_everything(
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        status: u16,
+    ) -> Result<(), TestCaseError> {
+        use kling_types::api::{
+            AssetResponse, GenerateResponse, JobList, JobResponse, UploadResponse,
+        };
+
+        let ok = reply(200, content_type, body.clone());
+        let errors = [
+            ok.decode::<JobResponse>("GET /jobs/job_1").err(),
+            ok.decode::<AssetResponse>("GET /assets/asset_1").err(),
+            ok.decode::<JobList>("GET /jobs").err(),
+            ok.decode::<GenerateResponse>("POST /generate").err(),
+            ok.decode::<UploadResponse>("GET /uploads/up_1").err(),
+            ok.decode::<kling_types::api::ErrorBody>("GET /x").err(),
+        ];
+        for error in errors.into_iter().flatten() {
+            let Error::Decode {
+                what,
+                answer,
+                request_id,
+                ..
+            } = &error
+            else {
+                return Err(TestCaseError::fail(format!(
+                    "not a decode error: {error:?}"
+                )));
+            };
+            let shown = error.to_string();
+            prop_assert!(
+                shown.starts_with(&format!(
+                    "unexpected answer to {what}: the server answered "
+                )),
+                "{}",
+                shown
+            );
+            prop_assert!(answer.chars().count() < SNIPPET_CHARS + 100, "{}", answer);
+            prop_assert_eq!(request_id.as_deref(), Some("req_1"));
+            prop_assert!(
+                !shown.contains("s3cr3t-value") && !shown.contains("key_live_1234"),
+                "{}",
+                shown
+            );
+        }
+        let error = reply(status, content_type, body).into_error();
+        prop_assert_eq!(error.status(), Some(status));
+        let expected_kind = match (&error, status) {
+            (Error::Auth { .. }, 401) | (Error::RateLimited { .. }, 429) => true,
+            (Error::Api { .. }, status) => !matches!(status, 401 | 429),
+            _ => false,
+        };
+        prop_assert!(expected_kind, "{:?}", error);
+        prop_assert!(error.team_limit().is_none() || status == 429);
+        let shown = error.to_string();
+        prop_assert!(shown.chars().count() < REASON_CHARS + 400, "{}", shown);
+        prop_assert!(
+            !shown.contains("s3cr3t-value") && !shown.contains("key_live_1234"),
+            "{}",
+            shown
+        );
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        #[test]
+        fn fuzz_decode_survives_any_json_shape(
+            value in json(),
+            wrap in proptest::sample::select(&["", "job", "asset", "upload", "jobs", "details", "reason"][..]),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            let value = match wrap {
+                "" => value,
+                "jobs" => serde_json::json!({"jobs": [value], "nextPaginationToken": "t"}),
+                "details" => serde_json::json!({"reason": "Too many jobs", "details": value}),
+                key => serde_json::json!({ key: value }),
+            };
+            decode_everything(content_type, serde_json::to_vec(&value).unwrap(), status)?;
+        }
+
+        #[test]
+        fn fuzz_decode_survives_any_bytes(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            decode_everything(content_type, body, status)?;
+        }
+
+        #[test]
+        fn fuzz_decode_survives_any_text_with_secrets(
+            before in any::<String>(),
+            secret in proptest::sample::select(&["key_live_1234", "s3cr3t-value", "a2V5X2xpdmVfMTIzNDpzM2NyM3QtdmFsdWU="][..]),
+            after in any::<String>(),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            decode_everything(content_type, format!("{before}{secret}{after}").into_bytes(), status)?;
+            let reason = serde_json::json!({"reason": format!("{before}{secret}{after}")});
+            decode_everything(content_type, serde_json::to_vec(&reason).unwrap(), status)?;
+        }
+    }
+
+    #[test]
+    fn team_limits_come_from_the_details_only() {
+        let limit_of = |body: Value| {
+            reply(
+                429,
+                Some("application/json"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .into_error()
+            .team_limit()
+            .cloned()
+        };
+        let limit = TeamLimit::new(5).with_action_name("generate");
+        assert_eq!(
+            limit_of(
+                serde_json::json!({"reason": "x", "details": {"actionName": "generate", "actionLimit": 5}})
+            ),
+            Some(limit)
+        );
+        assert_eq!(
+            limit_of(serde_json::json!({"details": {"actionLimit": "3"}})),
+            Some(TeamLimit::new(3))
+        );
+        for other in [
+            serde_json::json!({"reason": "Too many requests"}),
+            serde_json::json!({"reason": "x", "details": {"actionName": "generate"}}),
+            serde_json::json!({"reason": "x", "details": {"actionLimit": -1}}),
+            serde_json::json!({"reason": "x", "details": {"actionLimit": 2.5}}),
+            serde_json::json!({"reason": "x", "details": "parallel jobs"}),
+            serde_json::json!({"reason": "x", "details": [5]}),
+        ] {
+            assert_eq!(limit_of(other.clone()), None, "{other}");
+        }
+        let other = reply(
+            503,
+            Some("application/json"),
+            br#"{"details": {"actionLimit": 5}}"#.to_vec(),
+        )
+        .into_error();
+        assert_eq!(other.team_limit(), None, "only a 429 is a team limit");
     }
 
     #[test]

@@ -15,9 +15,10 @@ use kling_types::{AssetId, ModelRequest};
 use reqwest::Method;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 
-use crate::client::{Call, Client, redact, segment};
+use crate::client::{Call, Client, segment};
 use crate::error::Error;
 use crate::jobs::WaitOptions;
+use crate::redact::redact;
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,9 +172,9 @@ impl Client {
                 }
             }
             let cut: String = match request.send().await {
-                Err(error) => self
-                    .transport_error(error, &format!("GET {}", redact(&url)))
-                    .to_string(),
+                Err(error) => crate::error::chain(
+                    &self.transport_error(error, &format!("GET {}", redact(&url))),
+                ),
                 Ok(response) => {
                     let status = response.status();
                     let header = |name| {
@@ -241,20 +242,24 @@ impl Client {
                         }
                         416 if total == Some(written) => break,
                         _ => {
+                            let headers = response.headers().clone();
                             let body = response.bytes().await.unwrap_or_default();
                             let error = crate::client::Reply {
                                 status,
-                                headers: reqwest::header::HeaderMap::new(),
+                                headers,
                                 body,
                                 request_id: None,
+                                redactor: std::sync::Arc::clone(&self.redactor),
                             }
                             .into_error();
+                            let answered = format!(
+                                "the file server answered {status}: {}",
+                                error.reason().unwrap_or("no reason given")
+                            );
                             if !error.is_retryable() {
-                                return Err(failed(format!(
-                                    "the file server answered {status}: {error}"
-                                )));
+                                return Err(failed(answered));
                             }
-                            Err(error.to_string())
+                            Err(answered)
                         }
                     };
                     match to_stream {
@@ -275,9 +280,9 @@ impl Client {
                                         });
                                     }
                                     Err(error) => {
-                                        cut = Some(
-                                            self.transport_error(error, "the download").to_string(),
-                                        );
+                                        cut = Some(crate::error::chain(
+                                            &self.transport_error(error, "the download"),
+                                        ));
                                         break;
                                     }
                                 }

@@ -52,15 +52,17 @@ mod download;
 mod error;
 mod jobs;
 mod models;
+mod redact;
 mod upload;
 
-pub use client::{Client, redact};
+pub use client::Client;
 pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,
 };
 pub use download::DownloadProgress;
-pub use error::Error;
+pub use error::{Error, TeamLimit};
 pub use jobs::{JobFilter, JobUpdate, Submitted, WaitOptions};
+pub use redact::redact;
 pub use upload::{MAX_INLINE_IMAGE_BYTES, sniff_image_type};
 
 /// The settings of this crate's fuzz targets (the `fuzz_*` proptest tests):

@@ -159,6 +159,7 @@ impl Client {
                     part.number
                 ))
             })?;
+            // `part_start` is below `size`: no underflow.
             let length = PART_BYTES.min(size - start);
             let mut bytes = vec![
                 0;
