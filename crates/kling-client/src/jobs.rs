@@ -299,7 +299,13 @@ impl Client {
     /// ([`Submitted::recovered`]); only when it is still not there after
     /// [`RetryPolicy::reconcile_grace`](crate::RetryPolicy::reconcile_grace) does it
     /// submit again. If retries run out with the outcome unknown, the error is
-    /// [`Error::SubmitUncertain`].
+    /// [`Error::SubmitUncertain`]. A 2xx whose answer cannot be read (or names no job)
+    /// said yes: it is looked for the same way, and never submitted again
+    /// ([`Error::SubmitUncertain`] when not found).
+    ///
+    /// A 429 that names the team's limit of parallel jobs ([`Error::team_limit`]) is
+    /// returned at once, without a retry or spending the retry budget: submit again
+    /// once one of the team's jobs has ended.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -141,8 +141,11 @@ fn hide_values(text: &str) -> String {
             .unwrap_or_default()
             .trim_end_matches(['"', '\'']);
         let name_start = before
-            .rfind(|char: char| !(char.is_ascii_alphanumeric() || char == '-' || char == '_'))
-            .map_or(0, |at| at + 1);
+            .char_indices()
+            .rev()
+            .take_while(|(_, char)| char.is_ascii_alphanumeric() || matches!(char, '-' | '_'))
+            .last()
+            .map_or(before.len(), |(at, _)| at);
         let name = before
             .get(name_start..)
             .unwrap_or_default()
@@ -254,6 +257,7 @@ mod tests {
             r#"{"authorization": "Bearer …"}"#,
         );
         check("Signature=abc&x=1", "Signature=…&x=1");
+        check("éSignature=abc", "éSignature=…");
         check(
             r#"{"Signature":"abc","ok":1}"#,
             r#"{"Signature":"…","ok":1}"#,
@@ -288,7 +292,11 @@ mod tests {
             let secret = ["key_live_1234", "s3cr3t-value", "Signature=SIGNED0value", "Bearer abcdefgh12345"][which];
             // Own credentials and `name=value` are found anywhere; a `Bearer` word only
             // when it stands alone.
-            let text = format!("{before} {secret} {after}");
+            let text = if which < 3 {
+                format!("{before}{secret} {after}")
+            } else {
+                format!("{before} {secret} {after}")
+            };
             let shown = redactor().clean(&text, limit);
             prop_assert!(shown.chars().count() <= limit + 1);
             for private in ["key_live_1234", "s3cr3t-value", "SIGNED0value", "abcdefgh12345"] {
