@@ -13,6 +13,7 @@ use kling_types::kling_v1_6_pro::{AspectRatio, Duration as Seconds, Kling16ProRe
 use kling_types::{AssetId, JobId};
 use serde_json::json;
 
+use crate::stand_in::{Canned, Proxy, Rewrite};
 use crate::support::Scratch;
 
 const KLING: &str = "model_kling-v1-6-pro";
@@ -200,7 +201,8 @@ async fn an_unknown_outcome_is_reconciled_before_submitting_again() {
 
 #[tokio::test]
 async fn a_refused_submit_is_retried_blindly() {
-    for fault in ["status=429;retry-after=0", "status=503;retry-after=0"] {
+    // The sandbox's 429 names a team limit (see below); a 503 never does.
+    for fault in ["status=503;retry-after=0"] {
         let (sandbox, client) = start(
             SandboxConfig::default().with_fault(on_generate(Fault::parse(fault).unwrap()).times(2)),
         )
@@ -238,6 +240,192 @@ async fn a_submit_whose_outcome_stays_unknown_says_so() {
         "{error}"
     );
     assert!(sandbox.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn a_429_without_a_team_limit_is_retried_blindly() {
+    let (sandbox, client) = start(SandboxConfig::default()).await;
+    let busy = Canned::new(
+        429,
+        "application/json",
+        r#"{"reason": "Too many requests"}"#,
+    )
+    .with_header("retry-after", "0");
+    let proxy = Proxy::start(
+        &sandbox,
+        vec![Rewrite::instead("POST", "/v1/generate/", 2, busy)],
+    )
+    .await;
+    let client = client.with_base_url(proxy.base_url());
+    let submitted = client
+        .submit(&Kling16ProRequest::new("once"))
+        .await
+        .unwrap();
+    assert!(!submitted.recovered);
+    assert_eq!(sandbox.jobs().len(), 1);
+    let generates = format!("POST /v1/generate/custom/{KLING}");
+    assert_eq!(
+        proxy.requests(),
+        [generates.as_str(); 3],
+        "two refusals, then the job; no need to look for one"
+    );
+}
+
+#[tokio::test]
+async fn a_team_limit_returns_at_once_without_spending_the_retry_budget() {
+    let full = on_generate(Fault::Status {
+        status: 429,
+        retry_after_secs: Some(0),
+    })
+    .times(1);
+    let (sandbox, client) = start(SandboxConfig::default().with_fault(full)).await;
+    // One retry token in all: a team limit must leave it for what retrying can fix.
+    let client = client.with_retry_policy(fast_retries().with_budget(1));
+    let error = client
+        .submit(&Kling16ProRequest::new("one too many"))
+        .await
+        .unwrap_err();
+    let limit = error.team_limit().expect("the 429 named the team's limit");
+    assert_eq!(
+        (limit.action_name.as_deref(), limit.action_limit),
+        (Some("generate"), 5)
+    );
+    assert!(error.is_retryable(), "the scheduler above requeues it");
+    assert_eq!(error.status(), Some(429));
+    assert!(
+        error.to_string().contains("at most 5 `generate` at once"),
+        "{error}"
+    );
+    assert_eq!(
+        sandbox.requests().len(),
+        1,
+        "no retry, no look at the job list"
+    );
+    assert!(sandbox.jobs().is_empty());
+
+    sandbox.add_fault(
+        FaultRule::new(Fault::Status {
+            status: 502,
+            retry_after_secs: None,
+        })
+        .on("GET", "/v1/jobs/")
+        .times(1),
+    );
+    let later = client
+        .submit(&Kling16ProRequest::new("later"))
+        .await
+        .unwrap();
+    client
+        .job(later.job_id())
+        .await
+        .expect("the retry token is still there for the 502");
+}
+
+#[tokio::test]
+async fn a_yes_that_cannot_be_read_is_reconciled_not_resubmitted() {
+    for (name, answer) in [
+        (
+            "truncated JSON",
+            Canned::new(200, "application/json", r#"{"job": {"jobId": "job_"#),
+        ),
+        (
+            "an HTML page",
+            Canned::new(200, "text/html", "<html><body>OK</body></html>"),
+        ),
+        (
+            "no job",
+            Canned::new(200, "application/json", r#"{"creativeUnitsCost": 40}"#),
+        ),
+        (
+            "an empty job id",
+            Canned::new(
+                200,
+                "application/json",
+                r#"{"job": {"jobId": "", "status": "queued"}}"#,
+            ),
+        ),
+    ] {
+        let (sandbox, client) = start(SandboxConfig::default()).await;
+        let proxy = Proxy::start(
+            &sandbox,
+            vec![Rewrite::after("POST", "/v1/generate/", 1, answer)],
+        )
+        .await;
+        let client = client.with_base_url(proxy.base_url());
+        let submitted = client
+            .submit(&Kling16ProRequest::new("paid once"))
+            .await
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let jobs = sandbox.jobs();
+        assert_eq!(jobs.len(), 1, "{name}: exactly one paid job");
+        assert!(submitted.recovered, "{name}: adopted from the job list");
+        assert_eq!(submitted.job_id().as_str(), jobs[0].id, "{name}");
+        assert_eq!(
+            proxy.requests(),
+            [
+                format!("POST /v1/generate/custom/{KLING}"),
+                "GET /v1/jobs".to_owned()
+            ],
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_yes_that_cannot_be_read_and_no_job_to_be_found_is_uncertain() {
+    let (sandbox, client) = start(SandboxConfig::default()).await;
+    let garbage = Canned::new(200, "text/html", "<html><body>Accepted</body></html>");
+    let proxy = Proxy::start(
+        &sandbox,
+        vec![Rewrite::instead("POST", "/v1/generate/", 1, garbage)],
+    )
+    .await;
+    let client = client.with_base_url(proxy.base_url());
+    let error = client
+        .submit(&Kling16ProRequest::new("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::SubmitUncertain { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("text/html instead of JSON: <html><body>Accepted</body></html>"),
+        "{error}"
+    );
+    assert!(sandbox.jobs().is_empty());
+    let generates = proxy
+        .requests()
+        .iter()
+        .filter(|request| request.starts_with("POST /v1/generate/"))
+        .count();
+    assert_eq!(
+        generates,
+        1,
+        "never submitted blindly again: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|request| *request == "GET /v1/jobs")
+            .count(),
+        2,
+        "looked at once and after the grace pause"
+    );
+}
+
+#[tokio::test]
+async fn a_yes_cut_short_is_reconciled_too() {
+    let (sandbox, client) = start(
+        SandboxConfig::default()
+            .with_fault(on_generate(Fault::TruncateBody { after_bytes: 20 }).times(1)),
+    )
+    .await;
+    let submitted = client.submit(&Kling16ProRequest::new("cut")).await.unwrap();
+    assert!(submitted.recovered);
+    assert_eq!(sandbox.jobs().len(), 1);
+    assert_eq!(submitted.job_id().as_str(), sandbox.jobs()[0].id);
 }
 
 #[tokio::test]

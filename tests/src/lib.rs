@@ -10,6 +10,9 @@
 //! - `board`: `JobBoard`, many jobs waited for with one job-list request per tick.
 //! - `client`: `kling-client` against the sandbox, through every fault it can inject:
 //!   the outcome, and that nothing was lost (no second paid job, no half file).
+//! - `messages`: the error messages users read, for a table of server answers.
+//! - `stand_in`: servers for answers the sandbox cannot give (a rewriting proxy in
+//!   front of a sandbox, raw canned answers).
 //!
 //! The fixture models under `fixtures/schemas/` are generated into
 //! `src/fixtures/generated/` by `cargo xtask codegen` and compiled here.
@@ -31,9 +34,13 @@ mod codegen;
 #[cfg(test)]
 mod import;
 #[cfg(test)]
+mod messages;
+#[cfg(test)]
 mod sandbox;
 #[cfg(test)]
 mod schema_diff;
+#[cfg(test)]
+mod stand_in;
 #[cfg(test)]
 mod support;
 #[cfg(test)]

@@ -2,6 +2,21 @@
 
 use std::path::PathBuf;
 
+/// The settings of this crate's fuzz targets (the `fuzz_*` proptest tests):
+/// `KLING_FUZZ_CASES` cases (2000 unless set; `cargo xtask fuzz` sets 100000), and no
+/// failure files (a failure prints its minimal input, which becomes a unit test).
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("KLING_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.trim().parse().ok())
+        .unwrap_or(2000);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..Default::default()
+    }
+}
+
 /// The statuses a job goes through, in order.
 pub(crate) const LIFE: [&str; 5] = [
     "queued",

@@ -326,3 +326,115 @@ fn asset_and_error_bodies_decode() {
     .unwrap();
     assert_eq!(limited.details.unwrap()["actionLimit"], 5);
 }
+
+/// Dates as the API writes them (`kling_types::time`): every moment it can write is
+/// read back exactly; a date that does not exist, a field out of range or anything
+/// after the `Z` is refused, whatever the rest.
+mod dates {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use kling_types::time::{format_iso8601, parse_iso8601};
+    use proptest::prelude::*;
+
+    /// 10000-01-01T00:00:00Z: the API's format has four-digit years.
+    const END_OF_9999_MS: u64 = 253_402_300_800_000;
+
+    /// Days of a month, from the calendar's rules (not from the code under test).
+    fn days_in(year: u32, month: u32) -> u32 {
+        let leap =
+            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][month as usize - 1]
+    }
+
+    fn stamp(fields: (u32, u32, u32, u32, u32, u32)) -> String {
+        let (year, month, day, hour, minute, second) = fields;
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}")
+    }
+
+    proptest! {
+        #![proptest_config(crate::support::fuzz_config())]
+
+        #[test]
+        fn fuzz_parse_iso8601_valid_dates_round_trip(millis in 0..END_OF_9999_MS) {
+            let moment = UNIX_EPOCH + Duration::from_millis(millis);
+            let text = format_iso8601(moment);
+            prop_assert_eq!(parse_iso8601(&text), Some(moment), "{}", text);
+            // Without milliseconds, and with more digits than the API writes.
+            let whole = &text[..19];
+            prop_assert_eq!(parse_iso8601(&format!("{whole}Z")), Some(UNIX_EPOCH + Duration::from_secs(millis / 1000)));
+            let finer = format!("{}456789Z", text.trim_end_matches('Z'));
+            prop_assert_eq!(parse_iso8601(&finer), Some(moment), "{}", finer);
+        }
+
+        #[test]
+        fn fuzz_parse_iso8601_refuses_days_a_month_does_not_have(
+            year in 1970u32..=9999,
+            month in 1u32..=12,
+            past in 1u32..=60,
+            time in (0u32..24, 0u32..60, 0u32..60),
+        ) {
+            let day = (days_in(year, month) + past).min(99);
+            let text = format!("{}Z", stamp((year, month, day, time.0, time.1, time.2)));
+            prop_assert_eq!(parse_iso8601(&text), None, "{}", text);
+        }
+
+        #[test]
+        fn fuzz_parse_iso8601_refuses_fields_out_of_range(
+            fields in (1970u32..=9999, 0u32..=99, 0u32..=99, 0u32..=99, 0u32..=99, 0u32..=99),
+        ) {
+            let (year, month, day, hour, minute, second) = fields;
+            let text = format!("{}.000Z", stamp(fields));
+            let leap_second = (hour, minute, second) == (23, 59, 60);
+            let valid = (1..=12).contains(&month)
+                && (1..=days_in(year, month)).contains(&day)
+                && hour < 24
+                && minute < 60
+                && (second < 60 || leap_second);
+            prop_assert_eq!(parse_iso8601(&text).is_some(), valid, "{}", text);
+        }
+
+        #[test]
+        fn fuzz_parse_iso8601_refuses_trailing_junk(
+            millis in 0..END_OF_9999_MS,
+            junk in any::<String>().prop_filter("something after the date", |junk| !junk.is_empty()),
+        ) {
+            let text = format_iso8601(UNIX_EPOCH + Duration::from_millis(millis));
+            prop_assert_eq!(parse_iso8601(&format!("{text}{junk}")), None, "{}{}", text, junk);
+        }
+
+        #[test]
+        fn fuzz_parse_iso8601_survives_any_text(text in any::<String>()) {
+            // Whatever it accepts names the same second when written back (a leap
+            // second is the next one).
+            if let Some(moment) = parse_iso8601(&text) {
+                let back = format_iso8601(moment);
+                prop_assert!(moment < UNIX_EPOCH + Duration::from_millis(END_OF_9999_MS) + Duration::from_secs(1));
+                prop_assert!(back[..19] == text[..19] || &text[17..19] == "60", "{} read as {}", text, back);
+                prop_assert_eq!(parse_iso8601(&back), Some(moment));
+            }
+        }
+
+        #[test]
+        fn fuzz_parse_iso8601_survives_near_misses(
+            text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?[Zz+-]?[0-9:]{0,6}"
+        ) {
+            let ends_right = text.ends_with('Z') && text.matches('Z').count() == 1;
+            if parse_iso8601(&text).is_some() {
+                prop_assert!(ends_right, "{}", text);
+            }
+        }
+    }
+}

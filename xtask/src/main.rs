@@ -13,6 +13,7 @@ USAGE:
     cargo xtask schema-diff [--markdown] [--allow-breaking] OLD.json NEW.json
     cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
     cargo xtask bench [SECTION...]
+    cargo xtask fuzz [--cases N]
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -36,6 +37,10 @@ COMMANDS:
                      Sections (generate, download, cold-start, codegen, batch, polling,
                      micro: the criterion benches of kling-types) run alone when named,
                      and then only print their rows
+    fuzz             run every fuzz target (the `fuzz_*` proptest tests) with N cases
+                     each (default 100000; `cargo test` runs 2000): optimised, but with
+                     overflow checks and debug assertions on (the `fuzz` profile), so an
+                     overflow panics as it would in a debug build
 ";
 
 #[expect(
@@ -52,6 +57,14 @@ fn main() -> ExitCode {
         ["import-model", rest @ ..] => return xtask::import::main(rest),
         ["schema-diff", rest @ ..] => return xtask::schema_diff::main(rest),
         ["bench", rest @ ..] => return bench(rest),
+        ["fuzz"] => return fuzz(DEFAULT_FUZZ_CASES),
+        ["fuzz", "--cases", cases] => match cases.parse::<u32>() {
+            Ok(cases) if cases > 0 => return fuzz(cases),
+            _ => {
+                eprintln!("error: --cases needs a positive number, not `{cases}`");
+                return ExitCode::from(2);
+            }
+        },
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;
@@ -104,6 +117,51 @@ fn bench(args: &[&str]) -> ExitCode {
         .current_dir(xtask::codegen::workspace_root())
         .status();
     match status {
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|code| u8::try_from(code).ok())
+                .unwrap_or(1),
+        ),
+        Err(error) => {
+            eprintln!("error: cannot run cargo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cases per fuzz target for `cargo xtask fuzz` without `--cases`.
+const DEFAULT_FUZZ_CASES: u32 = 100_000;
+
+/// `cargo xtask fuzz`: `cargo test` of every fuzz target (test names contain `fuzz_`)
+/// with `KLING_FUZZ_CASES` cases each, in the `fuzz` profile (release with overflow
+/// checks and debug assertions: an overflow these targets hunt for must panic, not
+/// wrap). `--tests` leaves the doctests out: a filter does not spare their build.
+#[expect(
+    clippy::print_stderr,
+    reason = "a command-line tool reports on its streams"
+)]
+fn fuzz(cases: u32) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let args = [
+        "test",
+        "--profile",
+        "fuzz",
+        "--workspace",
+        "--tests",
+        "--",
+        "fuzz_",
+    ];
+    eprintln!("running: KLING_FUZZ_CASES={cases} cargo {}", args.join(" "));
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new(cargo)
+        .args(args)
+        .env("KLING_FUZZ_CASES", cases.to_string())
+        .current_dir(xtask::codegen::workspace_root())
+        .status();
+    eprintln!("fuzzing took {:.0} s", started.elapsed().as_secs_f64());
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(
             status
                 .code()

@@ -5,17 +5,18 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use crate::config::{Credentials, DEFAULT_BASE_URL, ENV_BASE_URL, RetryPolicy, Timeouts};
-use crate::error::Error;
+use crate::error::{Error, TeamLimit};
+use crate::redact::{REASON_CHARS, Redactor, SNIPPET_CHARS, redact};
 
 /// The client for the Scenario API. Cheap to clone; clones share the retry budget and
 /// the record of jobs this process submitted.
@@ -35,6 +36,8 @@ use crate::error::Error;
 pub struct Client {
     pub(crate) base_url: String,
     pub(crate) credentials: Credentials,
+    /// Hides the credentials (and other secrets) in what servers answer.
+    pub(crate) redactor: Arc<Redactor>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     user_agent: String,
@@ -72,6 +75,7 @@ impl Client {
         let retry = RetryPolicy::default();
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
+            redactor: Arc::new(Redactor::new(&credentials)),
             credentials,
             timeouts: Timeouts::default(),
             retry,
@@ -279,7 +283,7 @@ impl Client {
                     let Some(delay) = self.retry_delay(retry, &error, &mut backoff) else {
                         return Err(error);
                     };
-                    tracing::info!(request = %call.what, retry, delay_ms = delay.as_millis() as u64, %error, "retrying");
+                    tracing::info!(request = %call.what, retry, delay_ms = millis(delay), error = %crate::error::chain(&error), "retrying");
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -326,7 +330,7 @@ impl Client {
                 .map_err(|error| self.transport_error(error, &call.what))?;
             tracing::debug!(
                 status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_ms = millis(started.elapsed()),
                 request_id = request_id.as_deref(),
                 "answered"
             );
@@ -335,6 +339,7 @@ impl Client {
                 headers,
                 body,
                 request_id,
+                redactor: Arc::clone(&self.redactor),
             };
             if status.is_success() {
                 Ok(reply)
@@ -435,35 +440,77 @@ pub(crate) struct Reply {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) request_id: Option<String>,
+    /// What must not show of the body in an error.
+    pub(crate) redactor: Arc<Redactor>,
 }
 
 impl Reply {
-    /// Decodes the body as `T`.
+    /// Decodes the body as `T`; [`Error::Decode`] says what the body was instead.
     pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|source| Error::Decode {
             what: what.to_owned(),
+            answer: self.describe("JSON of another shape"),
             request_id: self.request_id.clone(),
             source,
         })
     }
 
-    /// The error an answer stands for: the API's reason, status, request id and wait.
+    /// What the body is, for an error: its content type, and a short redacted snippet
+    /// (`text/html instead of JSON: <html>…`); `json` names valid JSON.
+    fn describe(&self, json: &str) -> String {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|value| match value.to_str() {
+                Ok(text) => self
+                    .redactor
+                    .clean(text.split(';').next().unwrap_or_default(), 60),
+                Err(_) => "an unreadable content type".to_owned(),
+            })
+            .filter(|content_type| !content_type.is_empty());
+        let text = String::from_utf8_lossy(&self.body);
+        if text.trim().is_empty() {
+            return match content_type {
+                Some(content_type) => format!("an empty body ({content_type})"),
+                None => "an empty body".to_owned(),
+            };
+        }
+        let binary = text.chars().any(|char| {
+            char == char::REPLACEMENT_CHARACTER || (char.is_control() && !char.is_whitespace())
+        });
+        let snippet = if binary {
+            format!("{} bytes that are not text", self.body.len())
+        } else {
+            self.redactor.clean(&text, SNIPPET_CHARS)
+        };
+        let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok();
+        match content_type {
+            _ if is_json => format!("{json}: {snippet}"),
+            Some(content_type) if content_type.contains("json") => {
+                format!("invalid JSON ({content_type}): {snippet}")
+            }
+            Some(content_type) => format!("{content_type} instead of JSON: {snippet}"),
+            None => format!("a body without a content type instead of JSON: {snippet}"),
+        }
+    }
+
+    /// The error an answer stands for: the API's reason, status, request id and wait
+    /// (and, on a 429, the team limit it names).
     pub(crate) fn into_error(self) -> Error {
-        let reason = serde_json::from_slice::<kling_types::api::ErrorBody>(&self.body)
-            .ok()
-            .and_then(|body| body.reason)
-            .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(&self.body);
-                let text: String = text.trim().chars().take(200).collect();
-                if text.is_empty() {
-                    self.status
-                        .canonical_reason()
-                        .unwrap_or("no reason given")
-                        .to_owned()
-                } else {
-                    text
-                }
-            });
+        let parsed = serde_json::from_slice::<kling_types::api::ErrorBody>(&self.body).ok();
+        let limit = parsed
+            .as_ref()
+            .and_then(|body| body.details.as_ref())
+            .and_then(TeamLimit::from_details);
+        let reason = match parsed.and_then(|body| body.reason) {
+            Some(reason) if !reason.trim().is_empty() => self.redactor.clean(&reason, REASON_CHARS),
+            _ if self.body.iter().all(u8::is_ascii_whitespace) => self
+                .status
+                .canonical_reason()
+                .unwrap_or("no reason given")
+                .to_owned(),
+            _ => self.describe("JSON without a reason"),
+        };
         let retry_after = retry_after(&self.headers);
         let request_id = self.request_id;
         match self.status.as_u16() {
@@ -474,6 +521,7 @@ impl Reply {
             },
             429 => Error::RateLimited {
                 reason,
+                limit,
                 retry_after,
                 request_id,
             },
@@ -487,55 +535,70 @@ impl Reply {
     }
 }
 
-/// `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date.
+/// The longest wait a `Retry-After` or `retry-after-ms` is read as: anything longer
+/// (a date years ahead, `99999999999999999999`) is capped here, and the retry policy's
+/// own cap ([`RetryPolicy::max_retry_after`]) then decides whether to wait at all.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long the server asked to wait: `retry-after-ms` (milliseconds, as OpenAI-style
+/// APIs send it), else `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP date in
+/// any of the three formats of §5.6.7). A value that is neither is ignored (`None`), a
+/// date in the past is no wait, and a huge value is capped to [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`] as seen at `now`.
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
     };
-    if let Some(millis) = text("retry-after-ms")
-        .and_then(|millis| millis.parse::<f64>().ok())
-        .filter(|millis| millis.is_finite() && *millis >= 0.0)
-    {
-        return Some(Duration::from_secs_f64(millis / 1000.0));
+    if let Some(wait) = text("retry-after-ms").and_then(parse_retry_after_ms) {
+        return Some(wait);
     }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    http_date(value)?
-        .duration_since(std::time::SystemTime::now())
-        .ok()
-        .or(Some(Duration::ZERO))
+    parse_retry_after(text("retry-after")?, now)
 }
 
-/// `Wed, 21 Oct 2015 07:28:00 GMT` (RFC 9110's IMF-fixdate).
-fn http_date(text: &str) -> Option<std::time::SystemTime> {
-    let mut parts = text.split_whitespace().skip(1);
-    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS
-        .iter()
-        .position(|name| name.eq_ignore_ascii_case(month))?
-        + 1;
-    kling_types::time::parse_iso8601(&format!("{year}-{month:02}-{day:0>2}T{time}Z"))
+/// `retry-after-ms`: a non-negative decimal number of milliseconds (`250`, `1500.5`).
+/// No sign, exponent, `NaN` or `inf`: those are not a number of milliseconds a server
+/// means.
+fn parse_retry_after_ms(text: &str) -> Option<Duration> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
+        return None;
+    }
+    // Only digits and one dot: the parse succeeds, and is at worst `inf` (capped below).
+    let millis: f64 = text.parse().ok()?;
+    Some(
+        Duration::try_from_secs_f64(millis / 1000.0)
+            .unwrap_or(MAX_RETRY_AFTER)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
-/// A URL without its query (where signatures live) and fragment, for logs and errors.
-///
-/// ```
-/// let url = "https://cdn.example/a.mp4?Policy=p&Key-Pair-Id=k&Signature=s";
-/// assert_eq!(kling_client::redact(url), "https://cdn.example/a.mp4?…");
-/// ```
-pub fn redact(url: &str) -> String {
-    match url.find(['?', '#']) {
-        Some(at) => format!("{}?…", &url[..at]),
-        None => url.to_owned(),
+/// `Retry-After`: delay-seconds (`1*DIGIT`, so no sign and no fraction) or an HTTP date
+/// (IMF-fixdate, obsolete RFC 850 or asctime), read relative to `now`.
+fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Too many digits for a u64 is still a number of seconds: a very long one.
+        let seconds = text.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
     }
+    let date = httpdate::parse_http_date(text).ok()?;
+    Some(
+        date.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
+}
+
+/// A duration in whole milliseconds, for logs (saturating: no `as` cast truncates).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Percent-encodes one path segment (an id), so that no id can change the path.
@@ -555,46 +618,429 @@ pub(crate) fn segment(id: &str) -> String {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    /// 2026-11-25T09:46:40Z, a Wednesday.
+    const NOW: u64 = 1_795_600_000;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[track_caller]
+    fn check(pairs: &[(&'static str, &str)], expected: Option<Duration>) {
+        assert_eq!(
+            retry_after_at(&headers(pairs), at(NOW)),
+            expected,
+            "{pairs:?}"
+        );
+    }
+
     #[test]
     fn retry_after_reads_every_form() {
-        let headers = |pairs: &[(&'static str, &str)]| {
-            let mut map = HeaderMap::new();
-            for (name, value) in pairs {
-                map.insert(*name, value.parse().unwrap());
-            }
-            map
-        };
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3")])),
-            Some(Duration::from_secs(3))
+        let secs = |secs| Some(Duration::from_secs(secs));
+        check(&[("retry-after", "3")], secs(3));
+        check(&[("retry-after", " 0 ")], secs(0));
+        check(
+            &[("retry-after", "3"), ("retry-after-ms", "250")],
+            Some(Duration::from_millis(250)),
         );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3"), ("retry-after-ms", "250")])),
-            Some(Duration::from_millis(250))
+        check(
+            &[("retry-after-ms", "1500.5")],
+            Some(Duration::from_micros(1_500_500)),
         );
-        assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:00 GMT"
-            )])),
-            Some(Duration::ZERO)
+        // The three date formats of RFC 9110, two minutes from now.
+        check(
+            &[("retry-after", "Wed, 25 Nov 2026 09:48:40 GMT")],
+            secs(120),
         );
-        let soon = kling_types::time::format_iso8601(
-            std::time::SystemTime::now() + Duration::from_secs(120),
+        check(
+            &[("retry-after", "Wednesday, 25-Nov-26 09:48:40 GMT")],
+            secs(120),
         );
-        let (date, time) = soon.trim_end_matches('Z').split_once('T').unwrap();
-        let (year, month, day) = (&date[..4], &date[5..7], &date[8..10]);
-        let month = [
+        check(&[("retry-after", "Wed Nov 25 09:48:40 2026")], secs(120));
+        // A date in the past: no wait.
+        check(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")], secs(0));
+        check(&[], None);
+    }
+
+    #[test]
+    fn huge_waits_are_capped_and_nonsense_is_ignored() {
+        let day = Some(MAX_RETRY_AFTER);
+        for huge in [
+            "99999999999",
+            "1234567890123456789012345",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            check(&[("retry-after", huge)], day);
+        }
+        check(&[("retry-after-ms", "1e400")], None);
+        check(&[("retry-after-ms", &"9".repeat(400))], day);
+        check(&[("retry-after-ms", "99999999999999999999")], day);
+        for nonsense in [
+            "1e20",
+            "-1",
+            "+5",
+            "NaN",
+            "inf",
+            "-inf",
+            "0x10",
+            "",
+            "soon",
+            "3 s",
+            "Wed, 31 Feb 2026 09:48:40 GMT",
+            "Wed, 25 Nov 2026 25:00:00 GMT",
+            "Wed, 25 Nov 1969 09:48:40 GMT",
+        ] {
+            check(&[("retry-after", nonsense)], None);
+            check(&[("retry-after-ms", nonsense)], None);
+        }
+        // Delay-seconds are whole (RFC 9110); milliseconds may have a fraction.
+        check(&[("retry-after", "1.5")], None);
+        check(&[("retry-after-ms", "1.")], None);
+        // A junk `retry-after-ms` leaves `Retry-After` to decide.
+        check(
+            &[("retry-after-ms", "NaN"), ("retry-after", "7")],
+            Some(Duration::from_secs(7)),
+        );
+    }
+
+    /// A moment as each of RFC 9110's three HTTP-date formats writes it.
+    fn http_dates(moment: u64) -> [String; 3] {
+        const DAYS: [&str; 7] = [
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+        ];
+        const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ][month.parse::<usize>().unwrap() - 1];
-        let http_date = format!("Mon, {day} {month} {year} {} GMT", &time[..8]);
-        let wait = retry_after(&headers(&[("retry-after", &http_date)])).unwrap();
-        assert!(
-            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
-            "{wait:?}"
+        ];
+        // `YYYY-MM-DDTHH:MM:SS.mmmZ`
+        let iso = kling_types::time::format_iso8601(at(moment));
+        let (year, month, day, time) = (&iso[..4], &iso[5..7], &iso[8..10], &iso[11..19]);
+        let weekday = DAYS[(moment / 86_400 % 7) as usize];
+        let month = MONTHS[month.parse::<usize>().unwrap() - 1];
+        let day_number: u32 = day.parse().unwrap();
+        [
+            format!("{}, {day} {month} {year} {time} GMT", &weekday[..3]),
+            format!("{weekday}, {day}-{month}-{} {time} GMT", &year[2..]),
+            format!("{} {month} {day_number:>2} {time} {year}", &weekday[..3]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        #[test]
+        fn fuzz_retry_after_survives_any_text(value in any::<String>(), ms in any::<String>()) {
+            let mut map = HeaderMap::new();
+            for (name, text) in [("retry-after", &value), ("retry-after-ms", &ms)] {
+                if let Ok(value) = text.parse() {
+                    map.insert(name, value);
+                }
+            }
+            let wait = retry_after_at(&map, at(NOW));
+            prop_assert!(wait.is_none_or(|wait| wait <= MAX_RETRY_AFTER));
+        }
+
+        #[test]
+        fn fuzz_retry_after_survives_any_bytes(value in proptest::collection::vec(any::<u8>(), 0..40)) {
+            for name in ["retry-after", "retry-after-ms"] {
+                let Ok(value) = reqwest::header::HeaderValue::from_bytes(&value) else { continue };
+                let mut map = HeaderMap::new();
+                map.insert(name, value);
+                let wait = retry_after_at(&map, at(NOW));
+                prop_assert!(wait.is_none_or(|wait| wait <= MAX_RETRY_AFTER));
+            }
+        }
+
+        #[test]
+        fn fuzz_retry_after_numbers_are_read_exactly_or_ignored(
+            text in "[-+]?[0-9]{0,25}(\\.[0-9]{0,4})?([eE][-+]?[0-9]{1,3})?|NaN|-?inf|infinity"
+        ) {
+            let seconds = retry_after_at(&headers(&[("retry-after", &text)]), at(NOW));
+            let is_digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+            let expected = is_digits.then(|| {
+                text.parse::<u64>().map_or(MAX_RETRY_AFTER, |secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+            });
+            prop_assert_eq!(seconds, expected);
+            if let Some(millis) = retry_after_at(&headers(&[("retry-after-ms", &text)]), at(NOW)) {
+                prop_assert!(!text.contains(['-', '+', 'e', 'E', 'n', 'N']), "{text} was read as {millis:?}");
+                prop_assert!(millis <= MAX_RETRY_AFTER);
+            }
+        }
+
+        /// Every moment RFC 850's two-digit years can name (1970 to 2069), written in each
+        /// format, is read as that moment, and as the right wait from `now`.
+        #[test]
+        fn fuzz_retry_after_dates_parse_to_their_instant(
+            moment in 0u64..3_155_760_000,
+            ahead in -200_000i64..200_000,
+        ) {
+            let now = moment.saturating_add_signed(-ahead);
+            let expected = Duration::from_secs(moment.saturating_sub(now)).min(MAX_RETRY_AFTER);
+            for date in http_dates(moment) {
+                prop_assert_eq!(httpdate::parse_http_date(&date).ok(), Some(at(moment)), "{}", date);
+                prop_assert_eq!(parse_retry_after(&date, at(now)), Some(expected), "{}", date);
+            }
+        }
+
+        /// IMF-fixdate and asctime have four-digit years: up to the end of 9999.
+        #[test]
+        fn fuzz_retry_after_far_dates_are_capped(moment in 0u64..253_402_300_800) {
+            for date in http_dates(moment).into_iter().step_by(2) {
+                prop_assert_eq!(httpdate::parse_http_date(&date).ok(), Some(at(moment)), "{}", date);
+                let wait = parse_retry_after(&date, at(NOW));
+                prop_assert_eq!(wait, Some(at(moment).duration_since(at(NOW)).unwrap_or_default().min(MAX_RETRY_AFTER)));
+            }
+        }
+    }
+
+    /// JSON of any shape, with the field names and values of the API's bodies more
+    /// often than chance would give them, so decoding goes deep into the wire types.
+    fn json() -> impl Strategy<Value = Value> {
+        const WORDS: [&str; 30] = [
+            "jobId",
+            "status",
+            "progress",
+            "metadata",
+            "assetIds",
+            "error",
+            "hint",
+            "input",
+            "statusHistory",
+            "createdAt",
+            "jobs",
+            "nextPaginationToken",
+            "job",
+            "asset",
+            "id",
+            "url",
+            "kind",
+            "mimeType",
+            "properties",
+            "size",
+            "reason",
+            "details",
+            "actionName",
+            "actionLimit",
+            "creativeUnitsCost",
+            "billing",
+            "success",
+            "in-progress",
+            "video",
+            "2026-02-31T00:00:00Z",
+        ];
+        let word = proptest::sample::select(&WORDS[..]).prop_map(str::to_owned);
+        let text = prop_oneof![3 => word.clone(), 1 => any::<String>()];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text.clone().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 8, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((text.clone(), inner), 0..8)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn content_type() -> impl Strategy<Value = Option<&'static str>> {
+        proptest::option::of(proptest::sample::select(
+            &[
+                "application/json",
+                "application/json; charset=utf-8",
+                "text/html",
+                "text/plain",
+                "application/octet-stream",
+                "",
+            ][..],
+        ))
+    }
+
+    fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = content_type.and_then(|value| value.parse().ok()) {
+            headers.insert(CONTENT_TYPE, value);
+        }
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.into(),
+            request_id: Some("req_1".to_owned()),
+            redactor: Arc::new(Redactor::new(&Credentials::new(
+                "key_live_1234",
+                "s3cr3t-value",
+            ))),
+        }
+    }
+
+    /// Every decoder the client uses on `body`, as a 2xx and as an error answer: `Ok`
+    /// or the typed error, a message that names the request and shows no secret.
+    fn decode_everything(
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        status: u16,
+    ) -> Result<(), TestCaseError> {
+        use kling_types::api::{
+            AssetResponse, GenerateResponse, JobList, JobResponse, UploadResponse,
+        };
+
+        let ok = reply(200, content_type, body.clone());
+        let errors = [
+            ok.decode::<JobResponse>("GET /jobs/job_1").err(),
+            ok.decode::<AssetResponse>("GET /assets/asset_1").err(),
+            ok.decode::<JobList>("GET /jobs").err(),
+            ok.decode::<GenerateResponse>("POST /generate").err(),
+            ok.decode::<UploadResponse>("GET /uploads/up_1").err(),
+            ok.decode::<kling_types::api::ErrorBody>("GET /x").err(),
+        ];
+        for error in errors.into_iter().flatten() {
+            let Error::Decode {
+                what,
+                answer,
+                request_id,
+                ..
+            } = &error
+            else {
+                return Err(TestCaseError::fail(format!(
+                    "not a decode error: {error:?}"
+                )));
+            };
+            let shown = error.to_string();
+            prop_assert!(
+                shown.starts_with(&format!(
+                    "unexpected answer to {what}: the server answered "
+                )),
+                "{}",
+                shown
+            );
+            prop_assert!(answer.chars().count() < SNIPPET_CHARS + 100, "{}", answer);
+            prop_assert_eq!(request_id.as_deref(), Some("req_1"));
+            prop_assert!(
+                !shown.contains("s3cr3t-value") && !shown.contains("key_live_1234"),
+                "{}",
+                shown
+            );
+        }
+        let error = reply(status, content_type, body).into_error();
+        prop_assert_eq!(error.status(), Some(status));
+        let expected_kind = match (&error, status) {
+            (Error::Auth { .. }, 401) | (Error::RateLimited { .. }, 429) => true,
+            (Error::Api { .. }, status) => !matches!(status, 401 | 429),
+            _ => false,
+        };
+        prop_assert!(expected_kind, "{:?}", error);
+        prop_assert!(error.team_limit().is_none() || status == 429);
+        let shown = error.to_string();
+        prop_assert!(shown.chars().count() < REASON_CHARS + 400, "{}", shown);
+        prop_assert!(
+            !shown.contains("s3cr3t-value") && !shown.contains("key_live_1234"),
+            "{}",
+            shown
         );
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
-        assert_eq!(retry_after(&headers(&[])), None);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        #[test]
+        fn fuzz_decode_survives_any_json_shape(
+            value in json(),
+            wrap in proptest::sample::select(&["", "job", "asset", "upload", "jobs", "details", "reason"][..]),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            let value = match wrap {
+                "" => value,
+                "jobs" => serde_json::json!({"jobs": [value], "nextPaginationToken": "t"}),
+                "details" => serde_json::json!({"reason": "Too many jobs", "details": value}),
+                key => serde_json::json!({ key: value }),
+            };
+            decode_everything(content_type, serde_json::to_vec(&value).unwrap(), status)?;
+        }
+
+        #[test]
+        fn fuzz_decode_survives_any_bytes(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            decode_everything(content_type, body, status)?;
+        }
+
+        #[test]
+        fn fuzz_decode_survives_any_text_with_secrets(
+            before in any::<String>(),
+            secret in proptest::sample::select(&["key_live_1234", "s3cr3t-value", "a2V5X2xpdmVfMTIzNDpzM2NyM3QtdmFsdWU="][..]),
+            after in any::<String>(),
+            content_type in content_type(),
+            status in 400u16..=599,
+        ) {
+            decode_everything(content_type, format!("{before}{secret}{after}").into_bytes(), status)?;
+            let reason = serde_json::json!({"reason": format!("{before}{secret}{after}")});
+            decode_everything(content_type, serde_json::to_vec(&reason).unwrap(), status)?;
+        }
+    }
+
+    #[test]
+    fn team_limits_come_from_the_details_only() {
+        let limit_of = |body: Value| {
+            reply(
+                429,
+                Some("application/json"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .into_error()
+            .team_limit()
+            .cloned()
+        };
+        let limit = TeamLimit::new(5).with_action_name("generate");
+        assert_eq!(
+            limit_of(
+                serde_json::json!({"reason": "x", "details": {"actionName": "generate", "actionLimit": 5}})
+            ),
+            Some(limit)
+        );
+        assert_eq!(
+            limit_of(serde_json::json!({"details": {"actionLimit": "3"}})),
+            Some(TeamLimit::new(3))
+        );
+        for other in [
+            serde_json::json!({"reason": "Too many requests"}),
+            serde_json::json!({"reason": "x", "details": {"actionName": "generate"}}),
+            serde_json::json!({"reason": "x", "details": {"actionLimit": -1}}),
+            serde_json::json!({"reason": "x", "details": {"actionLimit": 2.5}}),
+            serde_json::json!({"reason": "x", "details": "parallel jobs"}),
+            serde_json::json!({"reason": "x", "details": [5]}),
+        ] {
+            assert_eq!(limit_of(other.clone()), None, "{other}");
+        }
+        let other = reply(
+            503,
+            Some("application/json"),
+            br#"{"details": {"actionLimit": 5}}"#.to_vec(),
+        )
+        .into_error();
+        assert_eq!(other.team_limit(), None, "only a 429 is a team limit");
     }
 
     #[test]

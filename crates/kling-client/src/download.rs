@@ -15,9 +15,10 @@ use kling_types::{AssetId, ModelRequest};
 use reqwest::Method;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 
-use crate::client::{Call, Client, redact, segment};
+use crate::client::{Call, Client, segment};
 use crate::error::Error;
 use crate::jobs::WaitOptions;
+use crate::redact::redact;
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,9 +183,9 @@ impl Client {
                 }
             }
             let cut: String = match request.send().await {
-                Err(error) => self
-                    .transport_error(error, &format!("GET {}", redact(&url)))
-                    .to_string(),
+                Err(error) => crate::error::chain(
+                    &self.transport_error(error, &format!("GET {}", redact(&url))),
+                ),
                 Ok(response) => {
                     let status = response.status();
                     let header = |name| {
@@ -200,31 +201,46 @@ impl Client {
                         response.content_length(),
                     );
                     let to_stream = match status.as_u16() {
-                        200 => {
-                            if written > 0 {
-                                // The server sent the whole file again: start over.
-                                file = PartFile::create(part, self.durable_downloads)
-                                    .await
-                                    .map_err(io)?;
-                                written = 0;
-                            }
-                            (total, etag) = (content_length, etag_now);
-                            Ok(response)
-                        }
-                        206 => {
+                        status @ (200 | 206) => {
                             let same_file =
                                 etag.is_none() || etag_now.is_none() || etag_now == etag;
-                            match content_range.as_deref().and_then(parse_content_range) {
-                                Some((start, size)) if start == written && same_file => {
-                                    total = size.or(total);
+                            let next = continuation(
+                                status,
+                                content_range.as_deref(),
+                                content_length,
+                                written,
+                                total,
+                            );
+                            match next {
+                                Continuation::FromStart { total: size } => {
+                                    if written > 0 {
+                                        // The server sent the whole file again: start over.
+                                        file = PartFile::create(part, self.durable_downloads)
+                                            .await
+                                            .map_err(io)?;
+                                        written = 0;
+                                    }
+                                    (total, etag) = (size, etag_now);
                                     Ok(response)
                                 }
-                                _ => {
+                                Continuation::FromWritten { total: size } if same_file => {
+                                    total = size;
+                                    Ok(response)
+                                }
+                                Continuation::FromWritten { .. } | Continuation::Mismatch => {
                                     tracing::warn!(%asset_id, "the server resumed at another place or another file: starting over");
                                     file = PartFile::create(part, self.durable_downloads)
                                         .await
                                         .map_err(io)?;
-                                    (written, etag) = (0, None);
+                                    (written, total, etag) = (0, None, None);
+                                    // Counted as a resume: a server that always answers
+                                    // so cannot keep the download going round forever.
+                                    resumes += 1;
+                                    if resumes > MAX_RESUMES {
+                                        return Err(failed(format!(
+                                            "the file server kept answering ranges that do not continue the file (gave up after {resumes} attempts)"
+                                        )));
+                                    }
                                     continue;
                                 }
                             }
@@ -237,20 +253,24 @@ impl Client {
                         }
                         416 if total == Some(written) => break,
                         _ => {
+                            let headers = response.headers().clone();
                             let body = response.bytes().await.unwrap_or_default();
                             let error = crate::client::Reply {
                                 status,
-                                headers: reqwest::header::HeaderMap::new(),
+                                headers,
                                 body,
                                 request_id: None,
+                                redactor: std::sync::Arc::clone(&self.redactor),
                             }
                             .into_error();
+                            let answered = format!(
+                                "the file server answered {status}: {}",
+                                error.reason().unwrap_or("no reason given")
+                            );
                             if !error.is_retryable() {
-                                return Err(failed(format!(
-                                    "the file server answered {status}: {error}"
-                                )));
+                                return Err(failed(answered));
                             }
-                            Err(error.to_string())
+                            Err(answered)
                         }
                     };
                     match to_stream {
@@ -262,16 +282,18 @@ impl Client {
                                 match piece {
                                     Ok(bytes) => {
                                         file.write(&bytes).await.map_err(io)?;
-                                        written += bytes.len() as u64;
+                                        written = written.saturating_add(
+                                            u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+                                        );
                                         on_progress(DownloadProgress {
                                             bytes: written,
                                             total,
                                         });
                                     }
                                     Err(error) => {
-                                        cut = Some(
-                                            self.transport_error(error, "the download").to_string(),
-                                        );
+                                        cut = Some(crate::error::chain(
+                                            &self.transport_error(error, "the download"),
+                                        ));
                                         break;
                                     }
                                 }
@@ -305,7 +327,7 @@ impl Client {
             } else {
                 backoff.next().unwrap_or(self.retry.max_delay)
             };
-            tracing::info!(%asset_id, written, ?total, delay_ms = delay.as_millis() as u64, cut, "resuming the download");
+            tracing::info!(%asset_id, written, ?total, delay_ms = crate::client::millis(delay), cut, "resuming the download");
             tokio::time::sleep(delay).await;
         }
         file.finish().await.map_err(io)?;
@@ -360,12 +382,14 @@ impl Client {
             let extension = asset
                 .mime_type
                 .as_deref()
-                .and_then(|mime| mime.split('/').nth(1))
+                .and_then(extension_of)
                 .unwrap_or("bin");
+            // The server names the file: nothing it sends may climb out of `dir`.
+            let stem = file_stem(job.job_id.as_str());
             let name = if asset_ids.len() == 1 {
-                format!("{}.{extension}", job.job_id)
+                format!("{stem}.{extension}")
             } else {
-                format!("{}-{}.{extension}", job.job_id, index + 1)
+                format!("{stem}-{}.{extension}", index + 1)
             };
             let path = dir.join(name);
             self.download(asset_id, &path).await?;
@@ -432,7 +456,7 @@ impl PartFile {
                 (&*self.file).write_all(bytes)?;
                 if started.elapsed() > self.slow_write {
                     tracing::debug!(
-                        took_ms = started.elapsed().as_millis() as u64,
+                        took_ms = crate::client::millis(started.elapsed()),
                         "a slow write: writing the rest of the download on the blocking pool"
                     );
                     self.offloaded = Some(Vec::with_capacity(OFFLOADED_WRITE));
@@ -445,7 +469,9 @@ impl PartFile {
                 }
             }
         }
-        self.unsynced += bytes.len() as u64;
+        self.unsynced = self
+            .unsynced
+            .saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         let idle = self
             .syncing
             .as_ref()
@@ -510,31 +536,278 @@ impl Drop for PartialFile {
     }
 }
 
+/// The extension for a MIME type (`video/mp4` → `mp4`), when it is a plain one: short,
+/// ASCII letters and digits only.
+fn extension_of(mime_type: &str) -> Option<&str> {
+    let (_, subtype) = mime_type.split_once('/')?;
+    let subtype = subtype.split(';').next()?.trim();
+    (!subtype.is_empty()
+        && subtype.len() <= 10
+        && subtype.bytes().all(|byte| byte.is_ascii_alphanumeric()))
+    .then_some(subtype)
+}
+
+/// An id as a file name: anything but ASCII letters, digits, `-` and `_` becomes `_`
+/// (so `../x` cannot leave the folder), at most 100 characters.
+fn file_stem(id: &str) -> String {
+    let stem: String = id
+        .chars()
+        .take(100)
+        .map(|char| {
+            if char.is_ascii_alphanumeric() || char == '-' || char == '_' {
+                char
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        "job".to_owned()
+    } else {
+        stem
+    }
+}
+
 /// `.NAME.part` beside the target.
 fn partial_path(target: &Path) -> Option<PathBuf> {
     let name = target.file_name()?.to_string_lossy();
     Some(target.with_file_name(format!(".{name}.part")))
 }
 
-/// `bytes START-END/SIZE` → `(START, Some(SIZE))`; `SIZE` may be `*`.
-fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
-    let (range, size) = value.strip_prefix("bytes ")?.split_once('/')?;
-    let start = range.split_once('-')?.0.trim().parse().ok()?;
-    Some((start, size.trim().parse().ok()))
+/// A `Content-Range` of a 206 answer: bytes `first` to `last` (inclusive) of a file of
+/// `size` bytes (`None` for `*`, unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ContentRange {
+    first: u64,
+    last: u64,
+    size: Option<u64>,
+}
+
+impl ContentRange {
+    /// The number of bytes in the range (`None` for the one range too long to count,
+    /// `0-18446744073709551615`).
+    fn len(&self) -> Option<u64> {
+        // `first <= last` by construction.
+        (self.last - self.first).checked_add(1)
+    }
+}
+
+/// `bytes FIRST-LAST/SIZE` (RFC 9110 §14.4; `SIZE` may be `*`). `None` for anything
+/// else, and for a range that contradicts itself (`LAST` before `FIRST`, or past the
+/// size). The unsatisfied form `bytes */SIZE` belongs to a 416, not to a body: `None`.
+fn parse_content_range(value: &str) -> Option<ContentRange> {
+    let (unit, rest) = value.trim().split_once(' ')?;
+    if !unit.eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    let (range, size) = rest.trim_start().split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let number = |text: &str| {
+        if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<u64>().ok()
+    };
+    let (first, last) = (number(first)?, number(last)?);
+    let size = match size {
+        "*" => None,
+        size => Some(number(size)?),
+    };
+    (first <= last && size.is_none_or(|size| last < size)).then_some(ContentRange {
+        first,
+        last,
+        size,
+    })
+}
+
+/// How the body of a 200 or 206 answer continues the file being downloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Continuation {
+    /// The whole file from its start (a 200); its size when said.
+    FromStart { total: Option<u64> },
+    /// The rest of the file from the bytes written so far (a 206); its size when known.
+    FromWritten { total: Option<u64> },
+    /// Another place, another size, or headers that contradict each other: start over.
+    Mismatch,
+}
+
+/// What an answer's headers say, checked against the `written` bytes and the size
+/// `known` so far: a 206 must carry a valid `Content-Range` starting at `written`, whose
+/// length agrees with `Content-Length` (hyper has already parsed that one strictly) and
+/// whose size agrees with the one known.
+fn continuation(
+    status: u16,
+    content_range: Option<&str>,
+    content_length: Option<u64>,
+    written: u64,
+    known: Option<u64>,
+) -> Continuation {
+    if status != 206 {
+        return Continuation::FromStart {
+            total: content_length,
+        };
+    }
+    let Some(range) = content_range.and_then(parse_content_range) else {
+        return Continuation::Mismatch;
+    };
+    let total = range.size.or(known);
+    let consistent = range.first == written
+        && content_length.is_none_or(|length| Some(length) == range.len())
+        && (range.size.is_none() || known.is_none() || range.size == known)
+        && total.is_none_or(|total| range.last < total);
+    if consistent {
+        Continuation::FromWritten { total }
+    } else {
+        Continuation::Mismatch
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    fn range(first: u64, last: u64, size: Option<u64>) -> Option<ContentRange> {
+        Some(ContentRange { first, last, size })
+    }
+
     #[test]
     fn content_ranges_parse() {
         assert_eq!(
             parse_content_range("bytes 100-199/300"),
-            Some((100, Some(300)))
+            range(100, 199, Some(300))
         );
-        assert_eq!(parse_content_range("bytes 100-199/*"), Some((100, None)));
-        assert_eq!(parse_content_range("items 1-2/3"), None);
+        assert_eq!(
+            parse_content_range("bytes 100-199/*"),
+            range(100, 199, None)
+        );
+        assert_eq!(parse_content_range("Bytes  0-0/1"), range(0, 0, Some(1)));
+        assert_eq!(
+            parse_content_range("bytes 0-18446744073709551614/18446744073709551615")
+                .and_then(|range| range.len()),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            parse_content_range("bytes 0-18446744073709551615/*").map(|range| range.len()),
+            Some(None)
+        );
+        for refused in [
+            "items 1-2/3",
+            "bytes 200-100/300",
+            "bytes 100-300/300",
+            "bytes */300",
+            "bytes -5-10/20",
+            "bytes +1-2/3",
+            "bytes 1-2/-3",
+            "bytes 0-99999999999999999999/*",
+            "bytes 1 - 2/3",
+            "bytes 1-2",
+            "",
+        ] {
+            assert_eq!(parse_content_range(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn only_a_range_that_continues_the_file_is_appended() {
+        let from_written = |total| Continuation::FromWritten { total };
+        assert_eq!(
+            continuation(200, None, Some(300), 100, Some(300)),
+            Continuation::FromStart { total: Some(300) }
+        );
+        assert_eq!(
+            continuation(206, Some("bytes 100-299/300"), Some(200), 100, Some(300)),
+            from_written(Some(300))
+        );
+        assert_eq!(
+            continuation(206, Some("bytes 100-299/*"), None, 100, Some(300)),
+            from_written(Some(300))
+        );
+        assert_eq!(
+            continuation(206, Some("bytes 100-299/*"), None, 100, None),
+            from_written(None)
+        );
+        for (range, length, known) in [
+            // Another place.
+            (Some("bytes 0-299/300"), Some(300), Some(300)),
+            // A length that is not the range's.
+            (Some("bytes 100-299/300"), Some(150), Some(300)),
+            // Another size: another file.
+            (Some("bytes 100-399/400"), Some(300), Some(300)),
+            // Past the size known.
+            (Some("bytes 100-399/*"), Some(300), Some(300)),
+            // No range, or junk.
+            (None, Some(200), Some(300)),
+            (Some("bytes 100-99/300"), None, Some(300)),
+        ] {
+            assert_eq!(
+                continuation(206, range, length, 100, known),
+                Continuation::Mismatch,
+                "{range:?} {length:?} {known:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        #[test]
+        fn fuzz_content_range_survives_any_text(text in any::<String>()) {
+            if let Some(parsed) = parse_content_range(&text) {
+                prop_assert!(parsed.first <= parsed.last);
+                prop_assert!(parsed.size.is_none_or(|size| parsed.last < size));
+                let size = parsed.size.map_or_else(|| "*".to_owned(), |size| size.to_string());
+                let canonical = format!("bytes {}-{}/{size}", parsed.first, parsed.last);
+                prop_assert_eq!(parse_content_range(&canonical), Some(parsed));
+            }
+        }
+
+        #[test]
+        fn fuzz_content_range_reads_what_it_is_given(
+            text in "(bytes|BYTES|items) {0,2}[0-9]{0,21}-[0-9]{0,21}/([0-9]{0,21}|\\*)"
+        ) {
+            let parsed = parse_content_range(&text);
+            let fields = text.split_once(' ').map(|(_, rest)| rest.trim_start()).and_then(|rest| {
+                let (range, size) = rest.split_once('/')?;
+                let (first, last) = range.split_once('-')?;
+                Some((first.parse::<u64>().ok()?, last.parse::<u64>().ok()?, size))
+            });
+            let expected = fields.and_then(|(first, last, size)| {
+                let size = if size == "*" { None } else { Some(size.parse::<u64>().ok()?) };
+                let valid = text.starts_with(['b', 'B']) && first <= last && size.is_none_or(|size| last < size);
+                valid.then_some(ContentRange { first, last, size })
+            });
+            prop_assert_eq!(parsed, expected, "{}", text);
+        }
+
+        #[test]
+        fn fuzz_content_range_and_length_agree_before_a_byte_is_appended(
+            status in prop_oneof![Just(200u16), Just(206u16)],
+            first in prop_oneof![any::<u64>(), 0u64..1000],
+            span in prop_oneof![any::<u64>(), 0u64..1000],
+            size in proptest::option::of(prop_oneof![any::<u64>(), 0u64..3000]),
+            junk in proptest::option::of(any::<String>()),
+            content_length in proptest::option::of(prop_oneof![any::<u64>(), 0u64..1000]),
+            written in prop_oneof![any::<u64>(), 0u64..1000],
+            known in proptest::option::of(prop_oneof![any::<u64>(), 0u64..3000]),
+        ) {
+            let size_text = size.map_or_else(|| "*".to_owned(), |size| size.to_string());
+            let text = junk.unwrap_or_else(|| format!("bytes {first}-{}/{size_text}", first.saturating_add(span)));
+            match continuation(status, Some(&text), content_length, written, known) {
+                Continuation::FromStart { total } => {
+                    prop_assert_eq!(status, 200);
+                    prop_assert_eq!(total, content_length);
+                }
+                Continuation::FromWritten { total } => {
+                    let range = parse_content_range(&text).expect("a 206 is followed only with a valid range");
+                    prop_assert_eq!(range.first, written);
+                    prop_assert!(content_length.is_none_or(|length| Some(length) == range.len()));
+                    prop_assert!(total.is_none_or(|total| written < total && range.last < total));
+                }
+                Continuation::Mismatch => prop_assert_eq!(status, 206),
+            }
+        }
     }
 
     /// Writes pieces of many sizes (3 MiB in all) through a [`PartFile`] tuned by
@@ -595,6 +868,24 @@ mod tests {
             file.background_syncs >= 1,
             "no flush to disk while the file grew"
         );
+    }
+
+    #[test]
+    fn server_given_names_stay_inside_the_folder() {
+        assert_eq!(file_stem("job_abc-123"), "job_abc-123");
+        assert_eq!(file_stem("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(file_stem(""), "job");
+        assert_eq!(extension_of("video/mp4"), Some("mp4"));
+        assert_eq!(extension_of("video/mp4; codecs=avc1"), Some("mp4"));
+        for odd in [
+            "video/../../x",
+            "video/",
+            "mp4",
+            "image/svg+xml",
+            "video/a\\b",
+        ] {
+            assert_eq!(extension_of(odd), None, "{odd}");
+        }
     }
 
     #[test]

@@ -29,11 +29,16 @@ pub enum Error {
         request_id: Option<String>,
     },
 
-    /// Too many requests or parallel jobs (429).
-    #[error("rate limited by the API: {reason}{}{}", retry_after.map(|wait| format!(" (it asked to wait {} s)", wait.as_secs_f64().ceil())).unwrap_or_default(), request_id_suffix(.request_id))]
+    /// Too many requests or parallel jobs (429). When the API named the team limit that
+    /// was hit, [`Error::team_limit`] has it: then submitting again helps only once one
+    /// of the team's jobs has ended, and [`Client::submit`](crate::Client::submit)
+    /// returns at once instead of retrying.
+    #[error("rate limited by the API: {reason}{}{}{}", limit.as_ref().map(TeamLimit::hint).unwrap_or_default(), retry_after.map(|wait| format!(" (it asked to wait {} s)", wait.as_secs_f64().ceil())).unwrap_or_default(), request_id_suffix(.request_id))]
     RateLimited {
         /// What the API said.
         reason: String,
+        /// The team limit that was hit, when the API named it (`details` of its answer).
+        limit: Option<TeamLimit>,
         /// How long the API asked to wait, when it said.
         retry_after: Option<Duration>,
         /// The request id.
@@ -54,7 +59,7 @@ pub enum Error {
     },
 
     /// The server could not be reached.
-    #[error("cannot reach {target}: {source}: check your network and SCENARIO_BASE_URL")]
+    #[error("cannot reach {target} (check your network and SCENARIO_BASE_URL)")]
     Connect {
         /// What was being reached (without any query string).
         target: String,
@@ -73,7 +78,7 @@ pub enum Error {
     },
 
     /// The connection broke while a request or its answer was on the way.
-    #[error("the connection broke during {what}: {source}")]
+    #[error("the connection broke during {what}")]
     Transport {
         /// What was going on.
         what: String,
@@ -83,10 +88,13 @@ pub enum Error {
     },
 
     /// The API answered something this client cannot read.
-    #[error("unexpected answer to {what}: {source}{}", request_id_suffix(.request_id))]
+    #[error("unexpected answer to {what}: the server answered {answer}{}", request_id_suffix(.request_id))]
     Decode {
         /// The request.
         what: String,
+        /// What the answer was: its content type and a short snippet, with URLs' queries
+        /// and anything like a secret replaced by `…` (`text/html instead of JSON: <html>…`).
+        answer: String,
         /// The request id.
         request_id: Option<String>,
         /// The cause.
@@ -97,10 +105,10 @@ pub enum Error {
     /// A generate request failed in a way that leaves unknown whether it started a job,
     /// and no such job could be found: check the job list before submitting again.
     #[error(
-        "the generate request may or may not have started a job ({cause}), and none was found: check `kling jobs list` before submitting again"
+        "the generate request may or may not have started a job ({cause}): check `kling jobs list` before submitting again"
     )]
     SubmitUncertain {
-        /// The last failure.
+        /// The last failure, and what the job list showed.
         cause: String,
     },
 
@@ -163,7 +171,7 @@ pub enum Error {
     },
 
     /// Reading or writing a local file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -219,12 +227,135 @@ impl Error {
         }
     }
 
+    /// The team limit a 429 named (parallel jobs per team), if any.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig};
+    /// # let full = FaultRule::new(Fault::Status { status: 429, retry_after_secs: None }).on("POST", "/v1/generate/");
+    /// # let sandbox = Sandbox::start(SandboxConfig::default().with_fault(full)).await?;
+    /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
+    /// let request = kling_types::kling_v1_6_pro::Kling16ProRequest::new("a lighthouse");
+    /// match client.submit(&request).await {
+    ///     Err(error) if error.team_limit().is_some() => {
+    ///         let limit = error.team_limit().unwrap();
+    ///         // Submit again once one of the team's jobs has ended.
+    ///         assert_eq!(limit.action_limit, 5);
+    ///         assert_eq!(limit.action_name.as_deref(), Some("generate"));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn team_limit(&self) -> Option<&TeamLimit> {
+        match self {
+            Self::RateLimited { limit, .. } => limit.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// What the server said, for errors that carry it.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Auth { reason, .. }
+            | Self::RateLimited { reason, .. }
+            | Self::Api { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } | Self::Api { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
+}
+
+/// A limit of the team's plan that a request hit: past the number of jobs a team may
+/// run at once, a generate gets a 429 whose `details` name the action and the limit
+/// (`{"actionName": "generate", "actionLimit": 5}`). Waiting for one of the team's jobs
+/// to end, not retrying at once, is what helps. See [`Error::team_limit`].
+///
+/// ```
+/// let error = kling_client::Error::RateLimited {
+///     reason: "Too many parallel jobs".to_owned(),
+///     limit: Some(kling_client::TeamLimit::new(3).with_action_name("generate")),
+///     retry_after: None,
+///     request_id: None,
+/// };
+/// assert_eq!(error.team_limit().map(|limit| limit.action_limit), Some(3));
+/// assert!(error.to_string().contains("at most 3 `generate` at once"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TeamLimit {
+    /// What is limited (`actionName`; `generate` for parallel generations), when said.
+    pub action_name: Option<String>,
+    /// How many may run at once (`actionLimit`).
+    pub action_limit: u64,
+}
+
+impl TeamLimit {
+    /// A limit of `action_limit` at once, for an unnamed action.
+    pub fn new(action_limit: u64) -> Self {
+        Self {
+            action_name: None,
+            action_limit,
+        }
+    }
+
+    /// Names the action that is limited.
+    #[must_use]
+    pub fn with_action_name(mut self, action_name: impl Into<String>) -> Self {
+        self.action_name = Some(action_name.into());
+        self
+    }
+
+    /// The limit in an error body's `details`: `actionLimit` (a whole number, or a string
+    /// of digits) and, optionally, `actionName`. The reason's wording is unconfirmed, so
+    /// only `details` decide; any other shape is not a team limit.
+    pub(crate) fn from_details(details: &serde_json::Value) -> Option<Self> {
+        let limit = details.get("actionLimit")?;
+        let action_limit = limit
+            .as_u64()
+            .or_else(|| limit.as_str().and_then(|text| text.trim().parse().ok()))?;
+        let action_name = details
+            .get("actionName")
+            .and_then(serde_json::Value::as_str)
+            .map(|name| crate::redact::Redactor::default().clean(name, 60));
+        Some(Self {
+            action_name,
+            action_limit,
+        })
+    }
+
+    fn hint(&self) -> String {
+        let action = self
+            .action_name
+            .as_ref()
+            .map(|name| format!(" `{name}`"))
+            .unwrap_or_default();
+        format!(
+            " (the team's limit: at most {}{action} at once; submit again once one of its jobs has ended)",
+            self.action_limit
+        )
+    }
+}
+
+/// An error and its causes, as one line (`error: cause: cause`), for messages that
+/// quote another error (whose `Display` names only itself).
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn request_id_suffix(request_id: &Option<String>) -> String {

@@ -10,8 +10,8 @@ use kling_types::{Finding, JobId, ModelRequest, Validation};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::client::{Call, Client, segment};
-use crate::error::Error;
+use crate::client::{Call, Client, Reply, segment};
+use crate::error::{Error, chain};
 
 /// A job that was started (or found again after a lost answer), with what the request
 /// produced on the way.
@@ -206,7 +206,7 @@ impl WaitOptions {
         }
         match progress.until_full() {
             // Far from the end: halve the distance (the estimate sharpens on the way).
-            Some(until_full) if until_full > backoff * 2 => {
+            Some(until_full) if until_full > backoff.saturating_mul(2) => {
                 (until_full / 2).clamp(self.min_poll, self.far_poll.max(self.min_poll))
             }
             Some(until_full) => until_full.clamp(self.min_poll, self.far_poll.max(self.min_poll)),
@@ -264,6 +264,21 @@ impl JobUpdate {
     }
 }
 
+/// The answer to a generate, when it names the job it started. A 2xx that does not
+/// decode, or whose job has no id, is an [`Error::Decode`]: it may have started a job.
+fn started_job(reply: &Reply, what: &str) -> Result<GenerateResponse, Error> {
+    let response: GenerateResponse = reply.decode(what)?;
+    if response.job.job_id.as_str().trim().is_empty() {
+        return Err(Error::Decode {
+            what: what.to_owned(),
+            answer: "a job without an id".to_owned(),
+            request_id: reply.request_id.clone(),
+            source: serde::de::Error::custom("`job.jobId` is empty"),
+        });
+    }
+    Ok(response)
+}
+
 /// How many empty pages in a row the listing follows before it gives up on a server
 /// that keeps promising more.
 const MAX_EMPTY_PAGES: u32 = 50;
@@ -284,7 +299,13 @@ impl Client {
     /// ([`Submitted::recovered`]); only when it is still not there after
     /// [`RetryPolicy::reconcile_grace`](crate::RetryPolicy::reconcile_grace) does it
     /// submit again. If retries run out with the outcome unknown, the error is
-    /// [`Error::SubmitUncertain`].
+    /// [`Error::SubmitUncertain`]. A 2xx whose answer cannot be read (or names no job)
+    /// said yes: it is looked for the same way, and never submitted again
+    /// ([`Error::SubmitUncertain`] when not found).
+    ///
+    /// A 429 that names the team's limit of parallel jobs ([`Error::team_limit`]) is
+    /// returned at once, without a retry or spending the retry budget: submit again
+    /// once one of the team's jobs has ended.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -340,27 +361,32 @@ impl Client {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let path = format!("/generate/custom/{}", segment(model_id));
         let mut backoff = self.backoff();
-        let mut retry = 0;
+        let mut retry: u32 = 0;
         loop {
             let call = Call::api(Method::POST, path.clone()).json(body.clone());
             let error = match self.attempt(&call, retry).await {
-                Ok(reply) => {
-                    let response: GenerateResponse = reply.decode(&call.what)?;
-                    self.claim(&response.job.job_id);
-                    tracing::info!(job_id = %response.job.job_id, "job started");
-                    return Ok(Submitted {
-                        job: response.job,
-                        warnings,
-                        cost: response.creative_units_cost,
-                        recovered: false,
-                    });
-                }
+                Ok(reply) => match started_job(&reply, &call.what) {
+                    Ok(response) => {
+                        self.claim(&response.job.job_id);
+                        tracing::info!(job_id = %response.job.job_id, "job started");
+                        return Ok(Submitted {
+                            job: response.job,
+                            warnings,
+                            cost: response.creative_units_cost,
+                            recovered: false,
+                        });
+                    }
+                    Err(error) => error,
+                },
                 Err(error) => error,
             };
-            let outcome_unknown = matches!(error, Error::Timeout { .. } | Error::Transport { .. })
+            // A 2xx this client cannot read said yes: a job most likely started.
+            let answered_yes = matches!(error, Error::Decode { .. });
+            let outcome_unknown = answered_yes
+                || matches!(error, Error::Timeout { .. } | Error::Transport { .. })
                 || matches!(error.status(), Some(500 | 502 | 504));
             if outcome_unknown {
-                tracing::warn!(%error, "the submit's outcome is unknown: looking for its job before anything else");
+                tracing::warn!(error = %chain(&error), "the submit's outcome is unknown: looking for its job before anything else");
                 for pause in [Duration::ZERO, self.retry.reconcile_grace] {
                     tokio::time::sleep(pause).await;
                     match self.recover_submitted(model_id, &body, since).await {
@@ -377,22 +403,37 @@ impl Client {
                         Err(list_error) => {
                             return Err(Error::SubmitUncertain {
                                 cause: format!(
-                                    "{error}; looking for the job failed too: {list_error}"
+                                    "{}; looking for the job failed too: {}",
+                                    chain(&error),
+                                    chain(&list_error)
                                 ),
                             });
                         }
                     }
                 }
+                // The server said yes and no job is to be seen: submitting again could
+                // start a second one. Only the user can tell.
+                if answered_yes {
+                    return Err(Error::SubmitUncertain {
+                        cause: format!("{}; no such job is in the job list yet", chain(&error)),
+                    });
+                }
             }
-            retry += 1;
+            // A team limit helps no retry until one of the team's jobs ends: the caller
+            // (a batch scheduler) holds its submits and comes back; no budget is spent.
+            if error.team_limit().is_some() {
+                tracing::info!(error = %chain(&error), "the team's limit of parallel jobs is reached: not retrying");
+                return Err(error);
+            }
+            retry = retry.saturating_add(1);
             match self.retry_delay(retry, &error, &mut backoff) {
                 Some(delay) => {
-                    tracing::info!(retry, delay_ms = delay.as_millis() as u64, %error, "submitting again: no job was started");
+                    tracing::info!(retry, delay_ms = crate::client::millis(delay), error = %chain(&error), "submitting again: no job was started");
                     tokio::time::sleep(delay).await;
                 }
                 None if outcome_unknown => {
                     return Err(Error::SubmitUncertain {
-                        cause: error.to_string(),
+                        cause: format!("{}; no such job was in the job list", chain(&error)),
                     });
                 }
                 None => return Err(error),

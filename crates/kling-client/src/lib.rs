@@ -53,14 +53,32 @@ mod download;
 mod error;
 mod jobs;
 mod models;
+mod redact;
 mod upload;
 
 pub use board::JobBoard;
-pub use client::{Client, redact};
+pub use client::Client;
 pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,
 };
 pub use download::DownloadProgress;
-pub use error::Error;
+pub use error::{Error, TeamLimit};
 pub use jobs::{JobFilter, JobUpdate, Submitted, WaitOptions};
+pub use redact::redact;
 pub use upload::{MAX_INLINE_IMAGE_BYTES, sniff_image_type};
+
+/// The settings of this crate's fuzz targets (the `fuzz_*` proptest tests):
+/// `KLING_FUZZ_CASES` cases (2000 unless set; `cargo xtask fuzz` sets 100000), and no
+/// failure files (a failure prints its minimal input, which becomes a unit test).
+#[cfg(test)]
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("KLING_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.trim().parse().ok())
+        .unwrap_or(2000);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..Default::default()
+    }
+}

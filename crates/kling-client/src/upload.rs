@@ -58,6 +58,13 @@ pub fn sniff_image_type(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Where part `number` (from 1, as the API counts) of a file of `size` bytes starts;
+/// `None` for a part the file does not have (0, negative, or past its end).
+fn part_start(number: i64, size: u64) -> Option<u64> {
+    let index = u64::try_from(number).ok()?.checked_sub(1)?;
+    index.checked_mul(PART_BYTES).filter(|start| *start < size)
+}
+
 impl Client {
     /// Uploads an image and returns its asset id, to use as `startImage`, `endImage` or
     /// in `referenceImages`.
@@ -146,8 +153,14 @@ impl Client {
             .upload;
         let upload_path = format!("/uploads/{}", segment(&upload.id));
         for part in &upload.parts {
-            let start = (part.number.max(1) as u64 - 1) * PART_BYTES;
-            let length = PART_BYTES.min(size.saturating_sub(start));
+            let start = part_start(part.number, size).ok_or_else(|| {
+                failed(format!(
+                    "the API asked for part {} of a file of {parts} parts",
+                    part.number
+                ))
+            })?;
+            // `part_start` is below `size`: no underflow.
+            let length = PART_BYTES.min(size - start);
             let mut bytes = vec![
                 0;
                 usize::try_from(length)
@@ -205,6 +218,21 @@ impl Client {
                 .await?
                 .decode::<UploadResponse>(&call.what)?
                 .upload;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_parts_the_file_has_are_read() {
+        let size = 2 * PART_BYTES + 5;
+        assert_eq!(part_start(1, size), Some(0));
+        assert_eq!(part_start(3, size), Some(2 * PART_BYTES));
+        for missing in [0, -1, 4, i64::MAX, i64::MIN] {
+            assert_eq!(part_start(missing, size), None, "part {missing}");
         }
     }
 }

@@ -927,12 +927,11 @@ impl Run<'_> {
     }
 }
 
-/// The team-limit refusal in an error: `Some(limit)` (the limit when the API named it).
+/// The team-limit refusal in an error: `Some(limit)`, the parallel jobs the API allows.
 fn team_limit(error: &kling_client::Error) -> Option<Option<usize>> {
-    match error {
-        kling_client::Error::RateLimited { .. } => Some(None),
-        _ => None,
-    }
+    error
+        .team_limit()
+        .map(|limit| usize::try_from(limit.action_limit).ok())
 }
 
 /// A sum of creative units (from 0, where `Iterator::sum` of no floats gives `-0`).
