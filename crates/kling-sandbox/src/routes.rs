@@ -34,6 +34,9 @@ const REQUEST_ID: &str = "x-request-id";
 const MAX_IMAGE_BYTES: usize = 6 * 1024 * 1024;
 /// Largest request body the sandbox reads.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// The kinds of multipart upload the sandbox imports (as assets). The API knows more
+/// (`3d`, `model`, …), which the sandbox has no use for.
+const UPLOAD_KINDS: &[&str] = &["image", "video", "audio"];
 const IMAGE_TYPES: &[&str] = &[
     "image/jpeg",
     "image/png",
@@ -438,6 +441,11 @@ async fn generate(
     let spec = state.video_spec(&aspect_ratio, duration_secs);
     let (width, height) = (spec.width, spec.height);
     let video = crate::mp4::Mp4::new(&spec);
+    let generation = if input.get("startImage").is_some() {
+        "img2video"
+    } else {
+        "txt2video"
+    };
     let now = SystemTime::now();
     let mut inner = state.lock();
     let job_id = inner.id("job");
@@ -450,7 +458,8 @@ async fn generate(
             mime_type: "video/mp4".to_owned(),
             file_name: format!("{asset_id}.mp4"),
             created_at: now,
-            source: "custom",
+            // The SDK's `source` and `metadata.type` name what made the asset.
+            source: generation,
             job_id: Some(job_id.clone()),
             content: Content::Video(Arc::new(video)),
             width: Some(width),
@@ -458,7 +467,7 @@ async fn generate(
             duration_secs: Some(duration_secs),
             metadata: json!({
                 "kind": "video",
-                "type": if input.get("startImage").is_some() { "img2video" } else { "txt2video" },
+                "type": generation,
                 "modelId": model.id,
                 "prompt": input["prompt"],
                 "parentJobId": job_id,
@@ -753,21 +762,22 @@ async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> A
 }
 
 fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -> Asset {
-    let kind = if mime_type.starts_with("video/") {
-        "video"
+    // `kind`, and `source` (also `metadata.type`) as the SDK's types name uploads.
+    let (kind, source) = if mime_type.starts_with("video/") {
+        ("video", "uploaded-video")
     } else if mime_type.starts_with("audio/") {
-        "audio"
+        ("audio", "uploaded-audio")
     } else {
-        "image"
+        ("image", "uploaded")
     };
     Asset {
         id,
         kind,
-        metadata: json!({"kind": kind, "type": "uploaded", "name": name}),
+        metadata: json!({"kind": kind, "type": source, "name": name}),
         file_name: name,
         mime_type,
         created_at: SystemTime::now(),
-        source: "uploaded",
+        source,
         job_id: None,
         content: Content::Uploaded(Arc::new(bytes)),
         width: None,
@@ -808,10 +818,18 @@ async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> 
             "fileName, contentType and fileSize are required",
         ));
     };
+    let kind = body.kind.unwrap_or_else(|| "image".to_owned());
+    if !UPLOAD_KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "Unsupported kind `{kind}`: the sandbox imports {}",
+            UPLOAD_KINDS.join(", ")
+        )));
+    }
     let part_count = body.parts.unwrap_or(1);
     if !(1..=10_000).contains(&part_count) {
         return Err(ApiError::bad_request("parts must be from 1 to 10000"));
     }
+    let now = SystemTime::now();
     let mut inner = state.lock();
     let id = inner.id("upload");
     let upload = Upload {
@@ -819,13 +837,14 @@ async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> 
         file_name,
         content_type,
         file_size,
-        kind: body.kind.unwrap_or_else(|| "image".to_owned()),
+        kind,
         parts: std::collections::BTreeMap::new(),
         part_count,
         status: "pending",
         error_message: None,
         asset_id: None,
-        created_at: SystemTime::now(),
+        created_at: now,
+        updated_at: now,
     };
     let body = json!({"upload": views::upload(&upload, &part_urls(&state, &upload))});
     inner.uploads.insert(id, upload);
@@ -864,18 +883,9 @@ async fn upload_action(
         .uploads
         .get_mut(&upload_id)
         .ok_or_else(|| ApiError::not_found("Upload", &upload_id))?;
-    match action.action.as_deref() {
-        Some("complete") => {}
-        Some("cancel") => {
-            upload.status = "canceled";
-            let body = json!({"upload": views::upload(upload, &[])});
-            return ok(body);
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "action must be `complete` or `cancel`",
-            ));
-        }
+    // `complete` is the only action the SDK knows (and its statuses have no `canceled`).
+    if action.action.as_deref() != Some("complete") {
+        return Err(ApiError::bad_request("action must be `complete`"));
     }
     let missing: Vec<u32> = (1..=upload.part_count)
         .filter(|number| !upload.parts.contains_key(number))
@@ -889,6 +899,7 @@ async fn upload_action(
         .into_values()
         .flatten()
         .collect();
+    upload.updated_at = SystemTime::now();
     if bytes.len() as u64 != upload.file_size {
         upload.status = "failed";
         upload.error_message = Some(format!(

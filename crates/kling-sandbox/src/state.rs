@@ -109,6 +109,8 @@ pub(crate) struct Upload {
     pub(crate) error_message: Option<String>,
     pub(crate) asset_id: Option<String>,
     pub(crate) created_at: SystemTime,
+    /// When its status last changed.
+    pub(crate) updated_at: SystemTime,
 }
 
 #[derive(Debug)]

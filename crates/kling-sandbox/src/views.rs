@@ -59,7 +59,9 @@ pub(crate) fn job(state: &State, job: &Job) -> Value {
         "updatedAt": updated,
         "authorId": AUTHOR_ID,
         "ownerId": OWNER_ID,
-        "billing": {"cuCost": job.cost, "cuDiscount": 0, "cuCostDetails": {"custom-generation": job.cost}},
+        // `cuCostDetails` holds add-ons only (quality gate, …), absent when there are
+        // none: the SDK's types say so; the generation itself is `cuCost`.
+        "billing": {"cuCost": job.cost, "cuDiscount": 0},
     })
 }
 
@@ -110,6 +112,8 @@ pub(crate) fn upload(upload: &Upload, part_urls: &[(u32, String, String)]) -> Va
         "parts": parts,
         "status": upload.status,
         "createdAt": iso8601(upload.created_at),
+        "updatedAt": iso8601(upload.updated_at),
+        "source": "multipart",
         "authorId": AUTHOR_ID,
         "ownerId": OWNER_ID,
     });
