@@ -42,7 +42,8 @@ pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
         date_parts.next()?.ok()?,
         date_parts.next()?.ok()?,
     );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // Four-digit years only, as ISO 8601 writes them: larger ones would overflow below.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
@@ -118,6 +119,9 @@ mod tests {
             "2026-11-25T10:00:00+01:00",
             "2026-11-25",
             "2026-11-25T10:00:00.1x2Z",
+            "99999999999999999-01-01T00:00:00Z",
+            "-5-01-01T00:00:00Z",
+            "2026-01-01T18446744073709551615:00:00Z",
         ] {
             assert_eq!(parse_iso8601(text), None, "{text}");
         }
