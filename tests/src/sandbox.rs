@@ -655,6 +655,170 @@ async fn downloads_honour_range() {
     assert_eq!(beyond.header("content-range"), Some("bytes */300000"));
 }
 
+/// RFC 9110 §14.2: a range unit the server does not know MUST be ignored, and a range
+/// that does not parse or asks for several parts may be: the whole file, never a 416.
+#[tokio::test]
+async fn ranges_the_sandbox_does_not_serve_get_the_whole_file() {
+    let api = Api::start(SandboxConfig::default().with_output_size(100_000)).await;
+    let (_, url) = output_url(&api).await;
+    for range in [
+        "items=0-99",
+        "bytes=99-0",
+        "bytes=abc",
+        "bytes=0-9,20-29",
+        "bytes=0-9;x",
+    ] {
+        let reply = api.send(Method::GET, &url, None, &[("range", range)]).await;
+        assert_eq!((reply.status, reply.body.len()), (200, 100_000), "{range}");
+        assert_eq!(reply.header("content-range"), None, "{range}");
+    }
+}
+
+/// Whatever a request carries, the API answers a refusal with its error body: axum's
+/// own refusals (a method a path does not take, an id that does not decode, a repeated
+/// query key) included.
+#[tokio::test]
+async fn malformed_requests_get_the_api_error_body() {
+    let api = Api::new().await;
+    type Case<'a> = (
+        Method,
+        &'a str,
+        Option<Value>,
+        &'a [(&'a str, &'a str)],
+        u16,
+    );
+    let cases: [Case<'_>; 9] = [
+        (Method::DELETE, "/jobs", None, &[], 405),
+        (Method::GET, "/jobs/%FF", None, &[], 400),
+        (Method::GET, "/jobs?pageSize=1&pageSize=2", None, &[], 400),
+        (
+            Method::GET,
+            "/jobs?updatedAfter=99999999999999999-01-01T00:00:00Z",
+            None,
+            &[],
+            400,
+        ),
+        (
+            Method::POST,
+            "/assets/asset_x/download",
+            Some(json!([1])),
+            &[],
+            400,
+        ),
+        (
+            Method::POST,
+            "/uploads",
+            Some(json!({"fileName": "a", "contentType": "a/b", "fileSize": -1})),
+            &[],
+            400,
+        ),
+        (
+            Method::GET,
+            "/jobs",
+            None,
+            &[("x-sandbox-fault", "status=200")],
+            400,
+        ),
+        (
+            Method::GET,
+            "/jobs",
+            None,
+            &[("x-sandbox-fault", "stall-headers=soon")],
+            400,
+        ),
+        (
+            Method::POST,
+            &format!("/generate/custom/{KLING}?dryRun=true"),
+            Some(json!([])),
+            &[],
+            400,
+        ),
+    ];
+    for (method, path, body, headers, status) in cases {
+        let reply = api.send(method, path, body, headers).await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert!(reply.decode::<ErrorBody>().reason.is_some(), "{path}");
+    }
+    let part = api
+        .client
+        .request(
+            Request::put(api.admin("/upload-parts/upload_x/first"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 404, "no such upload");
+    for rule in [
+        json!({"probability": 1.5, "fault": {"kind": "empty-page"}}),
+        json!({"probability": -0.1, "fault": {"kind": "empty-page"}}),
+        json!({"fault": {"kind": "status", "status": 200}}),
+        json!({"pathPrefix": "v1/jobs", "fault": {"kind": "empty-page"}}),
+        json!({"fault": {"kind": "stall-headers", "millis": -1}}),
+    ] {
+        let reply = api
+            .send(
+                Method::POST,
+                &api.admin("/_sandbox/faults"),
+                Some(rule.clone()),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{rule}");
+        assert!(reply.decode::<ErrorBody>().reason.is_some(), "{rule}");
+    }
+    assert!(api.sandbox.jobs().is_empty());
+}
+
+/// Settings at the ends of their ranges (a job that takes forever, a clock slower than
+/// the slowest, URLs that never expire) give answers, never a panic.
+#[tokio::test]
+async fn extreme_settings_still_answer() {
+    let config = SandboxConfig::default()
+        .with_job_duration(Duration::MAX)
+        .with_clock_speed(1e-300)
+        .with_url_ttl(Duration::MAX)
+        .with_output_size(u64::MAX);
+    let api = Api::start(config).await;
+    let job_id = api.submit("forever").await;
+    let job = api.job(&job_id).await;
+    assert_eq!(job["status"], "queued");
+    assert!(kling_types::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some());
+    assert_eq!(api.get("/jobs").await.status, 200);
+    // The output's id, which the job shows only once it succeeds: the next id.
+    let number: u64 = job_id["job_sbx".len()..].parse().unwrap();
+    let asset_id = format!("asset_sbx{:06}", number + 1);
+    let asset = api.get(&format!("/assets/{asset_id}")).await;
+    assert_eq!(
+        asset.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&asset.body)
+    );
+    assert_eq!(asset.json()["asset"]["properties"]["size"], u64::MAX);
+    let part = api
+        .send(
+            Method::GET,
+            asset.json()["asset"]["url"].as_str().unwrap(),
+            None,
+            &[("range", "bytes=-100")],
+        )
+        .await;
+    assert_eq!((part.status, part.body.len()), (206, 100));
+    let upload = api
+        .post(
+            "/uploads",
+            json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 1}),
+        )
+        .await;
+    assert_eq!(upload.status, 200);
+}
+
 #[tokio::test]
 async fn signed_urls_expire_and_a_fresh_one_can_be_had() {
     let api = Api::start(SandboxConfig::default().with_url_ttl(Duration::ZERO)).await;

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 /// One thing that goes wrong with one request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -76,11 +78,16 @@ impl Fault {
     /// `job-canceled`, `unknown-status=thinking`, `expired-url`, `empty-page`.
     ///
     /// ```
-    /// use kling_sandbox::Fault;
+    /// use kling_sandbox::{Error, Fault};
     /// assert_eq!(Fault::parse("status=429;retry-after=3"), Ok(Fault::Status { status: 429, retry_after_secs: Some(3) }));
+    /// assert!(matches!(Fault::parse("status=200"), Err(Error::InvalidFault { .. })));
     /// assert!(Fault::parse("meteor-strike").is_err());
     /// ```
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidFault {
+            spec: abbreviate(spec),
+            reason,
+        };
         let mut parts = spec.split(';').map(str::trim);
         let head = parts.next().unwrap_or_default();
         let (kind, value) = head.split_once('=').map_or((head, None), |(kind, value)| {
@@ -90,18 +97,20 @@ impl Fault {
         for part in parts.filter(|part| !part.is_empty()) {
             let (key, value) = part
                 .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not key=value"))?;
+                .ok_or_else(|| invalid(format!("`{}` is not key=value", abbreviate(part))))?;
             args.insert(key.trim(), value.trim());
         }
-        let number = |text: Option<&str>, what: &str| -> Result<u64, String> {
-            text.ok_or_else(|| format!("`{kind}` needs a value: {kind}=<{what}>"))?
+        let number = |text: Option<&str>, what: &str| -> Result<u64, Error> {
+            text.ok_or_else(|| invalid(format!("`{kind}` needs a value: {kind}=<{what}>")))?
                 .parse()
-                .map_err(|_| format!("`{kind}` needs a number of {what}"))
+                .map_err(|_| invalid(format!("`{kind}` needs a number of {what}")))
         };
         let fault = match kind {
             "status" => Self::Status {
                 status: u16::try_from(number(value, "status code")?)
-                    .map_err(|_| "status out of range".to_owned())?,
+                    .ok()
+                    .filter(|status| ERROR_STATUSES.contains(status))
+                    .ok_or_else(|| invalid("the status must be from 400 to 599".to_owned()))?,
                 retry_after_secs: args
                     .get("retry-after")
                     .map(|secs| number(Some(secs), "seconds"))
@@ -129,10 +138,11 @@ impl Fault {
             "expired-url" => Self::ExpiredUrl,
             "empty-page" => Self::EmptyPage,
             other => {
-                return Err(format!(
-                    "unknown fault `{other}`: use one of status, reset-before-handling, reset-after-handling, stall-headers, \
-                     slow-body, truncate-body, job-failure, job-canceled, unknown-status, expired-url, empty-page"
-                ));
+                return Err(invalid(format!(
+                    "unknown fault `{}`: use one of status, reset-before-handling, reset-after-handling, stall-headers, \
+                     slow-body, truncate-body, job-failure, job-canceled, unknown-status, expired-url, empty-page",
+                    abbreviate(other)
+                )));
             }
         };
         Ok(fault)
@@ -155,11 +165,37 @@ impl Fault {
         }
     }
 
+    /// Whether the fault can apply as written (see [`Error::InvalidRule`]).
+    fn check(&self) -> Result<(), Error> {
+        match self {
+            Self::Status { status, .. } if !ERROR_STATUSES.contains(status) => {
+                Err(Error::InvalidRule {
+                    reason: format!(
+                        "status {status} is not an error status: use one from 400 to 599"
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn stall(&self) -> Option<Duration> {
         match self {
             Self::StallHeaders { millis } => Some(Duration::from_millis(*millis)),
             _ => None,
         }
+    }
+}
+
+/// The statuses a `status` fault answers with: errors, which carry the API's error body.
+const ERROR_STATUSES: std::ops::RangeInclusive<u16> = 400..=599;
+
+/// `text`, cut to its first 80 characters: what an error message repeats of its input.
+fn abbreviate(text: &str) -> String {
+    const KEEP: usize = 80;
+    match text.char_indices().nth(KEEP) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}…", &text[..at]),
     }
 }
 
@@ -237,6 +273,36 @@ impl FaultRule {
         self
     }
 
+    /// Whether the rule can apply as written: a probability from 0 to 1, a `status`
+    /// fault with an error status (400 to 599), a path prefix that starts with `/`.
+    /// The sandbox refuses rules that fail this (`POST /_sandbox/faults` with a 400,
+    /// `--faults` at start); one set in [`SandboxConfig`](crate::SandboxConfig) directly
+    /// applies as if clamped: a probability below 0 (or NaN) never, above 1 always, a
+    /// status that is not an error as 500.
+    ///
+    /// ```
+    /// use kling_sandbox::{Fault, FaultRule};
+    /// assert!(FaultRule::new(Fault::EmptyPage).probability(0.25).check().is_ok());
+    /// assert!(FaultRule::new(Fault::EmptyPage).probability(1.5).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), Error> {
+        if let Some(probability) = self.probability
+            && !(0.0..=1.0).contains(&probability)
+        {
+            return Err(Error::InvalidRule {
+                reason: format!("probability {probability} is not from 0 to 1"),
+            });
+        }
+        if let Some(prefix) = &self.path_prefix
+            && !prefix.starts_with('/')
+        {
+            return Err(Error::InvalidRule {
+                reason: format!("pathPrefix `{}` must start with `/`", abbreviate(prefix)),
+            });
+        }
+        self.fault.check()
+    }
+
     pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
         self.method
             .as_deref()
@@ -308,8 +374,9 @@ impl Faults {
             {
                 continue;
             }
+            // NaN is never drawn (`>=` is false for it, so it would always apply).
             if let Some(probability) = active.rule.probability
-                && self.random.next_f64() >= probability
+                && (probability.is_nan() || self.random.next_f64() >= probability)
             {
                 continue;
             }
@@ -394,9 +461,22 @@ mod tests {
             assert!(spec.starts_with(fault.name()));
         }
         assert_eq!(
-            Fault::parse("stall-headers"),
-            Err("`stall-headers` needs a value: stall-headers=<milliseconds>".to_owned())
+            Fault::parse("stall-headers").map_err(|error| error.to_string()),
+            Err("bad fault `stall-headers`: `stall-headers` needs a value: stall-headers=<milliseconds>".to_owned())
         );
+        for bad in [
+            "status=200",
+            "status=70000",
+            "status=abc",
+            "slow-body=-1",
+            "job-failure=x;hint",
+            "",
+        ] {
+            assert!(
+                matches!(Fault::parse(bad), Err(Error::InvalidFault { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

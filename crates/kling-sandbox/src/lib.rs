@@ -28,9 +28,13 @@
 
 mod cdn;
 mod config;
+mod error;
 mod faults;
+#[cfg(test)]
+mod fuzz;
 mod models;
 mod mp4;
+mod requests;
 mod routes;
 mod state;
 mod views;
@@ -47,6 +51,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 pub use config::{Credentials, SandboxConfig};
+pub use error::Error;
 pub use faults::{Fault, FaultRule};
 pub use state::{JobRecord, RequestRecord};
 

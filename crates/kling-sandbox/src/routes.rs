@@ -8,19 +8,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Request, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::faults::{Fault, FaultRule};
-use crate::state::{Asset, Content, Job, Outcome, State, Upload, iso8601, parse_iso8601};
+use crate::faults::Fault;
+use crate::requests::{self, ApiError, JobAction};
+use crate::state::{Asset, Content, Job, Outcome, State, Upload, iso8601, later, parse_iso8601};
 use crate::{cdn, models, views};
 
 /// Marks a response whose connection must be closed without sending it.
@@ -30,24 +30,8 @@ pub(crate) struct DropConnection;
 /// The request header that injects a fault into one request.
 pub(crate) const FAULT_HEADER: &str = "x-sandbox-fault";
 const REQUEST_ID: &str = "x-request-id";
-/// Largest image `POST /v1/assets` accepts, as the real API.
-const MAX_IMAGE_BYTES: usize = 6 * 1024 * 1024;
 /// Largest request body the sandbox reads.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-/// The kinds of multipart upload the sandbox imports (as assets). The API knows more
-/// (`3d`, `model`, …), which the sandbox has no use for.
-const UPLOAD_KINDS: &[&str] = &["image", "video", "audio"];
-const IMAGE_TYPES: &[&str] = &[
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/avif",
-    "image/tiff",
-    "image/heic",
-    "image/svg+xml",
-];
-
 pub(crate) fn router(state: Arc<State>) -> Router {
     let api = Router::new()
         .route("/v1/generate/custom/{model_id}", post(generate))
@@ -77,49 +61,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-/// The API's error: a status and `{"reason": …}`.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    reason: String,
-    details: Option<Value>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason: reason.into(),
-            details: None,
-        }
-    }
-
-    fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, reason)
-    }
-
-    fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("{what} {id} not found"))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({"reason": self.reason});
-        if let Some(details) = self.details {
-            body["details"] = details;
-        }
-        (self.status, Json(body)).into_response()
-    }
-}
-
 type ApiResult = Result<Response, ApiError>;
-
-/// A request body as JSON, or the API's 400.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))
-}
 
 fn ok(body: Value) -> ApiResult {
     Ok(Json(body).into_response())
@@ -178,8 +120,11 @@ async fn edge(
                 status,
                 retry_after_secs,
             } => {
-                let status =
-                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                // A rule set in the config directly may hold any number: not an error, 500.
+                let status = StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(|status| status.is_client_error() || status.is_server_error())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let reason = match status.as_u16() {
                     429 => "Too many requests: the limit of parallel jobs was reached".to_owned(),
                     503 => "Service unavailable".to_owned(),
@@ -223,6 +168,9 @@ async fn edge(
     }
 
     let mut response = next.run(request).await;
+    if path.starts_with("/v1/") {
+        response = with_error_body(response).await;
+    }
     match &fault {
         Some(Fault::ResetAfterHandling) => {
             response.extensions_mut().insert(DropConnection);
@@ -232,6 +180,39 @@ async fn edge(
         _ => {}
     }
     finish(&state, &seen, fault.as_ref(), response)
+}
+
+/// An error answer of the API as the API writes it: axum's own refusals (a path id that
+/// does not decode, a body over the limit, a method a path does not take) carry plain
+/// text or nothing, which becomes `{"reason": …}`.
+async fn with_error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // axum's refusals are a line of text; more than this is not one of them.
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let reason = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut response = ApiError::new(status, reason).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }
 
 /// A request the edge is handling: where its record is, and since when.
@@ -350,71 +331,16 @@ fn fault_of(request_fault: Option<&Fault>, wanted: fn(&Fault) -> bool) -> Option
     request_fault.filter(|fault| wanted(fault))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GenerateQuery {
-    dry_run: Option<String>,
-    #[serde(rename = "projectId")]
-    _project_id: Option<String>,
-    #[serde(rename = "ipDetection")]
-    _ip_detection: Option<String>,
-}
-
-/// A validator's message with a long offending value cut to its start, so that a
-/// 3000-character prompt is not echoed back whole.
-fn abbreviate(message: &str, instance: &Value) -> String {
-    const KEEP: usize = 40;
-    let text = instance.to_string();
-    if text.chars().count() <= KEEP * 2 {
-        return message.to_owned();
-    }
-    let start: String = text.chars().take(KEEP).collect();
-    let short = match instance {
-        Value::String(value) => format!("{start}…\" ({} characters)", value.chars().count()),
-        _ => format!("{start}… ({} characters of JSON)", text.chars().count()),
-    };
-    message.replacen(&text, &short, 1)
-}
-
-/// What a generation costs, in creative units: 40 per 5 seconds.
-fn cost(input: &Value) -> f64 {
-    let seconds = input["duration"].as_f64().unwrap_or(5.0);
-    (seconds / 5.0).ceil() * 40.0
-}
-
 async fn generate(
     AxumState(state): AxumState<Arc<State>>,
     Path(model_id): Path<String>,
-    Query(query): Query<GenerateQuery>,
+    uri: Uri,
     fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> ApiResult {
-    let Some(model) = kling_types::find_model(&model_id) else {
-        return Err(ApiError::not_found("Model", &model_id));
-    };
-    let input: Value = json_body(&body)?;
-    if let Some(validator) = state.validators.get(model.id) {
-        let problems: Vec<String> = validator
-            .iter_errors(&input)
-            .map(|error| {
-                let pointer = error.instance_path().to_string();
-                let field = pointer.trim_start_matches('/');
-                let message = abbreviate(&error.to_string(), error.instance());
-                if field.is_empty() {
-                    message
-                } else {
-                    format!("{field}: {message}")
-                }
-            })
-            .collect();
-        if let Some(first) = problems.first() {
-            let mut error = ApiError::bad_request(format!("Invalid input for {model_id}: {first}"));
-            error.details = Some(json!({"errors": problems}));
-            return Err(error);
-        }
-    }
-    let cost = cost(&input);
-    if matches!(query.dry_run.as_deref(), Some("true" | "api")) {
+    let request = requests::generate(&state, &model_id, uri.query(), &body)?;
+    let cost = request.cost;
+    if request.dry_run {
         let body = json!({"creativeUnitsCost": cost, "creativeUnitsDiscount": 0, "costDetails": {"custom-generation": cost}, "job": {}});
         let status = StatusCode::from_u16(269).unwrap_or(StatusCode::OK);
         return Ok((status, Json(body)).into_response());
@@ -434,18 +360,10 @@ async fn generate(
         Some(Fault::UnknownStatus { status }) => Some(status.clone()),
         _ => None,
     };
-    let aspect_ratio = input["aspectRatio"].as_str().unwrap_or("16:9").to_owned();
-    let duration_secs = input["duration"]
-        .as_f64()
-        .map_or(5, |seconds| seconds as u32);
-    let spec = state.video_spec(&aspect_ratio, duration_secs);
+    let spec = state.video_spec(&request.aspect_ratio, request.duration_secs);
     let (width, height) = (spec.width, spec.height);
     let video = crate::mp4::Mp4::new(&spec);
-    let generation = if input.get("startImage").is_some() {
-        "img2video"
-    } else {
-        "txt2video"
-    };
+    let generation = request.generation;
     let now = SystemTime::now();
     let mut inner = state.lock();
     let job_id = inner.id("job");
@@ -464,20 +382,20 @@ async fn generate(
             content: Content::Video(Arc::new(video)),
             width: Some(width),
             height: Some(height),
-            duration_secs: Some(duration_secs),
+            duration_secs: Some(request.duration_secs),
             metadata: json!({
                 "kind": "video",
                 "type": generation,
-                "modelId": model.id,
-                "prompt": input["prompt"],
+                "modelId": request.model.id,
+                "prompt": request.input["prompt"],
                 "parentJobId": job_id,
             }),
         },
     );
     let job = Job {
         id: job_id,
-        model_id: model.id.to_owned(),
-        input,
+        model_id: request.model.id.to_owned(),
+        input: request.input,
         created: state.now(),
         created_at: now,
         outcome,
@@ -500,63 +418,13 @@ async fn get_job(AxumState(state): AxumState<Arc<State>>, Path(job_id): Path<Str
     ok(json!({"job": views::job(&state, job)}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListQuery {
-    page_size: Option<String>,
-    pagination_token: Option<String>,
-    status: Option<String>,
-    #[serde(rename = "type")]
-    job_type: Option<String>,
-    types: Option<String>,
-    created_after: Option<String>,
-    updated_after: Option<String>,
-    author_id: Option<String>,
-}
-
 async fn list_jobs(
     AxumState(state): AxumState<Arc<State>>,
-    Query(query): Query<ListQuery>,
+    uri: Uri,
     fault: Option<axum::Extension<Fault>>,
 ) -> ApiResult {
-    let page_size = match &query.page_size {
-        None => 50,
-        Some(size) => size
-            .parse::<usize>()
-            .ok()
-            .filter(|size| (1..=100).contains(size))
-            .ok_or_else(|| ApiError::bad_request("pageSize must be an integer from 1 to 100"))?,
-    };
-    if query.created_after.is_some()
-        && (query.status.is_some() || query.job_type.is_some() || query.types.is_some())
-    {
-        return Err(ApiError::bad_request(
-            "createdAfter cannot be combined with the status or type filters",
-        ));
-    }
-    let parse_date = |text: &Option<String>, name: &str| -> Result<Option<SystemTime>, ApiError> {
-        text.as_deref()
-            .map(|text| {
-                parse_iso8601(text).ok_or_else(|| {
-                    ApiError::bad_request(format!("{name} must be an ISO 8601 date"))
-                })
-            })
-            .transpose()
-    };
-    let created_after = parse_date(&query.created_after, "createdAfter")?;
-    let updated_after = parse_date(&query.updated_after, "updatedAfter")?;
-    let offset = match &query.pagination_token {
-        None => 0,
-        Some(token) => token
-            .strip_prefix("page-")
-            .and_then(|offset| offset.parse().ok())
-            .ok_or_else(|| ApiError::bad_request("invalid paginationToken"))?,
-    };
-    let types: Vec<&str> = query
-        .types
-        .as_deref()
-        .map(|types| types.split(',').collect())
-        .unwrap_or_default();
+    let query = requests::job_query(uri.query())?;
+    let (page_size, offset) = (query.page_size, query.offset);
     let inner = state.lock();
     // Newest first, like the real API.
     let matching: Vec<Value> = inner
@@ -576,7 +444,13 @@ async fn list_jobs(
                 .as_deref()
                 .is_none_or(|job_type| job["jobType"] == job_type)
         })
-        .filter(|job| types.is_empty() || types.iter().any(|job_type| job["jobType"] == *job_type))
+        .filter(|job| {
+            query.types.is_empty()
+                || query
+                    .types
+                    .iter()
+                    .any(|job_type| job["jobType"] == job_type.as_str())
+        })
         .filter(|job| {
             query
                 .author_id
@@ -584,7 +458,7 @@ async fn list_jobs(
                 .is_none_or(|author| job["authorId"] == author)
         })
         .filter(|job| {
-            created_after.is_none_or(|after| {
+            query.created_after.is_none_or(|after| {
                 job["createdAt"]
                     .as_str()
                     .and_then(parse_iso8601)
@@ -592,7 +466,7 @@ async fn list_jobs(
             })
         })
         .filter(|job| {
-            updated_after.is_none_or(|after| {
+            query.updated_after.is_none_or(|after| {
                 job["updatedAt"]
                     .as_str()
                     .and_then(parse_iso8601)
@@ -617,28 +491,26 @@ async fn list_jobs(
     ok(body)
 }
 
-#[derive(Deserialize)]
-struct ActionBody {
-    action: Option<String>,
-}
-
 async fn job_action(
     AxumState(state): AxumState<Arc<State>>,
     Path(job_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = json_body(&body)?;
+    let action = requests::job_action(&body)?;
     let inner = state.lock();
     if !inner.jobs.iter().any(|job| job.id == job_id) {
         return Err(ApiError::not_found("Job", &job_id));
     }
-    match action.action.as_deref() {
+    match action {
         // Only inference jobs can be canceled today; every job here is a generation.
-        Some("cancel") => Err(ApiError::bad_request(
+        JobAction::Cancel => Err(ApiError::bad_request(
             "Cannot cancel this type of job. Action not permitted.",
         )),
-        Some(other) => Err(ApiError::bad_request(format!("Unknown action `{other}`"))),
-        None => Err(ApiError::bad_request("Missing `action`")),
+        JobAction::Other(other) => Err(ApiError::bad_request(format!(
+            "Unknown action `{}`",
+            other.chars().take(80).collect::<String>()
+        ))),
+        JobAction::Missing => Err(ApiError::bad_request("Missing `action`")),
     }
 }
 
@@ -693,22 +565,19 @@ async fn download_link(
     fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> ApiResult {
-    let request: Value = if body.is_empty() {
-        Value::Null
-    } else {
-        json_body(&body)?
-    };
+    let target_format = requests::download_request(&body)?;
     let inner = state.lock();
     let asset = inner
         .assets
         .get(&asset_id)
         .ok_or_else(|| ApiError::not_found("Asset", &asset_id))?;
-    if let Some(format) = request.get("targetFormat").and_then(Value::as_str)
-        && !asset.mime_type.ends_with(format)
+    if let Some(format) = target_format
+        && !asset.mime_type.ends_with(&format)
     {
         return Err(ApiError::bad_request(format!(
-            "Cannot convert {} to {format}",
-            asset.mime_type
+            "Cannot convert {} to {}",
+            asset.mime_type,
+            format.chars().take(80).collect::<String>()
         )));
     }
     let url = cdn::signed_url(
@@ -720,41 +589,11 @@ async fn download_link(
     ok(json!({"url": url, "mimeType": asset.mime_type}))
 }
 
-#[derive(Deserialize)]
-struct UploadImageBody {
-    name: Option<String>,
-    image: Option<String>,
-}
-
 async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: UploadImageBody = json_body(&body)?;
-    let image = body.image.ok_or_else(|| {
-        ApiError::bad_request("Missing `image`: send a data URL (data:image/png;base64,…)")
-    })?;
-    let (mime_type, data) = image
-        .strip_prefix("data:")
-        .and_then(|rest| rest.split_once(";base64,"))
-        .ok_or_else(|| {
-            ApiError::bad_request("`image` must be a data URL: data:<type>;base64,<data>")
-        })?;
-    if !IMAGE_TYPES.contains(&mime_type) {
-        return Err(ApiError::bad_request(format!(
-            "Unsupported image type {mime_type}: use JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG"
-        )));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| ApiError::bad_request("`image` is not valid base64"))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Image larger than 6 MB: use the multipart upload (/v1/uploads)",
-        ));
-    }
-    let name = body.name.unwrap_or_else(|| "image".to_owned());
+    let image = requests::new_image(&body)?;
     let mut inner = state.lock();
     let asset_id = inner.id("asset");
-    let asset = uploaded_asset(asset_id.clone(), name, mime_type.to_owned(), bytes);
+    let asset = uploaded_asset(asset_id.clone(), image.name, image.mime_type, image.bytes);
     let url = cdn::signed_url(&state, &asset.id, &asset.file_name, false);
     let body = json!({"asset": views::asset(&asset, "success", &url)});
     inner.assets.insert(asset_id, asset);
@@ -786,18 +625,8 @@ fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateUploadBody {
-    file_name: Option<String>,
-    content_type: Option<String>,
-    file_size: Option<u64>,
-    kind: Option<String>,
-    parts: Option<u32>,
-}
-
 fn part_urls(state: &State, upload: &Upload) -> Vec<(u32, String, String)> {
-    let expires = iso8601(SystemTime::now() + state.real(state.config.url_ttl));
+    let expires = iso8601(later(SystemTime::now(), state.real(state.config.url_ttl)));
     (1..=upload.part_count)
         .map(|number| {
             (
@@ -810,36 +639,18 @@ fn part_urls(state: &State, upload: &Upload) -> Vec<(u32, String, String)> {
 }
 
 async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: CreateUploadBody = json_body(&body)?;
-    let (Some(file_name), Some(content_type), Some(file_size)) =
-        (body.file_name, body.content_type, body.file_size)
-    else {
-        return Err(ApiError::bad_request(
-            "fileName, contentType and fileSize are required",
-        ));
-    };
-    let kind = body.kind.unwrap_or_else(|| "image".to_owned());
-    if !UPLOAD_KINDS.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "Unsupported kind `{kind}`: the sandbox imports {}",
-            UPLOAD_KINDS.join(", ")
-        )));
-    }
-    let part_count = body.parts.unwrap_or(1);
-    if !(1..=10_000).contains(&part_count) {
-        return Err(ApiError::bad_request("parts must be from 1 to 10000"));
-    }
+    let request = requests::new_upload(&body)?;
     let now = SystemTime::now();
     let mut inner = state.lock();
     let id = inner.id("upload");
     let upload = Upload {
         id: id.clone(),
-        file_name,
-        content_type,
-        file_size,
-        kind,
+        file_name: request.file_name,
+        content_type: request.content_type,
+        file_size: request.file_size,
+        kind: request.kind,
         parts: std::collections::BTreeMap::new(),
-        part_count,
+        part_count: request.part_count,
         status: "pending",
         error_message: None,
         asset_id: None,
@@ -853,14 +664,21 @@ async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> 
 
 async fn put_part(
     AxumState(state): AxumState<Arc<State>>,
-    Path((upload_id, part)): Path<(String, u32)>,
+    Path((upload_id, part)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let mut inner = state.lock();
     let Some(upload) = inner.uploads.get_mut(&upload_id) else {
         return (StatusCode::NOT_FOUND, "NoSuchUpload").into_response();
     };
-    if part == 0 || part > upload.part_count || upload.status != "pending" {
+    let Some(part) = part
+        .parse::<u32>()
+        .ok()
+        .filter(|part| (1..=upload.part_count).contains(part))
+    else {
+        return (StatusCode::BAD_REQUEST, "InvalidPart").into_response();
+    };
+    if upload.status != "pending" {
         return (StatusCode::BAD_REQUEST, "InvalidPart").into_response();
     }
     let etag = format!("\"{upload_id}-{part}-{}\"", body.len());
@@ -877,16 +695,12 @@ async fn upload_action(
     Path(upload_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = json_body(&body)?;
+    requests::upload_action(&body)?;
     let mut inner = state.lock();
     let upload = inner
         .uploads
         .get_mut(&upload_id)
         .ok_or_else(|| ApiError::not_found("Upload", &upload_id))?;
-    // `complete` is the only action the SDK knows (and its statuses have no `canceled`).
-    if action.action.as_deref() != Some("complete") {
-        return Err(ApiError::bad_request("action must be `complete`"));
-    }
     let missing: Vec<u32> = (1..=upload.part_count)
         .filter(|number| !upload.parts.contains_key(number))
         .collect();
@@ -976,18 +790,8 @@ async fn admin_faults(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {
     Json(json!({"faults": state.lock().faults.rules()}))
 }
 
-async fn add_faults(
-    AxumState(state): AxumState<Arc<State>>,
-    method: Method,
-    body: Bytes,
-) -> ApiResult {
-    let _ = method;
-    let value: Value = json_body(&body)?;
-    let rules: Vec<FaultRule> = match value {
-        Value::Array(_) => serde_json::from_value(value),
-        single => serde_json::from_value(single).map(|rule| vec![rule]),
-    }
-    .map_err(|error| ApiError::bad_request(format!("Invalid fault rule: {error}")))?;
+async fn add_faults(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
+    let rules = requests::fault_rules(&body)?;
     let count = rules.len();
     state.add_faults(rules);
     ok(json!({"added": count}))

@@ -190,14 +190,9 @@ impl State {
         scale(sandbox, 1.0 / self.speed())
     }
 
-    /// The clock speed, with nonsense (zero, negative, NaN) read as real time.
+    /// The clock speed, clamped (the field is public: it may hold anything).
     fn speed(&self) -> f64 {
-        let speed = self.config.clock_speed;
-        if speed.is_finite() && speed > 0.0 {
-            speed
-        } else {
-            1.0
-        }
+        crate::config::clamp_speed(self.config.clock_speed)
     }
 
     pub(crate) fn add_faults(&self, rules: Vec<FaultRule>) {
@@ -215,6 +210,15 @@ impl State {
 /// `duration × factor`, saturating instead of panicking.
 fn scale(duration: Duration, factor: f64) -> Duration {
     Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
+
+/// The longest span the sandbox adds to a moment: a century. Longer spans (a job of
+/// `Duration::MAX`, a clock a thousand times slower) would overflow `SystemTime`.
+const LONGEST_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `moment + span`, with spans beyond a century read as a century.
+pub(crate) fn later(moment: SystemTime, span: Duration) -> SystemTime {
+    moment.checked_add(span.min(LONGEST_SPAN)).unwrap_or(moment)
 }
 
 /// Where a job is in its life, from its age and its outcome.

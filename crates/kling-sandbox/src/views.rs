@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::state::{Asset, Content, Job, LIFE, Outcome, State, Upload, iso8601};
+use crate::state::{Asset, Content, Job, LIFE, Outcome, State, Upload, iso8601, later};
 
 pub(crate) const AUTHOR_ID: &str = "sandbox-user";
 pub(crate) const OWNER_ID: &str = "sandbox-project";
@@ -20,7 +20,12 @@ pub(crate) fn job(state: &State, job: &Job) -> Value {
         (Some(odd), "in-progress") => odd.clone(),
         _ => status.to_owned(),
     };
-    let at = |fraction: f64| iso8601(job.created_at + state.real(duration.mul_f64(fraction)));
+    let at = |fraction: f64| {
+        iso8601(later(
+            job.created_at,
+            state.real(duration.mul_f64(fraction)),
+        ))
+    };
     let mut history: Vec<Value> = LIFE
         .iter()
         .filter(|(_, start)| {
