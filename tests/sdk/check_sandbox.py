@@ -209,15 +209,16 @@ def run(sandbox: Sandbox, check: Checker) -> None:
         for name, job_id in jobs.items():
             status, body, _ = sandbox.call("GET", f"/jobs/{job_id}")
             job_status = body["job"]["status"] if status == 200 else None
-            if job_status not in seen[name]:
-                seen[name].add(job_status)
-                check.check(f"job {name} while {job_status}", JobRetrieveResponse, body, status, 200)
-            if job_status == "success" and name in ("txt2video", "img2video"):
+            if job_status in seen[name]:
+                continue
+            seen[name].add(job_status)
+            check.check(f"job {name} while {job_status}", JobRetrieveResponse, body, status, 200)
+            if job_status == "success":
                 for asset_id in body["job"]["metadata"].get("assetIds") or []:
                     status, asset, _ = sandbox.call("GET", f"/assets/{asset_id}")
                     check.check(f"generated video ({name})", AssetRetrieveResponse, asset, status, 200)
                     status, link, _ = sandbox.call("POST", f"/assets/{asset_id}/download", {"targetFormat": "mp4"})
-                    check.check("download link (mp4)", DownloadRequestResponse, link, status, 200)
+                    check.check(f"download link (mp4, {name})", DownloadRequestResponse, link, status, 200)
         time.sleep(0.04)
     every = set().union(*seen.values())
     check.expect("every job status was seen", every >= set(LIFE + TERMINAL), f"saw only {sorted(every, key=str)}")

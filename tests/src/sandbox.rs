@@ -315,6 +315,15 @@ async fn aspect_ratio_and_duration_shape_the_video() {
 }
 
 impl Api {
+    /// The ids of the jobs of one page of a job list.
+    async fn job_ids(&self, path: &str) -> Vec<String> {
+        let page: JobList = self.get(path).await.decode();
+        page.jobs
+            .into_iter()
+            .map(|job| job.job_id.into_string())
+            .collect()
+    }
+
     async fn submit_with(&self, body: Value) -> String {
         let reply = self.generate(body).await;
         assert_eq!(
@@ -574,6 +583,264 @@ async fn job_lists_page_newest_first_and_filter() {
     ] {
         assert_eq!(api.get(bad).await.status, 400, "{bad}");
     }
+}
+
+/// A job's life as the sandbox shows it: each state (status, progress) with the share
+/// of the job's duration, in hundredths, after which it is reached.
+const STEPS: [(&str, f64, u64); 14] = [
+    ("queued", 0.0, 0),
+    ("warming-up", 0.0, 10),
+    ("in-progress", 0.0, 20),
+    ("in-progress", 0.1, 27),
+    ("in-progress", 0.2, 34),
+    ("in-progress", 0.3, 41),
+    ("in-progress", 0.4, 48),
+    ("in-progress", 0.5, 55),
+    ("in-progress", 0.6, 62),
+    ("in-progress", 0.7, 69),
+    ("in-progress", 0.8, 76),
+    ("in-progress", 0.9, 83),
+    ("finalizing", 1.0, 90),
+    ("success", 1.0, 100),
+];
+
+/// The index in [`STEPS`] of a job's state.
+#[track_caller]
+fn step_of(job: &Value) -> usize {
+    let state = (
+        job["status"].as_str().unwrap(),
+        job["progress"].as_f64().unwrap(),
+    );
+    STEPS
+        .iter()
+        .position(|(status, progress, _)| (*status, *progress) == state)
+        .unwrap_or_else(|| panic!("{state:?} is not a step of a job's life"))
+}
+
+/// Milliseconds since the epoch of an API date.
+#[track_caller]
+fn millis(date: &Value) -> i64 {
+    let moment = kling_types::time::parse_iso8601(date.as_str().unwrap()).unwrap();
+    moment
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A job's `updatedAt` is the moment of its last change of status or progress: it
+/// moves exactly when they do, to `createdAt` plus the step's share of the duration,
+/// and `statusHistory` dates each status at the moment of the step that entered it.
+#[tokio::test]
+async fn a_jobs_updated_at_moves_exactly_when_its_status_or_progress_moves() {
+    let duration_ms = 1400;
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(duration_ms)))
+            .await;
+    let job_id = api.submit("step by step").await;
+    let mut seen: Vec<Value> = Vec::new();
+    for _ in 0..2000 {
+        let job = api.job(&job_id).await;
+        let done = job["status"] == "success";
+        seen.push(job);
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at = |step: usize| STEPS[step].2 as i64 * duration_ms as i64 / 100;
+    let created = millis(&seen[0]["createdAt"]);
+    for pair in seen.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        let moved = step_of(before) != step_of(after);
+        assert_eq!(
+            before["updatedAt"] != after["updatedAt"],
+            moved,
+            "updatedAt moves exactly when status or progress does:\n{before}\n{after}"
+        );
+        assert!(step_of(before) <= step_of(after), "a job never goes back");
+    }
+    for job in &seen {
+        let step = step_of(job);
+        // Both dates are cut to the millisecond: they may differ by one more.
+        let offset = millis(&job["updatedAt"]) - created;
+        assert!(
+            (offset - at(step)).abs() <= 1,
+            "{:?} is reached {} ms after creation, not {offset}",
+            STEPS[step],
+            at(step)
+        );
+        let history = job["statusHistory"].as_array().unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(
+            last["status"], job["status"],
+            "the history ends with the status"
+        );
+        assert!(millis(&last["date"]) <= millis(&job["updatedAt"]));
+        for change in history {
+            let first = STEPS
+                .iter()
+                .position(|(status, ..)| change["status"] == *status)
+                .unwrap();
+            assert!(
+                (millis(&change["date"]) - created - at(first)).abs() <= 1,
+                "{change}"
+            );
+        }
+    }
+    let states: std::collections::BTreeSet<usize> = seen.iter().map(step_of).collect();
+    assert!(
+        states.len() >= 4,
+        "too few states seen to judge: {states:?}"
+    );
+    assert_eq!(seen.last().unwrap()["status"], "success");
+}
+
+/// Polling with `updatedAfter` set to the last `updatedAt` seen returns the job once
+/// per change of its status or progress, and nothing once it is done.
+#[tokio::test]
+async fn updated_after_returns_a_job_once_per_change() {
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(1400))).await;
+    let reply = api.generate(json!({"prompt": "polled"})).await;
+    let job_id = reply.json()["job"]["jobId"].as_str().unwrap().to_owned();
+    let created = reply.json()["job"]["createdAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Just before the job was created: its first state is a change too.
+    let mut after = kling_types::time::format_iso8601(
+        kling_types::time::parse_iso8601(&created).unwrap() - Duration::from_millis(1),
+    );
+    let mut returned: Vec<usize> = Vec::new();
+    for _ in 0..2000 {
+        let page = api.get(&format!("/jobs?updatedAfter={after}")).await.json();
+        let jobs = page["jobs"].as_array().unwrap();
+        assert!(jobs.len() <= 1, "{page}");
+        match jobs.first() {
+            Some(job) => {
+                assert_eq!(job["jobId"], job_id.as_str());
+                let step = step_of(job);
+                assert!(
+                    returned.last().is_none_or(|last| *last < step),
+                    "returned twice for one change, or out of order: {returned:?} then {step}"
+                );
+                returned.push(step);
+                after = job["updatedAt"].as_str().unwrap().to_owned();
+            }
+            None if returned.last() == Some(&(STEPS.len() - 1)) => break,
+            None => {}
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        returned.first(),
+        Some(&0),
+        "the job is returned from its creation on"
+    );
+    assert_eq!(returned.last(), Some(&(STEPS.len() - 1)), "{returned:?}");
+    assert!(
+        api.get(&format!("/jobs?updatedAfter={after}")).await.json()["jobs"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing changes after success"
+    );
+}
+
+/// `createdAfter` and `updatedAfter` keep exactly the jobs after the moment, and a
+/// filtered list pages through every match once, newest first.
+#[tokio::test]
+async fn filtered_job_lists_keep_exactly_the_jobs_after_the_moment_and_page_through_them() {
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_secs(3600))).await;
+    let mut jobs: Vec<(String, String)> = Vec::new();
+    for n in 0..5 {
+        let reply = api.generate(json!({"prompt": format!("job {n}")})).await;
+        let job = reply.json()["job"].clone();
+        jobs.push((
+            job["jobId"].as_str().unwrap().to_owned(),
+            job["createdAt"].as_str().unwrap().to_owned(),
+        ));
+        // Each job in a millisecond of its own.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    for (k, (_, created)) in jobs.iter().enumerate() {
+        let newer: Vec<String> = jobs[k + 1..]
+            .iter()
+            .rev()
+            .map(|(id, _)| id.clone())
+            .collect();
+        // Queued jobs have not changed since their creation: updatedAt == createdAt.
+        assert_eq!(
+            api.job_ids(&format!("/jobs?createdAfter={created}")).await,
+            newer,
+            "createdAfter"
+        );
+        assert_eq!(
+            api.job_ids(&format!("/jobs?updatedAfter={created}")).await,
+            newer,
+            "updatedAfter"
+        );
+    }
+    let mut listed = Vec::new();
+    let mut path = format!("/jobs?updatedAfter={}&pageSize=2", jobs[0].1);
+    let mut tokens = 0;
+    loop {
+        let page: JobList = api.get(&path).await.decode();
+        listed.extend(page.jobs.into_iter().map(|job| job.job_id.into_string()));
+        let Some(token) = page.next_pagination_token else {
+            break;
+        };
+        tokens += 1;
+        path = format!(
+            "/jobs?updatedAfter={}&pageSize=2&paginationToken={token}",
+            jobs[0].1
+        );
+    }
+    let newer: Vec<String> = jobs[1..].iter().rev().map(|(id, _)| id.clone()).collect();
+    assert_eq!(listed, newer);
+    assert_eq!(
+        tokens, 1,
+        "a token on every page but the last (4 jobs, 2 a page)"
+    );
+
+    // A status filter pages through its matches, the others left out.
+    let api = Api::new().await;
+    let mut failed = Vec::new();
+    for n in 0..7 {
+        let fault = if n % 2 == 0 {
+            "job-failure=no"
+        } else {
+            "empty-page"
+        };
+        let reply = api
+            .send(
+                Method::POST,
+                &format!("/generate/custom/{KLING}"),
+                Some(json!({"prompt": format!("job {n}")})),
+                &[("x-sandbox-fault", fault)],
+            )
+            .await;
+        let id = reply.json()["job"]["jobId"].as_str().unwrap().to_owned();
+        if n % 2 == 0 {
+            failed.push(id);
+        }
+    }
+    failed.reverse();
+    let mut listed = Vec::new();
+    let mut path = "/jobs?status=failure&pageSize=3".to_owned();
+    for _ in 0..5 {
+        let page: JobList = api.get(&path).await.decode();
+        assert!(page.jobs.iter().all(|job| job.status == JobStatus::Failure));
+        listed.extend(page.jobs.into_iter().map(|job| job.job_id.into_string()));
+        match page.next_pagination_token {
+            Some(token) => {
+                path = format!("/jobs?status=failure&pageSize=3&paginationToken={token}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(listed, failed, "every failed job once, newest first");
 }
 
 #[tokio::test]

@@ -186,14 +186,25 @@ fn abbreviate(message: &str, instance: &Value) -> String {
 #[derive(Debug)]
 pub(crate) struct JobQuery {
     pub(crate) page_size: usize,
-    /// Where the page starts in the filtered list, newest first.
-    pub(crate) offset: usize,
+    /// The page holds jobs created before the job at this index (of all jobs, oldest
+    /// first); the first page, all of them. A cursor rather than an offset, so that a
+    /// job whose status moves between two pages of a filtered list neither shifts the
+    /// rest nor is repeated.
+    pub(crate) before: Option<usize>,
     pub(crate) status: Option<String>,
     pub(crate) job_type: Option<String>,
     pub(crate) types: Vec<String>,
     pub(crate) created_after: Option<SystemTime>,
     pub(crate) updated_after: Option<SystemTime>,
     pub(crate) author_id: Option<String>,
+}
+
+/// How a job list's `nextPaginationToken` starts; the index of a job follows.
+const TOKEN_PREFIX: &str = "jobs-before-";
+
+/// The token of the page of jobs created before the job at `index`.
+pub(crate) fn page_token(index: usize) -> String {
+    format!("{TOKEN_PREFIX}{index}")
 }
 
 #[derive(Deserialize)]
@@ -240,16 +251,19 @@ pub(crate) fn job_query(query: Option<&str>) -> Result<JobQuery, ApiError> {
             })
             .transpose()
     };
-    let offset = match &query.pagination_token {
-        None => 0,
-        Some(token) => token
-            .strip_prefix("page-")
-            .and_then(|offset| offset.parse().ok())
-            .ok_or_else(|| ApiError::bad_request("invalid paginationToken"))?,
-    };
+    let before = query
+        .pagination_token
+        .as_deref()
+        .map(|token| {
+            token
+                .strip_prefix(TOKEN_PREFIX)
+                .and_then(|index| index.parse().ok())
+                .ok_or_else(|| ApiError::bad_request("invalid paginationToken"))
+        })
+        .transpose()?;
     Ok(JobQuery {
         page_size,
-        offset,
+        before,
         created_after: date(&query.created_after, "createdAfter")?,
         updated_after: date(&query.updated_after, "updatedAfter")?,
         status: query.status,

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use crate::faults::Fault;
 use crate::requests::{self, ApiError, JobAction};
-use crate::state::{Asset, Content, Job, Outcome, State, Upload, iso8601, later, parse_iso8601};
+use crate::state::{Asset, Content, Job, JobNow, Outcome, State, Upload, iso8601, later, millis};
+use crate::views::JOB_TYPE;
 use crate::{cdn, models, views};
 
 /// Marks a response whose connection must be closed without sending it.
@@ -424,69 +425,53 @@ async fn list_jobs(
     fault: Option<axum::Extension<Fault>>,
 ) -> ApiResult {
     let query = requests::job_query(uri.query())?;
-    let (page_size, offset) = (query.page_size, query.offset);
     let inner = state.lock();
-    // Newest first, like the real API.
-    let matching: Vec<Value> = inner
-        .jobs
-        .iter()
-        .rev()
-        .map(|job| views::job(&state, job))
-        .filter(|job| {
-            query
-                .status
-                .as_deref()
-                .is_none_or(|status| job["status"] == status)
-        })
-        .filter(|job| {
-            query
-                .job_type
-                .as_deref()
-                .is_none_or(|job_type| job["jobType"] == job_type)
-        })
-        .filter(|job| {
-            query.types.is_empty()
-                || query
-                    .types
-                    .iter()
-                    .any(|job_type| job["jobType"] == job_type.as_str())
-        })
-        .filter(|job| {
-            query
-                .author_id
-                .as_deref()
-                .is_none_or(|author| job["authorId"] == author)
-        })
-        .filter(|job| {
-            query.created_after.is_none_or(|after| {
-                job["createdAt"]
-                    .as_str()
-                    .and_then(parse_iso8601)
-                    .is_some_and(|created| created > after)
-            })
-        })
-        .filter(|job| {
-            query.updated_after.is_none_or(|after| {
-                job["updatedAt"]
-                    .as_str()
-                    .and_then(parse_iso8601)
-                    .is_some_and(|updated| updated > after)
-            })
-        })
-        .collect();
+    let before = query
+        .before
+        .unwrap_or(inner.jobs.len())
+        .min(inner.jobs.len());
     if fault.is_some_and(|axum::Extension(fault)| fault == Fault::EmptyPage) {
         // An empty page that still says more follow: the client must keep paging.
-        return ok(json!({"jobs": [], "nextPaginationToken": format!("page-{offset}")}));
+        return ok(json!({"jobs": [], "nextPaginationToken": requests::page_token(before)}));
     }
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(page_size)
-        .cloned()
-        .collect();
-    let mut body = json!({"jobs": page});
-    if offset + page_size < matching.len() {
-        body["nextPaginationToken"] = json!(format!("page-{}", offset + page_size));
+    let matches = |job: &Job, now: &JobNow| {
+        query
+            .status
+            .as_deref()
+            .is_none_or(|status| views::shown_status(job, now.status) == status)
+            && query
+                .job_type
+                .as_deref()
+                .is_none_or(|job_type| job_type == JOB_TYPE)
+            && (query.types.is_empty() || query.types.iter().any(|job_type| job_type == JOB_TYPE))
+            && query
+                .author_id
+                .as_deref()
+                .is_none_or(|author| author == views::AUTHOR_ID)
+            && query
+                .created_after
+                .is_none_or(|after| millis(job.created_at) > millis(after))
+            && query
+                .updated_after
+                .is_none_or(|after| millis(now.updated_at) > millis(after))
+    };
+    // Newest first, like the real API; one job past the page says whether more follow.
+    let mut page = Vec::new();
+    let mut next = None;
+    for (index, job) in inner.jobs[..before].iter().enumerate().rev() {
+        let now = state.job_now(job);
+        if !matches(job, &now) {
+            continue;
+        }
+        if page.len() == query.page_size {
+            next = page.last().map(|(index, _)| requests::page_token(*index));
+            break;
+        }
+        page.push((index, views::job_as(&state, job, &now)));
+    }
+    let mut body = json!({"jobs": page.into_iter().map(|(_, job)| job).collect::<Vec<_>>()});
+    if let Some(token) = next {
+        body["nextPaginationToken"] = json!(token);
     }
     ok(body)
 }
@@ -515,24 +500,25 @@ async fn job_action(
 }
 
 /// The asset's status: a generated video is `pending` until its job succeeds.
-fn asset_status(state: &State, inner: &crate::state::Inner, asset: &Asset) -> &'static str {
+/// The asset's status and when it last changed: a generated video is `pending` until
+/// its job succeeds (`error` if it does not), and changes when the job ends.
+fn asset_status(
+    state: &State,
+    inner: &crate::state::Inner,
+    asset: &Asset,
+) -> (&'static str, SystemTime) {
     let Some(job) = asset
         .job_id
         .as_ref()
         .and_then(|job_id| inner.jobs.iter().find(|job| &job.id == job_id))
     else {
-        return "success";
+        return ("success", asset.created_at);
     };
-    match job
-        .progress(
-            state.now().saturating_sub(job.created),
-            state.config.job_duration,
-        )
-        .status
-    {
-        "success" => "success",
-        "failure" | "canceled" => "error",
-        _ => "pending",
+    let now = state.job_now(job);
+    match now.status {
+        "success" => ("success", now.updated_at),
+        "failure" | "canceled" => ("error", now.updated_at),
+        _ => ("pending", asset.created_at),
     }
 }
 
@@ -556,7 +542,8 @@ async fn get_asset(
         &asset.file_name,
         expired_url_fault(fault.as_ref()),
     );
-    ok(json!({"asset": views::asset(asset, asset_status(&state, &inner, asset), &url)}))
+    let (status, updated_at) = asset_status(&state, &inner, asset);
+    ok(json!({"asset": views::asset(asset, status, updated_at, &url)}))
 }
 
 async fn download_link(
@@ -595,7 +582,7 @@ async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> A
     let asset_id = inner.id("asset");
     let asset = uploaded_asset(asset_id.clone(), image.name, image.mime_type, image.bytes);
     let url = cdn::signed_url(&state, &asset.id, &asset.file_name, false);
-    let body = json!({"asset": views::asset(&asset, "success", &url)});
+    let body = json!({"asset": views::asset(&asset, "success", asset.created_at, &url)});
     inner.assets.insert(asset_id, asset);
     ok(body)
 }
