@@ -9,7 +9,8 @@ a job in every status (failure with its error and hint, canceled), job lists wit
 without a pagination token (and the empty page that still has one), assets (generated
 videos, an uploaded image, the asset of a multipart upload), download links, uploads
 (create, get, complete, a failed one), models, the dry run's estimate (HTTP 269), the
-generate response, and the error bodies of 400, 401, 404 and 429. The SDK itself (with
+generate response, and the error bodies of 400, 401, 404 and 429 (injected, and the
+team's parallel-job limit). The SDK itself (with
 strict response validation, no retries) then makes a few calls, so its own decoding and
 its error classes are exercised too.
 
@@ -60,6 +61,8 @@ KLING = "model_kling-v1-6-pro"
 ROOT = Path(__file__).resolve().parents[2]
 # A job's life in the sandbox: long enough for a poll every 40 ms to see each status.
 JOB_SECONDS = "2"
+# The team's limit of parallel jobs: the four jobs of the first part fit.
+PARALLEL_JOBS = 4
 TERMINAL = ("success", "failure", "canceled")
 LIFE = ("queued", "warming-up", "in-progress", "finalizing")
 
@@ -96,7 +99,7 @@ class Sandbox:
     def __init__(self, binary: Path) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("SCENARIO_SDK_")}
         env.update({"RUST_LOG": "kling_sandbox=info", "NO_COLOR": "1"})
-        args = [str(binary), "--port", "0", "--job-seconds", JOB_SECONDS]
+        args = [str(binary), "--port", "0", "--job-seconds", JOB_SECONDS, "--parallel-jobs", str(PARALLEL_JOBS)]
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.base_url = ""
         assert self.process.stderr is not None
@@ -134,7 +137,7 @@ class Sandbox:
                 status, text, head = response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as error:
             status, text, head = error.code, error.read(), dict(error.headers)
-        return status, (json.loads(text) if text else None), head
+        return status, (json.loads(text) if text else None), {name.lower(): value for name, value in head.items()}
 
 
 class Checker:
@@ -337,6 +340,20 @@ def run(sandbox: Sandbox, check: Checker) -> None:
         refused is not None and all(loc == "job.status" or re.fullmatch(r"job\.statusHistory\.\d+\.status", loc) for loc in refused),
         f"refused at {refused}",
     )
+
+
+    # The team's parallel-job limit: PARALLEL_JOBS jobs running, one more is refused.
+    limited = None
+    for _ in range(PARALLEL_JOBS + 1):
+        status, body, head = generate(sandbox, {"prompt": "fill the team's slots"})
+        if status == 429:
+            limited = (status, body, head)
+            break
+    if limited is None:
+        check.fail("429 (parallel-job limit)", f"no 429 after {PARALLEL_JOBS + 1} generates")
+    else:
+        check.check("429 (parallel-job limit)", RateLimitBody, limited[1], limited[0], 429)
+        check.expect("the parallel-job 429 says when to retry", "retry-after" in limited[2], str(limited[2]))
 
 
 def main() -> int:

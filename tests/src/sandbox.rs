@@ -843,6 +843,79 @@ async fn filtered_job_lists_keep_exactly_the_jobs_after_the_moment_and_page_thro
     assert_eq!(listed, failed, "every failed job once, newest first");
 }
 
+/// Scenario caps a team's parallel jobs: at the limit a generate answers 429, naming
+/// the limit in `details`, with `Retry-After` until the first running job ends. A dry
+/// run is no job and is never refused.
+#[tokio::test]
+async fn a_team_at_its_parallel_job_limit_gets_429_until_a_job_ends() {
+    let config = SandboxConfig::default()
+        .with_job_duration(Duration::from_millis(800))
+        .with_parallel_jobs(2);
+    let api = Api::start(config).await;
+    api.submit("one").await;
+    api.submit("two").await;
+    let refused = api.generate(json!({"prompt": "three"})).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        refused.header("retry-after"),
+        Some("1"),
+        "the first job ends within 1 s"
+    );
+    let error: ErrorBody = refused.decode();
+    assert!(error.reason.is_some());
+    assert_eq!(
+        error.details.unwrap(),
+        json!({"actionName": "parallelCustomJobs", "actionLimit": 2})
+    );
+    let estimate = api
+        .send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}?dryRun=true"),
+            Some(json!({"prompt": "three"})),
+            &[],
+        )
+        .await;
+    assert_eq!(estimate.status, 269);
+    assert_eq!(
+        api.sandbox.jobs().len(),
+        2,
+        "the refused generate started nothing"
+    );
+    assert_eq!(api.sandbox.running_jobs(), 2);
+
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(api.sandbox.running_jobs(), 0);
+    api.submit("three").await;
+    assert_eq!(api.sandbox.team_limit_refusals(), 1);
+    assert_eq!(api.sandbox.max_running_jobs(), 2);
+    let log = api.get(&api.admin("/_sandbox/log")).await.json();
+    assert_eq!(
+        (
+            log["teamLimitRefusals"].clone(),
+            log["maxRunningJobs"].clone(),
+            log["runningJobs"].clone()
+        ),
+        (json!(1), json!(2), json!(1))
+    );
+}
+
+/// The most jobs ever running at once, counted on the sandbox clock from the jobs'
+/// ages, with no limit set.
+#[tokio::test]
+async fn the_most_jobs_running_at_once_is_counted() {
+    let api =
+        Api::start(SandboxConfig::default().with_job_duration(Duration::from_millis(300))).await;
+    for n in 0..3 {
+        api.submit(&format!("at once {n}")).await;
+    }
+    assert_eq!(api.sandbox.running_jobs(), 3);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    api.submit("alone").await;
+    assert_eq!(api.sandbox.running_jobs(), 1);
+    assert_eq!(api.sandbox.max_running_jobs(), 3);
+    assert_eq!(api.sandbox.team_limit_refusals(), 0);
+}
+
 #[tokio::test]
 async fn canceling_a_generation_is_refused_as_by_the_real_api() {
     let api = Api::new().await;
@@ -1390,7 +1463,10 @@ async fn status_faults_answer_the_error_body_with_retry_after() {
             "{status} without a given Retry-After"
         );
         if status == 429 {
-            assert_eq!(error.details.unwrap()["actionName"], "generate");
+            assert_eq!(
+                error.details.unwrap(),
+                json!({"actionName": "parallelCustomJobs", "actionLimit": 5})
+            );
         }
     }
     assert!(

@@ -72,6 +72,10 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Faults to inject, tried in order; the first rule that matches a request applies.
     pub faults: Vec<FaultRule>,
+    /// The team's limit of parallel jobs: a generate (not a dry run) while this many
+    /// jobs are not yet terminal is refused with a 429 (none when absent; 0 refuses
+    /// every generate).
+    pub parallel_jobs: Option<u32>,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +88,7 @@ impl Default for SandboxConfig {
             output_size: None,
             seed: 0,
             faults: Vec::new(),
+            parallel_jobs: None,
         }
     }
 }
@@ -142,6 +147,20 @@ impl SandboxConfig {
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Caps the team's parallel jobs, as Scenario does per plan: a generate while
+    /// `jobs` jobs are not yet terminal (on the sandbox clock) answers 429 with
+    /// `Retry-After` (when the first of them ends) and `details` naming the limit.
+    ///
+    /// ```
+    /// let config = kling_sandbox::SandboxConfig::default().with_parallel_jobs(5);
+    /// assert_eq!(config.parallel_jobs, Some(5));
+    /// ```
+    #[must_use]
+    pub fn with_parallel_jobs(mut self, jobs: u32) -> Self {
+        self.parallel_jobs = Some(jobs);
         self
     }
 

@@ -140,6 +140,25 @@ impl SandboxHandle {
             .collect()
     }
 
+    /// How many generates were refused with a 429 for the team's limit of parallel
+    /// jobs ([`SandboxConfig::with_parallel_jobs`]): a benchmark can check that few
+    /// submits were.
+    pub fn team_limit_refusals(&self) -> u64 {
+        self.state.lock().team_limit_refusals
+    }
+
+    /// The most jobs that were ever running (created, not yet terminal) at once, on the
+    /// sandbox clock.
+    pub fn max_running_jobs(&self) -> u32 {
+        self.state.lock().max_running_jobs
+    }
+
+    /// The jobs running (created, not yet terminal) now.
+    pub fn running_jobs(&self) -> u32 {
+        let inner = self.state.lock();
+        self.state.running_jobs(&inner).count
+    }
+
     /// The requests a fault was injected into.
     pub fn faults_injected(&self) -> Vec<RequestRecord> {
         self.requests()

@@ -42,6 +42,9 @@ struct Args {
     /// Seed of probabilistic fault rules.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
+    /// The team's limit of parallel jobs: a generate while this many jobs run answers 429.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
+    parallel_jobs: Option<u32>,
     /// A JSON file with a list of fault rules (see the README); more can be added with
     /// POST /_sandbox/faults.
     #[arg(long, value_parser = fault_file)]
@@ -135,6 +138,9 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(size) = args.output_size {
         config = config.with_output_size(size);
     }
+    if let Some(jobs) = args.parallel_jobs {
+        config = config.with_parallel_jobs(jobs);
+    }
     if let Some(FaultFile(rules)) = args.faults {
         config.faults = rules;
     }
@@ -204,6 +210,8 @@ mod tests {
             ("--port", "70000"),
             ("--port", "-1"),
             ("--seed", "-1"),
+            ("--parallel-jobs", "0"),
+            ("--parallel-jobs", "-2"),
             ("--host", "localhost:80"),
             ("--faults", "/nonexistent/faults.json"),
             ("--faults", faults.as_str()),

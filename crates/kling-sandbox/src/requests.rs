@@ -71,6 +71,24 @@ impl ApiError {
     }
 }
 
+/// The `reason` of the 429 a team over its limit of parallel jobs gets. Unconfirmed: no
+/// captured answer of the live API shows the text; this wording is a guess.
+pub(crate) const TEAM_LIMIT_REASON: &str =
+    "Too many parallel jobs: your team reached the limit of its plan, retry when a job ends";
+/// The `details.actionName` of that 429. Unconfirmed: `parallelCustomJobs` is what the
+/// SDK's team limits (`GET /v1/teams/{teamId}/limits`) call the limit on custom-model
+/// jobs, which generations are; the live 429 may name it otherwise.
+pub(crate) const TEAM_LIMIT_ACTION: &str = "parallelCustomJobs";
+
+impl ApiError {
+    /// The 429 of a team with `limit` jobs running (`details` names the limit).
+    pub(crate) fn team_limit(limit: u32) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, TEAM_LIMIT_REASON);
+        error.details = Some(json!({"actionName": TEAM_LIMIT_ACTION, "actionLimit": limit}));
+        error
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body())).into_response()

@@ -126,15 +126,12 @@ async fn edge(
                     .ok()
                     .filter(|status| status.is_client_error() || status.is_server_error())
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let reason = match status.as_u16() {
-                    429 => "Too many requests: the limit of parallel jobs was reached".to_owned(),
-                    503 => "Service unavailable".to_owned(),
-                    _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+                let error = match status.as_u16() {
+                    // The team limit's answer, with the configured limit (or a plan's 5).
+                    429 => ApiError::team_limit(state.config.parallel_jobs.unwrap_or(5)),
+                    503 => ApiError::new(status, "Service unavailable"),
+                    _ => ApiError::new(status, status.canonical_reason().unwrap_or("Error")),
                 };
-                let mut error = ApiError::new(status, reason);
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    error.details = Some(json!({"actionName": "generate", "actionLimit": 5}));
-                }
                 let mut response = error.into_response();
                 // 429 and 503 always say when to come back (1 s unless the fault says).
                 let throttled = matches!(status.as_u16(), 429 | 503);
@@ -367,6 +364,27 @@ async fn generate(
     let generation = request.generation;
     let now = SystemTime::now();
     let mut inner = state.lock();
+    // The team's limit, counted on the sandbox clock under the lock that adds the job.
+    let running = state.running_jobs(&inner);
+    if let Some(limit) = state.config.parallel_jobs
+        && running.count >= limit
+    {
+        inner.team_limit_refusals += 1;
+        let mut response = ApiError::team_limit(limit).into_response();
+        // When the first running job ends, in real seconds (at least 1).
+        let wait = running.first_end.map_or(1, |end| {
+            state
+                .real(end.saturating_sub(state.now()))
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        });
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+    inner.max_running_jobs = inner.max_running_jobs.max(running.count.saturating_add(1));
     let job_id = inner.id("job");
     let asset_id = inner.id("asset");
     inner.assets.insert(
@@ -770,7 +788,14 @@ async fn admin_log(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {
         .iter()
         .map(|job| json!({"jobId": job.id, "modelId": job.model_id, "input": job.input}))
         .collect();
-    Json(json!({"requests": requests, "jobs": jobs}))
+    let running = state.running_jobs(&inner).count;
+    Json(json!({
+        "requests": requests,
+        "jobs": jobs,
+        "teamLimitRefusals": inner.team_limit_refusals,
+        "maxRunningJobs": inner.max_running_jobs,
+        "runningJobs": running,
+    }))
 }
 
 async fn admin_faults(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {

@@ -121,6 +121,10 @@ pub(crate) struct Inner {
     pub(crate) uploads: BTreeMap<String, Upload>,
     pub(crate) requests: Vec<RequestRecord>,
     pub(crate) faults: Faults,
+    /// Generates refused with a 429 for the team's parallel-job limit.
+    pub(crate) team_limit_refusals: u64,
+    /// The most jobs that were ever running (not yet terminal) at once.
+    pub(crate) max_running_jobs: u32,
 }
 
 impl Inner {
@@ -168,6 +172,8 @@ impl State {
                 uploads: BTreeMap::new(),
                 requests: Vec::new(),
                 faults,
+                team_limit_refusals: 0,
+                max_running_jobs: 0,
             }),
         }
     }
@@ -325,6 +331,25 @@ impl State {
         }
     }
 
+    /// The jobs not yet terminal now. Every job takes the same time and they are kept in
+    /// the order they were created, so those are the newest ones.
+    pub(crate) fn running_jobs(&self, inner: &Inner) -> Running {
+        let duration = self.config.job_duration;
+        let now = self.now();
+        let running: Vec<&Job> = inner
+            .jobs
+            .iter()
+            .rev()
+            .take_while(|job| now.saturating_sub(job.created) < duration)
+            .collect();
+        Running {
+            count: u32::try_from(running.len()).unwrap_or(u32::MAX),
+            first_end: running
+                .last()
+                .map(|job| job.created.saturating_add(duration)),
+        }
+    }
+
     /// The moment (real time) at which `job` reaches step `index`.
     pub(crate) fn step_moment(&self, job: &Job, index: usize) -> SystemTime {
         later(
@@ -332,6 +357,14 @@ impl State {
             self.real(step_time(self.config.job_duration, index)),
         )
     }
+}
+
+/// The jobs running at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Running {
+    pub(crate) count: u32,
+    /// When the first of them ends (sandbox time).
+    pub(crate) first_end: Option<Duration>,
 }
 
 /// The steps at which a job's status changes (what `statusHistory` lists), up to `step`.
