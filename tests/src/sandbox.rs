@@ -1093,7 +1093,7 @@ async fn malformed_requests_get_the_api_error_body() {
         )
         .await
         .unwrap();
-    assert_eq!(part.status(), 404, "no such upload");
+    assert_eq!(part.status(), 403, "an unsigned part URL");
     for rule in [
         json!({"probability": 1.5, "fault": {"kind": "empty-page"}}),
         json!({"probability": -0.1, "fault": {"kind": "empty-page"}}),
@@ -1130,9 +1130,8 @@ async fn extreme_settings_still_answer() {
     assert_eq!(job["status"], "queued");
     assert!(kling_types::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some());
     assert_eq!(api.get("/jobs").await.status, 200);
-    // The output's id, which the job shows only once it succeeds: the next id.
-    let number: u64 = job_id["job_sbx".len()..].parse().unwrap();
-    let asset_id = format!("asset_sbx{:06}", number + 1);
+    // The output's id, which the job shows only once it succeeds.
+    let asset_id = api.sandbox.jobs()[0].output_asset_id.clone();
     let asset = api.get(&format!("/assets/{asset_id}")).await;
     assert_eq!(
         asset.status,
@@ -1730,6 +1729,289 @@ async fn rules_can_be_added_inspected_and_cleared_over_http() {
         )
         .await;
     assert_eq!(bad.status, 400);
+}
+
+/// The faults a soak test draws on every endpoint, each on one endpoint (a method and a
+/// path pattern) with a probability, and where the requests go.
+fn soak_rules() -> Vec<FaultRule> {
+    let status = |status| Fault::Status {
+        status,
+        retry_after_secs: None,
+    };
+    let half = |fault, method, pattern| FaultRule::new(fault).at(method, pattern).probability(0.5);
+    vec![
+        half(status(503), "GET", "/v1/jobs/*"),
+        half(
+            Fault::UnknownStatus {
+                status: "thinking".into(),
+            },
+            "GET",
+            "/v1/jobs/*",
+        ),
+        half(Fault::EmptyPage, "GET", "/v1/jobs"),
+        half(Fault::ResetAfterHandling, "POST", "/v1/generate/custom/*"),
+        half(status(429), "GET", "/v1/models"),
+        half(Fault::StallHeaders { millis: 20 }, "GET", "/v1/models/*"),
+        half(
+            Fault::TruncateBody { after_bytes: 10 },
+            "GET",
+            "/v1/assets/*",
+        ),
+        half(Fault::ExpiredUrl, "POST", "/v1/assets/*/download"),
+        half(Fault::ResetBeforeHandling, "GET", "/v1/uploads/*"),
+        half(Fault::ExpiredUrl, "GET", "/cdn/**"),
+    ]
+}
+
+/// What a soak test's traffic met: for each request, its method and path and the fault
+/// injected, if any; and what the answers showed.
+async fn soak(seed: u64) -> (Vec<(String, String, Option<String>)>, usize) {
+    let config = soak_rules().into_iter().fold(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_secs(3600))
+            .with_seed(seed),
+        SandboxConfig::with_fault,
+    );
+    let api = Api::start(config).await;
+    for n in 0..12 {
+        let _ = api
+            .try_send(
+                Method::POST,
+                &format!("/generate/custom/{KLING}"),
+                Some(json!({"prompt": format!("soak {n}")})),
+                &[],
+            )
+            .await;
+    }
+    // The reads, interleaved; the rules draw the same whatever the order.
+    let jobs = api.sandbox.jobs();
+    let upload = api
+        .post(
+            "/uploads",
+            json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 1}),
+        )
+        .await
+        .json()["upload"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut thinking = 0;
+    for job in jobs.iter().cycle().take(16) {
+        if let Ok(reply) = api
+            .try_send(Method::GET, &format!("/jobs/{}", job.id), None, &[])
+            .await
+            && reply.status == 200
+            && reply.json()["job"]["status"] == "thinking"
+        {
+            thinking += 1;
+        }
+        let _ = api.try_send(Method::GET, "/jobs", None, &[]).await;
+        let _ = api.try_send(Method::GET, "/models", None, &[]).await;
+        let _ = api
+            .try_send(Method::GET, &format!("/models/{KLING}"), None, &[])
+            .await;
+        let asset = format!("/assets/{}", job.output_asset_id);
+        let _ = api.try_send(Method::GET, &asset, None, &[]).await;
+        let _ = api
+            .try_send(
+                Method::POST,
+                &format!("{asset}/download"),
+                Some(json!({})),
+                &[],
+            )
+            .await;
+        let _ = api
+            .try_send(Method::GET, &format!("/uploads/{upload}"), None, &[])
+            .await;
+    }
+    // A signed URL, from the first asset answer that is not cut short.
+    let mut url = None;
+    for job in &jobs {
+        if let Ok(reply) = api
+            .try_send(
+                Method::GET,
+                &format!("/assets/{}", job.output_asset_id),
+                None,
+                &[],
+            )
+            .await
+        {
+            url = reply.json()["asset"]["url"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    let url = url.expect("one asset answer in twelve arrives whole");
+    for _ in 0..8 {
+        let _ = api.try_send(Method::GET, &url, None, &[]).await;
+    }
+    let met = api
+        .sandbox
+        .requests()
+        .into_iter()
+        .map(|record| (record.method, record.path, record.fault))
+        .collect();
+    (met, thinking)
+}
+
+/// A soak test draws probabilistic faults on every endpoint: each of them can be put on
+/// one endpoint (method and path pattern) and drawn with a probability, and the same
+/// seed replays the same faults.
+#[tokio::test]
+async fn every_fault_can_be_drawn_on_one_endpoint_and_replays_with_its_seed() {
+    let (met, thinking) = soak(11).await;
+    let rules = soak_rules();
+    let mut injected = std::collections::BTreeMap::<String, usize>::new();
+    for (method, path, fault) in &met {
+        let Some(fault) = fault else { continue };
+        *injected.entry(fault.clone()).or_default() += 1;
+        assert!(
+            rules
+                .iter()
+                .any(|rule| rule.fault.name() == fault && rule.matches(method, path)),
+            "{fault} on {method} {path}, which no rule of it names"
+        );
+    }
+    for rule in &rules {
+        assert!(
+            injected.contains_key(rule.fault.name()),
+            "{} never drawn: {injected:?}",
+            rule.fault.name()
+        );
+    }
+    assert!(
+        thinking > 0,
+        "the unknown status shows on reads of queued jobs"
+    );
+    let (again, _) = soak(11).await;
+    let faults = |met: &[(String, String, Option<String>)]| -> Vec<Option<String>> {
+        met.iter().map(|(.., fault)| fault.clone()).collect()
+    };
+    assert_eq!(
+        faults(&again),
+        faults(&met),
+        "the same seed, the same faults"
+    );
+    assert_ne!(
+        faults(&soak(12).await.0),
+        faults(&met),
+        "another seed, other faults"
+    );
+}
+
+/// The sandbox's record of the jobs a soak test created: each with its input, the
+/// request that created it (and the fault that lost its answer), its status.
+#[tokio::test]
+async fn jobs_record_the_request_that_created_them_and_their_status() {
+    let rule = FaultRule::new(Fault::ResetAfterHandling)
+        .at("POST", "/v1/generate/custom/*")
+        .times(1);
+    let api = Api::start(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_secs(3600))
+            .with_fault(rule),
+    )
+    .await;
+    let lost = api
+        .try_send(
+            Method::POST,
+            &format!("/generate/custom/{KLING}"),
+            Some(json!({"prompt": "line 1"})),
+            &[],
+        )
+        .await;
+    assert_eq!(lost.unwrap_err(), Broken::NoAnswer);
+    let answered = api.generate(json!({"prompt": "line 2"})).await;
+    let jobs = api.sandbox.jobs();
+    let requests = api.sandbox.requests();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        (
+            jobs[0].input.clone(),
+            jobs[0].fault.as_deref(),
+            jobs[0].request_id.as_str()
+        ),
+        (
+            json!({"prompt": "line 1"}),
+            Some("reset-after-handling"),
+            requests[0].request_id.as_str()
+        )
+    );
+    assert_eq!(
+        (jobs[1].fault.as_deref(), Some(jobs[1].request_id.as_str())),
+        (None, answered.header("x-request-id"))
+    );
+    assert!(jobs.iter().all(|job| job.status == "queued"));
+    assert!(jobs[0].created_at <= jobs[1].created_at);
+    assert_eq!(
+        api.get(&format!("/assets/{}", jobs[1].output_asset_id))
+            .await
+            .json()["asset"]["status"],
+        "pending"
+    );
+    let log = api.get(&api.admin("/_sandbox/log")).await.json();
+    assert_eq!(log["jobs"][0]["fault"], "reset-after-handling");
+    assert_eq!(log["jobs"][1]["status"], "queued");
+}
+
+/// Upload part URLs are signed and expire like the files' (the real ones are presigned
+/// storage URLs), and an `expired-url` fault hands them out already expired.
+#[tokio::test]
+async fn upload_part_urls_are_signed_and_expire() {
+    let api = Api::new().await;
+    let put = |url: String, body: &'static [u8]| {
+        api.client.request(
+            Request::put(url)
+                .body(Full::new(Bytes::from_static(body)))
+                .unwrap(),
+        )
+    };
+    let create = json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 3});
+    let expired = api
+        .send(
+            Method::POST,
+            "/uploads",
+            Some(create.clone()),
+            &[("x-sandbox-fault", "expired-url")],
+        )
+        .await;
+    let upload = expired.json()["upload"].clone();
+    let url = upload["parts"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(put(url.clone(), b"abc").await.unwrap().status(), 403);
+    assert_eq!(
+        put(url.replace("Signature=", "Signature=0"), b"abc")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // A fresh look at the upload gives fresh URLs.
+    let fresh = api
+        .get(&format!("/uploads/{}", upload["id"].as_str().unwrap()))
+        .await
+        .json();
+    let url = fresh["upload"]["parts"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(put(url, b"abc").await.unwrap().status(), 200);
+
+    let api = Api::start(SandboxConfig::default().with_url_ttl(Duration::ZERO)).await;
+    let upload = api.post("/uploads", create).await.json()["upload"].clone();
+    let url = upload["parts"][0]["url"].as_str().unwrap().to_owned();
+    let response = api
+        .client
+        .request(
+            Request::put(url)
+                .body(Full::new(Bytes::from_static(b"abc")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        403,
+        "a part URL of no lifetime has expired"
+    );
 }
 
 #[tokio::test]

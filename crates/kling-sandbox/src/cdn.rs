@@ -18,8 +18,9 @@ use crate::state::{Content, State};
 
 const CHUNK: usize = 64 * 1024;
 
-/// A signed URL for an asset's file, valid until `expires` (Unix seconds).
-pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired: bool) -> String {
+/// When a link handed out now expires (Unix seconds): `url_ttl` from now, or a minute
+/// ago when a fault says it has already expired.
+fn expiry(state: &State, expired: bool) -> u64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -28,7 +29,12 @@ pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired
     } else {
         now.saturating_add(state.real(state.config.url_ttl))
     };
-    let expires = expires.as_secs();
+    expires.as_secs()
+}
+
+/// A signed URL for an asset's file, valid until `expires` (Unix seconds).
+pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired: bool) -> String {
+    let expires = expiry(state, expired);
     let signature = sign(state, asset_id, expires);
     format!(
         "{}/cdn/assets/{asset_id}/{file_name}?Expires={expires}&Key-Pair-Id=SANDBOX&Signature={signature:016x}",
@@ -36,9 +42,59 @@ pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired
     )
 }
 
-fn sign(state: &State, asset_id: &str, expires: u64) -> u64 {
+/// The URL of part `number` of an upload, signed and expiring like the files (the real
+/// ones are presigned storage URLs), and its expiry as the API writes it.
+pub(crate) fn signed_part_url(
+    state: &State,
+    upload_id: &str,
+    number: u32,
+    expired: bool,
+) -> (String, String) {
+    let expires = expiry(state, expired);
+    let signature = sign(state, &format!("{upload_id}/{number}"), expires);
+    let url = format!(
+        "{}/upload-parts/{upload_id}/{number}?Expires={expires}&Signature={signature:016x}",
+        state.origin
+    );
+    let moment = UNIX_EPOCH + Duration::from_secs(expires.min(LATEST_EXPIRY));
+    (url, crate::state::iso8601(moment))
+}
+
+/// Far enough: the year 2500, past any expiry a sandbox hands out.
+const LATEST_EXPIRY: u64 = 16_725_225_600;
+
+/// Why a signed link (`resource` is an asset id, or `upload/part`) is refused: `None`
+/// when its signature holds and it has not expired.
+pub(crate) fn refusal(
+    state: &State,
+    resource: &str,
+    uri: &Uri,
+    expired_by_fault: bool,
+) -> Option<Response> {
+    let Ok(signature) = serde_urlencoded::from_str::<Signature>(uri.query().unwrap_or_default())
+    else {
+        return Some(denied("Invalid query"));
+    };
+    let (Some(expires), Some(given)) = (signature.expires, signature.signature) else {
+        return Some(denied("Missing Key"));
+    };
+    if given != format!("{:016x}", sign(state, resource, expires)) {
+        return Some(denied("Invalid signature"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    // An `expired-url` fault on the request itself: refused as if it had expired.
+    if now >= expires || expired_by_fault {
+        return Some(denied("Request has expired"));
+    }
+    None
+}
+
+fn sign(state: &State, resource: &str, expires: u64) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (state.signing_key, asset_id, expires).hash(&mut hasher);
+    (state.signing_key, resource, expires).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -70,24 +126,9 @@ pub(crate) async fn download(
     fault: Option<axum::Extension<Fault>>,
     headers: HeaderMap,
 ) -> Response {
-    let signature: Signature = match serde_urlencoded::from_str(uri.query().unwrap_or_default()) {
-        Ok(signature) => signature,
-        Err(_) => return denied("Invalid query"),
-    };
-    let (Some(expires), Some(given)) = (signature.expires, signature.signature) else {
-        return denied("Missing Key");
-    };
-    if given != format!("{:016x}", sign(&state, &asset_id, expires)) {
-        return denied("Invalid signature");
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    // An `expired-url` fault on the file itself: the link is refused as if it had expired.
     let expired_by_fault = fault.is_some_and(|axum::Extension(fault)| fault == Fault::ExpiredUrl);
-    if now >= expires || expired_by_fault {
-        return denied("Request has expired");
+    if let Some(refused) = refusal(&state, &asset_id, &uri, expired_by_fault) {
+        return refused;
     }
     let (content, mime_type) = {
         let inner = state.lock();

@@ -2,9 +2,11 @@
 //!
 //! A fault comes from a [`FaultRule`] (given in the config, or added at run time with
 //! `POST /_sandbox/faults`) or from the request itself, in the `x-sandbox-fault`
-//! header (see [`Fault::parse`]). Rules are tried in order; the first that matches
-//! applies, and a rule with `times` stops after that many matches. Probabilistic rules
-//! draw from a generator seeded by the config, so a run is reproducible.
+//! header (see [`Fault::parse`]). A rule picks requests by method and path (a prefix,
+//! or a pattern naming one endpoint); rules are tried in order and the first that
+//! applies wins; a rule with `times` stops after that many. Probabilistic rules draw
+//! each from a generator of its own, seeded by the config: a run replays, and a rule's
+//! draws do not depend on the traffic other rules see.
 
 use std::time::Duration;
 
@@ -58,13 +60,16 @@ pub enum Fault {
     },
     /// The job this request creates ends `canceled`, as if canceled on the server.
     JobCanceled,
-    /// The job this request creates reports a status no client knows yet while it is
-    /// in progress, as a newer server might.
+    /// A status no client knows yet, as a newer server might report: on a generate, the
+    /// job it creates reports it in place of `in-progress`; on a read of jobs (one job,
+    /// a job list), the answer shows it in place of the status of every job not done.
     UnknownStatus {
-        /// The status to report instead of `in-progress`.
+        /// The status to report.
         status: String,
     },
-    /// Signed URLs handed out by this request have already expired.
+    /// Signed URLs handed out by this request (an asset, a download link, an upload's
+    /// part URLs) have already expired; a request to a signed URL (a file, an upload
+    /// part) is refused as expired (403).
     ExpiredUrl,
     /// A job list answers an empty page that still carries a pagination token.
     EmptyPage,
@@ -218,6 +223,12 @@ pub struct FaultRule {
     /// Only requests whose path starts with this (any when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
+    /// Only requests whose path matches this pattern (any when absent): segments match
+    /// as written, `*` matches any one segment, and a last segment `**` matches the
+    /// rest (nothing included). `/v1/jobs` is the job list alone, `/v1/jobs/*` one job,
+    /// `/v1/jobs/*/action` its action, `/cdn/**` every file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Let this many matching requests through first.
     #[serde(default)]
     pub skip: u32,
@@ -237,6 +248,7 @@ impl FaultRule {
         Self {
             method: None,
             path_prefix: None,
+            path: None,
             skip: 0,
             times: None,
             probability: None,
@@ -249,6 +261,25 @@ impl FaultRule {
     pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
         self.method = Some(method.to_ascii_uppercase());
         self.path_prefix = Some(path_prefix.to_owned());
+        self
+    }
+
+    /// Only requests with `method` whose path matches `pattern` (see [`FaultRule::path`]):
+    /// one endpoint, where [`FaultRule::on`] takes every path under a prefix.
+    ///
+    /// ```
+    /// use kling_sandbox::{Fault, FaultRule};
+    ///
+    /// // One poll of a job in ten answers 503; the job list and the cancel action never.
+    /// let rule = FaultRule::new(Fault::Status { status: 503, retry_after_secs: None })
+    ///     .at("GET", "/v1/jobs/*")
+    ///     .probability(0.1);
+    /// assert!(rule.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn at(mut self, method: &str, pattern: &str) -> Self {
+        self.method = Some(method.to_ascii_uppercase());
+        self.path = Some(pattern.to_owned());
         self
     }
 
@@ -300,10 +331,35 @@ impl FaultRule {
                 reason: format!("pathPrefix `{}` must start with `/`", abbreviate(prefix)),
             });
         }
+        if let Some(pattern) = &self.path {
+            let segments: Vec<&str> = pattern.split('/').collect();
+            let misplaced = segments
+                .iter()
+                .rev()
+                .skip(1)
+                .any(|segment| *segment == "**");
+            if !pattern.starts_with('/') || misplaced {
+                return Err(Error::InvalidRule {
+                    reason: format!(
+                        "path `{}` must start with `/`, and `**` can only be its last segment",
+                        abbreviate(pattern)
+                    ),
+                });
+            }
+        }
         self.fault.check()
     }
 
-    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+    /// Whether a request with `method` and `path` (without the query) is one the rule
+    /// picks, before `skip`, `times` and `probability` have their say.
+    ///
+    /// ```
+    /// use kling_sandbox::{Fault, FaultRule};
+    /// let rule = FaultRule::new(Fault::EmptyPage).at("GET", "/v1/jobs");
+    /// assert!(rule.matches("GET", "/v1/jobs"));
+    /// assert!(!rule.matches("GET", "/v1/jobs/job_1"));
+    /// ```
+    pub fn matches(&self, method: &str, path: &str) -> bool {
         self.method
             .as_deref()
             .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
@@ -311,40 +367,69 @@ impl FaultRule {
                 .path_prefix
                 .as_deref()
                 .is_none_or(|prefix| path.starts_with(prefix))
+            && self
+                .path
+                .as_deref()
+                .is_none_or(|pattern| path_matches(pattern, path))
     }
 }
 
-/// A rule with its counters.
+/// Whether `path` matches `pattern` (see [`FaultRule::path`]).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (Some("**"), _) | (None, None) => return true,
+            (Some("*"), Some(segment)) if !segment.is_empty() => {}
+            (Some(wanted), Some(segment)) if wanted == segment => {}
+            _ => return false,
+        }
+    }
+}
+
+/// A rule with its counters and its own seeded generator.
 #[derive(Debug)]
 pub(crate) struct ActiveRule {
     pub(crate) rule: FaultRule,
     pub(crate) seen: u32,
     pub(crate) applied: u32,
+    /// Each rule draws from a generator of its own (seeded by the seed and the rule's
+    /// place), so that its n-th match draws the same whatever other requests came in
+    /// between: a soak test with concurrent traffic on other endpoints still replays.
+    random: SplitMix64,
 }
 
-/// The rules of a sandbox and the seeded generator they draw from.
+/// The rules of a sandbox and the seed they draw from.
 #[derive(Debug)]
 pub(crate) struct Faults {
     rules: Vec<ActiveRule>,
-    random: SplitMix64,
+    seed: u64,
+    /// Rules added so far, cleared ones included: the next rule's place.
+    added: u64,
 }
 
 impl Faults {
     pub(crate) fn new(rules: Vec<FaultRule>, seed: u64) -> Self {
         let mut faults = Self {
             rules: Vec::new(),
-            random: SplitMix64(seed),
+            seed,
+            added: 0,
         };
         faults.extend(rules);
         faults
     }
 
     pub(crate) fn extend(&mut self, rules: impl IntoIterator<Item = FaultRule>) {
-        self.rules.extend(rules.into_iter().map(|rule| ActiveRule {
-            rule,
-            seen: 0,
-            applied: 0,
-        }));
+        for rule in rules {
+            let stream = self.seed ^ self.added.wrapping_mul(0xD1B5_4A32_D192_ED03);
+            self.added += 1;
+            self.rules.push(ActiveRule {
+                rule,
+                seen: 0,
+                applied: 0,
+                random: SplitMix64(stream),
+            });
+        }
     }
 
     pub(crate) fn clear(&mut self) {
@@ -376,7 +461,7 @@ impl Faults {
             }
             // NaN is never drawn (`>=` is false for it, so it would always apply).
             if let Some(probability) = active.rule.probability
-                && (probability.is_nan() || self.random.next_f64() >= probability)
+                && (probability.is_nan() || active.random.next_f64() >= probability)
             {
                 continue;
             }
@@ -491,6 +576,74 @@ mod tests {
             .collect();
         assert_eq!(picks, [false, true, true, false, false]);
         assert_eq!(faults.pick("POST", "/v1/jobs"), None);
+    }
+
+    #[test]
+    fn path_patterns_match_one_endpoint() {
+        let cases = [
+            ("/v1/jobs", "/v1/jobs", true),
+            ("/v1/jobs", "/v1/jobs/job_1", false),
+            ("/v1/jobs/*", "/v1/jobs/job_1", true),
+            ("/v1/jobs/*", "/v1/jobs", false),
+            ("/v1/jobs/*", "/v1/jobs/", false),
+            ("/v1/jobs/*", "/v1/jobs/job_1/action", false),
+            ("/v1/jobs/*/action", "/v1/jobs/job_1/action", true),
+            ("/cdn/**", "/cdn/assets/a/b.mp4", true),
+            ("/cdn/**", "/cdn", true),
+            ("/cdn/**", "/v1/cdn", false),
+            ("/**", "/anything/at/all", true),
+        ];
+        for (pattern, path, expected) in cases {
+            let rule = FaultRule::new(Fault::EmptyPage).at("get", pattern);
+            assert!(rule.check().is_ok(), "{pattern}");
+            assert_eq!(rule.matches("GET", path), expected, "{pattern} on {path}");
+        }
+        assert!(
+            !FaultRule::new(Fault::EmptyPage)
+                .at("GET", "/v1/jobs")
+                .matches("POST", "/v1/jobs")
+        );
+        for bad in ["v1/jobs", "/**/jobs"] {
+            assert!(
+                FaultRule::new(Fault::EmptyPage)
+                    .at("GET", bad)
+                    .check()
+                    .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_draws_the_same_whatever_other_rules_see() {
+        let rules = || {
+            vec![
+                FaultRule::new(Fault::ExpiredUrl)
+                    .at("GET", "/a")
+                    .probability(0.5),
+                FaultRule::new(Fault::EmptyPage)
+                    .at("GET", "/b")
+                    .probability(0.5),
+            ]
+        };
+        let alone: Vec<bool> = {
+            let mut faults = Faults::new(rules(), 9);
+            (0..32)
+                .map(|_| faults.pick("GET", "/b").is_some())
+                .collect()
+        };
+        let interleaved: Vec<bool> = {
+            let mut faults = Faults::new(rules(), 9);
+            (0..32)
+                .map(|n| {
+                    for _ in 0..n % 3 {
+                        let _ = faults.pick("GET", "/a");
+                    }
+                    faults.pick("GET", "/b").is_some()
+                })
+                .collect()
+        };
+        assert_eq!(alone, interleaved);
     }
 
     #[test]

@@ -126,16 +126,22 @@ impl SandboxHandle {
         self.state.lock().requests.clone()
     }
 
-    /// Every job created so far, oldest first: a paid job started twice shows here.
+    /// Every job created so far, oldest first, with its input, the request that created
+    /// it and its status now: a paid job started twice shows here.
     pub fn jobs(&self) -> Vec<JobRecord> {
-        self.state
-            .lock()
+        let inner = self.state.lock();
+        inner
             .jobs
             .iter()
             .map(|job| JobRecord {
                 id: job.id.clone(),
                 model_id: job.model_id.clone(),
                 input: job.input.clone(),
+                request_id: job.request_id.clone(),
+                fault: job.fault.map(str::to_owned),
+                created_at: job.created_at,
+                status: self.state.job_now(job).status.to_owned(),
+                output_asset_id: job.output_asset.clone(),
             })
             .collect()
     }

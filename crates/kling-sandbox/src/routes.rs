@@ -20,9 +20,13 @@ use serde_json::{Value, json};
 
 use crate::faults::Fault;
 use crate::requests::{self, ApiError, JobAction};
-use crate::state::{Asset, Content, Job, JobNow, Outcome, State, Upload, iso8601, later, millis};
+use crate::state::{Asset, Content, Job, JobNow, Outcome, State, Upload, millis};
 use crate::views::JOB_TYPE;
 use crate::{cdn, models, views};
+
+/// The id the edge gave a request, for the handlers that record it.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub(crate) String);
 
 /// Marks a response whose connection must be closed without sending it.
 #[derive(Clone, Copy, Debug)]
@@ -151,6 +155,9 @@ async fn edge(
         }
         request.extensions_mut().insert(fault.clone());
     }
+    request
+        .extensions_mut()
+        .insert(RequestId(seen.request_id.clone()));
 
     if path.starts_with("/v1/") && !authorized(&state, request.headers()) {
         let mut response = ApiError::new(
@@ -334,6 +341,7 @@ async fn generate(
     Path(model_id): Path<String>,
     uri: Uri,
     fault: Option<axum::Extension<Fault>>,
+    request_id: Option<axum::Extension<RequestId>>,
     body: Bytes,
 ) -> ApiResult {
     let request = requests::generate(&state, &model_id, uri.query(), &body)?;
@@ -413,6 +421,10 @@ async fn generate(
     );
     let job = Job {
         id: job_id,
+        request_id: request_id
+            .map(|axum::Extension(RequestId(id))| id)
+            .unwrap_or_default(),
+        fault: fault.as_ref().map(|fault| fault.name()),
         model_id: request.model.id.to_owned(),
         input: request.input,
         created: state.now(),
@@ -427,14 +439,27 @@ async fn generate(
     ok(body)
 }
 
-async fn get_job(AxumState(state): AxumState<Arc<State>>, Path(job_id): Path<String>) -> ApiResult {
+/// The status an `unknown-status` fault on a read shows in place of `in-progress`.
+fn odd_status(fault: Option<&axum::Extension<Fault>>) -> Option<&str> {
+    match fault {
+        Some(axum::Extension(Fault::UnknownStatus { status })) => Some(status),
+        _ => None,
+    }
+}
+
+async fn get_job(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(job_id): Path<String>,
+    fault: Option<axum::Extension<Fault>>,
+) -> ApiResult {
     let inner = state.lock();
     let job = inner
         .jobs
         .iter()
         .find(|job| job.id == job_id)
         .ok_or_else(|| ApiError::not_found("Job", &job_id))?;
-    ok(json!({"job": views::job(&state, job)}))
+    let now = state.job_now(job);
+    ok(json!({"job": views::job_as(&state, job, &now, odd_status(fault.as_ref()))}))
 }
 
 async fn list_jobs(
@@ -448,7 +473,10 @@ async fn list_jobs(
         .before
         .unwrap_or(inner.jobs.len())
         .min(inner.jobs.len());
-    if fault.is_some_and(|axum::Extension(fault)| fault == Fault::EmptyPage) {
+    if fault
+        .as_ref()
+        .is_some_and(|axum::Extension(fault)| *fault == Fault::EmptyPage)
+    {
         // An empty page that still says more follow: the client must keep paging.
         return ok(json!({"jobs": [], "nextPaginationToken": requests::page_token(before)}));
     }
@@ -456,7 +484,7 @@ async fn list_jobs(
         query
             .status
             .as_deref()
-            .is_none_or(|status| views::shown_status(job, now.status) == status)
+            .is_none_or(|status| views::shown_status(job, now.status, None) == status)
             && query
                 .job_type
                 .as_deref()
@@ -485,7 +513,10 @@ async fn list_jobs(
             next = page.last().map(|(index, _)| requests::page_token(*index));
             break;
         }
-        page.push((index, views::job_as(&state, job, &now)));
+        page.push((
+            index,
+            views::job_as(&state, job, &now, odd_status(fault.as_ref())),
+        ));
     }
     let mut body = json!({"jobs": page.into_iter().map(|(_, job)| job).collect::<Vec<_>>()});
     if let Some(token) = next {
@@ -630,20 +661,21 @@ fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -
     }
 }
 
-fn part_urls(state: &State, upload: &Upload) -> Vec<(u32, String, String)> {
-    let expires = iso8601(later(SystemTime::now(), state.real(state.config.url_ttl)));
+/// The signed URLs of an upload's parts, already expired when a fault says so.
+fn part_urls(state: &State, upload: &Upload, expired: bool) -> Vec<(u32, String, String)> {
     (1..=upload.part_count)
         .map(|number| {
-            (
-                number,
-                format!("{}/upload-parts/{}/{number}", state.origin, upload.id),
-                expires.clone(),
-            )
+            let (url, expires) = cdn::signed_part_url(state, &upload.id, number, expired);
+            (number, url, expires)
         })
         .collect()
 }
 
-async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
+async fn create_upload(
+    AxumState(state): AxumState<Arc<State>>,
+    fault: Option<axum::Extension<Fault>>,
+    body: Bytes,
+) -> ApiResult {
     let request = requests::new_upload(&body)?;
     let now = SystemTime::now();
     let mut inner = state.lock();
@@ -662,7 +694,8 @@ async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> 
         created_at: now,
         updated_at: now,
     };
-    let body = json!({"upload": views::upload(&upload, &part_urls(&state, &upload))});
+    let urls = part_urls(&state, &upload, expired_url_fault(fault.as_ref()));
+    let body = json!({"upload": views::upload(&upload, &urls)});
     inner.uploads.insert(id, upload);
     ok(body)
 }
@@ -670,8 +703,15 @@ async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> 
 async fn put_part(
     AxumState(state): AxumState<Arc<State>>,
     Path((upload_id, part)): Path<(String, String)>,
+    uri: Uri,
+    fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> Response {
+    let resource = format!("{upload_id}/{part}");
+    if let Some(refused) = cdn::refusal(&state, &resource, &uri, expired_url_fault(fault.as_ref()))
+    {
+        return refused;
+    }
     let mut inner = state.lock();
     let Some(upload) = inner.uploads.get_mut(&upload_id) else {
         return (StatusCode::NOT_FOUND, "NoSuchUpload").into_response();
@@ -747,6 +787,7 @@ async fn upload_action(
 async fn get_upload(
     AxumState(state): AxumState<Arc<State>>,
     Path(upload_id): Path<String>,
+    fault: Option<axum::Extension<Fault>>,
 ) -> ApiResult {
     let inner = state.lock();
     let upload = inner
@@ -754,7 +795,7 @@ async fn get_upload(
         .get(&upload_id)
         .ok_or_else(|| ApiError::not_found("Upload", &upload_id))?;
     let urls = if upload.status == "pending" {
-        part_urls(&state, upload)
+        part_urls(&state, upload, expired_url_fault(fault.as_ref()))
     } else {
         Vec::new()
     };
@@ -786,7 +827,17 @@ async fn admin_log(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {
     let jobs: Vec<Value> = inner
         .jobs
         .iter()
-        .map(|job| json!({"jobId": job.id, "modelId": job.model_id, "input": job.input}))
+        .map(|job| {
+            json!({
+                "jobId": job.id,
+                "modelId": job.model_id,
+                "input": job.input,
+                "requestId": job.request_id,
+                "fault": job.fault,
+                "createdAt": crate::state::iso8601(job.created_at),
+                "status": state.job_now(job).status,
+            })
+        })
         .collect();
     let running = state.running_jobs(&inner).count;
     Json(json!({

@@ -28,8 +28,10 @@ pub struct RequestRecord {
     pub fault: Option<String>,
 }
 
-/// A job the sandbox created.
+/// A job the sandbox created, as a soak test checks it: "every line of the batch has
+/// exactly one job on the server, with its input".
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct JobRecord {
     /// Its id.
     pub id: String,
@@ -37,6 +39,18 @@ pub struct JobRecord {
     pub model_id: String,
     /// The request body it was created from.
     pub input: Value,
+    /// The request that created it (its `x-request-id`, as in [`RequestRecord`]).
+    pub request_id: String,
+    /// The fault injected into that request, by name: `reset-after-handling` or
+    /// `truncate-body` mean the client never saw the answer.
+    pub fault: Option<String>,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// Its status now (`queued` … `success`, `failure`, `canceled`), as the API shows
+    /// it, but never a fault's unknown status.
+    pub status: String,
+    /// The id of the asset it produces (listed in `metadata.assetIds` once it succeeds).
+    pub output_asset_id: String,
 }
 
 /// How a job ends.
@@ -50,6 +64,10 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) id: String,
+    /// The request that created it.
+    pub(crate) request_id: String,
+    /// The fault injected into that request, by name.
+    pub(crate) fault: Option<&'static str>,
     pub(crate) model_id: String,
     pub(crate) input: Value,
     /// Sandbox time at creation.

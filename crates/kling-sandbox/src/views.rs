@@ -13,27 +13,31 @@ pub(crate) const OWNER_ID: &str = "sandbox-project";
 /// The `jobType` of every job the sandbox runs: generations are `custom`.
 pub(crate) const JOB_TYPE: &str = "custom";
 
-/// The status a job shows: a newer server's status in place of `in-progress` when a
-/// fault asks for one.
-pub(crate) fn shown_status<'a>(job: &'a Job, status: &'a str) -> &'a str {
-    match (&job.odd_status, status) {
-        (Some(odd), "in-progress") => odd,
+/// The status a job shows: a newer server's status when a fault asks for one, on the
+/// job (from its generate: in place of `in-progress`) or on this answer (`odd`, from
+/// a read: in place of any status but a terminal one).
+pub(crate) fn shown_status<'a>(job: &'a Job, status: &'a str, odd: Option<&'a str>) -> &'a str {
+    let terminal = matches!(status, "success" | "failure" | "canceled");
+    match (odd, job.odd_status.as_deref(), status) {
+        (Some(odd), _, _) if !terminal => odd,
+        (_, Some(odd), "in-progress") => odd,
         _ => status,
     }
 }
 
 /// A job as `GET /v1/jobs/{jobId}` shows it now.
 pub(crate) fn job(state: &State, job: &Job) -> Value {
-    job_as(state, job, &state.job_now(job))
+    job_as(state, job, &state.job_now(job), None)
 }
 
 /// A job as it is at `now` (from [`State::job_now`]): status, progress, history and
-/// `updatedAt` all come from the same step of its life.
-pub(crate) fn job_as(state: &State, job: &Job, now: &JobNow) -> Value {
-    let shown = |status| shown_status(job, status);
+/// `updatedAt` all come from the same step of its life. `odd` is a status to show in
+/// this answer only (an `unknown-status` fault on a read) while the job is not done.
+pub(crate) fn job_as(state: &State, job: &Job, now: &JobNow, odd: Option<&str>) -> Value {
     let history: Vec<Value> = status_changes(now.step)
         .map(|index| {
-            json!({"status": shown(job.status_at(index)), "date": iso8601(state.step_moment(job, index))})
+            let status = shown_status(job, job.status_at(index), None);
+            json!({"status": status, "date": iso8601(state.step_moment(job, index))})
         })
         .collect();
     let finished = now.is_terminal();
@@ -51,7 +55,7 @@ pub(crate) fn job_as(state: &State, job: &Job, now: &JobNow) -> Value {
     json!({
         "jobId": job.id,
         "jobType": JOB_TYPE,
-        "status": shown(now.status),
+        "status": shown_status(job, now.status, odd),
         "progress": now.progress,
         "metadata": metadata,
         "statusHistory": history,
