@@ -1898,6 +1898,21 @@ async fn every_fault_can_be_drawn_on_one_endpoint_and_replays_with_its_seed() {
     );
 }
 
+/// The README's example of soak rules is rules the sandbox takes.
+#[test]
+fn the_readmes_soak_rules_apply() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("every fault on every endpoint:\n\n```json\n")
+        .unwrap();
+    let block = &readme[start..];
+    let json = &block[block.find("[").unwrap()..block.find("\n```\n").unwrap()];
+    let rules: Vec<FaultRule> = serde_json::from_str(json).unwrap();
+    assert_eq!(rules.len(), 3);
+    assert!(rules.iter().all(|rule| rule.check().is_ok()));
+    assert!(rules[0].matches("GET", "/v1/jobs/job_1") && !rules[0].matches("GET", "/v1/jobs"));
+}
+
 /// The sandbox's record of the jobs a soak test created: each with its input, the
 /// request that created it (and the fault that lost its answer), its status.
 #[tokio::test]
