@@ -7,27 +7,34 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
 
+use crate::faults::Fault;
 use crate::state::{Content, State};
 
 const CHUNK: usize = 64 * 1024;
 
-/// A signed URL for an asset's file, valid until `expires` (Unix seconds).
-pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired: bool) -> String {
+/// When a link handed out now expires (Unix seconds): `url_ttl` from now, or a minute
+/// ago when a fault says it has already expired.
+fn expiry(state: &State, expired: bool) -> u64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let expires = if expired {
         now.saturating_sub(Duration::from_secs(60))
     } else {
-        now + state.real(state.config.url_ttl)
+        now.saturating_add(state.real(state.config.url_ttl))
     };
-    let expires = expires.as_secs();
+    expires.as_secs()
+}
+
+/// A signed URL for an asset's file, valid until `expires` (Unix seconds).
+pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired: bool) -> String {
+    let expires = expiry(state, expired);
     let signature = sign(state, asset_id, expires);
     format!(
         "{}/cdn/assets/{asset_id}/{file_name}?Expires={expires}&Key-Pair-Id=SANDBOX&Signature={signature:016x}",
@@ -35,14 +42,64 @@ pub(crate) fn signed_url(state: &State, asset_id: &str, file_name: &str, expired
     )
 }
 
-fn sign(state: &State, asset_id: &str, expires: u64) -> u64 {
+/// The URL of part `number` of an upload, signed and expiring like the files (the real
+/// ones are presigned storage URLs), and its expiry as the API writes it.
+pub(crate) fn signed_part_url(
+    state: &State,
+    upload_id: &str,
+    number: u32,
+    expired: bool,
+) -> (String, String) {
+    let expires = expiry(state, expired);
+    let signature = sign(state, &format!("{upload_id}/{number}"), expires);
+    let url = format!(
+        "{}/upload-parts/{upload_id}/{number}?Expires={expires}&Signature={signature:016x}",
+        state.origin
+    );
+    let moment = UNIX_EPOCH + Duration::from_secs(expires.min(LATEST_EXPIRY));
+    (url, crate::state::iso8601(moment))
+}
+
+/// Far enough: the year 2500, past any expiry a sandbox hands out.
+const LATEST_EXPIRY: u64 = 16_725_225_600;
+
+/// Why a signed link (`resource` is an asset id, or `upload/part`) is refused: `None`
+/// when its signature holds and it has not expired.
+pub(crate) fn refusal(
+    state: &State,
+    resource: &str,
+    uri: &Uri,
+    expired_by_fault: bool,
+) -> Option<Response> {
+    let Ok(signature) = serde_urlencoded::from_str::<Signature>(uri.query().unwrap_or_default())
+    else {
+        return Some(denied("Invalid query"));
+    };
+    let (Some(expires), Some(given)) = (signature.expires, signature.signature) else {
+        return Some(denied("Missing Key"));
+    };
+    if given != format!("{:016x}", sign(state, resource, expires)) {
+        return Some(denied("Invalid signature"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    // An `expired-url` fault on the request itself: refused as if it had expired.
+    if now >= expires || expired_by_fault {
+        return Some(denied("Request has expired"));
+    }
+    None
+}
+
+fn sign(state: &State, resource: &str, expires: u64) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (state.signing_key, asset_id, expires).hash(&mut hasher);
+    (state.signing_key, resource, expires).hash(&mut hasher);
     hasher.finish()
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Signature {
+struct Signature {
     #[serde(rename = "Expires")]
     expires: Option<u64>,
     #[serde(rename = "Signature")]
@@ -65,21 +122,13 @@ fn denied(message: &str) -> Response {
 pub(crate) async fn download(
     AxumState(state): AxumState<Arc<State>>,
     Path((asset_id, _file_name)): Path<(String, String)>,
-    Query(signature): Query<Signature>,
+    uri: Uri,
+    fault: Option<axum::Extension<Fault>>,
     headers: HeaderMap,
 ) -> Response {
-    let (Some(expires), Some(given)) = (signature.expires, signature.signature) else {
-        return denied("Missing Key");
-    };
-    if given != format!("{:016x}", sign(&state, &asset_id, expires)) {
-        return denied("Invalid signature");
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    if now >= expires {
-        return denied("Request has expired");
+    let expired_by_fault = fault.is_some_and(|axum::Extension(fault)| fault == Fault::ExpiredUrl);
+    if let Some(refused) = refusal(&state, &asset_id, &uri, expired_by_fault) {
+        return refused;
     }
     let (content, mime_type) = {
         let inner = state.lock();
@@ -96,19 +145,17 @@ pub(crate) async fn download(
     let etag = format!("\"{asset_id}-{length}\"");
     let range = match headers
         .get(header::RANGE)
-        .and_then(|value| value.to_str().ok())
+        .map(|value| parse_range(value.as_bytes(), length))
     {
-        None => None,
-        Some(range) => match parse_range(range, length) {
-            Some(range) => Some(range),
-            None => {
-                return (
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, format!("bytes */{length}"))],
-                )
-                    .into_response();
-            }
-        },
+        None | Some(Ok(Ranged::Whole)) => None,
+        Some(Ok(Ranged::Part { start, end })) => Some((start, end)),
+        Some(Err(Unsatisfiable)) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{length}"))],
+            )
+                .into_response();
+        }
     };
     // A conditional range that no longer matches gets the whole file, as RFC 9110 says.
     let range = range.filter(|_| {
@@ -141,23 +188,45 @@ pub(crate) async fn download(
     response
 }
 
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` → `[start, end)`; `None` when unsatisfiable.
-/// Several ranges are not supported: the first is served.
-pub(crate) fn parse_range(value: &str, length: u64) -> Option<(u64, u64)> {
-    let spec = value.strip_prefix("bytes=")?.split(',').next()?.trim();
-    let (first, last) = spec.split_once('-')?;
-    let (start, end) = match (first.trim(), last.trim()) {
-        ("", suffix) => {
-            let suffix: u64 = suffix.parse().ok()?;
-            (length.saturating_sub(suffix), length)
-        }
-        (start, "") => (start.parse().ok()?, length),
-        (start, last) => (
-            start.parse().ok()?,
-            last.parse::<u64>().ok()?.saturating_add(1).min(length),
-        ),
+/// What a `Range` header asks of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ranged {
+    /// The whole file (200).
+    Whole,
+    /// The bytes `[start, end)` (206), `start < end <= length`.
+    Part { start: u64, end: u64 },
+}
+
+/// A `Range` none of whose ranges overlap the file (416).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no range overlaps the file")]
+pub(crate) struct Unsatisfiable;
+
+/// Reads a `Range` header for a file of `length` bytes, as RFC 9110 §14.2 says:
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` ask for a part; a header in another unit (which
+/// a server MUST ignore), one that does not parse, one asking for several ranges
+/// (multipart answers are not served) or for more than two that overlap (MAY ignore)
+/// gets the whole file; only ranges none of which overlap the file are a 416.
+///
+/// The parsing is `http-range-header`'s (the one tower-http relies on): it tells a
+/// malformed header from an unsatisfiable one, which is the line between 200 and 416.
+pub(crate) fn parse_range(value: &[u8], length: u64) -> Result<Ranged, Unsatisfiable> {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Ok(Ranged::Whole);
     };
-    (start < end && start < length).then_some((start, end))
+    let Ok(ranges) = http_range_header::parse_range_header(value) else {
+        return Ok(Ranged::Whole);
+    };
+    match ranges.validate(length).as_deref() {
+        Ok([range]) => Ok(Ranged::Part {
+            start: *range.start(),
+            // `end` is at most `length - 1`, so this cannot overflow.
+            end: range.end().saturating_add(1),
+        }),
+        Ok(_) => Ok(Ranged::Whole),
+        Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable) => Err(Unsatisfiable),
+        Err(_) => Ok(Ranged::Whole),
+    }
 }
 
 enum Source {
@@ -209,16 +278,32 @@ impl Source {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{Ranged, Unsatisfiable, parse_range};
 
     #[test]
     fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
-        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
-        assert_eq!(parse_range("bytes=1000-", 1000), None);
-        assert_eq!(parse_range("bytes=5-1", 1000), None);
-        assert_eq!(parse_range("items=0-1", 1000), None);
+        let part = |start, end| Ok(Ranged::Part { start, end });
+        let cases = [
+            ("bytes=0-99", part(0, 100)),
+            ("bytes=900-", part(900, 1000)),
+            ("bytes=-100", part(900, 1000)),
+            ("bytes=-5000", part(0, 1000)),
+            ("bytes=990-2000", part(990, 1000)),
+            ("BYTES=0-0", part(0, 1)),
+            ("bytes=1000-", Err(Unsatisfiable)),
+            ("bytes=-0", Err(Unsatisfiable)),
+            // Another unit is ignored (MUST), and so is what does not parse (MAY).
+            ("items=0-1", Ok(Ranged::Whole)),
+            ("bytes=5-1", Ok(Ranged::Whole)),
+            ("bytes=abc", Ok(Ranged::Whole)),
+            ("", Ok(Ranged::Whole)),
+            // Several ranges would need a multipart answer: the whole file instead.
+            ("bytes=0-1,5-9", Ok(Ranged::Whole)),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(parse_range(header.as_bytes(), 1000), expected, "{header}");
+        }
+        assert_eq!(parse_range(b"bytes=0-\xff", 1000), Ok(Ranged::Whole));
+        assert_eq!(parse_range(b"bytes=0-", 0), Err(Unsatisfiable));
     }
 }

@@ -56,10 +56,13 @@ impl std::fmt::Debug for Credentials {
 pub struct SandboxConfig {
     /// The credentials requests must carry.
     pub credentials: Credentials,
-    /// How long a job takes from creation to success, in sandbox time.
+    /// How long a job takes from creation to success, in sandbox time (any duration:
+    /// moments past a century from now are read as a century).
     pub job_duration: Duration,
     /// How many times faster than real time the sandbox clock runs (jobs and URL
-    /// expiry); 1.0 is real time.
+    /// expiry); 1.0 is real time. Read as if clamped to
+    /// [`MIN_CLOCK_SPEED`](Self::MIN_CLOCK_SPEED)..=[`MAX_CLOCK_SPEED`](Self::MAX_CLOCK_SPEED),
+    /// NaN as 1.0.
     pub clock_speed: f64,
     /// How long a signed asset URL stays valid.
     pub url_ttl: Duration,
@@ -69,6 +72,10 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Faults to inject, tried in order; the first rule that matches a request applies.
     pub faults: Vec<FaultRule>,
+    /// The team's limit of parallel jobs: a generate (not a dry run) while this many
+    /// jobs are not yet terminal is refused with a 429 (none when absent; 0 refuses
+    /// every generate).
+    pub parallel_jobs: Option<u32>,
 }
 
 impl Default for SandboxConfig {
@@ -81,11 +88,17 @@ impl Default for SandboxConfig {
             output_size: None,
             seed: 0,
             faults: Vec::new(),
+            parallel_jobs: None,
         }
     }
 }
 
 impl SandboxConfig {
+    /// The slowest clock speed: a thousandth of real time.
+    pub const MIN_CLOCK_SPEED: f64 = 0.001;
+    /// The fastest clock speed: a million times real time.
+    pub const MAX_CLOCK_SPEED: f64 = 1_000_000.0;
+
     /// Accepts these credentials instead of the sandbox's own.
     #[must_use]
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
@@ -100,10 +113,19 @@ impl SandboxConfig {
         self
     }
 
-    /// Runs the sandbox clock this many times faster than real time.
+    /// Runs the sandbox clock this many times faster than real time, kept from
+    /// [`MIN_CLOCK_SPEED`](Self::MIN_CLOCK_SPEED) to
+    /// [`MAX_CLOCK_SPEED`](Self::MAX_CLOCK_SPEED); NaN is read as real time.
+    ///
+    /// ```
+    /// use kling_sandbox::SandboxConfig;
+    /// assert_eq!(SandboxConfig::default().with_clock_speed(60.0).clock_speed, 60.0);
+    /// assert_eq!(SandboxConfig::default().with_clock_speed(-1.0).clock_speed, SandboxConfig::MIN_CLOCK_SPEED);
+    /// assert_eq!(SandboxConfig::default().with_clock_speed(f64::NAN).clock_speed, 1.0);
+    /// ```
     #[must_use]
     pub fn with_clock_speed(mut self, speed: f64) -> Self {
-        self.clock_speed = speed;
+        self.clock_speed = clamp_speed(speed);
         self
     }
 
@@ -128,10 +150,36 @@ impl SandboxConfig {
         self
     }
 
+    /// Caps the team's parallel jobs, as Scenario does per plan: a generate while
+    /// `jobs` jobs are not yet terminal (on the sandbox clock) answers 429 with
+    /// `Retry-After` (when the first of them ends) and `details` naming the limit.
+    ///
+    /// ```
+    /// let config = kling_sandbox::SandboxConfig::default().with_parallel_jobs(5);
+    /// assert_eq!(config.parallel_jobs, Some(5));
+    /// ```
+    #[must_use]
+    pub fn with_parallel_jobs(mut self, jobs: u32) -> Self {
+        self.parallel_jobs = Some(jobs);
+        self
+    }
+
     /// Adds a fault rule (after the ones already there).
     #[must_use]
     pub fn with_fault(mut self, rule: FaultRule) -> Self {
         self.faults.push(rule);
         self
+    }
+}
+
+/// A clock speed the sandbox can run at (see [`SandboxConfig::with_clock_speed`]).
+pub(crate) fn clamp_speed(speed: f64) -> f64 {
+    if speed.is_nan() {
+        1.0
+    } else {
+        speed.clamp(
+            SandboxConfig::MIN_CLOCK_SPEED,
+            SandboxConfig::MAX_CLOCK_SPEED,
+        )
     }
 }

@@ -28,9 +28,13 @@
 
 mod cdn;
 mod config;
+mod error;
 mod faults;
+#[cfg(test)]
+mod fuzz;
 mod models;
 mod mp4;
+mod requests;
 mod routes;
 mod state;
 mod views;
@@ -47,6 +51,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 pub use config::{Credentials, SandboxConfig};
+pub use error::Error;
 pub use faults::{Fault, FaultRule};
 pub use state::{JobRecord, RequestRecord};
 
@@ -121,18 +126,43 @@ impl SandboxHandle {
         self.state.lock().requests.clone()
     }
 
-    /// Every job created so far, oldest first: a paid job started twice shows here.
+    /// Every job created so far, oldest first, with its input, the request that created
+    /// it and its status now: a paid job started twice shows here.
     pub fn jobs(&self) -> Vec<JobRecord> {
-        self.state
-            .lock()
+        let inner = self.state.lock();
+        inner
             .jobs
             .iter()
             .map(|job| JobRecord {
                 id: job.id.clone(),
                 model_id: job.model_id.clone(),
                 input: job.input.clone(),
+                request_id: job.request_id.clone(),
+                fault: job.fault.map(str::to_owned),
+                created_at: job.created_at,
+                status: self.state.job_now(job).status.to_owned(),
+                output_asset_id: job.output_asset.clone(),
             })
             .collect()
+    }
+
+    /// How many generates were refused with a 429 for the team's limit of parallel
+    /// jobs ([`SandboxConfig::with_parallel_jobs`]): a benchmark can check that few
+    /// submits were.
+    pub fn team_limit_refusals(&self) -> u64 {
+        self.state.lock().team_limit_refusals
+    }
+
+    /// The most jobs that were ever running (created, not yet terminal) at once, on the
+    /// sandbox clock.
+    pub fn max_running_jobs(&self) -> u32 {
+        self.state.lock().max_running_jobs
+    }
+
+    /// The jobs running (created, not yet terminal) now.
+    pub fn running_jobs(&self) -> u32 {
+        let inner = self.state.lock();
+        self.state.running_jobs(&inner).count
     }
 
     /// The requests a fault was injected into.

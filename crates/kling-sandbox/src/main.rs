@@ -17,30 +17,87 @@ use kling_sandbox::{Credentials, FaultRule, Sandbox, SandboxConfig};
 #[command(name = "kling-sandbox", version)]
 struct Args {
     /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, allow_negative_numbers = true)]
     port: u16,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Seconds a job takes from creation to success.
-    #[arg(long, default_value_t = 8.0)]
-    job_seconds: f64,
-    /// How many times faster than real time the sandbox clock runs.
-    #[arg(long, default_value_t = 1.0)]
+    /// Seconds a job takes from creation to success (0 or more; fractions too), in sandbox time.
+    #[arg(long, default_value = "8", value_parser = seconds, allow_negative_numbers = true)]
+    job_seconds: Duration,
+    /// How many times faster than real time the sandbox clock runs (from 0.001 to 1000000).
+    #[arg(long, default_value_t = 1.0, value_parser = clock_speed, allow_negative_numbers = true)]
     clock_speed: f64,
-    /// Seconds a signed asset URL stays valid.
-    #[arg(long, default_value_t = 3600)]
+    /// Seconds a signed asset URL stays valid (up to ten years).
+    #[arg(
+        long,
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(..=MAX_URL_TTL_SECS),
+        allow_negative_numbers = true
+    )]
     url_ttl_seconds: u64,
     /// Pad generated videos to this many bytes (for download benchmarks).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     output_size: Option<u64>,
     /// Seed of probabilistic fault rules.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
+    /// The team's limit of parallel jobs: a generate while this many jobs run answers 429.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
+    parallel_jobs: Option<u32>,
     /// A JSON file with a list of fault rules (see the README); more can be added with
     /// POST /_sandbox/faults.
-    #[arg(long)]
-    faults: Option<std::path::PathBuf>,
+    #[arg(long, value_parser = fault_file)]
+    faults: Option<FaultFile>,
+}
+
+/// Ten years: a longer `--url-ttl-seconds` is surely a mistake.
+const MAX_URL_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// `--job-seconds`: a number of seconds, 0 or more.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("`{text}` is not a number of seconds, 0 or more"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is too many seconds"))
+}
+
+/// `--clock-speed`: a factor the sandbox can run at.
+fn clock_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    let range = SandboxConfig::MIN_CLOCK_SPEED..=SandboxConfig::MAX_CLOCK_SPEED;
+    if !range.contains(&speed) {
+        return Err(format!(
+            "`{text}` is not from {} to {}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(speed)
+}
+
+/// The rules of a `--faults` file.
+#[derive(Clone, Debug)]
+struct FaultFile(Vec<FaultRule>);
+
+/// `--faults`: a file holding a JSON list of fault rules, each of which can apply.
+fn fault_file(path: &str) -> Result<FaultFile, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("cannot read {path}: {error}"))?;
+    let rules: Vec<FaultRule> = serde_json::from_str(&text)
+        .map_err(|error| format!("{path} is not a list of fault rules: {error}"))?;
+    for (index, rule) in rules.iter().enumerate() {
+        rule.check()
+            .map_err(|error| format!("{path}, rule {}: {error}", index + 1))?;
+    }
+    Ok(FaultFile(rules))
 }
 
 #[tokio::main]
@@ -72,30 +129,21 @@ async fn run(args: Args) -> Result<(), String> {
         }
         _ => Credentials::sandbox(),
     };
-    let faults: Vec<FaultRule> = match &args.faults {
-        None => Vec::new(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            serde_json::from_str(&text).map_err(|error| {
-                format!("{} is not a list of fault rules: {error}", path.display())
-            })?
-        }
-    };
-    let positive = |value: f64| value.is_finite() && value > 0.0;
-    if !positive(args.clock_speed) || !(positive(args.job_seconds) || args.job_seconds == 0.0) {
-        return Err("--clock-speed must be a positive number and --job-seconds a number of seconds, 0 or more".to_owned());
-    }
     let mut config = SandboxConfig::default()
         .with_credentials(credentials.clone())
-        .with_job_duration(Duration::from_secs_f64(args.job_seconds))
+        .with_job_duration(args.job_seconds)
         .with_clock_speed(args.clock_speed)
         .with_url_ttl(Duration::from_secs(args.url_ttl_seconds))
         .with_seed(args.seed);
     if let Some(size) = args.output_size {
         config = config.with_output_size(size);
     }
-    config.faults = faults;
+    if let Some(jobs) = args.parallel_jobs {
+        config = config.with_parallel_jobs(jobs);
+    }
+    if let Some(FaultFile(rules)) = args.faults {
+        config.faults = rules;
+    }
     let sandbox = Sandbox::bind(SocketAddr::new(args.host, args.port), config)
         .await
         .map_err(|error| {
@@ -124,4 +172,79 @@ async fn run(args: Args) -> Result<(), String> {
     tracing::info!("shutting down");
     sandbox.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::Args;
+
+    #[test]
+    fn the_flags_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    /// Every value a flag cannot take is a usage error (exit 2) that names the flag,
+    /// never a panic at start.
+    #[test]
+    fn bad_flag_values_are_usage_errors() {
+        let faults =
+            std::env::temp_dir().join(format!("kling-sandbox-faults-{}.json", std::process::id()));
+        std::fs::write(&faults, r#"[{"fault": {"kind": "status", "status": 200}}]"#).unwrap();
+        let faults = faults.to_string_lossy().into_owned();
+        for (flag, value) in [
+            ("--job-seconds", "-1"),
+            ("--job-seconds", "NaN"),
+            ("--job-seconds", "inf"),
+            ("--job-seconds", "1e300"),
+            ("--job-seconds", "soon"),
+            ("--clock-speed", "0"),
+            ("--clock-speed", "-3"),
+            ("--clock-speed", "inf"),
+            ("--clock-speed", "NaN"),
+            ("--clock-speed", "1e7"),
+            ("--url-ttl-seconds", "-1"),
+            ("--url-ttl-seconds", "18446744073709551615"),
+            ("--output-size", "-5"),
+            ("--port", "70000"),
+            ("--port", "-1"),
+            ("--seed", "-1"),
+            ("--parallel-jobs", "0"),
+            ("--parallel-jobs", "-2"),
+            ("--host", "localhost:80"),
+            ("--faults", "/nonexistent/faults.json"),
+            ("--faults", faults.as_str()),
+        ] {
+            let error = Args::try_parse_from(["kling-sandbox", flag, value])
+                .expect_err(&format!("{flag} {value}"));
+            assert_eq!(error.exit_code(), 2, "{flag} {value}");
+            let message = error.to_string();
+            assert!(message.contains(flag), "{flag} {value}: {message}");
+        }
+        let _ = std::fs::remove_file(&faults);
+    }
+
+    #[test]
+    fn good_flag_values_are_taken() {
+        let args = Args::try_parse_from([
+            "kling-sandbox",
+            "--job-seconds",
+            "0.5",
+            "--clock-speed",
+            "0.001",
+            "--url-ttl-seconds",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(args.job_seconds, std::time::Duration::from_millis(500));
+        assert_eq!(args.clock_speed, 0.001);
+        assert_eq!(args.url_ttl_seconds, 0);
+        assert_eq!(
+            Args::try_parse_from(["kling-sandbox", "--job-seconds", "0"])
+                .unwrap()
+                .job_seconds,
+            std::time::Duration::ZERO
+        );
+    }
 }

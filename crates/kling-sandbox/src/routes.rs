@@ -8,20 +8,25 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Request, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::faults::{Fault, FaultRule};
-use crate::state::{Asset, Content, Job, Outcome, State, Upload, iso8601, parse_iso8601};
+use crate::faults::Fault;
+use crate::requests::{self, ApiError, JobAction};
+use crate::state::{Asset, Content, Job, JobNow, Outcome, State, Upload, millis};
+use crate::views::JOB_TYPE;
 use crate::{cdn, models, views};
+
+/// The id the edge gave a request, for the handlers that record it.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub(crate) String);
 
 /// Marks a response whose connection must be closed without sending it.
 #[derive(Clone, Copy, Debug)]
@@ -30,21 +35,8 @@ pub(crate) struct DropConnection;
 /// The request header that injects a fault into one request.
 pub(crate) const FAULT_HEADER: &str = "x-sandbox-fault";
 const REQUEST_ID: &str = "x-request-id";
-/// Largest image `POST /v1/assets` accepts, as the real API.
-const MAX_IMAGE_BYTES: usize = 6 * 1024 * 1024;
 /// Largest request body the sandbox reads.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-const IMAGE_TYPES: &[&str] = &[
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/avif",
-    "image/tiff",
-    "image/heic",
-    "image/svg+xml",
-];
-
 pub(crate) fn router(state: Arc<State>) -> Router {
     let api = Router::new()
         .route("/v1/generate/custom/{model_id}", post(generate))
@@ -74,49 +66,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-/// The API's error: a status and `{"reason": …}`.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    reason: String,
-    details: Option<Value>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason: reason.into(),
-            details: None,
-        }
-    }
-
-    fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, reason)
-    }
-
-    fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("{what} {id} not found"))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({"reason": self.reason});
-        if let Some(details) = self.details {
-            body["details"] = details;
-        }
-        (self.status, Json(body)).into_response()
-    }
-}
-
 type ApiResult = Result<Response, ApiError>;
-
-/// A request body as JSON, or the API's 400.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))
-}
 
 fn ok(body: Value) -> ApiResult {
     Ok(Json(body).into_response())
@@ -175,17 +125,17 @@ async fn edge(
                 status,
                 retry_after_secs,
             } => {
-                let status =
-                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let reason = match status.as_u16() {
-                    429 => "Too many requests: the limit of parallel jobs was reached".to_owned(),
-                    503 => "Service unavailable".to_owned(),
-                    _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+                // A rule set in the config directly may hold any number: not an error, 500.
+                let status = StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(|status| status.is_client_error() || status.is_server_error())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let error = match status.as_u16() {
+                    // The team limit's answer, with the configured limit (or a plan's 5).
+                    429 => ApiError::team_limit(state.config.parallel_jobs.unwrap_or(5)),
+                    503 => ApiError::new(status, "Service unavailable"),
+                    _ => ApiError::new(status, status.canonical_reason().unwrap_or("Error")),
                 };
-                let mut error = ApiError::new(status, reason);
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    error.details = Some(json!({"actionName": "generate", "actionLimit": 5}));
-                }
                 let mut response = error.into_response();
                 // 429 and 503 always say when to come back (1 s unless the fault says).
                 let throttled = matches!(status.as_u16(), 429 | 503);
@@ -205,6 +155,9 @@ async fn edge(
         }
         request.extensions_mut().insert(fault.clone());
     }
+    request
+        .extensions_mut()
+        .insert(RequestId(seen.request_id.clone()));
 
     if path.starts_with("/v1/") && !authorized(&state, request.headers()) {
         let mut response = ApiError::new(
@@ -220,6 +173,9 @@ async fn edge(
     }
 
     let mut response = next.run(request).await;
+    if path.starts_with("/v1/") {
+        response = with_error_body(response).await;
+    }
     match &fault {
         Some(Fault::ResetAfterHandling) => {
             response.extensions_mut().insert(DropConnection);
@@ -229,6 +185,39 @@ async fn edge(
         _ => {}
     }
     finish(&state, &seen, fault.as_ref(), response)
+}
+
+/// An error answer of the API as the API writes it: axum's own refusals (a path id that
+/// does not decode, a body over the limit, a method a path does not take) carry plain
+/// text or nothing, which becomes `{"reason": …}`.
+async fn with_error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // axum's refusals are a line of text; more than this is not one of them.
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let reason = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut response = ApiError::new(status, reason).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }
 
 /// A request the edge is handling: where its record is, and since when.
@@ -347,71 +336,17 @@ fn fault_of(request_fault: Option<&Fault>, wanted: fn(&Fault) -> bool) -> Option
     request_fault.filter(|fault| wanted(fault))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GenerateQuery {
-    dry_run: Option<String>,
-    #[serde(rename = "projectId")]
-    _project_id: Option<String>,
-    #[serde(rename = "ipDetection")]
-    _ip_detection: Option<String>,
-}
-
-/// A validator's message with a long offending value cut to its start, so that a
-/// 3000-character prompt is not echoed back whole.
-fn abbreviate(message: &str, instance: &Value) -> String {
-    const KEEP: usize = 40;
-    let text = instance.to_string();
-    if text.chars().count() <= KEEP * 2 {
-        return message.to_owned();
-    }
-    let start: String = text.chars().take(KEEP).collect();
-    let short = match instance {
-        Value::String(value) => format!("{start}…\" ({} characters)", value.chars().count()),
-        _ => format!("{start}… ({} characters of JSON)", text.chars().count()),
-    };
-    message.replacen(&text, &short, 1)
-}
-
-/// What a generation costs, in creative units: 40 per 5 seconds.
-fn cost(input: &Value) -> f64 {
-    let seconds = input["duration"].as_f64().unwrap_or(5.0);
-    (seconds / 5.0).ceil() * 40.0
-}
-
 async fn generate(
     AxumState(state): AxumState<Arc<State>>,
     Path(model_id): Path<String>,
-    Query(query): Query<GenerateQuery>,
+    uri: Uri,
     fault: Option<axum::Extension<Fault>>,
+    request_id: Option<axum::Extension<RequestId>>,
     body: Bytes,
 ) -> ApiResult {
-    let Some(model) = kling_types::find_model(&model_id) else {
-        return Err(ApiError::not_found("Model", &model_id));
-    };
-    let input: Value = json_body(&body)?;
-    if let Some(validator) = state.validators.get(model.id) {
-        let problems: Vec<String> = validator
-            .iter_errors(&input)
-            .map(|error| {
-                let pointer = error.instance_path().to_string();
-                let field = pointer.trim_start_matches('/');
-                let message = abbreviate(&error.to_string(), error.instance());
-                if field.is_empty() {
-                    message
-                } else {
-                    format!("{field}: {message}")
-                }
-            })
-            .collect();
-        if let Some(first) = problems.first() {
-            let mut error = ApiError::bad_request(format!("Invalid input for {model_id}: {first}"));
-            error.details = Some(json!({"errors": problems}));
-            return Err(error);
-        }
-    }
-    let cost = cost(&input);
-    if matches!(query.dry_run.as_deref(), Some("true" | "api")) {
+    let request = requests::generate(&state, &model_id, uri.query(), &body)?;
+    let cost = request.cost;
+    if request.dry_run {
         let body = json!({"creativeUnitsCost": cost, "creativeUnitsDiscount": 0, "costDetails": {"custom-generation": cost}, "job": {}});
         let status = StatusCode::from_u16(269).unwrap_or(StatusCode::OK);
         return Ok((status, Json(body)).into_response());
@@ -431,15 +366,33 @@ async fn generate(
         Some(Fault::UnknownStatus { status }) => Some(status.clone()),
         _ => None,
     };
-    let aspect_ratio = input["aspectRatio"].as_str().unwrap_or("16:9").to_owned();
-    let duration_secs = input["duration"]
-        .as_f64()
-        .map_or(5, |seconds| seconds as u32);
-    let spec = state.video_spec(&aspect_ratio, duration_secs);
+    let spec = state.video_spec(&request.aspect_ratio, request.duration_secs);
     let (width, height) = (spec.width, spec.height);
     let video = crate::mp4::Mp4::new(&spec);
+    let generation = request.generation;
     let now = SystemTime::now();
     let mut inner = state.lock();
+    // The team's limit, counted on the sandbox clock under the lock that adds the job.
+    let running = state.running_jobs(&inner);
+    if let Some(limit) = state.config.parallel_jobs
+        && running.count >= limit
+    {
+        inner.team_limit_refusals += 1;
+        let mut response = ApiError::team_limit(limit).into_response();
+        // When the first running job ends, in real seconds (at least 1).
+        let wait = running.first_end.map_or(1, |end| {
+            state
+                .real(end.saturating_sub(state.now()))
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        });
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+    inner.max_running_jobs = inner.max_running_jobs.max(running.count.saturating_add(1));
     let job_id = inner.id("job");
     let asset_id = inner.id("asset");
     inner.assets.insert(
@@ -450,25 +403,30 @@ async fn generate(
             mime_type: "video/mp4".to_owned(),
             file_name: format!("{asset_id}.mp4"),
             created_at: now,
-            source: "custom",
+            // The SDK's `source` and `metadata.type` name what made the asset.
+            source: generation,
             job_id: Some(job_id.clone()),
             content: Content::Video(Arc::new(video)),
             width: Some(width),
             height: Some(height),
-            duration_secs: Some(duration_secs),
+            duration_secs: Some(request.duration_secs),
             metadata: json!({
                 "kind": "video",
-                "type": if input.get("startImage").is_some() { "img2video" } else { "txt2video" },
-                "modelId": model.id,
-                "prompt": input["prompt"],
+                "type": generation,
+                "modelId": request.model.id,
+                "prompt": request.input["prompt"],
                 "parentJobId": job_id,
             }),
         },
     );
     let job = Job {
         id: job_id,
-        model_id: model.id.to_owned(),
-        input,
+        request_id: request_id
+            .map(|axum::Extension(RequestId(id))| id)
+            .unwrap_or_default(),
+        fault: fault.as_ref().map(|fault| fault.name()),
+        model_id: request.model.id.to_owned(),
+        input: request.input,
         created: state.now(),
         created_at: now,
         outcome,
@@ -481,136 +439,90 @@ async fn generate(
     ok(body)
 }
 
-async fn get_job(AxumState(state): AxumState<Arc<State>>, Path(job_id): Path<String>) -> ApiResult {
+/// The status an `unknown-status` fault on a read shows in place of `in-progress`.
+fn odd_status(fault: Option<&axum::Extension<Fault>>) -> Option<&str> {
+    match fault {
+        Some(axum::Extension(Fault::UnknownStatus { status })) => Some(status),
+        _ => None,
+    }
+}
+
+async fn get_job(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(job_id): Path<String>,
+    fault: Option<axum::Extension<Fault>>,
+) -> ApiResult {
     let inner = state.lock();
     let job = inner
         .jobs
         .iter()
         .find(|job| job.id == job_id)
         .ok_or_else(|| ApiError::not_found("Job", &job_id))?;
-    ok(json!({"job": views::job(&state, job)}))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListQuery {
-    page_size: Option<String>,
-    pagination_token: Option<String>,
-    status: Option<String>,
-    #[serde(rename = "type")]
-    job_type: Option<String>,
-    types: Option<String>,
-    created_after: Option<String>,
-    updated_after: Option<String>,
-    author_id: Option<String>,
+    let now = state.job_now(job);
+    ok(json!({"job": views::job_as(&state, job, &now, odd_status(fault.as_ref()))}))
 }
 
 async fn list_jobs(
     AxumState(state): AxumState<Arc<State>>,
-    Query(query): Query<ListQuery>,
+    uri: Uri,
     fault: Option<axum::Extension<Fault>>,
 ) -> ApiResult {
-    let page_size = match &query.page_size {
-        None => 50,
-        Some(size) => size
-            .parse::<usize>()
-            .ok()
-            .filter(|size| (1..=100).contains(size))
-            .ok_or_else(|| ApiError::bad_request("pageSize must be an integer from 1 to 100"))?,
-    };
-    if query.created_after.is_some()
-        && (query.status.is_some() || query.job_type.is_some() || query.types.is_some())
-    {
-        return Err(ApiError::bad_request(
-            "createdAfter cannot be combined with the status or type filters",
-        ));
-    }
-    let parse_date = |text: &Option<String>, name: &str| -> Result<Option<SystemTime>, ApiError> {
-        text.as_deref()
-            .map(|text| {
-                parse_iso8601(text).ok_or_else(|| {
-                    ApiError::bad_request(format!("{name} must be an ISO 8601 date"))
-                })
-            })
-            .transpose()
-    };
-    let created_after = parse_date(&query.created_after, "createdAfter")?;
-    let updated_after = parse_date(&query.updated_after, "updatedAfter")?;
-    let offset = match &query.pagination_token {
-        None => 0,
-        Some(token) => token
-            .strip_prefix("page-")
-            .and_then(|offset| offset.parse().ok())
-            .ok_or_else(|| ApiError::bad_request("invalid paginationToken"))?,
-    };
-    let types: Vec<&str> = query
-        .types
-        .as_deref()
-        .map(|types| types.split(',').collect())
-        .unwrap_or_default();
+    let query = requests::job_query(uri.query())?;
     let inner = state.lock();
-    // Newest first, like the real API.
-    let matching: Vec<Value> = inner
-        .jobs
-        .iter()
-        .rev()
-        .map(|job| views::job(&state, job))
-        .filter(|job| {
-            query
-                .status
-                .as_deref()
-                .is_none_or(|status| job["status"] == status)
-        })
-        .filter(|job| {
-            query
+    let before = query
+        .before
+        .unwrap_or(inner.jobs.len())
+        .min(inner.jobs.len());
+    if fault
+        .as_ref()
+        .is_some_and(|axum::Extension(fault)| *fault == Fault::EmptyPage)
+    {
+        // An empty page that still says more follow: the client must keep paging.
+        return ok(json!({"jobs": [], "nextPaginationToken": requests::page_token(before)}));
+    }
+    let matches = |job: &Job, now: &JobNow| {
+        query
+            .status
+            .as_deref()
+            .is_none_or(|status| views::shown_status(job, now.status, None) == status)
+            && query
                 .job_type
                 .as_deref()
-                .is_none_or(|job_type| job["jobType"] == job_type)
-        })
-        .filter(|job| types.is_empty() || types.iter().any(|job_type| job["jobType"] == *job_type))
-        .filter(|job| {
-            query
+                .is_none_or(|job_type| job_type == JOB_TYPE)
+            && (query.types.is_empty() || query.types.iter().any(|job_type| job_type == JOB_TYPE))
+            && query
                 .author_id
                 .as_deref()
-                .is_none_or(|author| job["authorId"] == author)
-        })
-        .filter(|job| {
-            created_after.is_none_or(|after| {
-                job["createdAt"]
-                    .as_str()
-                    .and_then(parse_iso8601)
-                    .is_some_and(|created| created > after)
-            })
-        })
-        .filter(|job| {
-            updated_after.is_none_or(|after| {
-                job["updatedAt"]
-                    .as_str()
-                    .and_then(parse_iso8601)
-                    .is_some_and(|updated| updated > after)
-            })
-        })
-        .collect();
-    if fault.is_some_and(|axum::Extension(fault)| fault == Fault::EmptyPage) {
-        // An empty page that still says more follow: the client must keep paging.
-        return ok(json!({"jobs": [], "nextPaginationToken": format!("page-{offset}")}));
+                .is_none_or(|author| author == views::AUTHOR_ID)
+            && query
+                .created_after
+                .is_none_or(|after| millis(job.created_at) > millis(after))
+            && query
+                .updated_after
+                .is_none_or(|after| millis(now.updated_at) > millis(after))
+    };
+    // Newest first, like the real API; one job past the page says whether more follow.
+    let mut page = Vec::new();
+    let mut next = None;
+    for (index, job) in inner.jobs[..before].iter().enumerate().rev() {
+        let now = state.job_now(job);
+        if !matches(job, &now) {
+            continue;
+        }
+        if page.len() == query.page_size {
+            next = page.last().map(|(index, _)| requests::page_token(*index));
+            break;
+        }
+        page.push((
+            index,
+            views::job_as(&state, job, &now, odd_status(fault.as_ref())),
+        ));
     }
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(page_size)
-        .cloned()
-        .collect();
-    let mut body = json!({"jobs": page});
-    if offset + page_size < matching.len() {
-        body["nextPaginationToken"] = json!(format!("page-{}", offset + page_size));
+    let mut body = json!({"jobs": page.into_iter().map(|(_, job)| job).collect::<Vec<_>>()});
+    if let Some(token) = next {
+        body["nextPaginationToken"] = json!(token);
     }
     ok(body)
-}
-
-#[derive(Deserialize)]
-struct ActionBody {
-    action: Option<String>,
 }
 
 async fn job_action(
@@ -618,40 +530,44 @@ async fn job_action(
     Path(job_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = json_body(&body)?;
+    let action = requests::job_action(&body)?;
     let inner = state.lock();
     if !inner.jobs.iter().any(|job| job.id == job_id) {
         return Err(ApiError::not_found("Job", &job_id));
     }
-    match action.action.as_deref() {
+    match action {
         // Only inference jobs can be canceled today; every job here is a generation.
-        Some("cancel") => Err(ApiError::bad_request(
+        JobAction::Cancel => Err(ApiError::bad_request(
             "Cannot cancel this type of job. Action not permitted.",
         )),
-        Some(other) => Err(ApiError::bad_request(format!("Unknown action `{other}`"))),
-        None => Err(ApiError::bad_request("Missing `action`")),
+        JobAction::Other(other) => Err(ApiError::bad_request(format!(
+            "Unknown action `{}`",
+            other.chars().take(80).collect::<String>()
+        ))),
+        JobAction::Missing => Err(ApiError::bad_request("Missing `action`")),
     }
 }
 
 /// The asset's status: a generated video is `pending` until its job succeeds.
-fn asset_status(state: &State, inner: &crate::state::Inner, asset: &Asset) -> &'static str {
+/// The asset's status and when it last changed: a generated video is `pending` until
+/// its job succeeds (`error` if it does not), and changes when the job ends.
+fn asset_status(
+    state: &State,
+    inner: &crate::state::Inner,
+    asset: &Asset,
+) -> (&'static str, SystemTime) {
     let Some(job) = asset
         .job_id
         .as_ref()
         .and_then(|job_id| inner.jobs.iter().find(|job| &job.id == job_id))
     else {
-        return "success";
+        return ("success", asset.created_at);
     };
-    match job
-        .progress(
-            state.now().saturating_sub(job.created),
-            state.config.job_duration,
-        )
-        .status
-    {
-        "success" => "success",
-        "failure" | "canceled" => "error",
-        _ => "pending",
+    let now = state.job_now(job);
+    match now.status {
+        "success" => ("success", now.updated_at),
+        "failure" | "canceled" => ("error", now.updated_at),
+        _ => ("pending", asset.created_at),
     }
 }
 
@@ -675,7 +591,8 @@ async fn get_asset(
         &asset.file_name,
         expired_url_fault(fault.as_ref()),
     );
-    ok(json!({"asset": views::asset(asset, asset_status(&state, &inner, asset), &url)}))
+    let (status, updated_at) = asset_status(&state, &inner, asset);
+    ok(json!({"asset": views::asset(asset, status, updated_at, &url)}))
 }
 
 async fn download_link(
@@ -684,22 +601,19 @@ async fn download_link(
     fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> ApiResult {
-    let request: Value = if body.is_empty() {
-        Value::Null
-    } else {
-        json_body(&body)?
-    };
+    let target_format = requests::download_request(&body)?;
     let inner = state.lock();
     let asset = inner
         .assets
         .get(&asset_id)
         .ok_or_else(|| ApiError::not_found("Asset", &asset_id))?;
-    if let Some(format) = request.get("targetFormat").and_then(Value::as_str)
-        && !asset.mime_type.ends_with(format)
+    if let Some(format) = target_format
+        && !asset.mime_type.ends_with(&format)
     {
         return Err(ApiError::bad_request(format!(
-            "Cannot convert {} to {format}",
-            asset.mime_type
+            "Cannot convert {} to {}",
+            asset.mime_type,
+            format.chars().take(80).collect::<String>()
         )));
     }
     let url = cdn::signed_url(
@@ -711,63 +625,34 @@ async fn download_link(
     ok(json!({"url": url, "mimeType": asset.mime_type}))
 }
 
-#[derive(Deserialize)]
-struct UploadImageBody {
-    name: Option<String>,
-    image: Option<String>,
-}
-
 async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: UploadImageBody = json_body(&body)?;
-    let image = body.image.ok_or_else(|| {
-        ApiError::bad_request("Missing `image`: send a data URL (data:image/png;base64,…)")
-    })?;
-    let (mime_type, data) = image
-        .strip_prefix("data:")
-        .and_then(|rest| rest.split_once(";base64,"))
-        .ok_or_else(|| {
-            ApiError::bad_request("`image` must be a data URL: data:<type>;base64,<data>")
-        })?;
-    if !IMAGE_TYPES.contains(&mime_type) {
-        return Err(ApiError::bad_request(format!(
-            "Unsupported image type {mime_type}: use JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG"
-        )));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| ApiError::bad_request("`image` is not valid base64"))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Image larger than 6 MB: use the multipart upload (/v1/uploads)",
-        ));
-    }
-    let name = body.name.unwrap_or_else(|| "image".to_owned());
+    let image = requests::new_image(&body)?;
     let mut inner = state.lock();
     let asset_id = inner.id("asset");
-    let asset = uploaded_asset(asset_id.clone(), name, mime_type.to_owned(), bytes);
+    let asset = uploaded_asset(asset_id.clone(), image.name, image.mime_type, image.bytes);
     let url = cdn::signed_url(&state, &asset.id, &asset.file_name, false);
-    let body = json!({"asset": views::asset(&asset, "success", &url)});
+    let body = json!({"asset": views::asset(&asset, "success", asset.created_at, &url)});
     inner.assets.insert(asset_id, asset);
     ok(body)
 }
 
 fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -> Asset {
-    let kind = if mime_type.starts_with("video/") {
-        "video"
+    // `kind`, and `source` (also `metadata.type`) as the SDK's types name uploads.
+    let (kind, source) = if mime_type.starts_with("video/") {
+        ("video", "uploaded-video")
     } else if mime_type.starts_with("audio/") {
-        "audio"
+        ("audio", "uploaded-audio")
     } else {
-        "image"
+        ("image", "uploaded")
     };
     Asset {
         id,
         kind,
-        metadata: json!({"kind": kind, "type": "uploaded", "name": name}),
+        metadata: json!({"kind": kind, "type": source, "name": name}),
         file_name: name,
         mime_type,
         created_at: SystemTime::now(),
-        source: "uploaded",
+        source,
         job_id: None,
         content: Content::Uploaded(Arc::new(bytes)),
         width: None,
@@ -776,72 +661,69 @@ fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateUploadBody {
-    file_name: Option<String>,
-    content_type: Option<String>,
-    file_size: Option<u64>,
-    kind: Option<String>,
-    parts: Option<u32>,
-}
-
-fn part_urls(state: &State, upload: &Upload) -> Vec<(u32, String, String)> {
-    let expires = iso8601(SystemTime::now() + state.real(state.config.url_ttl));
+/// The signed URLs of an upload's parts, already expired when a fault says so.
+fn part_urls(state: &State, upload: &Upload, expired: bool) -> Vec<(u32, String, String)> {
     (1..=upload.part_count)
         .map(|number| {
-            (
-                number,
-                format!("{}/upload-parts/{}/{number}", state.origin, upload.id),
-                expires.clone(),
-            )
+            let (url, expires) = cdn::signed_part_url(state, &upload.id, number, expired);
+            (number, url, expires)
         })
         .collect()
 }
 
-async fn create_upload(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
-    let body: CreateUploadBody = json_body(&body)?;
-    let (Some(file_name), Some(content_type), Some(file_size)) =
-        (body.file_name, body.content_type, body.file_size)
-    else {
-        return Err(ApiError::bad_request(
-            "fileName, contentType and fileSize are required",
-        ));
-    };
-    let part_count = body.parts.unwrap_or(1);
-    if !(1..=10_000).contains(&part_count) {
-        return Err(ApiError::bad_request("parts must be from 1 to 10000"));
-    }
+async fn create_upload(
+    AxumState(state): AxumState<Arc<State>>,
+    fault: Option<axum::Extension<Fault>>,
+    body: Bytes,
+) -> ApiResult {
+    let request = requests::new_upload(&body)?;
+    let now = SystemTime::now();
     let mut inner = state.lock();
     let id = inner.id("upload");
     let upload = Upload {
         id: id.clone(),
-        file_name,
-        content_type,
-        file_size,
-        kind: body.kind.unwrap_or_else(|| "image".to_owned()),
+        file_name: request.file_name,
+        content_type: request.content_type,
+        file_size: request.file_size,
+        kind: request.kind,
         parts: std::collections::BTreeMap::new(),
-        part_count,
+        part_count: request.part_count,
         status: "pending",
         error_message: None,
         asset_id: None,
-        created_at: SystemTime::now(),
+        created_at: now,
+        updated_at: now,
     };
-    let body = json!({"upload": views::upload(&upload, &part_urls(&state, &upload))});
+    let urls = part_urls(&state, &upload, expired_url_fault(fault.as_ref()));
+    let body = json!({"upload": views::upload(&upload, &urls)});
     inner.uploads.insert(id, upload);
     ok(body)
 }
 
 async fn put_part(
     AxumState(state): AxumState<Arc<State>>,
-    Path((upload_id, part)): Path<(String, u32)>,
+    Path((upload_id, part)): Path<(String, String)>,
+    uri: Uri,
+    fault: Option<axum::Extension<Fault>>,
     body: Bytes,
 ) -> Response {
+    let resource = format!("{upload_id}/{part}");
+    if let Some(refused) = cdn::refusal(&state, &resource, &uri, expired_url_fault(fault.as_ref()))
+    {
+        return refused;
+    }
     let mut inner = state.lock();
     let Some(upload) = inner.uploads.get_mut(&upload_id) else {
         return (StatusCode::NOT_FOUND, "NoSuchUpload").into_response();
     };
-    if part == 0 || part > upload.part_count || upload.status != "pending" {
+    let Some(part) = part
+        .parse::<u32>()
+        .ok()
+        .filter(|part| (1..=upload.part_count).contains(part))
+    else {
+        return (StatusCode::BAD_REQUEST, "InvalidPart").into_response();
+    };
+    if upload.status != "pending" {
         return (StatusCode::BAD_REQUEST, "InvalidPart").into_response();
     }
     let etag = format!("\"{upload_id}-{part}-{}\"", body.len());
@@ -858,25 +740,12 @@ async fn upload_action(
     Path(upload_id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let action: ActionBody = json_body(&body)?;
+    requests::upload_action(&body)?;
     let mut inner = state.lock();
     let upload = inner
         .uploads
         .get_mut(&upload_id)
         .ok_or_else(|| ApiError::not_found("Upload", &upload_id))?;
-    match action.action.as_deref() {
-        Some("complete") => {}
-        Some("cancel") => {
-            upload.status = "canceled";
-            let body = json!({"upload": views::upload(upload, &[])});
-            return ok(body);
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "action must be `complete` or `cancel`",
-            ));
-        }
-    }
     let missing: Vec<u32> = (1..=upload.part_count)
         .filter(|number| !upload.parts.contains_key(number))
         .collect();
@@ -889,6 +758,7 @@ async fn upload_action(
         .into_values()
         .flatten()
         .collect();
+    upload.updated_at = SystemTime::now();
     if bytes.len() as u64 != upload.file_size {
         upload.status = "failed";
         upload.error_message = Some(format!(
@@ -917,6 +787,7 @@ async fn upload_action(
 async fn get_upload(
     AxumState(state): AxumState<Arc<State>>,
     Path(upload_id): Path<String>,
+    fault: Option<axum::Extension<Fault>>,
 ) -> ApiResult {
     let inner = state.lock();
     let upload = inner
@@ -924,7 +795,7 @@ async fn get_upload(
         .get(&upload_id)
         .ok_or_else(|| ApiError::not_found("Upload", &upload_id))?;
     let urls = if upload.status == "pending" {
-        part_urls(&state, upload)
+        part_urls(&state, upload, expired_url_fault(fault.as_ref()))
     } else {
         Vec::new()
     };
@@ -956,27 +827,34 @@ async fn admin_log(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {
     let jobs: Vec<Value> = inner
         .jobs
         .iter()
-        .map(|job| json!({"jobId": job.id, "modelId": job.model_id, "input": job.input}))
+        .map(|job| {
+            json!({
+                "jobId": job.id,
+                "modelId": job.model_id,
+                "input": job.input,
+                "requestId": job.request_id,
+                "fault": job.fault,
+                "createdAt": crate::state::iso8601(job.created_at),
+                "status": state.job_now(job).status,
+            })
+        })
         .collect();
-    Json(json!({"requests": requests, "jobs": jobs}))
+    let running = state.running_jobs(&inner).count;
+    Json(json!({
+        "requests": requests,
+        "jobs": jobs,
+        "teamLimitRefusals": inner.team_limit_refusals,
+        "maxRunningJobs": inner.max_running_jobs,
+        "runningJobs": running,
+    }))
 }
 
 async fn admin_faults(AxumState(state): AxumState<Arc<State>>) -> Json<Value> {
     Json(json!({"faults": state.lock().faults.rules()}))
 }
 
-async fn add_faults(
-    AxumState(state): AxumState<Arc<State>>,
-    method: Method,
-    body: Bytes,
-) -> ApiResult {
-    let _ = method;
-    let value: Value = json_body(&body)?;
-    let rules: Vec<FaultRule> = match value {
-        Value::Array(_) => serde_json::from_value(value),
-        single => serde_json::from_value(single).map(|rule| vec![rule]),
-    }
-    .map_err(|error| ApiError::bad_request(format!("Invalid fault rule: {error}")))?;
+async fn add_faults(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> ApiResult {
+    let rules = requests::fault_rules(&body)?;
     let count = rules.len();
     state.add_faults(rules);
     ok(json!({"added": count}))

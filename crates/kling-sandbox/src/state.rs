@@ -28,8 +28,10 @@ pub struct RequestRecord {
     pub fault: Option<String>,
 }
 
-/// A job the sandbox created.
+/// A job the sandbox created, as a soak test checks it: "every line of the batch has
+/// exactly one job on the server, with its input".
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct JobRecord {
     /// Its id.
     pub id: String,
@@ -37,6 +39,18 @@ pub struct JobRecord {
     pub model_id: String,
     /// The request body it was created from.
     pub input: Value,
+    /// The request that created it (its `x-request-id`, as in [`RequestRecord`]).
+    pub request_id: String,
+    /// The fault injected into that request, by name: `reset-after-handling` or
+    /// `truncate-body` mean the client never saw the answer.
+    pub fault: Option<String>,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// Its status now (`queued` … `success`, `failure`, `canceled`), as the API shows
+    /// it, but never a fault's unknown status.
+    pub status: String,
+    /// The id of the asset it produces (listed in `metadata.assetIds` once it succeeds).
+    pub output_asset_id: String,
 }
 
 /// How a job ends.
@@ -50,6 +64,10 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) id: String,
+    /// The request that created it.
+    pub(crate) request_id: String,
+    /// The fault injected into that request, by name.
+    pub(crate) fault: Option<&'static str>,
     pub(crate) model_id: String,
     pub(crate) input: Value,
     /// Sandbox time at creation.
@@ -109,6 +127,8 @@ pub(crate) struct Upload {
     pub(crate) error_message: Option<String>,
     pub(crate) asset_id: Option<String>,
     pub(crate) created_at: SystemTime,
+    /// When its status last changed.
+    pub(crate) updated_at: SystemTime,
 }
 
 #[derive(Debug)]
@@ -119,6 +139,10 @@ pub(crate) struct Inner {
     pub(crate) uploads: BTreeMap<String, Upload>,
     pub(crate) requests: Vec<RequestRecord>,
     pub(crate) faults: Faults,
+    /// Generates refused with a 429 for the team's parallel-job limit.
+    pub(crate) team_limit_refusals: u64,
+    /// The most jobs that were ever running (not yet terminal) at once.
+    pub(crate) max_running_jobs: u32,
 }
 
 impl Inner {
@@ -166,6 +190,8 @@ impl State {
                 uploads: BTreeMap::new(),
                 requests: Vec::new(),
                 faults,
+                team_limit_refusals: 0,
+                max_running_jobs: 0,
             }),
         }
     }
@@ -188,14 +214,9 @@ impl State {
         scale(sandbox, 1.0 / self.speed())
     }
 
-    /// The clock speed, with nonsense (zero, negative, NaN) read as real time.
+    /// The clock speed, clamped (the field is public: it may hold anything).
     fn speed(&self) -> f64 {
-        let speed = self.config.clock_speed;
-        if speed.is_finite() && speed > 0.0 {
-            speed
-        } else {
-            1.0
-        }
+        crate::config::clamp_speed(self.config.clock_speed)
     }
 
     pub(crate) fn add_faults(&self, rules: Vec<FaultRule>) {
@@ -215,55 +236,166 @@ fn scale(duration: Duration, factor: f64) -> Duration {
     Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
-/// Where a job is in its life, from its age and its outcome.
+/// The longest span the sandbox adds to a moment: a century. Longer spans (a job of
+/// `Duration::MAX`, a clock a thousand times slower) would overflow `SystemTime`.
+const LONGEST_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `moment + span`, with spans beyond a century read as a century.
+pub(crate) fn later(moment: SystemTime, span: Duration) -> SystemTime {
+    moment.checked_add(span.min(LONGEST_SPAN)).unwrap_or(moment)
+}
+
+/// One moment of a job's life at which what it shows changes: from `at` hundredths of
+/// its duration on, it is in `status` (`None`: its outcome) with `progress`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Progress {
-    pub(crate) status: &'static str,
+pub(crate) struct Step {
+    pub(crate) at: u8,
+    pub(crate) status: Option<&'static str>,
     pub(crate) progress: f64,
 }
 
-/// The statuses a job goes through, with the fraction of its duration at which it
-/// enters each (the final status comes at 1.0).
-pub(crate) const LIFE: [(&str, f64); 4] = [
-    ("queued", 0.0),
-    ("warming-up", 0.1),
-    ("in-progress", 0.2),
-    ("finalizing", 0.9),
+const fn step(at: u8, status: &'static str, progress: f64) -> Step {
+    Step {
+        at,
+        status: Some(status),
+        progress,
+    }
+}
+
+/// A job's whole life: queued, warming up at 10% of its duration, in progress from 20%
+/// with its progress moving a tenth every 7% (so that every change is a step of the
+/// sandbox clock, and `updatedAt` names the moment of the last one), finalizing at 90%,
+/// and its outcome at 100%.
+pub(crate) const STEPS: [Step; 14] = [
+    step(0, "queued", 0.0),
+    step(10, "warming-up", 0.0),
+    step(20, "in-progress", 0.0),
+    step(27, "in-progress", 0.1),
+    step(34, "in-progress", 0.2),
+    step(41, "in-progress", 0.3),
+    step(48, "in-progress", 0.4),
+    step(55, "in-progress", 0.5),
+    step(62, "in-progress", 0.6),
+    step(69, "in-progress", 0.7),
+    step(76, "in-progress", 0.8),
+    step(83, "in-progress", 0.9),
+    step(90, "finalizing", 1.0),
+    Step {
+        at: 100,
+        status: None,
+        progress: 1.0,
+    },
 ];
 
+/// The index of the last step, the outcome.
+const END: usize = STEPS.len() - 1;
+
+/// Sandbox time from a job's creation to step `index` of its life, exactly (integer
+/// arithmetic: the status and `updatedAt` of one answer come from the same step).
+pub(crate) fn step_time(duration: Duration, index: usize) -> Duration {
+    let at = STEPS.get(index).map_or(100, |step| step.at);
+    let nanos = duration.as_nanos() * u128::from(at) / 100;
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    // Below a billion: it fits.
+    let subsec = (nanos % 1_000_000_000) as u32;
+    Duration::new(secs, subsec)
+}
+
+/// Where a job is now: the step of its life it has reached and what it shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct JobNow {
+    pub(crate) step: usize,
+    /// Its status (the fault's odd status is shown by the view, not here).
+    pub(crate) status: &'static str,
+    pub(crate) progress: f64,
+    /// When it reached `step`: `updatedAt`.
+    pub(crate) updated_at: SystemTime,
+}
+
+impl JobNow {
+    pub(crate) fn is_terminal(&self) -> bool {
+        self.step == END
+    }
+}
+
 impl Job {
-    /// How far the job is after `age` of sandbox time, for jobs taking `duration`.
-    pub(crate) fn progress(&self, age: Duration, duration: Duration) -> Progress {
-        let fraction = if duration.is_zero() {
-            1.0
-        } else {
-            age.as_secs_f64() / duration.as_secs_f64()
-        };
-        if fraction >= 1.0 {
-            let status = match self.outcome {
+    /// The status a step shows for this job.
+    pub(crate) fn status_at(&self, index: usize) -> &'static str {
+        match STEPS.get(index).and_then(|step| step.status) {
+            Some(status) => status,
+            None => match self.outcome {
                 Outcome::Success => "success",
                 Outcome::Failure { .. } => "failure",
                 Outcome::Canceled => "canceled",
-            };
-            return Progress {
-                status,
-                progress: if self.outcome == Outcome::Success {
-                    1.0
-                } else {
-                    fraction.min(1.0)
-                },
-            };
-        }
-        let status = LIFE
-            .iter()
-            .rev()
-            .find(|(_, start)| fraction >= *start)
-            .map_or("queued", |(status, _)| status);
-        // Progress moves during in-progress only, from 0 to 1.
-        let progress = ((fraction - 0.2) / 0.7).clamp(0.0, 1.0);
-        Progress {
-            status,
-            progress: (progress * 100.0).round() / 100.0,
+            },
         }
     }
+}
+
+impl State {
+    /// Where `job` is now on the sandbox clock.
+    pub(crate) fn job_now(&self, job: &Job) -> JobNow {
+        let duration = self.config.job_duration;
+        let age = self.now().saturating_sub(job.created);
+        let step = (0..=END)
+            .rev()
+            .find(|index| step_time(duration, *index) <= age)
+            .unwrap_or(0);
+        JobNow {
+            step,
+            status: job.status_at(step),
+            progress: STEPS[step.min(END)].progress,
+            updated_at: self.step_moment(job, step),
+        }
+    }
+
+    /// The jobs not yet terminal now. Every job takes the same time and they are kept in
+    /// the order they were created, so those are the newest ones.
+    pub(crate) fn running_jobs(&self, inner: &Inner) -> Running {
+        let duration = self.config.job_duration;
+        let now = self.now();
+        let running: Vec<&Job> = inner
+            .jobs
+            .iter()
+            .rev()
+            .take_while(|job| now.saturating_sub(job.created) < duration)
+            .collect();
+        Running {
+            count: u32::try_from(running.len()).unwrap_or(u32::MAX),
+            first_end: running
+                .last()
+                .map(|job| job.created.saturating_add(duration)),
+        }
+    }
+
+    /// The moment (real time) at which `job` reaches step `index`.
+    pub(crate) fn step_moment(&self, job: &Job, index: usize) -> SystemTime {
+        later(
+            job.created_at,
+            self.real(step_time(self.config.job_duration, index)),
+        )
+    }
+}
+
+/// The jobs running at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Running {
+    pub(crate) count: u32,
+    /// When the first of them ends (sandbox time).
+    pub(crate) first_end: Option<Duration>,
+}
+
+/// The steps at which a job's status changes (what `statusHistory` lists), up to `step`.
+pub(crate) fn status_changes(step: usize) -> impl Iterator<Item = usize> {
+    (0..=step.min(END))
+        .filter(|index| *index == 0 || STEPS[*index].status != STEPS[*index - 1].status)
+}
+
+/// Milliseconds since the epoch: the precision of the API's dates, at which filters
+/// compare them.
+pub(crate) fn millis(moment: SystemTime) -> u128 {
+    moment
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
 }

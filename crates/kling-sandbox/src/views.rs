@@ -5,33 +5,42 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::state::{Asset, Content, Job, LIFE, Outcome, State, Upload, iso8601};
+use crate::state::{Asset, Content, Job, JobNow, Outcome, State, Upload, iso8601, status_changes};
 
 pub(crate) const AUTHOR_ID: &str = "sandbox-user";
 pub(crate) const OWNER_ID: &str = "sandbox-project";
 
+/// The `jobType` of every job the sandbox runs: generations are `custom`.
+pub(crate) const JOB_TYPE: &str = "custom";
+
+/// The status a job shows: a newer server's status when a fault asks for one, on the
+/// job (from its generate: in place of `in-progress`) or on this answer (`odd`, from
+/// a read: in place of any status but a terminal one).
+pub(crate) fn shown_status<'a>(job: &'a Job, status: &'a str, odd: Option<&'a str>) -> &'a str {
+    let terminal = matches!(status, "success" | "failure" | "canceled");
+    match (odd, job.odd_status.as_deref(), status) {
+        (Some(odd), _, _) if !terminal => odd,
+        (_, Some(odd), "in-progress") => odd,
+        _ => status,
+    }
+}
+
 /// A job as `GET /v1/jobs/{jobId}` shows it now.
 pub(crate) fn job(state: &State, job: &Job) -> Value {
-    let duration = state.config.job_duration;
-    let age = state.now().saturating_sub(job.created);
-    let now = job.progress(age, duration);
-    // A newer server's status, shown in place of `in-progress` when a fault asks.
-    let shown = |status: &str| match (&job.odd_status, status) {
-        (Some(odd), "in-progress") => odd.clone(),
-        _ => status.to_owned(),
-    };
-    let at = |fraction: f64| iso8601(job.created_at + state.real(duration.mul_f64(fraction)));
-    let mut history: Vec<Value> = LIFE
-        .iter()
-        .filter(|(_, start)| {
-            duration.is_zero() || age.as_secs_f64() >= start * duration.as_secs_f64()
+    job_as(state, job, &state.job_now(job), None)
+}
+
+/// A job as it is at `now` (from [`State::job_now`]): status, progress, history and
+/// `updatedAt` all come from the same step of its life. `odd` is a status to show in
+/// this answer only (an `unknown-status` fault on a read) while the job is not done.
+pub(crate) fn job_as(state: &State, job: &Job, now: &JobNow, odd: Option<&str>) -> Value {
+    let history: Vec<Value> = status_changes(now.step)
+        .map(|index| {
+            let status = shown_status(job, job.status_at(index), None);
+            json!({"status": status, "date": iso8601(state.step_moment(job, index))})
         })
-        .map(|(status, start)| json!({"status": shown(status), "date": at(*start)}))
         .collect();
-    let finished = matches!(now.status, "success" | "failure" | "canceled");
-    if finished {
-        history.push(json!({"status": now.status, "date": at(1.0)}));
-    }
+    let finished = now.is_terminal();
     let mut metadata = json!({"input": job.input, "modelId": job.model_id, "assetIds": []});
     match &job.outcome {
         Outcome::Success if finished => metadata["assetIds"] = json!([job.output_asset]),
@@ -43,28 +52,25 @@ pub(crate) fn job(state: &State, job: &Job) -> Value {
         }
         _ => {}
     }
-    let updated = if finished {
-        at(1.0)
-    } else {
-        iso8601(SystemTime::now())
-    };
     json!({
         "jobId": job.id,
-        "jobType": "custom",
-        "status": shown(now.status),
+        "jobType": JOB_TYPE,
+        "status": shown_status(job, now.status, odd),
         "progress": now.progress,
         "metadata": metadata,
         "statusHistory": history,
         "createdAt": iso8601(job.created_at),
-        "updatedAt": updated,
+        "updatedAt": iso8601(now.updated_at),
         "authorId": AUTHOR_ID,
         "ownerId": OWNER_ID,
-        "billing": {"cuCost": job.cost, "cuDiscount": 0, "cuCostDetails": {"custom-generation": job.cost}},
+        // `cuCostDetails` holds add-ons only (quality gate, …), absent when there are
+        // none: the SDK's types say so; the generation itself is `cuCost`.
+        "billing": {"cuCost": job.cost, "cuDiscount": 0},
     })
 }
 
 /// An asset, with a signed URL valid from now (or already expired).
-pub(crate) fn asset(asset: &Asset, status: &str, url: &str) -> Value {
+pub(crate) fn asset(asset: &Asset, status: &str, updated_at: SystemTime, url: &str) -> Value {
     let mut properties = json!({"size": asset.size()});
     if let Some(width) = asset.width {
         properties["width"] = json!(width);
@@ -85,7 +91,7 @@ pub(crate) fn asset(asset: &Asset, status: &str, url: &str) -> Value {
         "properties": properties,
         "metadata": asset.metadata,
         "createdAt": iso8601(asset.created_at),
-        "updatedAt": iso8601(asset.created_at),
+        "updatedAt": iso8601(updated_at),
         "authorId": AUTHOR_ID,
         "ownerId": OWNER_ID,
         "privacy": "private",
@@ -110,6 +116,8 @@ pub(crate) fn upload(upload: &Upload, part_urls: &[(u32, String, String)]) -> Va
         "parts": parts,
         "status": upload.status,
         "createdAt": iso8601(upload.created_at),
+        "updatedAt": iso8601(upload.updated_at),
+        "source": "multipart",
         "authorId": AUTHOR_ID,
         "ownerId": OWNER_ID,
     });
