@@ -288,12 +288,12 @@ async fn a_team_limit_returns_at_once_without_spending_the_retry_budget() {
     let limit = error.team_limit().expect("the 429 named the team's limit");
     assert_eq!(
         (limit.action_name.as_deref(), limit.action_limit),
-        (Some("generate"), 5)
+        (Some("parallelCustomJobs"), 5)
     );
     assert!(error.is_retryable(), "the scheduler above requeues it");
     assert_eq!(error.status(), Some(429));
     assert!(
-        error.to_string().contains("at most 5 `generate` at once"),
+        error.to_string().contains("at most 5 `parallelCustomJobs` at once"),
         "{error}"
     );
     assert_eq!(
