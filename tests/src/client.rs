@@ -293,7 +293,9 @@ async fn a_team_limit_returns_at_once_without_spending_the_retry_budget() {
     assert!(error.is_retryable(), "the scheduler above requeues it");
     assert_eq!(error.status(), Some(429));
     assert!(
-        error.to_string().contains("at most 5 `parallelCustomJobs` at once"),
+        error
+            .to_string()
+            .contains("at most 5 `parallelCustomJobs` at once"),
         "{error}"
     );
     assert_eq!(

@@ -2008,3 +2008,50 @@ async fn a_flaky_server_does_not_end_lines_a_retry_can_finish() {
         "each line exactly one job: {counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_limit_under_a_large_concurrency_is_learned_not_fought() {
+    let sandbox = sandbox(
+        SandboxConfig::default()
+            .with_job_duration(Duration::from_millis(800))
+            .with_parallel_jobs(5),
+    )
+    .await;
+    let scratch = Scratch::new("batch-team-limit");
+    let prompts: Vec<String> = (1..=40).map(|n| format!("clip {n}")).collect();
+    let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    batch_file(&scratch, &prompts);
+    let output = run(kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "batch",
+            "batch.jsonl",
+            "--out",
+            "out",
+            "--json",
+            "--concurrency",
+            "32",
+        ],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["done"], 40, "{report:#}");
+    let counts = jobs_per_prompt(&sandbox);
+    assert_eq!(counts.len(), 40);
+    assert!(
+        counts.values().all(|count| *count == 1),
+        "one job per line: {counts:?}"
+    );
+    assert_eq!(
+        sandbox.max_running_jobs(),
+        5,
+        "the team's limit held, and was used"
+    );
+    let refusals = sandbox.team_limit_refusals();
+    assert!(
+        refusals <= 4,
+        "{refusals} refusals for 40 jobs: the limit is learned, not fought"
+    );
+}

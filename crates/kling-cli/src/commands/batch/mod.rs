@@ -132,6 +132,8 @@ struct Task {
     requeues: u32,
     /// Whether it counts in the window (its submit left, its job not seen to end).
     in_window: bool,
+    /// Whether its submit was admitted and has no answer yet.
+    pending: bool,
 }
 
 /// What a task hands back to the scheduler.
@@ -324,6 +326,7 @@ impl Plan {
                 first_try: None,
                 requeues: 0,
                 in_window: false,
+                pending: false,
             });
         }
         let removed = known
@@ -587,16 +590,35 @@ impl Run<'_> {
         }
     }
 
+    /// The task takes a slot: for a submit the window admitted, or to watch a job that
+    /// may be running.
     fn enter_window(&self, task: &mut Task) {
         if !task.in_window {
-            lock(&self.window).enter();
+            let mut window = lock(&self.window);
+            if matches!(task.stage, Stage::Submit) {
+                window.admit();
+                task.pending = true;
+            } else {
+                window.adopt();
+            }
             task.in_window = true;
         }
         task.first_try.get_or_insert_with(Instant::now);
     }
 
+    /// The task's submit got its answer, or will get none: it no longer counts as pending.
+    fn answered(&self, task: &mut Task, outcome: impl FnOnce(&mut Window)) {
+        if task.pending {
+            outcome(&mut lock(&self.window));
+            task.pending = false;
+            // The burst may allow another submit now.
+            self.room.notify_one();
+        }
+    }
+
     /// The task's job ended (or its submit started nothing): its slot is free.
     fn leave_window(&self, task: &mut Task) {
+        self.answered(task, Window::unanswered);
         if task.in_window {
             lock(&self.window).ended();
             task.in_window = false;
@@ -638,6 +660,12 @@ impl Run<'_> {
     /// Runs a line until it ends or must wait in the queue.
     async fn process(&self, mut task: Task) -> Step {
         loop {
+            if matches!(task.stage, Stage::Submit) && !task.pending {
+                // A submit leaves only when the window admits it (after a lost answer
+                // whose job was not found, say): back to the scheduler for that.
+                self.leave_window(&mut task);
+                return Step::Requeue(Box::new(task), Duration::ZERO);
+            }
             match self.advance(&mut task).await {
                 Ok(Some(outcome)) => {
                     self.leave_window(&mut task);
@@ -782,9 +810,7 @@ impl Run<'_> {
             .await
         {
             Ok(submitted) => {
-                lock(&self.window).started();
-                // The window may have grown: the scheduler can admit more.
-                self.room.notify_one();
+                self.answered(task, Window::started);
                 let job = submitted.job.clone();
                 self.submitted(task, &job, submitted.cost).await?;
                 task.stage = Stage::Wait {
@@ -871,10 +897,12 @@ impl Run<'_> {
             .find_map(|cause| cause.downcast_ref::<kling_client::Error>());
         let team_limit = client_error.and_then(team_limit);
         if let Some(limit) = team_limit {
-            // The submit started nothing; the window holds submits back.
-            if task.in_window {
+            // The submit started nothing, its slot is free; the window holds submits back.
+            if task.pending && task.in_window {
                 lock(&self.window).refused(limit, Instant::now());
+                task.pending = false;
                 task.in_window = false;
+                self.room.notify_one();
             }
         }
         let retryable = team_limit.is_some()
