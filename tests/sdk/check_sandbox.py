@@ -193,8 +193,8 @@ def run(sandbox: Sandbox, check: Checker) -> None:
     status, body, _ = sandbox.call("POST", f"/assets/{image_id}/download", {})
     check.check("download link", DownloadRequestResponse, body, status, 200)
 
-    # Jobs that succeed (text and image to video), fail with a hint, end canceled, or
-    # report a status from a newer server; all polled through their lives.
+    # Jobs that succeed (text and image to video), fail with a hint or end canceled, all
+    # polled through their lives.
     jobs: Dict[str, str] = {}
     for name, request, fault in [
         ("txt2video", {"prompt": "a fox", "duration": 10, "aspectRatio": "9:16"}, None),
@@ -228,7 +228,7 @@ def run(sandbox: Sandbox, check: Checker) -> None:
     status, body, _ = sandbox.call("GET", f"/jobs/{jobs['failure']}")
     metadata = body["job"]["metadata"]
     check.expect("a failed job carries its error and hint", bool(metadata.get("error")) and bool(metadata.get("hint")), json.dumps(metadata))
-    pending_job = jobs["txt2video"]
+    a_job = jobs["txt2video"]
     # Job lists: pages with a token, the last without, an empty page with one, filters.
     tokens = []
     path = "/jobs?pageSize=2"
@@ -253,6 +253,7 @@ def run(sandbox: Sandbox, check: Checker) -> None:
         check.check(f"upload created ({name})", UploadCreateResponse, body, status, 200)
         upload_id = body["upload"]["id"]
         status, _, _ = sandbox.call("PUT", body["upload"]["parts"][0]["url"], raw=content)
+        check.expect(f"a part is put to its signed URL ({name})", status == 200, f"HTTP {status}")
         status, body, _ = sandbox.call("GET", f"/uploads/{upload_id}")
         check.check(f"upload by id, pending ({name})", UploadRetrieveResponse, body, status, 200)
         status, body, _ = sandbox.call("POST", f"/uploads/{upload_id}/action", {"action": "complete"})
@@ -289,7 +290,7 @@ def run(sandbox: Sandbox, check: Checker) -> None:
     # Error bodies.
     status, body, _ = generate(sandbox, {"prompt": ""})
     check.check("400 (invalid input)", ErrorBody, body, status, 400)
-    status, body, _ = sandbox.call("POST", f"/jobs/{pending_job}/action", {"action": "cancel"})
+    status, body, _ = sandbox.call("POST", f"/jobs/{a_job}/action", {"action": "cancel"})
     check.check("400 (cancel refused)", ErrorBody, body, status, 400)
     status, body, _ = sandbox.call("GET", "/jobs", auth="Basic " + base64.b64encode(b"sandbox-key:wrong").decode())
     check.check("401", ErrorBody, body, status, 401)
@@ -312,7 +313,7 @@ def run(sandbox: Sandbox, check: Checker) -> None:
         check.fail("the SDK's own calls", f"{type(error).__name__}: {error}")
     for what, call, error_class in [
         ("404", lambda: client.jobs.retrieve(job_id="job_nope"), scenario_sdk.NotFoundError),
-        ("400", lambda: client.jobs.trigger_action(job_id=pending_job, action="cancel"), scenario_sdk.BadRequestError),
+        ("400", lambda: client.jobs.trigger_action(job_id=a_job, action="cancel"), scenario_sdk.BadRequestError),
     ]:
         try:
             call()

@@ -450,7 +450,7 @@ impl Faults {
             .iter_mut()
             .filter(|active| active.rule.matches(method, path))
         {
-            active.seen += 1;
+            active.seen = active.seen.saturating_add(1);
             if active.seen <= active.rule.skip
                 || active
                     .rule
@@ -465,7 +465,7 @@ impl Faults {
             {
                 continue;
             }
-            active.applied += 1;
+            active.applied = active.applied.saturating_add(1);
             return Some(active.rule.fault.clone());
         }
         None

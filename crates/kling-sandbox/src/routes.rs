@@ -370,8 +370,9 @@ async fn generate(
     let (width, height) = (spec.width, spec.height);
     let video = crate::mp4::Mp4::new(&spec);
     let generation = request.generation;
-    let now = SystemTime::now();
     let mut inner = state.lock();
+    // Taken under the lock: jobs are kept in the order of their creation moments.
+    let now = SystemTime::now();
     // The team's limit, counted on the sandbox clock under the lock that adds the job.
     let running = state.running_jobs(&inner);
     if let Some(limit) = state.config.parallel_jobs
