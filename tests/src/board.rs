@@ -3,21 +3,11 @@
 
 use std::time::Duration;
 
-use kling_client::{Client, Credentials, Error, JobBoard, RetryPolicy, WaitOptions};
+use kling_client::{Error, JobBoard, WaitOptions};
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
-fn client_for(sandbox: &SandboxHandle) -> Client {
-    let credentials = sandbox.credentials();
-    Client::new(Credentials::new(
-        credentials.key.clone(),
-        credentials.secret.clone(),
-    ))
-    .with_base_url(sandbox.base_url())
-    .with_retry_policy(
-        RetryPolicy::default().with_delays(Duration::from_millis(5), Duration::from_millis(40)),
-    )
-}
+use crate::client::client_for;
 
 /// Requests the sandbox saw: job lists, and looks at single jobs.
 fn status_requests(sandbox: &SandboxHandle) -> (usize, usize) {

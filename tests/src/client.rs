@@ -25,7 +25,7 @@ fn fast_retries() -> RetryPolicy {
         .with_reconcile_grace(Duration::from_millis(30))
 }
 
-fn client_for(sandbox: &SandboxHandle) -> Client {
+pub(crate) fn client_for(sandbox: &SandboxHandle) -> Client {
     let credentials = sandbox.credentials();
     Client::new(Credentials::new(
         credentials.key.clone(),

@@ -203,23 +203,7 @@ impl Writer {
 mod tests {
     use super::*;
 
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("kling-append-log-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::scratch::Scratch;
 
     fn texts(path: &Path) -> Vec<String> {
         read_records(path)
@@ -231,7 +215,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn records_of_many_tasks_at_once_each_reach_the_file_once() {
-        let scratch = Scratch::new("many");
+        let scratch = Scratch::new("append-log-many");
         let path = scratch.0.join("log.jsonl");
         let log = AppendLog::open(&path, Some("{\"header\":1}")).unwrap();
         let written =
@@ -255,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_torn_last_record_is_skipped_and_never_glues_onto_the_next() {
-        let scratch = Scratch::new("torn");
+        let scratch = Scratch::new("append-log-torn");
         let path = scratch.0.join("log.jsonl");
         // A crash in the middle of the second record.
         std::fs::write(&path, "{\"header\":1}\n{\"n\":1}\n{\"n\":2, \"par").unwrap();
@@ -275,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_file_torn_inside_its_first_record_starts_clean() {
-        let scratch = Scratch::new("first");
+        let scratch = Scratch::new("append-log-first");
         let path = scratch.0.join("log.jsonl");
         std::fs::write(&path, "{\"head").unwrap();
         assert!(texts(&path).is_empty());
@@ -286,7 +270,7 @@ mod tests {
 
     #[test]
     fn two_writers_of_one_file_keep_every_record_whole() {
-        let scratch = Scratch::new("two");
+        let scratch = Scratch::new("append-log-two");
         let path = scratch.0.join("log.jsonl");
         let first = AppendLog::open(&path, None).unwrap();
         let second = AppendLog::open(&path, None).unwrap();

@@ -13,6 +13,8 @@ mod fuzz;
 mod history;
 mod output;
 mod params;
+#[cfg(test)]
+mod scratch;
 mod settings;
 mod signals;
 

@@ -1731,15 +1731,10 @@ async fn run_batch(
     sandbox: &SandboxHandle,
     extra: &[&str],
 ) -> (Output, serde_json::Value) {
-    let mut args = vec![
-        "batch",
-        "batch.jsonl",
-        "--out",
-        "out",
-        "--json",
-        "--concurrency",
-        "8",
-    ];
+    let mut args = vec!["batch", "batch.jsonl", "--out", "out", "--json"];
+    if !extra.contains(&"--concurrency") {
+        args.extend(["--concurrency", "8"]);
+    }
     args.extend_from_slice(extra);
     let output = run(kling(scratch, Some(sandbox), &args)).await;
     let report = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
@@ -2021,22 +2016,8 @@ async fn a_team_limit_under_a_large_concurrency_is_learned_not_fought() {
     let prompts: Vec<String> = (1..=40).map(|n| format!("clip {n}")).collect();
     let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
     batch_file(&scratch, &prompts);
-    let output = run(kling(
-        &scratch,
-        Some(&sandbox),
-        &[
-            "batch",
-            "batch.jsonl",
-            "--out",
-            "out",
-            "--json",
-            "--concurrency",
-            "32",
-        ],
-    ))
-    .await;
+    let (output, report) = run_batch(&scratch, &sandbox, &["--concurrency", "32"]).await;
     assert_exit(&output, 0);
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["done"], 40, "{report:#}");
     let counts = jobs_per_prompt(&sandbox);
     assert_eq!(counts.len(), 40);

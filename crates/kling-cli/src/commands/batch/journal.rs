@@ -450,23 +450,7 @@ fn migrate_v1(
 mod tests {
     use super::*;
 
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("kling-journal-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::scratch::Scratch;
 
     fn line(number: usize) -> Line {
         Line {
@@ -481,7 +465,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_rerun_reads_what_each_request_reached() {
-        let scratch = Scratch::new("reread");
+        let scratch = Scratch::new("journal-reread");
         {
             let (journal, known, _) = Journal::open(&scratch.0, &[]).unwrap();
             assert!(known.is_empty());
@@ -536,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_second_run_on_the_folder_is_refused() {
-        let scratch = Scratch::new("lock");
+        let scratch = Scratch::new("journal-lock");
         let (_first, _, _) = Journal::open(&scratch.0, &[]).unwrap();
         let error = Journal::open(&scratch.0, &[]).unwrap_err();
         let message = format!("{error:#}");
@@ -553,7 +537,7 @@ mod tests {
 
     #[test]
     fn a_journal_of_another_format_is_refused_with_what_to_do() {
-        let scratch = Scratch::new("format");
+        let scratch = Scratch::new("journal-format");
         let path = scratch.0.join(JOURNAL);
         std::fs::write(&path, "{\"journal\":\"kling-batch\",\"version\":3}\n").unwrap();
         let message = format!("{:#}", Journal::open(&scratch.0, &[]).unwrap_err());
@@ -576,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_journal_of_format_1_is_carried_over_by_the_text_of_its_lines() {
-        let scratch = Scratch::new("v1");
+        let scratch = Scratch::new("journal-v1");
         let text = "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n";
         let (old_lines, _) = super::super::input::read_from(text.as_bytes()).unwrap();
         let hash = |n: usize| old_lines[n - 1].v1_hash.clone();
@@ -650,7 +634,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_torn_record_costs_only_itself() {
-        let scratch = Scratch::new("torn");
+        let scratch = Scratch::new("journal-torn");
         {
             let (journal, _, _) = Journal::open(&scratch.0, &[]).unwrap();
             let line = line(1);
