@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/soak.rs"]
+mod soak;
+
 /// A folder for one test: the working directory and the data folder of `kling`.
 struct Scratch(PathBuf);
 
