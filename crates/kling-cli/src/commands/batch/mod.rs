@@ -146,6 +146,8 @@ struct Run<'a> {
     ctx: &'a Ctx,
     args: &'a Batch,
     journal: Journal,
+    /// Jobs earlier runs started for the requests of the journal: never another's to adopt.
+    taken: HashSet<String>,
     board: kling_client::JobBoard,
     window: Mutex<Window>,
     /// Wakes the scheduler when the window has room again.
@@ -238,6 +240,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         ctx,
         args,
         journal,
+        taken: plan.taken,
         board: ctx
             .client
             .job_board(WaitOptions::default().with_deadline(Duration::from_secs(args.timeout))),
@@ -275,12 +278,19 @@ struct Plan {
     removed: Vec<Known>,
     /// What the folder's runs have spent or committed so far.
     committed: f64,
+    /// Every job the journal gives to a request (any attempt of any request).
+    taken: HashSet<String>,
     retry_failed: bool,
 }
 
 impl Plan {
     fn new(lines: Vec<Line>, mut known: BTreeMap<String, Known>, retry_failed: bool) -> Self {
         let committed = total_cu(known.values().map(Known::cost));
+        let taken = known
+            .values()
+            .flat_map(|known| known.job_id.iter().chain(&known.earlier_jobs))
+            .cloned()
+            .collect();
         let mut used: HashSet<String> = known.values().map(|known| known.name.clone()).collect();
         let mut tasks = Vec::with_capacity(lines.len());
         for line in lines {
@@ -299,9 +309,7 @@ impl Plan {
                     job_id: job_id.clone(),
                 },
                 (None, Some(at)) => Stage::Recover {
-                    since: at
-                        .checked_sub(Duration::from_secs(60))
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                    since: recover_since(at),
                 },
                 (None, None) => Stage::Submit,
             };
@@ -324,6 +332,7 @@ impl Plan {
             tasks,
             removed,
             committed,
+            taken,
             retry_failed,
         }
     }
@@ -644,12 +653,7 @@ impl Run<'_> {
         match task.stage.clone() {
             Stage::Submit => self.submit(task).await,
             Stage::Recover { since } => {
-                let found = self
-                    .ctx
-                    .client
-                    .recover_submitted(&task.line.model, &task.line.params, since)
-                    .await?;
-                match found {
+                match self.recover(&task.line, since).await? {
                     Some(job) => {
                         self.submitted(task, &job, None).await?;
                         task.stage = Stage::Wait {
@@ -771,6 +775,20 @@ impl Run<'_> {
             .submit_json(&task.line.model, task.line.params.clone())
             .await
         {
+            Ok(submitted)
+                if submitted.recovered && self.taken.contains(submitted.job.job_id.as_str()) =>
+            {
+                // The answer was lost, and the job the client found for it is one an
+                // earlier run started for another request: this submit's own outcome
+                // is still unknown.
+                tracing::info!(line = task.line.number, job_id = %submitted.job.job_id, "the job found for a lost answer is another request's: looking further");
+                if let Some(at) = task.known.submitting_at {
+                    task.stage = Stage::Recover {
+                        since: recover_since(at),
+                    };
+                }
+                Ok(None)
+            }
             Ok(submitted) => {
                 lock(&self.window).started();
                 // The window may have grown: the scheduler can admit more.
@@ -791,12 +809,31 @@ impl Run<'_> {
                     task.known.submitting_at = None;
                 } else if let Some(at) = task.known.submitting_at {
                     task.stage = Stage::Recover {
-                        since: at
-                            .checked_sub(Duration::from_secs(60))
-                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                        since: recover_since(at),
                     };
                 }
                 Err(error.into())
+            }
+        }
+    }
+
+    /// The job a submit of this line whose answer was lost started, if the API has it.
+    /// Jobs the journal gives to other requests (or to earlier attempts of this one) are
+    /// skipped: earlier runs started them, so the client, which knows only the jobs of
+    /// this process, would take one for an identical (or narrower) request's own.
+    async fn recover(&self, line: &Line, since: SystemTime) -> anyhow::Result<Option<Job>> {
+        loop {
+            let found = self
+                .ctx
+                .client
+                .recover_submitted(&line.model, &line.params, since)
+                .await?;
+            match found {
+                // The client now counts it as known: the next search skips it.
+                Some(job) if self.taken.contains(job.job_id.as_str()) => {
+                    tracing::info!(line = line.number, job_id = %job.job_id, "found a job of another request of this batch: looking further");
+                }
+                found => return Ok(found),
             }
         }
     }
@@ -923,6 +960,13 @@ fn team_limit(error: &kling_client::Error) -> Option<Option<usize>> {
         kling_client::Error::RateLimited { .. } => Some(None),
         _ => None,
     }
+}
+
+/// Where to start looking for the job of a submit sent at `at` whose answer was lost:
+/// a minute before, for clocks that disagree.
+fn recover_since(at: SystemTime) -> SystemTime {
+    at.checked_sub(Duration::from_secs(60))
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// A sum of creative units (from 0, where `Iterator::sum` of no floats gives `-0`).
