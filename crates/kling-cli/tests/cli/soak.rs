@@ -351,19 +351,46 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The first of `needles` found in `haystack`.
-fn find_any<'a>(haystack: &[u8], needles: &'a [(String, bool)]) -> Option<&'a str> {
+/// The first of `needles` (each case-sensitive or not) found in `haystack`, and where.
+fn find_any<'a>(haystack: &[u8], needles: &'a [(String, bool)]) -> Option<(&'a str, usize)> {
     needles.iter().find_map(|(needle, ignore_case)| {
-        let needle = needle.as_bytes();
-        let found = haystack.windows(needle.len()).any(|window| {
+        let at = haystack.windows(needle.len()).position(|window| {
             if *ignore_case {
-                window.eq_ignore_ascii_case(needle)
+                window.eq_ignore_ascii_case(needle.as_bytes())
             } else {
-                window == needle
+                window == needle.as_bytes()
             }
-        });
-        found.then_some(std::str::from_utf8(needle).unwrap_or("?"))
+        })?;
+        Some((needle.as_str(), at))
     })
+}
+
+/// `text` without its terminal colours (`ESC [ … letter`): `-vv` colours field names
+/// even when stderr is not a terminal, and a colour code may split what is looked for.
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// The line of `text` around byte `at`.
+fn line_around(text: &str, at: usize) -> &str {
+    let start = text[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    let end = text[at..]
+        .find('\n')
+        .map_or(text.len(), |newline| at + newline);
+    &text[start..end]
 }
 
 /// Keeps the soak's folder (logs, journal, report, videos) when the soak fails.
@@ -464,7 +491,10 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
     let jobs = sandbox.jobs();
     let mut wanted: Vec<(&Value, usize)> = Vec::new();
     for request in &requests {
-        match wanted.iter_mut().find(|(params, _)| **params == request.params) {
+        match wanted
+            .iter_mut()
+            .find(|(params, _)| **params == request.params)
+        {
             Some((_, count)) => *count += 1,
             None => wanted.push((&request.params, 1)),
         }
@@ -515,7 +545,10 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
     for request in &requests {
         let entry = by_line[&(request.line as u64)];
         let job_id = entry["jobId"].as_str().unwrap_or_else(|| {
-            panic!("{tag}: line {} has no job in the report: {entry:#}", request.line)
+            panic!(
+                "{tag}: line {} has no job in the report: {entry:#}",
+                request.line
+            )
         });
         if let Some(other) = owners.insert(job_id, request.line) {
             panic!(
@@ -523,9 +556,12 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
                 request.line
             );
         }
-        let job = server
-            .get(job_id)
-            .unwrap_or_else(|| panic!("{tag}: line {}'s job {job_id} is not on the server", request.line));
+        let job = server.get(job_id).unwrap_or_else(|| {
+            panic!(
+                "{tag}: line {}'s job {job_id} is not on the server",
+                request.line
+            )
+        });
         let input = job
             .metadata
             .as_ref()
@@ -561,7 +597,10 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         failed, failures,
         "{tag}: {failures} jobs were made to fail, and {failed} lines ended failed"
     );
-    assert_eq!(report["failed"], failures, "{tag}: the report's count of failed lines");
+    assert_eq!(
+        report["failed"], failures,
+        "{tag}: the report's count of failed lines"
+    );
     assert_eq!(
         report["done"],
         requests.len() - failures,
@@ -582,8 +621,9 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         );
         for (file, asset_id) in files.iter().zip(assets) {
             let path = scratch.0.join(file.as_str().unwrap());
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|error| panic!("{tag}: line {line}'s file {file} is missing: {error}"));
+            let bytes = std::fs::read(&path).unwrap_or_else(|error| {
+                panic!("{tag}: line {line}'s file {file} is missing: {error}")
+            });
             let size = client
                 .asset(asset_id)
                 .await
@@ -621,9 +661,8 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         left.is_empty(),
         "{tag}: left in the output folder, beside the videos, journal and report: {left:?}"
     );
-    let on_disk: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap())
-            .unwrap_or_else(|error| panic!("{tag}: report.json is not JSON: {error}"));
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap())
+        .unwrap_or_else(|error| panic!("{tag}: report.json is not JSON: {error}"));
     assert_eq!(
         on_disk, report,
         "{tag}: report.json says what the last run printed"
@@ -646,13 +685,12 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
     .into();
     for (index, run) in runs.iter().enumerate() {
         for (stream, shown) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-            if let Some(needle) = find_any(shown.as_bytes(), &needles) {
-                let at = shown.find(needle).unwrap_or(0);
-                let line = shown[..at].rsplit('\n').next().unwrap_or("").to_owned()
-                    + &shown[at..].split('\n').next().unwrap_or("").to_owned();
+            let shown = without_colours(shown);
+            if let Some((needle, at)) = find_any(shown.as_bytes(), &needles) {
                 panic!(
-                    "{tag}: run {} printed `{needle}` on {stream}: {line}",
-                    index + 1
+                    "{tag}: run {} printed `{needle}` on {stream}: {}",
+                    index + 1,
+                    line_around(&shown, at)
                 );
             }
         }
@@ -662,8 +700,12 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         .chain(files_under(&scratch.path("data")))
     {
         let bytes = std::fs::read(&path).unwrap();
-        if let Some(needle) = find_any(&bytes, &needles) {
-            panic!("{tag}: {} holds `{needle}`", path.display());
+        if let Some((needle, at)) = find_any(&bytes, &needles) {
+            panic!(
+                "{tag}: {} holds `{needle}`: …{}…",
+                path.display(),
+                String::from_utf8_lossy(&bytes[at.saturating_sub(80)..(at + 80).min(bytes.len())])
+            );
         }
     }
     eprintln!(
