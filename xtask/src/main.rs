@@ -13,6 +13,7 @@ USAGE:
     cargo xtask schema-diff [--markdown] [--allow-breaking] OLD.json NEW.json
     cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
     cargo xtask bench [SECTION...]
+    cargo xtask soak [--lines N] [--seed S] [--rounds R]
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -36,6 +37,11 @@ COMMANDS:
                      Sections (generate, download, cold-start, codegen, batch, polling,
                      micro: the criterion benches of kling-types) run alone when named,
                      and then only print their rows
+    soak             the soak test of `kling batch` in release, at scale: a batch of N
+                     lines (500) against a sandbox with faults on every endpoint, killed
+                     R times (5) with SIGKILL and rerun until it ends, from seed S (random,
+                     printed first); runs `cargo test --release -p kling-cli --test cli
+                     -- soak` with KLING_SOAK_LINES, KLING_SOAK_SEED, KLING_SOAK_ROUNDS
 ";
 
 #[expect(
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         ["import-model", rest @ ..] => return xtask::import::main(rest),
         ["schema-diff", rest @ ..] => return xtask::schema_diff::main(rest),
         ["bench", rest @ ..] => return bench(rest),
+        ["soak", rest @ ..] => return xtask::soak::main(rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

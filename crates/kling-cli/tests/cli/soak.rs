@@ -11,7 +11,7 @@
 //! moment each request arrives still depends on the machine, so a seed reproduces a
 //! soak's mix, not every request of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -103,8 +103,74 @@ fn status(status: u16) -> Fault {
     }
 }
 
-/// Faults on every endpoint, drawn from the seed. A rule applies to a request only when
-/// no earlier rule did, so the probabilities add up to about one request in six.
+/// The faults of the soak, each with where it applies: at least once, at a seeded
+/// request among the first `lines × share` it could apply to, and then at random with
+/// probability `p`.
+fn faults(lines: usize) -> Vec<(FaultRule, f64, f64)> {
+    let generate = |fault| FaultRule::new(fault).on("POST", "/v1/generate/");
+    let everywhere = |fault| under("/", fault);
+    vec![
+        (
+            generate(Fault::UnknownStatus {
+                status: "pondering".to_owned(),
+            }),
+            0.5,
+            0.15,
+        ),
+        (generate(Fault::ResetAfterHandling), 0.5, 0.04),
+        (
+            everywhere(Fault::Status {
+                status: 429,
+                retry_after_secs: Some(1),
+            }),
+            2.0,
+            0.015,
+        ),
+        (everywhere(status(500)), 2.0, 0.012),
+        (everywhere(status(502)), 2.0, 0.012),
+        (everywhere(status(503)), 2.0, 0.012),
+        (everywhere(status(504)), 2.0, 0.012),
+        (everywhere(Fault::ResetBeforeHandling), 2.0, 0.015),
+        (everywhere(Fault::ResetAfterHandling), 2.0, 0.015),
+        // Stalls under the client's timeouts (a stall past its 30 s read timeout would
+        // cost the soak 30 s each, and the CLI has no flag to shorten it).
+        (everywhere(Fault::StallHeaders { millis: 150 }), 2.0, 0.03),
+        (everywhere(Fault::StallHeaders { millis: 700 }), 2.0, 0.01),
+        (
+            under("/v1/", Fault::TruncateBody { after_bytes: 24 }),
+            2.0,
+            0.015,
+        ),
+        (
+            FaultRule::new(Fault::TruncateBody {
+                after_bytes: 60 * 1024,
+            })
+            .on("GET", "/cdn/"),
+            0.5,
+            0.12,
+        ),
+        (
+            FaultRule::new(Fault::ExpiredUrl).on("GET", "/v1/assets/"),
+            0.5,
+            0.12,
+        ),
+        // A fresh link is asked for only after an expired one: its first request.
+        (
+            FaultRule::new(Fault::ExpiredUrl).on("POST", "/v1/assets/"),
+            0.0,
+            0.1,
+        ),
+        (
+            FaultRule::new(Fault::EmptyPage).on("GET", "/v1/jobs"),
+            3.0 / lines as f64,
+            0.08,
+        ),
+    ]
+}
+
+/// A sandbox with non-default credentials and faults on every endpoint, drawn from the
+/// seed. A rule applies to a request only when no earlier rule did; the probabilities
+/// add up to about one request in six. Returns how many lines are made to fail.
 fn faulty_sandbox(settings: &Settings, random: &mut Random) -> (SandboxConfig, usize) {
     let mut config = SandboxConfig::default()
         .with_seed(settings.seed)
@@ -130,49 +196,13 @@ fn faulty_sandbox(settings: &Settings, random: &mut Random) -> (SandboxConfig, u
             .times(1),
         );
     }
-    let rules = [
-        FaultRule::new(Fault::UnknownStatus {
-            status: "pondering".to_owned(),
-        })
-        .on("POST", "/v1/generate/")
-        .probability(0.15),
-        FaultRule::new(Fault::ResetAfterHandling)
-            .on("POST", "/v1/generate/")
-            .probability(0.04),
-        under(
-            "/",
-            Fault::Status {
-                status: 429,
-                retry_after_secs: Some(1),
-            },
-        )
-        .probability(0.015),
-        under("/", status(500)).probability(0.012),
-        under("/", status(502)).probability(0.012),
-        under("/", status(503)).probability(0.012),
-        under("/", status(504)).probability(0.012),
-        under("/", Fault::ResetBeforeHandling).probability(0.015),
-        under("/", Fault::ResetAfterHandling).probability(0.015),
-        under("/", Fault::StallHeaders { millis: 150 }).probability(0.03),
-        under("/", Fault::StallHeaders { millis: 700 }).probability(0.01),
-        under("/v1/", Fault::TruncateBody { after_bytes: 24 }).probability(0.015),
-        FaultRule::new(Fault::TruncateBody {
-            after_bytes: 60 * 1024,
-        })
-        .on("GET", "/cdn/")
-        .probability(0.12),
-        FaultRule::new(Fault::ExpiredUrl)
-            .on("GET", "/v1/assets/")
-            .probability(0.12),
-        FaultRule::new(Fault::ExpiredUrl)
-            .on("POST", "/v1/assets/")
-            .probability(0.1),
-        FaultRule::new(Fault::EmptyPage)
-            .on("GET", "/v1/jobs")
-            .probability(0.08),
-    ];
-    for rule in rules {
-        config = config.with_fault(rule);
+    let faults = faults(settings.lines);
+    for (rule, share, _) in &faults {
+        let skip = random.between(0, (settings.lines as f64 * share) as usize);
+        config = config.with_fault(rule.clone().skip(u32::try_from(skip).unwrap()).times(1));
+    }
+    for (rule, _, probability) in faults {
+        config = config.with_fault(rule.probability(probability));
     }
     (config, failures)
 }
@@ -430,14 +460,26 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
     let (text, requests, bad) = batch_file(&settings);
     std::fs::write(scratch.path("batch.jsonl"), text).unwrap();
 
-    // Killed at seeded moments: after some number of requests, from a few to about all
-    // a run makes, so that kills land while submitting, waiting and downloading.
+    // Killed at seeded moments: after some number of requests. A line costs about 7
+    // requests, so the kills share about the work of one run between them and each
+    // lands while lines are submitted, waited for and downloaded.
     let mut runs: Vec<Run> = Vec::new();
+    let mut partial_files: HashSet<PathBuf> = HashSet::new();
     for round in 0..settings.rounds {
-        let kill_after = random.between(settings.lines / 2, settings.lines * 5);
+        let most = settings.lines * 7 / (settings.rounds + 1);
+        let kill_after = random.between(settings.lines / 2, most);
         let run = run_batch(&settings, scratch, &sandbox, round + 1, Some(kill_after)).await;
+        let left: Vec<PathBuf> = files_under(&scratch.path("out"))
+            .into_iter()
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "part")
+            })
+            .collect();
+        let left_count = left.len();
+        partial_files.extend(left);
         eprintln!(
-            "run {}: kill after {kill_after} requests: {}",
+            "run {}: kill after {kill_after} requests: {}, {left_count} partial downloads left",
             round + 1,
             run.describe()
         );
@@ -708,13 +750,38 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
             );
         }
     }
+    // And it did soak: every fault was injected, where it was meant to be.
+    let injected = sandbox.faults_injected();
+    for (kind, prefix) in [
+        ("status", "/"),
+        ("reset-before-handling", "/"),
+        ("reset-after-handling", "/v1/generate/"),
+        ("stall-headers", "/"),
+        ("truncate-body", "/v1/"),
+        ("truncate-body", "/cdn/"),
+        ("expired-url", "/v1/assets/"),
+        ("unknown-status", "/v1/generate/"),
+        ("empty-page", "/v1/jobs"),
+        ("job-failure", "/v1/generate/"),
+    ] {
+        assert!(
+            injected
+                .iter()
+                .any(|record| record.fault.as_deref() == Some(kind)
+                    && record.path.starts_with(prefix)),
+            "{tag}: no {kind} was injected on {prefix}"
+        );
+    }
+    let mut faults: BTreeMap<String, usize> = BTreeMap::new();
+    for record in injected {
+        *faults.entry(record.fault.unwrap_or_default()).or_default() += 1;
+    }
     eprintln!(
-        "soak: {} lines ({} failed, {} bad), {} jobs, {} requests ({} with a fault), {summary}",
+        "soak: {} lines ({failed} failed, {} bad), {} jobs, {} requests, faults {faults:?}, {} partial downloads left by the kills; {summary}",
         requests.len() + bad.len(),
-        failed,
         bad.len(),
         jobs.len(),
         sandbox.requests().len(),
-        sandbox.faults_injected().len()
+        partial_files.len(),
     );
 }
