@@ -59,8 +59,8 @@ impl Settings {
     /// What to put in front of a failure: the seed, and how to run this soak again.
     fn tag(&self) -> String {
         format!(
-            "soak seed {} (again: KLING_SOAK_SEED={} KLING_SOAK_LINES={} KLING_SOAK_ROUNDS={} cargo test -p kling-cli --test cli soak)",
-            self.seed, self.seed, self.lines, self.rounds
+            "soak seed {} (again: cargo xtask soak --lines {} --seed {} --rounds {})",
+            self.seed, self.lines, self.seed, self.rounds
         )
     }
 
@@ -214,15 +214,18 @@ struct Request {
     params: Value,
 }
 
-/// The batch file: plain lines, some longer, some portrait and named, two identical
-/// pairs, a line that asks for a superset of another's parameters, and three bad lines.
+/// The batch file: plain lines, some longer, some portrait and named, identical pairs
+/// (one every 20 lines, and two more), a line that asks for a superset of another's
+/// parameters, and three bad lines.
 /// Returns its text, its requests and the numbers of its bad lines.
 fn batch_file(settings: &Settings) -> (String, Vec<Request>, Vec<usize>) {
     let mut lines: Vec<Result<Value, &str>> = (1..=settings.lines)
         .map(|n| {
-            Ok(match n % 10 {
-                3 => json!({"prompt": format!("soak clip {n}"), "duration": 10}),
-                6 => json!({"prompt": format!("soak clip {n}"), "aspectRatio": "9:16", "name": format!("portrait-{n}")}),
+            Ok(match n % 20 {
+                3 | 13 => json!({"prompt": format!("soak clip {n}"), "duration": 10}),
+                6 | 16 => json!({"prompt": format!("soak clip {n}"), "aspectRatio": "9:16", "name": format!("portrait-{n}")}),
+                // The same request as the line before.
+                9 => json!({"prompt": format!("soak clip {}", n - 1)}),
                 _ => json!({"prompt": format!("soak clip {n}")}),
             })
         })
@@ -554,6 +557,12 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
             started.len()
         );
     }
+    let for_bad: Vec<&str> = jobs
+        .iter()
+        .filter(|job| matches!(job.input["prompt"].as_str(), Some("soak bad" | "")))
+        .map(|job| job.id.as_str())
+        .collect();
+    assert!(for_bad.is_empty(), "{tag}: jobs for bad lines: {for_bad:?}");
     assert_eq!(
         jobs.len(),
         requests.len(),
