@@ -8,3 +8,4 @@ pub mod bench;
 pub mod codegen;
 pub mod import;
 pub mod schema_diff;
+pub mod soak;

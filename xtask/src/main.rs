@@ -14,6 +14,7 @@ USAGE:
     cargo xtask schema-diff [--markdown] [--allow-breaking] --against GIT_REV
     cargo xtask bench [SECTION...]
     cargo xtask fuzz [--cases N]
+    cargo xtask soak [--lines N] [--seed S] [--rounds R]
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -41,6 +42,11 @@ COMMANDS:
                      each (default 100000; `cargo test` runs 2000): optimised, but with
                      overflow checks and debug assertions on (the `fuzz` profile), so an
                      overflow panics as it would in a debug build
+    soak             the soak test of `kling batch` in release, at scale: a batch of N
+                     lines (500) against a sandbox with faults on every endpoint, killed
+                     R times (5) with SIGKILL and rerun until it ends, from seed S (random,
+                     printed first); runs `cargo test --release -p kling-cli --test cli
+                     -- soak` with KLING_SOAK_LINES, KLING_SOAK_SEED, KLING_SOAK_ROUNDS
 ";
 
 #[expect(
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        ["soak", rest @ ..] => return xtask::soak::main(rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

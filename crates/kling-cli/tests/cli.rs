@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/soak.rs"]
+mod soak;
+
 /// A folder for one test: the working directory and the data folder of `kling`.
 struct Scratch(PathBuf);
 
@@ -2035,4 +2038,103 @@ async fn a_team_limit_under_a_large_concurrency_is_learned_not_fought() {
         refusals <= 4,
         "{refusals} refusals for 40 jobs: the limit is learned, not fought"
     );
+/// The journal an earlier run left: its header, then `records` (each given its `at`).
+fn write_journal(scratch: &Scratch, records: &[serde_json::Value]) {
+    let at = kling_types::time::format_iso8601(std::time::SystemTime::now());
+    let mut text = String::from("{\"journal\":\"kling-batch\",\"version\":2}\n");
+    for record in records {
+        let mut record = record.clone();
+        record["at"] = at.as_str().into();
+        text.push_str(&format!("{record}\n"));
+    }
+    std::fs::create_dir_all(scratch.path("out")).unwrap();
+    std::fs::write(scratch.path("out").join(".kling-batch.jsonl"), text).unwrap();
+}
+
+/// The key of the `occurrence`th line `{"prompt": "a"}` (see `input.rs`).
+fn key_of_a(occurrence: usize) -> String {
+    format!("0fb7f10bc41753e939c28d51e68a0c7fd6fb08000b273826370f682fe14a7e8a#{occurrence}")
+}
+
+/// The job ids the report gives the lines, in line order.
+fn job_ids(report: &serde_json::Value) -> Vec<String> {
+    report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["jobId"].as_str().unwrap_or("none").to_owned())
+        .collect()
+}
+
+/// An earlier run started a job for the second of two identical lines. The first one's
+/// lost answer must not be "found" in that job: the search for it skips the jobs the
+/// journal gives to other requests (found by the soak, seed 12).
+async fn identical_line_with_a_job(sandbox: &SandboxHandle, scratch: &Scratch) -> String {
+    batch_file(scratch, &["a", "a"]);
+    let credentials = sandbox.credentials();
+    let client = kling_client::Client::new(kling_client::Credentials::new(
+        credentials.key.clone(),
+        credentials.secret.clone(),
+    ))
+    .with_base_url(sandbox.base_url());
+    let earlier = client
+        .submit_json("model_kling-v1-6-pro", serde_json::json!({"prompt": "a"}))
+        .await
+        .unwrap();
+    earlier.job_id().as_str().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_never_found_in_the_job_of_an_identical_line() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-lost-identical");
+    let theirs = identical_line_with_a_job(&sandbox, &scratch).await;
+    let submitting = |occurrence: usize| serde_json::json!({"key": key_of_a(occurrence), "event": "submitting", "line": occurrence, "name": format!("line-000{occurrence}"), "model": "model_kling-v1-6-pro", "params": {"prompt": "a"}});
+    // The first line's submit was on its way when the run died; it never arrived.
+    write_journal(
+        &scratch,
+        &[
+            submitting(2),
+            serde_json::json!({"key": key_of_a(2), "event": "submitted", "jobId": theirs}),
+            submitting(1),
+        ],
+    );
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    let ids = job_ids(&report);
+    assert_eq!(ids[1], theirs, "{report:#}");
+    assert_ne!(ids[0], theirs, "each line its own job: {report:#}");
+    assert_eq!(sandbox.jobs().len(), 2, "the first line's job was started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_whose_answer_is_lost_never_adopts_the_job_of_an_identical_line() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-reset-identical");
+    let theirs = identical_line_with_a_job(&sandbox, &scratch).await;
+    // The batch's generate request breaks before reaching the handler: no job, and the
+    // client looks for one in the job list, where the other line's job is.
+    sandbox.add_fault(
+        FaultRule::new(Fault::ResetBeforeHandling)
+            .on("POST", "/v1/generate/")
+            .times(1),
+    );
+    write_journal(
+        &scratch,
+        &[
+            serde_json::json!({"key": key_of_a(2), "event": "submitting", "line": 2, "name": "line-0002", "model": "model_kling-v1-6-pro", "params": {"prompt": "a"}}),
+            serde_json::json!({"key": key_of_a(2), "event": "submitted", "jobId": theirs}),
+        ],
+    );
+    let (output, report) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(
+        sandbox.faults_injected().len(),
+        1,
+        "the submit lost its answer"
+    );
+    let ids = job_ids(&report);
+    assert_eq!(ids[1], theirs, "{report:#}");
+    assert_ne!(ids[0], theirs, "each line its own job: {report:#}");
+    assert_eq!(sandbox.jobs().len(), 2, "the first line's job was started");
 }

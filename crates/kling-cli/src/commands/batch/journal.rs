@@ -105,6 +105,8 @@ pub(crate) struct Known {
     pub(crate) charged_cu: Option<f64>,
     pub(crate) files: Option<Vec<String>>,
     pub(crate) failed: Option<String>,
+    /// The jobs of its earlier attempts (before `--retry-failed` started it again).
+    pub(crate) earlier_jobs: Vec<String>,
 }
 
 impl Known {
@@ -125,7 +127,10 @@ impl Known {
                 params,
                 quoted_cu,
             } => {
-                // A new attempt (after a failure, with --retry-failed) starts afresh.
+                // A new attempt (after a failure, with --retry-failed) starts afresh,
+                // remembering the jobs it is not (a search for its job must skip them).
+                let mut earlier_jobs = std::mem::take(&mut self.earlier_jobs);
+                earlier_jobs.extend(self.job_id.take());
                 *self = Self {
                     line,
                     name,
@@ -133,6 +138,7 @@ impl Known {
                     params,
                     submitting_at: at,
                     quoted_cu,
+                    earlier_jobs,
                     ..Self::default()
                 };
             }
@@ -516,6 +522,32 @@ mod tests {
             known["digest3#1"].params,
             serde_json::json!({"prompt": "clip 3"})
         );
+    }
+
+    #[test]
+    fn a_new_attempt_remembers_the_jobs_of_the_earlier_ones() {
+        let mut known = Known::default();
+        for attempt in 1..=3 {
+            known.apply(None, Journal::submitting(&line(1), "clip", None));
+            known.apply(
+                None,
+                Event::Submitted {
+                    job_id: format!("job_{attempt}"),
+                    quoted_cu: None,
+                },
+            );
+            known.apply(
+                None,
+                Event::Failed {
+                    reason: "failed".to_owned(),
+                    charged_cu: None,
+                },
+            );
+        }
+        known.apply(None, Journal::submitting(&line(1), "clip", None));
+        assert_eq!(known.job_id, None, "the new attempt has no job yet");
+        assert_eq!(known.failed, None);
+        assert_eq!(known.earlier_jobs, ["job_1", "job_2", "job_3"]);
     }
 
     #[test]

@@ -194,10 +194,15 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         })
         .collect();
     let total = lines.len() + outcomes.len();
-    // Jobs the journal knows belong to their requests: a lost answer of another,
-    // identical request must never be matched to one of them.
-    for job_id in known.values().filter_map(|known| known.job_id.as_deref()) {
-        ctx.client.claim(&JobId::new(job_id));
+    // Every job the journal gives to a request (any attempt of any request) is that
+    // request's: the client, which knows only the jobs of this process, must never take
+    // one for the lost answer of an identical (or narrower) request, in the batch's own
+    // recovery or in a submit's.
+    for job_id in known
+        .values()
+        .flat_map(|known| known.job_id.iter().chain(&known.earlier_jobs))
+    {
+        ctx.client.claim(&JobId::new(job_id.clone()));
     }
     let plan = Plan::new(lines, known, args.retry_failed);
     outcomes.extend(plan.removed_outcomes());
@@ -311,9 +316,7 @@ impl Plan {
                     job_id: job_id.clone(),
                 },
                 (None, Some(at)) => Stage::Recover {
-                    since: at
-                        .checked_sub(Duration::from_secs(60))
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                    since: recover_since(at),
                 },
                 (None, None) => Stage::Submit,
             };
@@ -827,9 +830,7 @@ impl Run<'_> {
                     task.known.submitting_at = None;
                 } else if let Some(at) = task.known.submitting_at {
                     task.stage = Stage::Recover {
-                        since: at
-                            .checked_sub(Duration::from_secs(60))
-                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                        since: recover_since(at),
                     };
                 }
                 Err(error.into())
@@ -960,6 +961,13 @@ fn team_limit(error: &kling_client::Error) -> Option<Option<usize>> {
     error
         .team_limit()
         .map(|limit| usize::try_from(limit.action_limit).ok())
+}
+
+/// Where to start looking for the job of a submit sent at `at` whose answer was lost:
+/// a minute before, for clocks that disagree.
+fn recover_since(at: SystemTime) -> SystemTime {
+    at.checked_sub(Duration::from_secs(60))
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// A sum of creative units (from 0, where `Iterator::sum` of no floats gives `-0`).
