@@ -1134,3 +1134,38 @@ async fn an_abandoned_download_leaves_nothing_behind() {
     );
     assert!(scratch.files().is_empty(), "{:?}", scratch.files());
 }
+
+#[tokio::test]
+async fn a_lost_answer_is_matched_to_the_job_of_exactly_its_request_before_a_wider_one() {
+    let (sandbox, client) = start(SandboxConfig::default()).await;
+    let started = std::time::SystemTime::now() - Duration::from_secs(5);
+    // Another request that says more (older), then this one's own job (newer).
+    let wider = client
+        .submit_json(KLING, json!({"prompt": "a fox", "duration": 10}))
+        .await
+        .unwrap();
+    let own = client
+        .submit_json(KLING, json!({"prompt": "a fox"}))
+        .await
+        .unwrap();
+    // A new process (a rerun) knows neither.
+    let rerun = client_for(&sandbox);
+    let found = rerun
+        .recover_submitted(KLING, &json!({"prompt": "a fox"}), started)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        &found.job_id,
+        own.job_id(),
+        "not the wider {}",
+        wider.job_id()
+    );
+    // The wider request finds its own too.
+    let found = rerun
+        .recover_submitted(KLING, &json!({"prompt": "a fox", "duration": 10}), started)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&found.job_id, wider.job_id());
+}

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kling_client::{DownloadProgress, JobUpdate};
-use serde_json::Value;
 
 /// How to print.
 #[derive(Clone, Copy, Debug)]
@@ -49,9 +48,11 @@ impl Output {
     }
 
     /// A JSON result on stdout.
-    pub(crate) fn json(&self, value: &Value) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
-        self.result(&text)
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> std::io::Result<()> {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut stdout, value).map_err(std::io::Error::other)?;
+        writeln!(stdout)?;
+        stdout.flush()
     }
 
     /// A note for the person at the terminal (stderr; not with `--quiet`).

@@ -2038,6 +2038,8 @@ async fn a_team_limit_under_a_large_concurrency_is_learned_not_fought() {
         refusals <= 4,
         "{refusals} refusals for 40 jobs: the limit is learned, not fought"
     );
+}
+
 /// The journal an earlier run left: its header, then `records` (each given its `at`).
 fn write_journal(scratch: &Scratch, records: &[serde_json::Value]) {
     let at = kling_types::time::format_iso8601(std::time::SystemTime::now());

@@ -255,7 +255,10 @@ impl Shared {
             self.state().requests += 1;
             match self.client.jobs_page(&filter, token.as_deref()).await {
                 Ok(page) => {
-                    listed.extend(page.jobs);
+                    // Stamped when the page came (not when the look began): a page that
+                    // needed retries must not make a job's progress look slow.
+                    let arrived = Instant::now();
+                    listed.extend(page.jobs.into_iter().map(|job| (job, arrived)));
                     token = page.next_pagination_token;
                     if token.is_none() {
                         break;
@@ -271,7 +274,7 @@ impl Shared {
         }
         let newest = listed
             .iter()
-            .filter_map(|job| job.updated_at.as_deref())
+            .filter_map(|(job, _)| job.updated_at.as_deref())
             .filter_map(kling_types::time::parse_iso8601)
             .max();
         {
@@ -282,9 +285,9 @@ impl Shared {
                     .unwrap_or(SystemTime::UNIX_EPOCH);
                 state.cursor = Some(state.cursor.map_or(cursor, |old| old.max(cursor)));
             }
-            for job in listed {
+            for (job, arrived) in listed {
                 if let Some(tracked) = state.jobs.get_mut(job.job_id.as_str()) {
-                    tracked.show(job, looked_at, &self.options);
+                    tracked.show(job, arrived, &self.options);
                 }
             }
             // A job absent from the list did not change: that was a look too.

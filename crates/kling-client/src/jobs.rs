@@ -468,7 +468,10 @@ impl Client {
             .with_page_size(100);
         let mut pages = 0;
         let mut token = None;
-        let mut found = None;
+        // The oldest job whose input is exactly the body, else the oldest whose input
+        // holds it and more (a server may add defaults to `metadata.input`; but when an
+        // exact one is there, a wider one is another request's).
+        let (mut exact, mut wider) = (None, None);
         loop {
             let page = self.jobs_page(&filter, token.as_deref()).await?;
             for job in page.jobs {
@@ -490,8 +493,15 @@ impl Client {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .contains(job.job_id.as_str());
                 if same_model && same_input && !known {
+                    let same_keys = body
+                        .as_object()
+                        .is_some_and(|sent| sent.len() == metadata.input.len());
                     // Newest first: the last match is the oldest.
-                    found = Some(job);
+                    if same_keys {
+                        exact = Some(job);
+                    } else {
+                        wider = Some(job);
+                    }
                 }
             }
             pages += 1;
@@ -500,7 +510,7 @@ impl Client {
                 break;
             }
         }
-        Ok(found.filter(|job| self.claim(&job.job_id)))
+        Ok(exact.or(wider).filter(|job| self.claim(&job.job_id)))
     }
 
     /// What `request` would cost, without starting a job (the API's dry run).

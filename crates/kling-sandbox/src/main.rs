@@ -108,6 +108,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "kling_sandbox=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: `2>log` gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     match run(args).await {

@@ -226,6 +226,15 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
         )
     })?;
+    if submitted.cost.is_some() {
+        ctx.record(
+            &entry,
+            EventKind::Cost {
+                quoted_cu: submitted.cost,
+                charged_cu: None,
+            },
+        )?;
+    }
     if submitted.recovered {
         ctx.out.note(&format!(
             "the API's answer was lost; found job {job_id} instead of starting a second one"

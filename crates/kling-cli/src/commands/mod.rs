@@ -218,6 +218,15 @@ pub(crate) async fn finish_job(
                 status: job.status.to_string(),
             },
         )?;
+        if let Some(charged) = job.billing.as_ref().and_then(|billing| billing.cu_cost) {
+            ctx.record(
+                entry,
+                EventKind::Cost {
+                    quoted_cu: None,
+                    charged_cu: Some(charged),
+                },
+            )?;
+        }
     }
     let files = download_outputs(ctx, &ctx.out, &job, job_id.as_str(), output, entry).await?;
     Ok(Finished { job, files })

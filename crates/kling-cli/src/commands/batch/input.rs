@@ -27,7 +27,8 @@ pub(crate) struct Line {
     pub(crate) number: usize,
     /// What identifies it in the journal: `DIGEST#OCCURRENCE`.
     pub(crate) key: String,
-    pub(crate) model: String,
+    /// The model's id (from `kling_types::MODELS`: not a copy per line).
+    pub(crate) model: &'static str,
     pub(crate) params: Value,
     /// The `name` the line gives its output, if any.
     pub(crate) name: Option<String>,
@@ -111,7 +112,7 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
         lines.push(Line {
             number,
             key: format!("{digest}#{occurrence}"),
-            model: request.model,
+            model: request.model_id,
             params: request.params,
             name: request.name,
             v1_hash: v1_hash(text),
@@ -164,6 +165,7 @@ fn next_line(reader: &mut impl BufRead, buffer: &mut Vec<u8>) -> std::io::Result
 #[derive(Debug)]
 struct Request {
     model: String,
+    model_id: &'static str,
     params: Value,
     name: Option<String>,
 }
@@ -250,6 +252,7 @@ fn parse(text: &str) -> Result<Request, String> {
     }
     Ok(Request {
         model,
+        model_id: model_info.id,
         params,
         name,
     })
@@ -393,5 +396,48 @@ mod tests {
                 reason: "not UTF-8 text".to_owned()
             }]
         );
+    }
+
+    /// A batch file the fuzzer writes: lines that are requests, near misses, junk,
+    /// byte-order marks and CRLF endings, sometimes huge.
+    fn any_file() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let line = prop_oneof![
+            "[a-z ]{1,20}".prop_map(|prompt| format!("{{\"prompt\": \"{prompt}\"}}").into_bytes()),
+            ("[a-z ]{1,20}", prop_oneof![Just(5), Just(10), Just(7)], "[a-z-]{0,8}").prop_map(
+                |(prompt, duration, name)| {
+                    format!("{{\"prompt\": \"{prompt}\", \"duration\": {duration}, \"name\": \"{name}\"}}")
+                        .into_bytes()
+                }
+            ),
+            "\\PC{0,60}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..80),
+            Just(b"\xEF\xBB\xBF{\"prompt\": \"bom\"}".to_vec()),
+            Just(b"{\"prompt\": \"crlf\"}\r".to_vec()),
+            (1usize..3).prop_map(|mib| vec![b'x'; mib << 20]),
+        ];
+        proptest::collection::vec(line, 0..12).prop_map(|lines| lines.join(&b'\n'))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        /// Whatever the file holds: no panic, and every line with text is either a
+        /// request or a bad line named by its number, in order, each number once.
+        #[test]
+        fn fuzz_batch_lines(file in any_file()) {
+            let (lines, bad) = read_from(file.as_slice()).expect("reading from memory cannot fail");
+            let mut numbers: Vec<usize> = lines.iter().map(|line| line.number).chain(bad.iter().map(|bad| bad.number)).collect();
+            let count = numbers.len();
+            numbers.sort_unstable();
+            numbers.dedup();
+            proptest::prop_assert_eq!(numbers.len(), count, "a line is one thing");
+            let total = file.split(|&byte| byte == b'\n').count();
+            proptest::prop_assert!(numbers.iter().all(|number| (1..=total).contains(number)));
+            let mut keys: Vec<&str> = lines.iter().map(|line| line.key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            proptest::prop_assert_eq!(keys.len(), lines.len(), "every request has a key of its own");
+        }
     }
 }

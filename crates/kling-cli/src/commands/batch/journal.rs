@@ -9,7 +9,7 @@
 //!
 //! | event | written | fields |
 //! |---|---|---|
-//! | `submitting` | before its generate request leaves | `line`, `name`, `model`, `params`, `quotedCu`? |
+//! | `submitting` | before its generate request leaves | `line`, `name`, `model`, `params`, `quotedCu`?, `entry`? (of the job history) |
 //! | `submitted` | once the job id is known (answered, or found again) | `jobId`, `quotedCu`? |
 //! | `done` | once every output is on disk | `files`, `chargedCu`? |
 //! | `failed` | when the job failed or was canceled | `reason`, `chargedCu`? |
@@ -68,6 +68,9 @@ pub(crate) enum Event {
         params: Value,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quoted_cu: Option<f64>,
+        /// The job history's entry of this submit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Submitted {
@@ -107,6 +110,8 @@ pub(crate) struct Known {
     pub(crate) failed: Option<String>,
     /// The jobs of its earlier attempts (before `--retry-failed` started it again).
     pub(crate) earlier_jobs: Vec<String>,
+    /// The job history's entry of its latest submit.
+    pub(crate) entry: Option<String>,
 }
 
 impl Known {
@@ -126,6 +131,7 @@ impl Known {
                 model,
                 params,
                 quoted_cu,
+                entry,
             } => {
                 // A new attempt (after a failure, with --retry-failed) starts afresh,
                 // remembering the jobs it is not (a search for its job must skip them).
@@ -139,6 +145,7 @@ impl Known {
                     submitting_at: at,
                     quoted_cu,
                     earlier_jobs,
+                    entry,
                     ..Self::default()
                 };
             }
@@ -218,13 +225,19 @@ impl Journal {
     }
 
     /// The `submitting` record of a line.
-    pub(crate) fn submitting(line: &Line, name: &str, quoted_cu: Option<f64>) -> Event {
+    pub(crate) fn submitting(
+        line: &Line,
+        name: &str,
+        quoted_cu: Option<f64>,
+        entry: Option<&str>,
+    ) -> Event {
         Event::Submitting {
             line: line.number,
             name: name.to_owned(),
-            model: line.model.clone(),
+            model: line.model.to_owned(),
             params: line.params.clone(),
             quoted_cu,
+            entry: entry.map(str::to_owned),
         }
     }
 }
@@ -379,7 +392,7 @@ fn migrate_v1(
                     .unwrap_or_else(|| format!("line-{number:04}"));
                 (
                     line.key.clone(),
-                    line.model.clone(),
+                    line.model.to_owned(),
                     line.params.clone(),
                     name,
                 )
@@ -399,6 +412,7 @@ fn migrate_v1(
                     model: model.clone(),
                     params: params.clone(),
                     quoted_cu: None,
+                    entry: None,
                 },
                 "submitted" => match &record.job_id {
                     Some(job_id) => Event::Submitted {
@@ -462,7 +476,7 @@ mod tests {
         Line {
             number,
             key: format!("digest{number}#1"),
-            model: "model_kling-v1-6-pro".to_owned(),
+            model: "model_kling-v1-6-pro",
             params: serde_json::json!({"prompt": format!("clip {number}")}),
             name: None,
             v1_hash: String::new(),
@@ -478,7 +492,10 @@ mod tests {
             for number in 1..=3 {
                 let line = line(number);
                 journal
-                    .record(&line.key, Journal::submitting(&line, "clip", Some(40.0)))
+                    .record(
+                        &line.key,
+                        Journal::submitting(&line, "clip", Some(40.0), None),
+                    )
                     .await
                     .unwrap();
             }
@@ -528,7 +545,7 @@ mod tests {
     fn a_new_attempt_remembers_the_jobs_of_the_earlier_ones() {
         let mut known = Known::default();
         for attempt in 1..=3 {
-            known.apply(None, Journal::submitting(&line(1), "clip", None));
+            known.apply(None, Journal::submitting(&line(1), "clip", None, None));
             known.apply(
                 None,
                 Event::Submitted {
@@ -544,7 +561,7 @@ mod tests {
                 },
             );
         }
-        known.apply(None, Journal::submitting(&line(1), "clip", None));
+        known.apply(None, Journal::submitting(&line(1), "clip", None, None));
         assert_eq!(known.job_id, None, "the new attempt has no job yet");
         assert_eq!(known.failed, None);
         assert_eq!(known.earlier_jobs, ["job_1", "job_2", "job_3"]);
@@ -671,7 +688,7 @@ mod tests {
             let (journal, _, _) = Journal::open(&scratch.0, &[]).unwrap();
             let line = line(1);
             journal
-                .record(&line.key, Journal::submitting(&line, "clip", None))
+                .record(&line.key, Journal::submitting(&line, "clip", None, None))
                 .await
                 .unwrap();
         }

@@ -39,6 +39,9 @@ use crate::history::{EventKind, History};
 use crate::output::{BatchCounts, BatchProgress};
 
 const REPORT: &str = "report.json";
+/// Downloads at once, whatever `--concurrency` says: a handful keeps up with any number
+/// of jobs (each file is fetched at the link's speed), and each holds buffers.
+const MAX_DOWNLOADS: usize = 16;
 /// The longest pause before a line that failed is tried again.
 const MAX_REQUEUE_PAUSE: Duration = Duration::from_secs(60);
 
@@ -264,7 +267,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
             committed,
         }),
         quotes,
-        downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency)),
+        downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency).min(MAX_DOWNLOADS)),
         progress: ctx.out.batch_progress(plan.tasks.len()),
         counts: Mutex::new(BatchCounts {
             spent_cu: committed,
@@ -302,6 +305,8 @@ impl Plan {
         let mut tasks = Vec::with_capacity(lines.len());
         for line in lines {
             let known = known.remove(&line.key).unwrap_or_default();
+            // The history entry of its submit: an earlier run's, or a new one.
+            let entry = known.entry.clone().unwrap_or_else(History::new_entry);
             let name = if known.name.is_empty() {
                 let name = fresh_name(&line, &used);
                 used.insert(name.clone());
@@ -325,7 +330,7 @@ impl Plan {
                 name,
                 known,
                 stage,
-                entry: History::new_entry(),
+                entry,
                 first_try: None,
                 requeues: 0,
                 in_window: false,
@@ -432,7 +437,7 @@ fn fresh_name(line: &Line, used: &HashSet<String>) -> String {
 
 /// What identifies a request's price: its model and parameters (not its name).
 fn request_key(line: &Line) -> String {
-    let mut text = line.model.clone();
+    let mut text = line.model.to_owned();
     text.push(' ');
     input::write_canonical(&line.params, &mut text);
     text
@@ -448,7 +453,7 @@ async fn estimate(ctx: &Ctx, lines: &[&Line]) -> anyhow::Result<HashMap<String, 
         .map(|(key, line)| async move {
             let quote = ctx
                 .client
-                .estimate_json(&line.model, line.params.clone())
+                .estimate_json(line.model, line.params.clone())
                 .await
                 .map(|estimate| estimate.creative_units_cost.unwrap_or(0.0))
                 .with_context(|| format!("cannot estimate the cost of line {}", line.number));
@@ -688,7 +693,7 @@ impl Run<'_> {
                 let found = self
                     .ctx
                     .client
-                    .recover_submitted(&task.line.model, &task.line.params, since)
+                    .recover_submitted(task.line.model, &task.line.params, since)
                     .await?;
                 match found {
                     Some(job) => {
@@ -722,6 +727,21 @@ impl Run<'_> {
                 }
                 let job = ended?;
                 self.charged(task, &job);
+                self.ctx
+                    .record_async(
+                        &task.entry,
+                        EventKind::Finished {
+                            status: job.status.to_string(),
+                        },
+                    )
+                    .await?;
+                if task.known.charged_cu.is_some() {
+                    let charged = EventKind::Cost {
+                        quoted_cu: None,
+                        charged_cu: task.known.charged_cu,
+                    };
+                    self.ctx.record_async(&task.entry, charged).await?;
+                }
                 task.stage = Stage::Download { job: Box::new(job) };
                 Ok(None)
             }
@@ -792,7 +812,7 @@ impl Run<'_> {
         self.journal
             .record(
                 &task.line.key,
-                Journal::submitting(&task.line, &task.name, quote),
+                Journal::submitting(&task.line, &task.name, quote, Some(&task.entry)),
             )
             .await?;
         task.known.submitting_at = Some(SystemTime::now());
@@ -800,7 +820,7 @@ impl Run<'_> {
             .record_async(
                 &task.entry,
                 EventKind::Submitting {
-                    model: task.line.model.clone(),
+                    model: task.line.model.to_owned(),
                     params: task.line.params.clone(),
                     output: Some(self.args.out.join(&task.name).display().to_string()),
                 },
@@ -809,7 +829,7 @@ impl Run<'_> {
         match self
             .ctx
             .client
-            .submit_json(&task.line.model, task.line.params.clone())
+            .submit_json(task.line.model, task.line.params.clone())
             .await
         {
             Ok(submitted) => {
@@ -1010,29 +1030,23 @@ fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow
         .iter()
         .filter(|outcome| matches!(outcome.exit, Exit::Timeout | Exit::Failure | Exit::Auth))
         .count();
-    let quoted: f64 = outcomes
-        .iter()
-        .filter_map(|outcome| outcome.quoted_cu)
-        .sum();
-    let charged: f64 = outcomes
-        .iter()
-        .filter_map(|outcome| outcome.charged_cu)
-        .sum();
-    let report = json!({
-        "file": args.file.display().to_string(),
-        "total": total,
-        "done": done + skipped,
-        "failed": failed,
-        "bad": bad,
-        "unfinished": unfinished,
-        "notStarted": budget,
-        "removed": removed,
-        "quotedCu": quoted,
-        "chargedCu": charged,
-        "lines": outcomes,
-    });
+    let quoted = total_cu(outcomes.iter().filter_map(|outcome| outcome.quoted_cu));
+    let charged = total_cu(outcomes.iter().filter_map(|outcome| outcome.charged_cu));
+    let report = Report {
+        file: args.file.display().to_string(),
+        total,
+        done: done + skipped,
+        failed,
+        bad,
+        unfinished,
+        not_started: budget,
+        removed,
+        quoted_cu: quoted,
+        charged_cu: charged,
+        lines: outcomes,
+    };
     let report_path = args.out.join(REPORT);
-    write_atomically(&report_path, &serde_json::to_string_pretty(&report)?)
+    write_atomically(&report_path, &report)
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     let mut summary = format!(
         "{} of {total} done ({skipped} from an earlier run), {failed} failed, {bad} bad lines, {unfinished} unfinished",
@@ -1080,10 +1094,30 @@ fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow
     }
 }
 
-/// Writes a file whole or not at all: a temporary file beside it, renamed into place.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+/// `report.json`: the run's totals and what became of each line.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    file: String,
+    total: usize,
+    done: usize,
+    failed: usize,
+    bad: usize,
+    unfinished: usize,
+    not_started: usize,
+    removed: usize,
+    quoted_cu: f64,
+    charged_cu: f64,
+    lines: &'a [Outcome],
+}
+
+/// Writes JSON whole or not at all: streamed into a temporary file beside `path` (no
+/// copy of a 10,000-line report in memory), then renamed into place.
+fn write_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, text)?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    serde_json::to_writer_pretty(&mut file, value)?;
+    std::io::Write::flush(&mut file)?;
     std::fs::rename(&temporary, path)
 }
 
@@ -1095,7 +1129,7 @@ mod tests {
         Line {
             number,
             key: key.to_owned(),
-            model: input::DEFAULT_MODEL.to_owned(),
+            model: input::DEFAULT_MODEL,
             params: json!({"prompt": "a"}),
             name: name.map(str::to_owned),
             v1_hash: String::new(),

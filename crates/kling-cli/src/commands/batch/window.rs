@@ -9,7 +9,8 @@
 //! - **submits in a burst**: a burst is sent, then no more until every one of its
 //!   answers is in; [`INITIAL`] at first, doubling after each burst accepted whole (slow
 //!   start: each round of answers doubles it), so a large `--concurrency` against a
-//!   small limit begins with a couple of probes, not a wall of refusals.
+//!   small limit begins with a couple of probes, not a wall of refusals (and never
+//!   more than [`MAX_BURST`] submits, and so connections, at once).
 //!
 //! A refusal sets the limit to what was running then (at most the limit the API named:
 //! other members of the team may hold slots too), and nothing is sent until a job of
@@ -20,8 +21,11 @@
 
 use std::time::{Duration, Instant};
 
-/// Submits without an answer at the start.
+/// Submits in the first burst.
 pub(crate) const INITIAL: usize = 2;
+/// The largest burst: a submit takes one round trip, so 32 at a time fill any window
+/// in a few rounds, without opening hundreds of connections at once.
+pub(crate) const MAX_BURST: usize = 32;
 /// The pause after a refusal before the next submit, if no job ends first.
 pub(crate) const HOLD: Duration = Duration::from_secs(1);
 /// The longest such pause.
@@ -106,7 +110,7 @@ impl Window {
         }
         if self.pending == 0 {
             if self.in_burst >= self.burst && self.accepted >= self.in_burst {
-                self.burst = self.burst.saturating_mul(2).min(self.max);
+                self.burst = self.burst.saturating_mul(2).min(self.max).min(MAX_BURST);
             }
             self.in_burst = 0;
             self.accepted = 0;
