@@ -1066,7 +1066,7 @@ fn sigterm_and_sighup_stop_like_ctrl_c_with_the_exit_code_of_the_signal() {
         assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new(), "{signal}");
         assert_eq!(
             history_events(&scratch),
-            ["submitting", "submitted"],
+            ["submitting", "submitted", "cost"],
             "{signal}"
         );
 
@@ -1120,7 +1120,7 @@ fn a_signal_during_a_download_leaves_no_partial_file() {
     assert_eq!(partial_files(&scratch.0), Vec::<PathBuf>::new());
     assert_eq!(
         history_events(&scratch),
-        ["submitting", "submitted", "finished"],
+        ["submitting", "submitted", "cost", "finished", "cost"],
         "the job ended, nothing was downloaded"
     );
 
@@ -1138,8 +1138,11 @@ fn a_signal_during_a_download_leaves_no_partial_file() {
         [
             "submitting",
             "submitted",
+            "cost",
             "finished",
+            "cost",
             "finished",
+            "cost",
             "downloaded"
         ]
     );
@@ -1410,7 +1413,7 @@ fn a_job_that_succeeds_without_outputs_or_with_one_in_error_is_an_error() {
     // and that nothing was downloaded.
     assert_eq!(
         history_events(&scratch),
-        ["submitting", "submitted", "finished", "finished"]
+        ["submitting", "submitted", "cost", "finished", "finished"]
     );
 }
 
