@@ -242,7 +242,7 @@ impl Error {
     ///         let limit = error.team_limit().unwrap();
     ///         // Submit again once one of the team's jobs has ended.
     ///         assert_eq!(limit.action_limit, 5);
-    ///         assert_eq!(limit.action_name.as_deref(), Some("generate"));
+    ///         assert_eq!(limit.action_name.as_deref(), Some("parallelCustomJobs"));
     ///     }
     ///     other => panic!("{other:?}"),
     /// }
