@@ -115,7 +115,7 @@ fn env(name: &str) -> anyhow::Result<Option<String>> {
 }
 
 /// A path from the environment: paths need not be UTF-8 (trimmed when they are, as
-/// [`env`]); unset or empty is `None`.
+/// [`env()`]); unset or empty is `None`.
 fn env_path(name: &str) -> Option<PathBuf> {
     let value = std::env::var_os(name)?;
     let path = match value.to_str() {
