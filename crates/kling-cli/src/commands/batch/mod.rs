@@ -641,19 +641,12 @@ impl Run<'_> {
             counts.failed += 1;
         }
         drop(counts);
-        let message = match (&outcome.files.first(), &outcome.error) {
-            (_, Some(error)) => format!(
-                "line {}: {} ({error})",
-                outcome.line.unwrap_or(0),
-                outcome.status
-            ),
-            (Some(file), None) => format!(
-                "line {}: {} {file}",
-                outcome.line.unwrap_or(0),
-                outcome.status
-            ),
-            (None, None) => format!("line {}: {}", outcome.line.unwrap_or(0), outcome.status),
-        };
+        let mut message = format!("line {}: {}", outcome.line.unwrap_or(0), outcome.status);
+        match (&outcome.error, outcome.files.first()) {
+            (Some(error), _) => message.push_str(&format!(" ({error})")),
+            (None, Some(file)) => message.push_str(&format!(" {file}")),
+            (None, None) => {}
+        }
         self.progress.line(&message, outcome.exit != Exit::Success);
     }
 
@@ -861,10 +854,9 @@ impl Run<'_> {
     /// Records a job the line started (answered, or found again).
     async fn submitted(&self, task: &mut Task, job: &Job, cost: Option<f64>) -> anyhow::Result<()> {
         let quoted = cost.or(task.known.quoted_cu);
-        if let (Some(cost), Some(quote)) = (cost, task.known.quoted_cu) {
-            lock(&self.budget).committed += cost - quote;
-        } else if let (Some(cost), None) = (cost, task.known.quoted_cu) {
-            lock(&self.budget).committed += cost;
+        if let Some(cost) = cost {
+            // The API's own price replaces the estimate committed before the submit.
+            lock(&self.budget).committed += cost - task.known.quoted_cu.unwrap_or(0.0);
         }
         task.known.quoted_cu = quoted;
         task.known.job_id = Some(job.job_id.as_str().to_owned());
