@@ -2143,3 +2143,22 @@ async fn a_submit_whose_answer_is_lost_never_adopts_the_job_of_an_identical_line
     assert_ne!(ids[0], theirs, "each line its own job: {report:#}");
     assert_eq!(sandbox.jobs().len(), 2, "the first line's job was started");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_submit_that_started_nothing_is_paid_for_once_in_the_budget() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-lost-budget");
+    batch_file(&scratch, &["a", "b"]);
+    // A run died with line 1's submit (quoted 40 CU) on its way; it never arrived.
+    write_journal(
+        &scratch,
+        &[
+            serde_json::json!({"key": key_of_a(1), "event": "submitting", "line": 1, "name": "line-0001", "model": "model_kling-v1-6-pro", "params": {"prompt": "a"}, "quotedCu": 40.0}),
+        ],
+    );
+    // 80 CU pay for both lines: the lost submit, found nowhere, is not a third.
+    let (output, report) = run_batch(&scratch, &sandbox, &["--max-cu", "80"]).await;
+    assert_exit(&output, 0);
+    assert_eq!(sandbox.jobs().len(), 2, "{report:#}");
+    assert_eq!(report["chargedCu"], 80.0, "{report:#}");
+}

@@ -219,7 +219,9 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     }
     let confirm = !args.dry_run && !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
     let quotes = if args.dry_run || max_cu.is_some() || confirm {
-        estimate(ctx, &to_submit).await?
+        // Lines whose lost submit may have started nothing are priced too: if their job
+        // is not found, they are submitted, and the budget must know what they cost.
+        estimate(ctx, &plan.may_submit()).await?
     } else {
         HashMap::new()
     };
@@ -356,6 +358,19 @@ impl Plan {
             .filter(|task| {
                 task.ended_before(self.retry_failed).is_none()
                     && matches!(task.stage, Stage::Submit)
+            })
+            .map(|task| &task.line)
+            .collect()
+    }
+
+    /// The lines this run may submit: those above, and those whose lost submit is looked
+    /// for first (submitted again when it started nothing).
+    fn may_submit(&self) -> Vec<&Line> {
+        self.tasks
+            .iter()
+            .filter(|task| {
+                task.ended_before(self.retry_failed).is_none()
+                    && matches!(task.stage, Stage::Submit | Stage::Recover { .. })
             })
             .map(|task| &task.line)
             .collect()
@@ -696,7 +711,14 @@ impl Run<'_> {
                             job: Some(Box::new(job)),
                         };
                     }
-                    None => task.stage = Stage::Submit,
+                    None => {
+                        // The lost submit started nothing: what it committed is free
+                        // again (the next submit commits its quote anew).
+                        lock(&self.budget).committed -= task.known.quoted_cu.unwrap_or(0.0);
+                        task.known.quoted_cu = None;
+                        task.known.submitting_at = None;
+                        task.stage = Stage::Submit;
+                    }
                 }
                 Ok(None)
             }
