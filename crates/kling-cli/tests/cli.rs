@@ -1934,6 +1934,32 @@ async fn dry_run_prints_every_cost_and_starts_nothing() {
         .filter(|request| request.path.starts_with("/v1/generate/"))
         .count();
     assert_eq!(estimates, 2, "each distinct request is estimated once");
+    assert!(
+        !scratch.path("out").exists(),
+        "a dry run writes nothing: no folder, no journal, no lock"
+    );
+
+    // On a folder with a journal, while another run holds its lock: the journal is read,
+    // left as it was, and the lock is not needed.
+    batch_file(&scratch, &["a"]);
+    let (output, _) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    let journal = std::fs::read(scratch.path("out/.kling-batch.jsonl")).unwrap();
+    let holder = std::fs::File::open(scratch.path("out/.kling-batch.lock")).unwrap();
+    holder.lock().unwrap();
+    std::fs::write(
+        scratch.path("batch.jsonl"),
+        "{\"prompt\": \"a\"}\n{\"prompt\": \"c\"}\n",
+    )
+    .unwrap();
+    let (output, report) = run_batch(&scratch, &sandbox, &["--dry-run"]).await;
+    assert_exit(&output, 0);
+    assert_eq!(report["wouldStart"], 1, "{report:#}");
+    assert_eq!(
+        std::fs::read(scratch.path("out/.kling-batch.jsonl")).unwrap(),
+        journal
+    );
+    drop(holder);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,6 +205,26 @@ impl Journal {
         Ok((Self { log, _lock: lock }, known, warnings))
     }
 
+    /// What the journal of `dir` knows, read without locking the folder or writing
+    /// anything (`--dry-run`: a look while another run may be at work).
+    pub(crate) fn peek(
+        dir: &Path,
+        lines: &[Line],
+    ) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
+        let path = dir.join(JOURNAL);
+        match read(&path)? {
+            Read::Current(known, warnings) => Ok((known, warnings)),
+            Read::Version1(records) => {
+                let (known, _) = convert_v1(&records, lines)?;
+                let warning = format!(
+                    "{} was written by an earlier kling (journal format 1): read as format 2; a run that is not a dry run carries it over",
+                    path.display()
+                );
+                Ok((known, vec![warning]))
+            }
+        }
+    }
+
     /// The journal file.
     pub(crate) fn path(&self) -> &Path {
         self.log.path()
@@ -363,6 +383,31 @@ fn migrate_v1(
     records: &[V1Record],
     lines: &[Line],
 ) -> anyhow::Result<BTreeMap<String, Known>> {
+    let (known, text) = convert_v1(records, lines)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fresh = dir.join(".kling-batch.v2.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&fresh)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::copy(path, dir.join(JOURNAL_V1))?;
+        std::fs::rename(&fresh, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().with_context(|| {
+        format!(
+            "cannot carry the batch journal {} over to format 2",
+            path.display()
+        )
+    })?;
+    Ok(known)
+}
+
+/// Format 1's records as format 2 knows them, and the text of that journal.
+fn convert_v1(
+    records: &[V1Record],
+    lines: &[Line],
+) -> anyhow::Result<(BTreeMap<String, Known>, String)> {
     // Format 1's entries: by (line, hash), the last submit's records.
     let mut entries: BTreeMap<(usize, String), Vec<&V1Record>> = BTreeMap::new();
     for record in records {
@@ -447,23 +492,7 @@ fn migrate_v1(
         text.push_str(&serde_json::to_string(&Record { key, at, event })?);
         text.push('\n');
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let fresh = dir.join(".kling-batch.v2.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut file = File::create(&fresh)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::copy(path, dir.join(JOURNAL_V1))?;
-        std::fs::rename(&fresh, path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().with_context(|| {
-        format!(
-            "cannot carry the batch journal {} over to format 2",
-            path.display()
-        )
-    })?;
-    Ok(known)
+    Ok((known, text))
 }
 
 #[cfg(test)]

@@ -181,57 +181,35 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let (lines, bad) = input::read(&args.file)?;
+    if args.dry_run {
+        // A look, not a run: no lock, no journal written, no folder made.
+        let (known, warnings) = Journal::peek(&args.out, &lines)?;
+        let (plan, outcomes, _) = plan_lines(ctx, lines, bad, known, &warnings, args);
+        let quotes = estimate(ctx, &plan.may_submit()).await?;
+        return dry_run(ctx, args, &plan, &quotes, outcomes);
+    }
     // Nothing is paid for that cannot be saved, or recorded.
     super::ensure_writable(Some(&args.out.join("")))?;
     ctx.ensure_history_writable()?;
     let (journal, known, warnings) = Journal::open(&args.out, &lines)?;
-    for warning in &warnings {
-        ctx.out.warn(warning);
-    }
-    let mut outcomes: Vec<Outcome> = bad
-        .into_iter()
-        .map(|bad| {
-            ctx.out
-                .warn(&format!("line {}: {}", bad.number, bad.reason));
-            Outcome::bad(bad.number, bad.reason)
-        })
-        .collect();
-    let total = lines.len() + outcomes.len();
-    // Every job the journal gives to a request (any attempt of any request) is that
-    // request's: the client, which knows only the jobs of this process, must never take
-    // one for the lost answer of an identical (or narrower) request, in the batch's own
-    // recovery or in a submit's.
-    for job_id in known
-        .values()
-        .flat_map(|known| known.job_id.iter().chain(&known.earlier_jobs))
-    {
-        ctx.client.claim(&JobId::new(job_id.clone()));
-    }
-    let plan = Plan::new(lines, known, args.retry_failed);
-    outcomes.extend(plan.removed_outcomes());
+    let (plan, mut outcomes, total) = plan_lines(ctx, lines, bad, known, &warnings, args);
 
     let max_cu = args
         .max_cu
         .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
     let to_submit = plan.to_submit();
-    if !args.dry_run && !to_submit.is_empty() {
+    if !to_submit.is_empty() {
         ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
     }
-    let confirm = !args.dry_run && !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
-    let quotes = if args.dry_run || max_cu.is_some() || confirm {
+    let confirm = !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
+    let quotes = if max_cu.is_some() || confirm {
         // Lines whose lost submit may have started nothing are priced too: if their job
         // is not found, they are submitted, and the budget must know what they cost.
         estimate(ctx, &plan.may_submit()).await?
     } else {
         HashMap::new()
     };
-    let estimate_cu: f64 = to_submit
-        .iter()
-        .map(|line| quotes.get(&request_key(line)).copied().unwrap_or(0.0))
-        .sum();
-    if args.dry_run {
-        return dry_run(ctx, args, &plan, &quotes, estimate_cu, outcomes);
-    }
+    let estimate_cu = plan.estimate_cu(&quotes);
     if confirm && estimate_cu > ctx.spending.confirm_above_cu {
         let question = format!(
             "{} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
@@ -288,6 +266,44 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     outcomes.extend(finished?);
     outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
     report(ctx, args, total, &outcomes)
+}
+
+/// The plan of a run from the file's lines and what the journal knows, with the
+/// outcomes known before anything runs (lines that are not requests, requests the file
+/// no longer has) and the number of lines of the file.
+fn plan_lines(
+    ctx: &Ctx,
+    lines: Vec<Line>,
+    bad: Vec<input::BadLine>,
+    known: BTreeMap<String, Known>,
+    warnings: &[String],
+    args: &Batch,
+) -> (Plan, Vec<Outcome>, usize) {
+    for warning in warnings {
+        ctx.out.warn(warning);
+    }
+    let mut outcomes: Vec<Outcome> = bad
+        .into_iter()
+        .map(|bad| {
+            ctx.out
+                .warn(&format!("line {}: {}", bad.number, bad.reason));
+            Outcome::bad(bad.number, bad.reason)
+        })
+        .collect();
+    let total = lines.len() + outcomes.len();
+    // Every job the journal gives to a request (any attempt of any request) is that
+    // request's: the client, which knows only the jobs of this process, must never take
+    // one for the lost answer of an identical (or narrower) request, in the batch's own
+    // recovery or in a submit's.
+    for job_id in known
+        .values()
+        .flat_map(|known| known.job_id.iter().chain(&known.earlier_jobs))
+    {
+        ctx.client.claim(&JobId::new(job_id.clone()));
+    }
+    let plan = Plan::new(lines, known, args.retry_failed);
+    outcomes.extend(plan.removed_outcomes());
+    (plan, outcomes, total)
 }
 
 /// Each line of the file, planned from what the journal knows.
@@ -374,6 +390,15 @@ impl Plan {
             })
             .map(|task| &task.line)
             .collect()
+    }
+
+    /// What the lines this run will submit cost, by the quotes asked.
+    fn estimate_cu(&self, quotes: &HashMap<String, f64>) -> f64 {
+        total_cu(
+            self.to_submit()
+                .iter()
+                .map(|line| quotes.get(&request_key(line)).copied().unwrap_or(0.0)),
+        )
     }
 
     fn count(&self, what: impl Fn(&Task) -> bool) -> usize {
@@ -489,9 +514,9 @@ fn dry_run(
     args: &Batch,
     plan: &Plan,
     quotes: &HashMap<String, f64>,
-    estimate_cu: f64,
     mut outcomes: Vec<Outcome>,
 ) -> anyhow::Result<()> {
+    let estimate_cu = plan.estimate_cu(quotes);
     for task in &plan.tasks {
         let (status, quoted) = if let Some(ended) = task.ended_before(args.retry_failed) {
             (ended.status, None)
