@@ -29,13 +29,43 @@ pub(crate) struct Line {
     pub(crate) key: String,
     /// The model's id (from `kling_types::MODELS`: not a copy per line).
     pub(crate) model: &'static str,
-    pub(crate) params: Value,
+    /// Its parameters as canonical JSON ([`write_canonical`]): a few bytes a line where a
+    /// parsed map costs hundreds, for files of many thousands of lines.
+    params: Box<str>,
     /// The `name` the line gives its output, if any.
     pub(crate) name: Option<String>,
-    /// How a journal of format 1 knew the line: `DefaultHasher` of its trimmed text, in
-    /// hex. Only read, to carry such a journal over ([`super::journal`]); nothing new is
-    /// keyed by it (its output may change with any Rust release).
-    pub(crate) v1_hash: String,
+    /// How a journal of format 1 knew the line: `DefaultHasher` of its trimmed text
+    /// (written in hex there). Only read, to carry such a journal over
+    /// ([`super::journal`]); nothing new is keyed by it.
+    pub(crate) v1_hash: u64,
+}
+
+impl Line {
+    /// A line of `model` with `params` (as the file would give them).
+    #[cfg(test)]
+    pub(crate) fn new(number: usize, key: &str, model: &'static str, params: &Value) -> Self {
+        let mut text = String::new();
+        write_canonical(params, &mut text);
+        Self {
+            number,
+            key: key.to_owned(),
+            model,
+            params: text.into(),
+            name: None,
+            v1_hash: 0,
+        }
+    }
+
+    /// Its parameters.
+    pub(crate) fn params(&self) -> Value {
+        // The text is `write_canonical`'s output of a JSON object: it always parses.
+        serde_json::from_str(&self.params).unwrap_or(Value::Null)
+    }
+
+    /// Its parameters as canonical JSON: equal requests, equal text.
+    pub(crate) fn params_json(&self) -> &str {
+        &self.params
+    }
 }
 
 /// A line that is not a request, and why.
@@ -109,11 +139,13 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
         }
         let occurrence = occurrences.entry(digest.clone()).or_insert(0);
         *occurrence += 1;
+        let mut params = String::new();
+        write_canonical(&request.params, &mut params);
         lines.push(Line {
             number,
             key: format!("{digest}#{occurrence}"),
             model: request.model_id,
-            params: request.params,
+            params: params.into(),
             name: request.name,
             v1_hash: v1_hash(text),
         });
@@ -125,11 +157,11 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
 /// with the same `DefaultHasher` (SipHash-1-3 with fixed keys, the same in every Rust
 /// release since 2016). Matching is by text, wherever the line now stands; a format-1
 /// record whose text is no longer in the file is listed as removed with its job.
-fn v1_hash(text: &str) -> String {
+fn v1_hash(text: &str) -> u64 {
     use std::hash::{Hash as _, Hasher as _};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.trim().hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    hasher.finish()
 }
 
 /// Reads the next line into `buffer` (without its `\n`): `Some(true)`, or `Some(false)`
@@ -334,7 +366,7 @@ mod tests {
         let (lines, bad) = read_text("\u{feff}{\"prompt\": \"a\"}\r\n{\"prompt\": \"b\"}\r\n");
         assert_eq!(bad, []);
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].params, serde_json::json!({"prompt": "a"}));
+        assert_eq!(lines[0].params(), serde_json::json!({"prompt": "a"}));
         assert_eq!(keys("{\"prompt\": \"a\"}\n")[0], lines[0].key);
     }
 

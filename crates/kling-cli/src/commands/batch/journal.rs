@@ -255,7 +255,7 @@ impl Journal {
             line: line.number,
             name: name.to_owned(),
             model: line.model.to_owned(),
-            params: line.params.clone(),
+            params: line.params(),
             quoted_cu,
             entry: entry.map(str::to_owned),
         }
@@ -426,7 +426,9 @@ fn convert_v1(
         // The line with this text: where it was if it still is, else the first with it.
         let line = lines
             .iter()
-            .filter(|line| &line.v1_hash == hash && !claimed.contains(&line.key))
+            .filter(|line| {
+                u64::from_str_radix(hash, 16) == Ok(line.v1_hash) && !claimed.contains(&line.key)
+            })
             .min_by_key(|line| (line.number != *number, line.number));
         let (key, model, params, name) = match line {
             Some(line) => {
@@ -435,12 +437,7 @@ fn convert_v1(
                     .name
                     .clone()
                     .unwrap_or_else(|| format!("line-{number:04}"));
-                (
-                    line.key.clone(),
-                    line.model.to_owned(),
-                    line.params.clone(),
-                    name,
-                )
+                (line.key.clone(), line.model.to_owned(), line.params(), name)
             }
             None => (
                 format!("v1:{number}:{hash}"),
@@ -502,14 +499,12 @@ mod tests {
     use crate::scratch::Scratch;
 
     fn line(number: usize) -> Line {
-        Line {
+        Line::new(
             number,
-            key: format!("digest{number}#1"),
-            model: "model_kling-v1-6-pro",
-            params: serde_json::json!({"prompt": format!("clip {number}")}),
-            name: None,
-            v1_hash: String::new(),
-        }
+            &format!("digest{number}#1"),
+            "model_kling-v1-6-pro",
+            &serde_json::json!({"prompt": format!("clip {number}")}),
+        )
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -641,7 +636,7 @@ mod tests {
         let scratch = Scratch::new("journal-v1");
         let text = "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n";
         let (old_lines, _) = super::super::input::read_from(text.as_bytes()).unwrap();
-        let hash = |n: usize| old_lines[n - 1].v1_hash.clone();
+        let hash = |n: usize| format!("{:016x}", old_lines[n - 1].v1_hash);
         let at = "2026-11-30T10:00:00.000Z";
         let v1 = [
             format!(

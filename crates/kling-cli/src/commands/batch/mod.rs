@@ -128,8 +128,6 @@ struct Task {
     name: String,
     known: Known,
     stage: Stage,
-    /// The history entry of its current submit.
-    entry: String,
     /// When this run first tried it, and how often it went back to the queue.
     first_try: Option<Instant>,
     requeues: u32,
@@ -159,6 +157,11 @@ struct Run<'a> {
     /// Quotes of the requests this run will submit, by request (model and parameters).
     quotes: HashMap<String, f64>,
     downloads: tokio::sync::Semaphore,
+    /// Lines whose job succeeded and whose files are not saved yet (waiting for a
+    /// download or downloading). No new submit leaves while they are `--concurrency`
+    /// or more: outputs are fetched before more jobs are paid for, and a slow disk or
+    /// link never piles up an unbounded number of finished lines in memory.
+    saving: std::sync::atomic::AtomicUsize,
     progress: BatchProgress,
     counts: Mutex<BatchCounts>,
     /// `KLING_BATCH_WATCH=each`: each job polled alone, as before the board (kept so
@@ -248,6 +251,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         }),
         quotes,
         downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency).min(MAX_DOWNLOADS)),
+        saving: std::sync::atomic::AtomicUsize::new(0),
         progress: ctx.out.batch_progress(plan.tasks.len()),
         counts: Mutex::new(BatchCounts {
             spent_cu: committed,
@@ -323,8 +327,6 @@ impl Plan {
         let mut tasks = Vec::with_capacity(lines.len());
         for line in lines {
             let known = known.remove(&line.key).unwrap_or_default();
-            // The history entry of its submit: an earlier run's, or a new one.
-            let entry = known.entry.clone().unwrap_or_else(History::new_entry);
             let name = if known.name.is_empty() {
                 let name = fresh_name(&line, &used);
                 used.insert(name.clone());
@@ -348,7 +350,6 @@ impl Plan {
                 name,
                 known,
                 stage,
-                entry,
                 first_try: None,
                 requeues: 0,
                 in_window: false,
@@ -428,6 +429,15 @@ impl Plan {
 }
 
 impl Task {
+    /// The job history's entry of its submit: an earlier run's, or a new one (made when
+    /// first needed, not for every line of a large file up front).
+    fn entry(&mut self) -> String {
+        self.known
+            .entry
+            .get_or_insert_with(History::new_entry)
+            .clone()
+    }
+
     /// Done by an earlier run, with its files still there.
     fn done_before(&self) -> bool {
         self.known
@@ -477,10 +487,7 @@ fn fresh_name(line: &Line, used: &HashSet<String>) -> String {
 
 /// What identifies a request's price: its model and parameters (not its name).
 fn request_key(line: &Line) -> String {
-    let mut text = line.model.to_owned();
-    text.push(' ');
-    input::write_canonical(&line.params, &mut text);
-    text
+    format!("{} {}", line.model, line.params_json())
 }
 
 /// The price of each distinct request, asked once each (the API's dry run).
@@ -493,7 +500,7 @@ async fn estimate(ctx: &Ctx, lines: &[&Line]) -> anyhow::Result<HashMap<String, 
         .map(|(key, line)| async move {
             let quote = ctx
                 .client
-                .estimate_json(line.model, line.params.clone())
+                .estimate_json(line.model, line.params())
                 .await
                 .map(|estimate| estimate.creative_units_cost.unwrap_or(0.0))
                 .with_context(|| format!("cannot estimate the cost of line {}", line.number));
@@ -565,23 +572,28 @@ fn dry_run(
 impl Run<'_> {
     /// The scheduler: admits new submits as the window allows, runs every line to its
     /// end, and puts lines that can be retried back in the queue.
-    async fn schedule(&self, tasks: Vec<Task>) -> anyhow::Result<Vec<Outcome>> {
-        let mut queue: VecDeque<Task> = VecDeque::new();
+    async fn schedule(&self, mut tasks: Vec<Task>) -> anyhow::Result<Vec<Outcome>> {
         let mut outcomes = Vec::new();
         let mut active = FuturesUnordered::new();
         // Later tries, by when they are due.
         let mut later: Vec<(Instant, Task)> = Vec::new();
-        for mut task in tasks {
-            if let Some(outcome) = task.ended_before(self.args.retry_failed) {
+        let retry_failed = self.args.retry_failed;
+        let not_queued = tasks.extract_if(.., |task| {
+            task.ended_before(retry_failed).is_some() || !matches!(task.stage, Stage::Submit)
+        });
+        for mut task in not_queued {
+            if let Some(outcome) = task.ended_before(retry_failed) {
                 outcomes.push(outcome);
-            } else if matches!(task.stage, Stage::Submit) {
-                queue.push_back(task);
             } else {
                 // Its job may be running: watch it now, whatever the window says.
                 self.enter_window(&mut task);
                 active.push(self.process(task));
             }
         }
+        // The rest wait for the window, in the file's order. Made from the plan's own
+        // buffer (no copy), and given back as it drains: a file of many thousands of
+        // lines is held once.
+        let mut queue = VecDeque::from(tasks);
         for outcome in &outcomes {
             self.finished(outcome);
         }
@@ -599,6 +611,7 @@ impl Run<'_> {
             let mut wake = later.iter().map(|(at, _)| *at).min();
             while let Some(task) = queue.front() {
                 let admitted = match task.stage {
+                    Stage::Submit if self.saving_backlog() => Err(None),
                     Stage::Submit => lock(&self.window).admits(now),
                     _ => Ok(()),
                 };
@@ -607,6 +620,9 @@ impl Run<'_> {
                         let Some(mut task) = queue.pop_front() else {
                             break;
                         };
+                        if queue.len() < queue.capacity() / 4 {
+                            queue.shrink_to(queue.len() * 2);
+                        }
                         self.enter_window(&mut task);
                         active.push(self.process(task));
                     }
@@ -636,6 +652,11 @@ impl Run<'_> {
                 () = sleep_until(wake) => {}
             }
         }
+    }
+
+    /// Whether finished lines waiting to be saved hold new submits back.
+    fn saving_backlog(&self) -> bool {
+        self.saving.load(std::sync::atomic::Ordering::Relaxed) >= usize::from(self.args.concurrency)
     }
 
     /// The task takes a slot: for a submit the window admitted, or to watch a job that
@@ -720,14 +741,18 @@ impl Run<'_> {
 
     /// One step of a line: `Some` when it ended.
     async fn advance(&self, task: &mut Task) -> anyhow::Result<Option<Outcome>> {
+        // The larger steps are boxed: a line in flight holds only the step it is at
+        // (a few hundred lines of 10 kB each, for the step it is not at, add up).
         match task.stage.clone() {
-            Stage::Submit => self.submit(task).await,
+            Stage::Submit => Box::pin(self.submit(task)).await,
             Stage::Recover { since } => {
-                let found = self
-                    .ctx
-                    .client
-                    .recover_submitted(task.line.model, &task.line.params, since)
-                    .await?;
+                let params = task.line.params();
+                let found = Box::pin(self.ctx.client.recover_submitted(
+                    task.line.model,
+                    &params,
+                    since,
+                ))
+                .await?;
                 match found {
                     Some(job) => {
                         self.submitted(task, &job, None).await?;
@@ -752,10 +777,10 @@ impl Run<'_> {
                     _ if self.watch_alone => {
                         let options = WaitOptions::default()
                             .with_deadline(Duration::from_secs(self.args.timeout));
-                        self.ctx.client.wait(&JobId::new(job_id), options).await
+                        Box::pin(self.ctx.client.wait(&JobId::new(job_id), options)).await
                     }
-                    Some(job) => self.board.wait_for(job).await,
-                    None => self.board.wait(&JobId::new(job_id)).await,
+                    Some(job) => Box::pin(self.board.wait_for(job)).await,
+                    None => Box::pin(self.board.wait(&JobId::new(job_id))).await,
                 };
                 // Seen to end (or given up): the job no longer holds one of our slots.
                 let job_ended = !matches!(
@@ -769,7 +794,7 @@ impl Run<'_> {
                 self.charged(task, &job);
                 self.ctx
                     .record_async(
-                        &task.entry,
+                        &task.entry(),
                         EventKind::Finished {
                             status: job.status.to_string(),
                         },
@@ -780,22 +805,23 @@ impl Run<'_> {
                         quoted_cu: None,
                         charged_cu: task.known.charged_cu,
                     };
-                    self.ctx.record_async(&task.entry, charged).await?;
+                    self.ctx.record_async(&task.entry(), charged).await?;
                 }
                 task.stage = Stage::Download { job: Box::new(job) };
                 Ok(None)
             }
             Stage::Download { job } => {
+                let _saving = Saving::enter(self);
                 let permit = self.downloads.acquire().await.ok();
                 let dir: PathBuf = self.args.out.join("");
-                let files = download_outputs(
+                let files = Box::pin(download_outputs(
                     self.ctx,
                     &self.ctx.out.silent(),
                     &job,
                     &task.name,
                     Some(&dir),
                     None,
-                )
+                ))
                 .await?;
                 drop(permit);
                 let files: Vec<String> = files
@@ -813,7 +839,7 @@ impl Run<'_> {
                     .await?;
                 self.ctx
                     .record_async(
-                        &task.entry,
+                        &task.entry(),
                         EventKind::Downloaded {
                             files: files.clone(),
                         },
@@ -849,19 +875,20 @@ impl Run<'_> {
         task.known.quoted_cu = quote;
         task.known.failed = None;
         task.known.job_id = None;
+        let entry = task.entry();
         self.journal
             .record(
                 &task.line.key,
-                Journal::submitting(&task.line, &task.name, quote, Some(&task.entry)),
+                Journal::submitting(&task.line, &task.name, quote, Some(&entry)),
             )
             .await?;
         task.known.submitting_at = Some(SystemTime::now());
         self.ctx
             .record_async(
-                &task.entry,
+                &task.entry(),
                 EventKind::Submitting {
                     model: task.line.model.to_owned(),
-                    params: task.line.params.clone(),
+                    params: task.line.params(),
                     output: Some(self.args.out.join(&task.name).display().to_string()),
                 },
             )
@@ -869,7 +896,7 @@ impl Run<'_> {
         match self
             .ctx
             .client
-            .submit_json(task.line.model, task.line.params.clone())
+            .submit_json(task.line.model, task.line.params())
             .await
         {
             Ok(submitted) => {
@@ -918,7 +945,7 @@ impl Run<'_> {
             .await?;
         self.ctx
             .record_async(
-                &task.entry,
+                &task.entry(),
                 EventKind::Submitted {
                     job_id: job.job_id.as_str().to_owned(),
                 },
@@ -926,7 +953,7 @@ impl Run<'_> {
             .await?;
         self.ctx
             .record_async(
-                &task.entry,
+                &task.entry(),
                 EventKind::Cost {
                     quoted_cu: quoted,
                     charged_cu: None,
@@ -1012,6 +1039,27 @@ impl Run<'_> {
             _ => Outcome::of(&task, "error", exit),
         };
         Step::Finished(outcome.with_error(message))
+    }
+}
+
+/// A line counted in [`Run::saving`] while it lives (until its download ends, well or
+/// not); the scheduler is woken when it ends.
+struct Saving<'a, 'b>(&'a Run<'b>);
+
+impl<'a, 'b> Saving<'a, 'b> {
+    fn enter(run: &'a Run<'b>) -> Self {
+        run.saving
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(run)
+    }
+}
+
+impl Drop for Saving<'_, '_> {
+    fn drop(&mut self) {
+        self.0
+            .saving
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.room.notify_one();
     }
 }
 
@@ -1165,14 +1213,9 @@ mod tests {
     use super::*;
 
     fn line(number: usize, key: &str, name: Option<&str>) -> Line {
-        Line {
-            number,
-            key: key.to_owned(),
-            model: input::DEFAULT_MODEL,
-            params: json!({"prompt": "a"}),
-            name: name.map(str::to_owned),
-            v1_hash: String::new(),
-        }
+        let mut line = Line::new(number, key, input::DEFAULT_MODEL, &json!({"prompt": "a"}));
+        line.name = name.map(str::to_owned);
+        line
     }
 
     #[test]
