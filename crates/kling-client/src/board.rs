@@ -290,13 +290,7 @@ impl Shared {
                     tracked.show(job, arrived, &self.options);
                 }
             }
-            // A job absent from the list did not change: that was a look too.
-            for tracked in state.jobs.values_mut() {
-                if tracked.added <= looked_at && tracked.seen < looked_at {
-                    tracked.looks += 1;
-                    tracked.due = looked_at + tracked.pause(&self.options, looked_at, None);
-                }
-            }
+            state.looked(looked_at, &self.options);
         }
         let stale: Vec<String> = self
             .state()
@@ -327,6 +321,21 @@ impl Shared {
             tracked.due = tracked
                 .due
                 .max(looked_at + self.options.max_poll.min(Duration::from_secs(5)));
+        }
+    }
+}
+
+impl State {
+    /// A list asked at `looked_at` did not show the jobs that did not change. For each
+    /// whose own look was due, that was it. A tick that came early for a job (another
+    /// job's look) leaves its schedule as it was: counting it would stretch its pauses
+    /// and push its next look past the end it aims at.
+    fn looked(&mut self, looked_at: Instant, options: &WaitOptions) {
+        for tracked in self.jobs.values_mut() {
+            if tracked.added <= looked_at && tracked.seen < looked_at && tracked.due <= looked_at {
+                tracked.looks += 1;
+                tracked.due = looked_at + tracked.pause(options, looked_at, None);
+            }
         }
     }
 }
@@ -367,5 +376,54 @@ impl Client {
     /// ([`JobBoard`]). Must be called inside a tokio runtime.
     pub fn job_board(&self, options: WaitOptions) -> JobBoard {
         JobBoard::new(self.clone(), options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracked(added: Instant, due: Instant) -> Tracked {
+        let (sender, _) = tokio::sync::watch::channel(None);
+        Tracked {
+            sender,
+            added,
+            seen: added,
+            looks: 1,
+            due,
+            progress: ProgressTrack::default(),
+            first_alone: false,
+        }
+    }
+
+    #[test]
+    fn a_tick_early_for_a_job_leaves_its_schedule_as_it_was() {
+        let options = WaitOptions::default();
+        let added = Instant::now();
+        let mut state = State::default();
+        state.jobs.insert(
+            "early".into(),
+            tracked(added, added + Duration::from_secs(2)),
+        );
+        state.jobs.insert(
+            "due".into(),
+            tracked(added, added + Duration::from_millis(500)),
+        );
+        // A list at 1 s, for the job whose look was due; neither changed.
+        let looked_at = added + Duration::from_secs(1);
+        state.looked(looked_at, &options);
+        let early = &state.jobs["early"];
+        assert_eq!(
+            early.due,
+            added + Duration::from_secs(2),
+            "its own look stands"
+        );
+        assert_eq!(early.looks, 1, "an early tick is not one of its looks");
+        let due = &state.jobs["due"];
+        assert_eq!(due.looks, 2);
+        assert!(
+            due.due > looked_at,
+            "its next look follows its own schedule"
+        );
     }
 }
