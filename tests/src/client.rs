@@ -1169,3 +1169,40 @@ async fn a_lost_answer_is_matched_to_the_job_of_exactly_its_request_before_a_wid
         .unwrap();
     assert_eq!(&found.job_id, wider.job_id());
 }
+
+#[tokio::test]
+async fn a_lost_answer_never_adopts_a_job_that_asked_for_something_else() {
+    let (sandbox, client) = start(SandboxConfig::default()).await;
+    let started = std::time::SystemTime::now() - Duration::from_secs(5);
+    // Another request, with a duration that is not the default: the only job there is.
+    let other = client
+        .submit_json(KLING, json!({"prompt": "a fox", "duration": 10}))
+        .await
+        .unwrap();
+    // A rerun looks for the job of `{"prompt": "a fox"}`, whose submit never arrived.
+    let rerun = client_for(&sandbox);
+    let found = rerun
+        .recover_submitted(KLING, &json!({"prompt": "a fox"}), started)
+        .await
+        .unwrap();
+    assert!(
+        found.is_none(),
+        "{:?} is the job of {}",
+        found.map(|job| job.job_id),
+        other.job_id()
+    );
+    // A job whose input only adds defaults (as a server may) is the same request.
+    let with_defaults = client
+        .submit_json(
+            KLING,
+            json!({"prompt": "a hare", "duration": 5, "aspectRatio": "16:9"}),
+        )
+        .await
+        .unwrap();
+    let found = rerun
+        .recover_submitted(KLING, &json!({"prompt": "a hare"}), started)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&found.job_id, with_defaults.job_id());
+}

@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt as _};
 use kling_types::api::{EstimateResponse, GenerateResponse, Job, JobList, JobResponse, JobStatus};
 use kling_types::{Finding, JobId, ModelRequest, Validation};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::client::{Call, Client, Reply, segment};
 use crate::error::{Error, chain};
@@ -453,9 +453,11 @@ impl Client {
     }
 
     /// Finds the job a submit whose answer was lost may have created (a crash, a closed
-    /// terminal): created since `since`, for `model_id`, whose input holds every
-    /// parameter of `body`, and not already known to this client. The oldest such job
-    /// wins, and is then known to this client. [`Self::submit`] does this itself; a tool
+    /// terminal): created since `since`, for `model_id`, whose input is the request of
+    /// `body` (the same parameters, where one that is left out equals the model's
+    /// default: the server may fill defaults in), and not already known to this client.
+    /// The oldest job whose input is exactly `body` wins, else the oldest equal to it
+    /// with defaults; it is then known to this client. [`Self::submit`] does this itself; a tool
     /// that recorded a submit before sending it (a batch journal) calls it on restart.
     pub async fn recover_submitted(
         &self,
@@ -469,8 +471,11 @@ impl Client {
         let mut pages = 0;
         let mut token = None;
         // The oldest job whose input is exactly the body, else the oldest whose input
-        // holds it and more (a server may add defaults to `metadata.input`; but when an
-        // exact one is there, a wider one is another request's).
+        // is the body with defaults filled in (a server may add them to
+        // `metadata.input`; but when an exact one is there, the other is another
+        // request's). A job with another value for a parameter the body leaves out is
+        // another request: `{"prompt": "a"}` never adopts `{"prompt": "a", "duration": 10}`.
+        let defaults = model_defaults(model_id);
         let (mut exact, mut wider) = (None, None);
         loop {
             let page = self.jobs_page(&filter, token.as_deref()).await?;
@@ -482,10 +487,9 @@ impl Client {
                     .model_id
                     .as_ref()
                     .is_none_or(|id| id.as_str() == model_id);
-                let same_input = body.as_object().is_some_and(|sent| {
-                    sent.iter()
-                        .all(|(key, value)| metadata.input.get(key) == Some(value))
-                });
+                let same_input = body
+                    .as_object()
+                    .is_some_and(|sent| same_request(sent, &metadata.input, defaults));
                 let known = self
                     .shared
                     .claimed
@@ -907,4 +911,51 @@ mod tests {
             Duration::from_micros(500)
         );
     }
+}
+
+/// Whether a job's `input` is the request `sent`: every parameter equal, a parameter
+/// that one of them leaves out counting as the model's default.
+fn same_request(
+    sent: &Map<String, Value>,
+    input: &Map<String, Value>,
+    defaults: &Map<String, Value>,
+) -> bool {
+    fn value<'a>(
+        map: &'a Map<String, Value>,
+        defaults: &'a Map<String, Value>,
+        key: &str,
+    ) -> Option<&'a Value> {
+        map.get(key).or_else(|| defaults.get(key))
+    }
+    sent.keys()
+        .chain(input.keys())
+        .all(|key| value(sent, defaults, key) == value(input, defaults, key))
+}
+
+/// The defaults of a model's parameters, from its schema (read once per process).
+fn model_defaults(model_id: &str) -> &'static Map<String, Value> {
+    static DEFAULTS: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, Map<String, Value>>,
+    > = std::sync::OnceLock::new();
+    static NONE: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| {
+        kling_types::MODELS
+            .iter()
+            .map(|model| {
+                let schema: Value = serde_json::from_str(model.schema).unwrap_or(Value::Null);
+                let defaults = schema["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, property)| {
+                        Some((name.clone(), property.get("default")?.clone()))
+                    })
+                    .collect();
+                (model.id, defaults)
+            })
+            .collect()
+    });
+    defaults
+        .get(model_id)
+        .unwrap_or_else(|| NONE.get_or_init(Map::new))
 }
