@@ -829,6 +829,53 @@ pub(crate) fn outcome(job: Job) -> Result<Job, Error> {
     }
 }
 
+/// Whether a job's `input` is the request `sent`: every parameter equal, a parameter
+/// that one of them leaves out counting as the model's default.
+fn same_request(
+    sent: &Map<String, Value>,
+    input: &Map<String, Value>,
+    defaults: &Map<String, Value>,
+) -> bool {
+    fn value<'a>(
+        map: &'a Map<String, Value>,
+        defaults: &'a Map<String, Value>,
+        key: &str,
+    ) -> Option<&'a Value> {
+        map.get(key).or_else(|| defaults.get(key))
+    }
+    sent.keys()
+        .chain(input.keys())
+        .all(|key| value(sent, defaults, key) == value(input, defaults, key))
+}
+
+/// The defaults of a model's parameters, from its schema (read once per process).
+fn model_defaults(model_id: &str) -> &'static Map<String, Value> {
+    static DEFAULTS: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, Map<String, Value>>,
+    > = std::sync::OnceLock::new();
+    static NONE: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| {
+        kling_types::MODELS
+            .iter()
+            .map(|model| {
+                let schema: Value = serde_json::from_str(model.schema).unwrap_or(Value::Null);
+                let defaults = schema["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, property)| {
+                        Some((name.clone(), property.get("default")?.clone()))
+                    })
+                    .collect();
+                (model.id, defaults)
+            })
+            .collect()
+    });
+    defaults
+        .get(model_id)
+        .unwrap_or_else(|| NONE.get_or_init(Map::new))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -911,51 +958,4 @@ mod tests {
             Duration::from_micros(500)
         );
     }
-}
-
-/// Whether a job's `input` is the request `sent`: every parameter equal, a parameter
-/// that one of them leaves out counting as the model's default.
-fn same_request(
-    sent: &Map<String, Value>,
-    input: &Map<String, Value>,
-    defaults: &Map<String, Value>,
-) -> bool {
-    fn value<'a>(
-        map: &'a Map<String, Value>,
-        defaults: &'a Map<String, Value>,
-        key: &str,
-    ) -> Option<&'a Value> {
-        map.get(key).or_else(|| defaults.get(key))
-    }
-    sent.keys()
-        .chain(input.keys())
-        .all(|key| value(sent, defaults, key) == value(input, defaults, key))
-}
-
-/// The defaults of a model's parameters, from its schema (read once per process).
-fn model_defaults(model_id: &str) -> &'static Map<String, Value> {
-    static DEFAULTS: std::sync::OnceLock<
-        std::collections::HashMap<&'static str, Map<String, Value>>,
-    > = std::sync::OnceLock::new();
-    static NONE: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    let defaults = DEFAULTS.get_or_init(|| {
-        kling_types::MODELS
-            .iter()
-            .map(|model| {
-                let schema: Value = serde_json::from_str(model.schema).unwrap_or(Value::Null);
-                let defaults = schema["properties"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(name, property)| {
-                        Some((name.clone(), property.get("default")?.clone()))
-                    })
-                    .collect();
-                (model.id, defaults)
-            })
-            .collect()
-    });
-    defaults
-        .get(model_id)
-        .unwrap_or_else(|| NONE.get_or_init(Map::new))
 }
