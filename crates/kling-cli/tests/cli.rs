@@ -2188,3 +2188,62 @@ async fn a_lost_submit_that_started_nothing_is_paid_for_once_in_the_budget() {
     assert_eq!(sandbox.jobs().len(), 2, "{report:#}");
     assert_eq!(report["chargedCu"], 80.0, "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_stop_the_batch_instead_of_failing_every_line() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-refused");
+    let prompts: Vec<String> = (1..=40).map(|n| format!("clip {n}")).collect();
+    batch_file(
+        &scratch,
+        &prompts.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let mut command = kling(
+        &scratch,
+        Some(&sandbox),
+        &[
+            "batch",
+            "batch.jsonl",
+            "--out",
+            "out",
+            "--json",
+            "--concurrency",
+            "8",
+        ],
+    );
+    command.env("SCENARIO_SDK_API_SECRET", "not-the-secret");
+    let output = run(command).await;
+    assert_exit(&output, 3);
+    let submits = sandbox
+        .requests()
+        .iter()
+        .filter(|request| request.method == "POST" && request.path.starts_with("/v1/generate/"))
+        .count();
+    assert!(
+        (1..=8).contains(&submits),
+        "{submits} submits were refused, not one burst"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["lines"].as_array().unwrap().len(),
+        40,
+        "every line is reported"
+    );
+    assert_eq!(
+        report["notStarted"].as_u64().unwrap() as usize,
+        40 - submits,
+        "{report:#}"
+    );
+    let line = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["status"] == "not started")
+        .unwrap();
+    let error = line["error"].as_str().unwrap();
+    assert!(
+        error.contains("refused the credentials") && error.contains("run the same command again"),
+        "{error}"
+    );
+    assert!(!error.contains("not-the-secret"));
+}

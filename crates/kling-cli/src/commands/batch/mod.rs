@@ -162,11 +162,51 @@ struct Run<'a> {
     /// or more: outputs are fetched before more jobs are paid for, and a slow disk or
     /// link never piles up an unbounded number of finished lines in memory.
     saving: std::sync::atomic::AtomicUsize,
+    /// Failures of a submit that every later submit would meet too: no more are sent.
+    halts: Mutex<Vec<Halt>>,
     progress: BatchProgress,
     counts: Mutex<BatchCounts>,
     /// `KLING_BATCH_WATCH=each`: each job polled alone, as before the board (kept so
     /// that `cargo xtask bench` measures both side by side).
     watch_alone: bool,
+}
+
+/// A submit's failure that no other line would escape: the credentials, the account's
+/// credit, or (for one model) a model the API or the plan does not have. Ten thousand
+/// lines must not make ten thousand refused requests.
+#[derive(Debug)]
+struct Halt {
+    /// The model it is about; `None`: every model.
+    model: Option<&'static str>,
+    reason: String,
+    exit: Exit,
+}
+
+impl Halt {
+    /// The halt an error of `model`'s submit means, if any.
+    fn of(
+        error: &kling_client::Error,
+        model: &'static str,
+        message: String,
+        exit: Exit,
+    ) -> Option<Self> {
+        let model = match error {
+            kling_client::Error::Auth { .. } | kling_client::Error::Api { status: 402, .. } => None,
+            kling_client::Error::Api {
+                status: 403 | 404, ..
+            } => Some(model),
+            _ => return None,
+        };
+        Some(Self {
+            model,
+            reason: message,
+            exit,
+        })
+    }
+
+    fn stops(&self, line: &Line) -> bool {
+        self.model.is_none_or(|model| model == line.model)
+    }
 }
 
 /// What may still be spent.
@@ -252,6 +292,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         quotes,
         downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency).min(MAX_DOWNLOADS)),
         saving: std::sync::atomic::AtomicUsize::new(0),
+        halts: Mutex::new(Vec::new()),
         progress: ctx.out.batch_progress(plan.tasks.len()),
         counts: Mutex::new(BatchCounts {
             spent_cu: committed,
@@ -610,6 +651,12 @@ impl Run<'_> {
             // Admit what the window takes.
             let mut wake = later.iter().map(|(at, _)| *at).min();
             while let Some(task) = queue.front() {
+                if let Some(outcome) = self.halted(task) {
+                    queue.pop_front();
+                    self.finished(&outcome);
+                    outcomes.push(outcome);
+                    continue;
+                }
                 let admitted = match task.stage {
                     Stage::Submit if self.saving_backlog() => Err(None),
                     Stage::Submit => lock(&self.window).admits(now),
@@ -652,6 +699,22 @@ impl Run<'_> {
                 () = sleep_until(wake) => {}
             }
         }
+    }
+
+    /// A line that will not be submitted because an earlier submit met a failure it
+    /// would meet too.
+    fn halted(&self, task: &Task) -> Option<Outcome> {
+        if !matches!(task.stage, Stage::Submit) {
+            return None;
+        }
+        let halts = lock(&self.halts);
+        let halt = halts.iter().find(|halt| halt.stops(&task.line))?;
+        Some(
+            Outcome::of(task, "not started", halt.exit).with_error(format!(
+                "not submitted: an earlier submit of this run was refused ({}); fix that and run the same command again",
+                halt.reason
+            )),
+        )
     }
 
     /// Whether finished lines waiting to be saved hold new submits back.
@@ -1022,6 +1085,12 @@ impl Run<'_> {
         }
         self.leave_window(&mut task);
         let message = crate::exit::message(&error);
+        if let Some(halt) = client_error
+            .filter(|_| matches!(task.stage, Stage::Submit))
+            .and_then(|error| Halt::of(error, task.line.model, message.clone(), exit))
+        {
+            lock(&self.halts).push(halt);
+        }
         let outcome = match exit {
             Exit::JobFailed => {
                 // Final for this line: the next run knows it (--retry-failed sends it again).
@@ -1112,10 +1181,14 @@ fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow
         .count();
     let bad = count("bad");
     let budget = count("not started: budget");
+    let halted = count("not started");
     let removed = count("removed");
     let unfinished = outcomes
         .iter()
-        .filter(|outcome| matches!(outcome.exit, Exit::Timeout | Exit::Failure | Exit::Auth))
+        .filter(|outcome| {
+            matches!(outcome.exit, Exit::Timeout | Exit::Failure | Exit::Auth)
+                && outcome.status != "not started"
+        })
         .count();
     let quoted = total_cu(outcomes.iter().filter_map(|outcome| outcome.quoted_cu));
     let charged = total_cu(outcomes.iter().filter_map(|outcome| outcome.charged_cu));
@@ -1126,7 +1199,7 @@ fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow
         failed,
         bad,
         unfinished,
-        not_started: budget,
+        not_started: budget + halted,
         removed,
         quoted_cu: quoted,
         charged_cu: charged,
@@ -1141,6 +1214,11 @@ fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow
     );
     if budget > 0 {
         summary.push_str(&format!(", {budget} not started (budget)"));
+    }
+    if halted > 0 {
+        summary.push_str(&format!(
+            ", {halted} not started (an earlier submit was refused: see the report)"
+        ));
     }
     if removed > 0 {
         summary.push_str(&format!(
