@@ -105,10 +105,13 @@ pub(crate) enum Command {
     /// folder. Failures a retry can fix (5xx, 429, network) are retried in the same run
     /// until --timeout; failed jobs end their line (--retry-failed starts them again, and
     /// pays again). Jobs in flight follow the team's parallel-job limit the API reports.
-    /// Bad lines are reported by number and do not stop the rest; report.json in the output
-    /// folder tells what became of each line, with its cost.
+    /// Bad lines are reported by number and do not stop the rest; a refusal every line
+    /// would meet (credentials, credit, a model the plan lacks) stops new submits, and the
+    /// rest are reported "not started". report.json in the output folder tells what became
+    /// of each line, with its cost.
     ///
-    /// Spending: --dry-run prints what each line and the whole batch would cost; --max-cu
+    /// Spending: --dry-run prints what each line and the whole batch would cost, and writes
+    /// nothing (it may run while another batch works on the folder); --max-cu
     /// stops starting jobs at a ceiling (lines left "not started: budget", exit 6); on a
     /// terminal, a batch estimated above `confirm_above_cu` (config, default 500) asks
     /// first (--yes skips); KLING_NO_SPEND=1 refuses every paid submit.
