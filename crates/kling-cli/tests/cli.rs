@@ -2247,3 +2247,99 @@ async fn refused_credentials_stop_the_batch_instead_of_failing_every_line() {
     );
     assert!(!error.contains("not-the-secret"));
 }
+
+/// Runs `kling ARGS` under a pseudo-terminal (`script`, from util-linux), typing `typed`.
+/// `None` (with the reason printed) where `script` cannot be run.
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
+async fn on_a_terminal(
+    scratch: &Scratch,
+    sandbox: &SandboxHandle,
+    args: &[&str],
+    typed: &str,
+) -> Option<Output> {
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_kling"))
+        .chain(args.iter().copied())
+        .map(|arg| format!("'{arg}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let template = kling(scratch, Some(sandbox), &[]);
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &command_line, "/dev/null"])
+        .current_dir(&scratch.0)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("skipped: `script` (util-linux) cannot be run here: {error}");
+            return None;
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let typed = typed.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        // The terminal keeps what is typed until kling reads it, whenever that is.
+        stdin.write_all(typed.as_bytes()).unwrap();
+    });
+    Some(
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_a_costly_batch_asks_first_and_no_means_nothing_starts() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let scratch = Scratch::new("batch-confirm");
+    // 13 × 40 CU = 520, above the default confirm_above_cu (500).
+    let prompts: Vec<String> = (1..=13).map(|n| format!("clip {n}")).collect();
+    batch_file(
+        &scratch,
+        &prompts.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let args = ["batch", "batch.jsonl", "--out", "out"];
+    let Some(output) = on_a_terminal(&scratch, &sandbox, &args, "n\n").await else {
+        return;
+    };
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("13 new jobs for about 520 creative units") && shown.contains("[y/N]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("nothing was started (answered no)"),
+        "{shown}"
+    );
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert_eq!(sandbox.jobs().len(), 0);
+
+    // Yes starts them; --yes, or no terminal, asks nothing.
+    let Some(output) = on_a_terminal(&scratch, &sandbox, &args, "y\n").await else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert_eq!(sandbox.jobs().len(), 13);
+    let more: Vec<String> = (1..=13).map(|n| format!("more {n}")).collect();
+    batch_file(
+        &scratch,
+        &more.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let (output, _) = run_batch(&scratch, &sandbox, &[]).await;
+    assert_exit(&output, 0);
+    assert!(!text(&output.stderr).contains("[y/N]"));
+    assert_eq!(
+        sandbox.jobs().len(),
+        26,
+        "520 CU more, started without a question"
+    );
+}
