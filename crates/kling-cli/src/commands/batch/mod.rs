@@ -204,6 +204,23 @@ impl Halt {
         })
     }
 
+    /// The halt of a full disk (or a spent quota), if that is what `error` comes from.
+    fn disk_full(error: &anyhow::Error) -> Option<Self> {
+        let full = error.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|error| {
+                matches!(
+                    error.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                )
+            })
+        });
+        full.then(|| Self {
+            model: None,
+            reason: "the disk is full: free some space, then run the same command again (jobs that ended are downloaded then)".to_owned(),
+            exit: Exit::Failure,
+        })
+    }
+
     fn stops(&self, line: &Line) -> bool {
         self.model.is_none_or(|model| model == line.model)
     }
@@ -1055,6 +1072,16 @@ impl Run<'_> {
                 self.room.notify_one();
             }
         }
+        if let Some(halt) = Halt::disk_full(&error) {
+            // Nothing more can be saved: no more jobs are paid for, and this line's job
+            // (done on the server, in the journal) is downloaded by the next run.
+            let message = format!("{}: {}", halt.reason, crate::exit::message(&error));
+            lock(&self.halts).push(halt);
+            self.leave_window(&mut task);
+            return Step::Finished(
+                Outcome::of(&task, "unfinished", Exit::Failure).with_error(message),
+            );
+        }
         let retryable = team_limit.is_some()
             || client_error.is_some_and(|error| {
                 error.is_retryable()
@@ -1345,6 +1372,18 @@ mod tests {
             plan.committed, 80.0,
             "what every run on the folder spent counts"
         );
+    }
+
+    #[test]
+    fn a_full_disk_halts_the_batch_wherever_it_is_in_the_chain() {
+        let full = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::StorageFull))
+            .context("cannot write out/line-0001.mp4")
+            .context("cannot save the outputs of job job_1");
+        let halt = Halt::disk_full(&full).unwrap();
+        assert!(halt.model.is_none(), "every model");
+        assert!(halt.stops(&line(1, "d#1", None)));
+        let other = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(Halt::disk_full(&other).is_none());
     }
 
     #[test]
