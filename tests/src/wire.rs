@@ -327,13 +327,13 @@ fn asset_and_error_bodies_decode() {
     assert_eq!(limited.details.unwrap()["actionLimit"], 5);
 }
 
-/// Dates as the API writes them (`kling_types::time`): every moment it can write is
+/// Dates as the API writes them (`kling_types::__private::time`): every moment it can write is
 /// read back exactly; a date that does not exist, a field out of range or anything
 /// after the `Z` is refused, whatever the rest.
 mod dates {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use kling_types::time::{format_iso8601, parse_iso8601};
+    use kling_types::__private::time::{format_iso8601, parse_iso8601};
     use proptest::prelude::*;
 
     /// 10000-01-01T00:00:00Z: the API's format has four-digit years.

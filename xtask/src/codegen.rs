@@ -4,6 +4,7 @@
 
 mod rust;
 mod schema;
+mod table;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -58,12 +59,24 @@ impl From<SchemaError> for CodegenError {
 /// The command that regenerates everything, named in every generated file.
 const COMMAND: &str = "cargo xtask codegen";
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`), as rust-analyzer's `project_root` finds
+/// it: from the `CARGO_MANIFEST_DIR` that cargo sets for this run (`cargo xtask` from any
+/// checkout), then from the one of the build. A stale xtask binary run from another
+/// checkout therefore works on that checkout, never on the one it was built from.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    root_of(
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    )
+}
+
+/// The parent of the xtask manifest folder of this run, or of the build's.
+fn root_of(run: Option<PathBuf>, built: &Path) -> PathBuf {
+    let manifest_dir = run.unwrap_or_else(|| built.to_path_buf());
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .unwrap_or(manifest_dir)
 }
 
 /// Generates every file and returns the ones it wrote; in [`Mode::Check`], writes
@@ -220,21 +233,29 @@ fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
     for module in api_modules {
         let _ = writeln!(out, "    pub use super::{module}::*;");
     }
-    out.push_str("}\n\n/// Every model of `schema/models/` this build includes (one cargo feature each), in\n/// the order of their ids.\npub static MODELS: &[crate::ModelInfo] = &[\n");
+    out.push_str("}\n\n/// Every model of `schema/models/` this build includes (one cargo feature each), in\n/// the order of their ids.\n");
+    registry(&mut out, models, "crate", true);
+    out
+}
+
+/// `pub static MODELS`: one `ModelInfo` per model, each behind its feature when `features`.
+fn registry(out: &mut String, models: &[schema::Checked], runtime: &str, features: bool) {
+    let _ = writeln!(out, "pub static MODELS: &[{runtime}::ModelInfo] = &[");
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
+        if features {
+            let _ = writeln!(out, "    #[cfg(feature = \"{}\")]", feature_name(&model.module));
+        }
         let _ = writeln!(
             out,
-            "    #[cfg(feature = \"{feature}\")]\n    crate::ModelInfo {{\n        id: {id:?},\n        title: {title:?},\n        description: {description:?},\n        schema: {module}::SCHEMA,\n        validate_json: crate::validate_json::<{module}::{name}>,\n    }},",
+            "    {runtime}::__private::model_info(\n        {id:?},\n        {title:?},\n        {description:?},\n        {module}::SCHEMA,\n        {module}::PARAMS,\n        {runtime}::__private::validate_json::<{module}::{name}>,\n    ),",
             id = model.id,
             title = model.title,
             description = model.description,
             module = model.module,
             name = model.rust_name,
-            feature = feature_name(&model.module),
         );
     }
     out.push_str("];\n");
-    out
 }
 
 /// The cargo feature of a model: its module name in kebab-case (`kling-v1-6-pro`).
@@ -288,6 +309,8 @@ fn fixtures_mod(models: &[schema::Checked]) -> String {
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
         let _ = writeln!(out, "pub mod {};", model.module);
     }
+    out.push_str("\n/// The fixture models, as a registry like `kling_types::MODELS`.\n");
+    registry(&mut out, models, "kling_types", false);
     out
 }
 
@@ -377,4 +400,19 @@ fn stem(file: &str) -> &str {
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_is_the_one_cargo_runs_xtask_in_not_the_one_it_was_built_in() {
+        let built = Path::new("/checkouts/old/xtask");
+        assert_eq!(
+            root_of(Some(PathBuf::from("/checkouts/new/xtask")), built),
+            Path::new("/checkouts/new")
+        );
+        assert_eq!(root_of(None, built), Path::new("/checkouts/old"));
+    }
 }

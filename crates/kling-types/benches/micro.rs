@@ -39,7 +39,7 @@ fn request_check(c: &mut Criterion) {
         jsonschema::draft7::new(&serde_json::from_str::<Value>(SCHEMA).unwrap()).unwrap();
     assert!(validator.is_valid(&value));
     assert!(
-        kling_types::validate_json::<Kling16ProRequest>(value.clone())
+        kling_types::__private::validate_json::<Kling16ProRequest>(value.clone())
             .unwrap()
             .is_valid()
     );
@@ -47,7 +47,7 @@ fn request_check(c: &mut Criterion) {
     group.bench_function("kling_types", |b| {
         b.iter_batched(
             || value.clone(),
-            |value| kling_types::validate_json::<Kling16ProRequest>(black_box(value)),
+            |value| kling_types::__private::validate_json::<Kling16ProRequest>(black_box(value)),
             BatchSize::SmallInput,
         );
     });

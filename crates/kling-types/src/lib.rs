@@ -60,15 +60,16 @@
 //! ```
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod api_ext;
-pub mod checks;
-pub mod de;
 mod enums;
 #[rustfmt::skip]
 mod generated;
 mod ids;
+mod params;
 mod request;
-pub mod time;
 mod validation;
 
 pub use enums::ParseEnumError;
@@ -76,5 +77,6 @@ pub use enums::ParseEnumError;
 // `MODELS`.
 pub use generated::*;
 pub use ids::{AssetId, JobId, ModelId};
-pub use request::{ModelInfo, ModelRequest, find_model, validate_json};
+pub use params::{Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal, Param, ParamKind};
+pub use request::{ModelInfo, ModelRequest, find_model};
 pub use validation::{Finding, Validation, ValidationError};

@@ -13,7 +13,7 @@ use super::schema::{Checked, EnumDef, Kind, Property, SchemaError, Shape, Varian
 pub(crate) struct Runtime<'a>(pub(crate) &'a str);
 
 impl Runtime<'_> {
-    fn path(&self) -> TokenStream {
+    pub(crate) fn path(&self) -> TokenStream {
         let ident = format_ident!("{}", self.0);
         quote!(#ident)
     }
@@ -110,6 +110,7 @@ pub(crate) fn items(
             /// The JSON Schema this module was generated from, verbatim.
             pub const SCHEMA: &str = #schema;
         }));
+        items.extend(parse_items(super::table::params(checked, runtime)));
     }
     Ok(items)
 }
@@ -248,15 +249,15 @@ impl VisitMut for Tidy<'_> {
                     let integer = matches!(property.shape, Shape::Integer(_));
                     let attr: syn::Attribute = match (property.required, integer) {
                         (false, false) => {
-                            let path = format!("{runtime}::de::present");
+                            let path = format!("{runtime}::__private::de::present");
                             syn::parse_quote!(#[serde(default, deserialize_with = #path)])
                         }
                         (false, true) => {
-                            let path = format!("{runtime}::de::present_integer");
+                            let path = format!("{runtime}::__private::de::present_integer");
                             syn::parse_quote!(#[serde(default, deserialize_with = #path)])
                         }
                         (true, true) => {
-                            let path = format!("{runtime}::de::integer");
+                            let path = format!("{runtime}::__private::de::integer");
                             syn::parse_quote!(#[serde(deserialize_with = #path)])
                         }
                         (true, false) => {
@@ -277,7 +278,7 @@ impl VisitMut for Tidy<'_> {
                     let collection = matches!(&field.ty, syn::Type::Path(path)
                         if path.path.segments.last().is_some_and(|last| ["Vec", "Map", "BTreeMap"].iter().any(|name| last.ident == name)));
                     if defaulted && collection {
-                        let path = format!("{runtime}::de::null_as_default");
+                        let path = format!("{runtime}::__private::de::null_as_default");
                         field
                             .attrs
                             .push(syn::parse_quote!(#[serde(deserialize_with = #path)]));
@@ -566,7 +567,7 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
                 }
                 impl<'de> serde::Deserialize<'de> for #name {
                     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        let value = #rt::de::integer(deserializer)?;
+                        let value = #rt::__private::de::integer(deserializer)?;
                         Self::try_from(value).map_err(serde::de::Error::custom)
                     }
                 }
@@ -810,7 +811,7 @@ fn validation_checks(
             };
             checks.push(quote! {
                 if #condition {
-                    #rt::checks::requires(&mut validation, #field, #need);
+                    #rt::__private::checks::requires(&mut validation, #field, #need);
                 }
             });
         }
@@ -822,7 +823,7 @@ fn validation_checks(
                 .into_iter()
                 .flatten()
                 .collect();
-            let warn = quote!(#rt::checks::ignored(&mut validation, #json_name, #other, #why););
+            let warn = quote!(#rt::__private::checks::ignored(&mut validation, #json_name, #other, #why););
             checks.push(if conditions.is_empty() {
                 warn
             } else {
@@ -862,7 +863,7 @@ fn shape_checks(
             max_length,
         } if min_length.is_some() || max_length.is_some() => {
             let (min, max) = (count(min_length), count(max_length));
-            quote!(#rt::checks::string_length(&mut validation, #field, #value, #min, #max);)
+            quote!(#rt::__private::checks::string_length(&mut validation, #field, #value, #min, #max);)
         }
         Shape::Integer(bounds) | Shape::Number(bounds) if !bounds.is_empty() => {
             let as_f64 = if matches!(shape, Shape::Integer(_)) {
@@ -876,7 +877,7 @@ fn shape_checks(
                 bound(bounds.exclusive_maximum),
             );
             quote! {
-                #rt::checks::number(&mut validation, #field, #as_f64, &#rt::checks::Bounds {
+                #rt::__private::checks::number(&mut validation, #field, #as_f64, &#rt::Bounds {
                     minimum: #minimum,
                     maximum: #maximum,
                     exclusive_minimum: #exclusive_minimum,
@@ -891,7 +892,7 @@ fn shape_checks(
         } => {
             let count_check = (min_items.is_some() || max_items.is_some()).then(|| {
                 let (min, max) = (count(min_items), count(max_items));
-                quote!(#rt::checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
+                quote!(#rt::__private::checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
             });
             let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field), rt);
             let item_field = format!(

@@ -155,6 +155,8 @@ impl VariantValue {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Property {
     pub(crate) json_name: String,
+    /// The `kling generate` flag: `x-cli-flag`, or the name in kebab-case.
+    pub(crate) flag: String,
     pub(crate) required: bool,
     pub(crate) shape: Shape,
     pub(crate) description: Option<String>,
@@ -422,7 +424,9 @@ impl Walker<'_> {
             let property_node = self.object(property, &pointer)?;
             let ignored_when_present =
                 self.ignored_when_present(property_node, &pointer, properties_node)?;
-            self.cli_flag(property_node, &pointer)?;
+            let flag = self
+                .cli_flag(property_node, &pointer)?
+                .unwrap_or_else(|| kebab(name));
             let (lowered, shape) =
                 self.value(property_node, &pointer, &upper_camel(name), name, true)?;
             lowered_properties.insert(name.clone(), lowered);
@@ -432,6 +436,7 @@ impl Walker<'_> {
             }
             properties.push(Property {
                 json_name: name.clone(),
+                flag,
                 required: required.contains(name),
                 shape,
                 description: property_node
@@ -572,9 +577,13 @@ impl Walker<'_> {
 
     /// `x-cli-flag`: the `kling generate` flag of a parameter, when kebab-case of its
     /// name reads wrong (`referenceImages`, repeatable, is `--reference-image`).
-    fn cli_flag(&self, node: &Map<String, Value>, pointer: &str) -> Result<(), SchemaError> {
+    fn cli_flag(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Option<String>, SchemaError> {
         let Some(flag) = node.get("x-cli-flag") else {
-            return Ok(());
+            return Ok(None);
         };
         let is_kebab = |flag: &str| {
             flag.starts_with(|first: char| first.is_ascii_lowercase())
@@ -585,7 +594,7 @@ impl Walker<'_> {
                 && !flag.contains("--")
         };
         match flag.as_str() {
-            Some(flag) if is_kebab(flag) => Ok(()),
+            Some(flag) if is_kebab(flag) => Ok(Some(flag.to_owned())),
             _ => Err(self.error(
                 &format!("{pointer}/x-cli-flag"),
                 format!("`x-cli-flag` must be a flag name in kebab-case, got {flag}"),
@@ -1218,6 +1227,23 @@ fn is_upper_camel_ident(name: &str) -> bool {
         && name != "Self"
 }
 
+/// A parameter's flag when the schema names none: `cfgScale` → `cfg-scale`,
+/// `seed_value` → `seed-value`.
+pub(crate) fn kebab(name: &str) -> String {
+    let mut flag = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            flag.push('-');
+            flag.push(c.to_ascii_lowercase());
+        } else if c == '_' {
+            flag.push('-');
+        } else {
+            flag.push(c);
+        }
+    }
+    flag.trim_start_matches('-').to_owned()
+}
+
 /// `model_kling-v1-6-pro` → `kling_v1_6_pro`.
 pub(crate) fn module_name(model_id: &str) -> String {
     let name: String = model_id
@@ -1251,5 +1277,7 @@ mod tests {
         assert_eq!(variant_name("10"), "V10");
         assert_eq!(variant_name("txt2video"), "Txt2video");
         assert_eq!(module_name("model_kling-v1-6-pro"), "kling_v1_6_pro");
+        assert_eq!(kebab("cfgScale"), "cfg-scale");
+        assert_eq!(kebab("negativePrompt"), "negative-prompt");
     }
 }

@@ -159,7 +159,7 @@ async fn last_entry(ctx: &Ctx) -> anyhow::Result<crate::history::Entry> {
         ctx.out
             .note("the last submit's answer was lost: looking for its job");
         // A minute of clock skew; a date the history mangled means "since ever".
-        let since = kling_types::time::parse_iso8601(&entry.submitted_at)
+        let since = kling_types::__private::time::parse_iso8601(&entry.submitted_at)
             .and_then(|at| at.checked_sub(Duration::from_secs(60)))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         match ctx

@@ -9,14 +9,14 @@ pub struct Asset {
     pub author_id: Option<String>,
     /// The collections holding the asset.
     #[serde(rename = "collectionIds", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub collection_ids: Vec<String>,
     /// When the asset was created (ISO 8601).
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// The edits the platform offers for the asset.
     #[serde(rename = "editCapabilities", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub edit_capabilities: Vec<String>,
     /// The first frame of a video.
     #[serde(rename = "firstFrame", skip_serializing_if = "Option::is_none")]
@@ -52,7 +52,7 @@ pub struct Asset {
     pub status: Option<AssetStatus>,
     /// The asset's tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub tags: Vec<String>,
     /// When the asset last changed (ISO 8601).
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]

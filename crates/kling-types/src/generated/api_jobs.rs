@@ -13,7 +13,7 @@ pub struct Billing {
         default,
         skip_serializing_if = "std :: collections :: BTreeMap::is_empty"
     )]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub cu_cost_details: std::collections::BTreeMap<String, f64>,
     /// Creative units discounted.
     #[serde(rename = "cuDiscount", skip_serializing_if = "Option::is_none")]
@@ -32,7 +32,7 @@ pub struct EstimateResponse {
         default,
         skip_serializing_if = "std :: collections :: BTreeMap::is_empty"
     )]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub cost_details: std::collections::BTreeMap<String, f64>,
     /// Creative units the job would cost.
     #[serde(rename = "creativeUnitsCost", skip_serializing_if = "Option::is_none")]
@@ -51,7 +51,7 @@ pub struct GenerateResponse {
         default,
         skip_serializing_if = "std :: collections :: BTreeMap::is_empty"
     )]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub cost_details: std::collections::BTreeMap<String, f64>,
     /// Creative units the job costs.
     #[serde(rename = "creativeUnitsCost", skip_serializing_if = "Option::is_none")]
@@ -94,7 +94,7 @@ pub struct Job {
     pub status: JobStatus,
     /// Every status the job went through, oldest first.
     #[serde(rename = "statusHistory", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub status_history: Vec<StatusChange>,
     /// When the job last changed (ISO 8601).
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
@@ -116,7 +116,7 @@ pub struct JobList {
 pub struct JobMetadata {
     /// The assets the job produced, once it succeeded.
     #[serde(rename = "assetIds", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub asset_ids: Vec<crate::AssetId>,
     /// Why the job failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,7 +126,7 @@ pub struct JobMetadata {
     pub hint: Option<String>,
     /// The request's parameters, as the API received them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub input: serde_json::Map<String, serde_json::Value>,
     /// The model the job ran.
     #[serde(rename = "modelId", skip_serializing_if = "Option::is_none")]

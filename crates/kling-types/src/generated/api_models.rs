@@ -6,11 +6,11 @@
 pub struct Model {
     /// What it can do: `txt2video`, `img2video`, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub capabilities: Vec<String>,
     /// The collections holding the model.
     #[serde(rename = "collectionIds", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub collection_ids: Vec<String>,
     /// When the model was created (ISO 8601).
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
@@ -20,13 +20,13 @@ pub struct Model {
     pub custom: Option<bool>,
     /// Example outputs.
     #[serde(rename = "exampleAssetIds", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub example_asset_ids: Vec<crate::AssetId>,
     /// The model id (`model_…`).
     pub id: crate::ModelId,
     /// The parameters a generation takes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub inputs: Vec<ModelInput>,
     /// The model's human name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +45,7 @@ pub struct Model {
     pub status: Option<String>,
     /// The model's tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub tags: Vec<String>,
     /// How many images the model was trained on.
     #[serde(rename = "trainingImagesNumber", skip_serializing_if = "Option::is_none")]
@@ -63,7 +63,7 @@ pub struct Model {
 pub struct ModelInput {
     /// The only values accepted.
     #[serde(rename = "allowedValues", default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub allowed_values: Vec<serde_json::Value>,
     /// The value used when the parameter is left out.
     #[serde(skip_serializing_if = "Option::is_none")]

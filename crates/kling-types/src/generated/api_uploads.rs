@@ -38,7 +38,7 @@ pub struct Upload {
     pub owner_id: Option<String>,
     /// The parts to PUT, while the upload is pending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(deserialize_with = "crate::de::null_as_default")]
+    #[serde(deserialize_with = "crate::__private::de::null_as_default")]
     pub parts: Vec<UploadPart>,
     /// Where the upload is.
     pub status: UploadStatus,

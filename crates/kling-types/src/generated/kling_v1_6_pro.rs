@@ -15,7 +15,7 @@ pub struct Kling16ProRequest {
     ///
     /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
     #[serde(rename = "startImage", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub start_image: Option<crate::AssetId>,
     /// Used to generate a video that transitions from the first frame to this image. Requires a first frame image.
     ///
@@ -23,7 +23,7 @@ pub struct Kling16ProRequest {
     ///
     /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
     #[serde(rename = "endImage", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub end_image: Option<crate::AssetId>,
     /// Things you do not want to see in the video.
     ///
@@ -31,13 +31,13 @@ pub struct Kling16ProRequest {
     ///
     /// Left out, the API uses `""`.
     #[serde(rename = "negativePrompt", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub negative_prompt: Option<String>,
     /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
     ///
     /// From 1 to 4 items.
     #[serde(rename = "referenceImages", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub reference_images: Option<Vec<crate::AssetId>>,
     /// Aspect ratio of the video. Ignored if first frame is provided.
     ///
@@ -47,7 +47,7 @@ pub struct Kling16ProRequest {
     ///
     /// Ignored when `startImage` is set: the video takes the aspect ratio of its first frame.
     #[serde(rename = "aspectRatio", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub aspect_ratio: Option<AspectRatio>,
     /// Higher values follow the prompt more closely, lower values are more creative.
     ///
@@ -55,7 +55,7 @@ pub struct Kling16ProRequest {
     ///
     /// Left out, the API uses `0.5`.
     #[serde(rename = "cfgScale", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub cfg_scale: Option<f64>,
     /// Duration in seconds.
     ///
@@ -63,7 +63,7 @@ pub struct Kling16ProRequest {
     ///
     /// Left out, the API uses `5`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(default, deserialize_with = "crate::__private::de::present")]
     pub duration: Option<Duration>,
 }
 /// Aspect ratio of the video. Ignored if first frame is provided.
@@ -184,7 +184,7 @@ impl<'de> serde::Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value = crate::de::integer(deserializer)?;
+        let value = crate::__private::de::integer(deserializer)?;
         Self::try_from(value).map_err(serde::de::Error::custom)
     }
 }
@@ -299,7 +299,7 @@ impl crate::ModelRequest for Kling16ProRequest {
     fn validate(&self) -> crate::Validation {
         let mut validation = crate::Validation::new();
         let value = &self.prompt;
-        crate::checks::string_length(
+        crate::__private::checks::string_length(
             &mut validation,
             "prompt",
             value,
@@ -307,7 +307,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             Some(2500),
         );
         if let Some(value) = &self.negative_prompt {
-            crate::checks::string_length(
+            crate::__private::checks::string_length(
                 &mut validation,
                 "negativePrompt",
                 value,
@@ -316,7 +316,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if let Some(value) = &self.reference_images {
-            crate::checks::item_count(
+            crate::__private::checks::item_count(
                 &mut validation,
                 "referenceImages",
                 value.len(),
@@ -325,11 +325,11 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if let Some(value) = &self.cfg_scale {
-            crate::checks::number(
+            crate::__private::checks::number(
                 &mut validation,
                 "cfgScale",
                 *value,
-                &crate::checks::Bounds {
+                &crate::Bounds {
                     minimum: Some(0.0),
                     maximum: Some(1.0),
                     exclusive_minimum: None,
@@ -338,10 +338,14 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.end_image.is_some() && self.start_image.is_none() {
-            crate::checks::requires(&mut validation, "endImage", "startImage");
+            crate::__private::checks::requires(
+                &mut validation,
+                "endImage",
+                "startImage",
+            );
         }
         if self.start_image.is_some() && self.reference_images.is_some() {
-            crate::checks::ignored(
+            crate::__private::checks::ignored(
                 &mut validation,
                 "startImage",
                 "referenceImages",
@@ -349,7 +353,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.end_image.is_some() && self.reference_images.is_some() {
-            crate::checks::ignored(
+            crate::__private::checks::ignored(
                 &mut validation,
                 "endImage",
                 "referenceImages",
@@ -357,7 +361,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.aspect_ratio.is_some() && self.start_image.is_some() {
-            crate::checks::ignored(
+            crate::__private::checks::ignored(
                 &mut validation,
                 "aspectRatio",
                 "startImage",
@@ -452,3 +456,135 @@ pub const SCHEMA: &str = r#"{
   }
 }
 "#;
+/// The parameters of [`Kling16ProRequest`], in the schema's order.
+pub static PARAMS: &[crate::Param] = &[
+    crate::Param::new(
+            "prompt",
+            "prompt",
+            crate::ParamKind::Text(crate::Length {
+                min: Some(1),
+                max: Some(2500),
+            }),
+        )
+        .required()
+        .with_description("Describe your video."),
+    crate::Param::new(
+            "startImage",
+            "start-image",
+            crate::ParamKind::Asset(crate::FileKind::Image),
+        )
+        .with_description("Image used as the first frame of the video.")
+        .with_ignored_when(
+            &[
+                crate::IgnoredWhen {
+                    other: "referenceImages",
+                    reason: "start and end images are ignored when reference images are used",
+                },
+            ],
+        ),
+    crate::Param::new(
+            "endImage",
+            "end-image",
+            crate::ParamKind::Asset(crate::FileKind::Image),
+        )
+        .with_description(
+            "Used to generate a video that transitions from the first frame to this image. Requires a first frame image.",
+        )
+        .with_needs(&["startImage"])
+        .with_ignored_when(
+            &[
+                crate::IgnoredWhen {
+                    other: "referenceImages",
+                    reason: "start and end images are ignored when reference images are used",
+                },
+            ],
+        ),
+    crate::Param::new(
+            "negativePrompt",
+            "negative-prompt",
+            crate::ParamKind::Text(crate::Length {
+                min: None,
+                max: Some(2500),
+            }),
+        )
+        .with_default(crate::Literal::Text(""))
+        .with_description("Things you do not want to see in the video."),
+    crate::Param::new(
+            "referenceImages",
+            "reference-image",
+            crate::ParamKind::List {
+                items: &crate::ParamKind::Asset(crate::FileKind::Image),
+                count: crate::Length {
+                    min: Some(1),
+                    max: Some(4),
+                },
+            },
+        )
+        .with_description(
+            "Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.",
+        ),
+    crate::Param::new(
+            "aspectRatio",
+            "aspect-ratio",
+            crate::ParamKind::Choice(
+                &[
+                    crate::Choice {
+                        value: crate::ChoiceValue::Text("16:9"),
+                        rust_name: "Landscape16x9",
+                    },
+                    crate::Choice {
+                        value: crate::ChoiceValue::Text("9:16"),
+                        rust_name: "Portrait9x16",
+                    },
+                    crate::Choice {
+                        value: crate::ChoiceValue::Text("1:1"),
+                        rust_name: "Square1x1",
+                    },
+                ],
+            ),
+        )
+        .with_default(crate::Literal::Choice(0))
+        .with_description(
+            "Aspect ratio of the video. Ignored if first frame is provided.",
+        )
+        .with_ignored_when(
+            &[
+                crate::IgnoredWhen {
+                    other: "startImage",
+                    reason: "the video takes the aspect ratio of its first frame",
+                },
+            ],
+        ),
+    crate::Param::new(
+            "cfgScale",
+            "cfg-scale",
+            crate::ParamKind::Number(crate::Bounds {
+                minimum: Some(0.0),
+                maximum: Some(1.0),
+                exclusive_minimum: None,
+                exclusive_maximum: None,
+            }),
+        )
+        .with_default(crate::Literal::Number(0.5))
+        .with_description(
+            "Higher values follow the prompt more closely, lower values are more creative.",
+        ),
+    crate::Param::new(
+            "duration",
+            "duration",
+            crate::ParamKind::Choice(
+                &[
+                    crate::Choice {
+                        value: crate::ChoiceValue::Integer(5),
+                        rust_name: "Seconds5",
+                    },
+                    crate::Choice {
+                        value: crate::ChoiceValue::Integer(10),
+                        rust_name: "Seconds10",
+                    },
+                ],
+            ),
+        )
+        .with_default(crate::Literal::Choice(0))
+        .with_description("Duration in seconds."),
+];

@@ -214,7 +214,7 @@ impl Journal {
     pub(crate) async fn record(&self, key: &str, event: Event) -> anyhow::Result<()> {
         let record = Record {
             key: key.to_owned(),
-            at: kling_types::time::format_iso8601(SystemTime::now()),
+            at: kling_types::__private::time::format_iso8601(SystemTime::now()),
             event,
         };
         let text = serde_json::to_string(&record)?;
@@ -277,7 +277,7 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
             file,
             "process {}, since {}",
             std::process::id(),
-            kling_types::time::format_iso8601(SystemTime::now())
+            kling_types::__private::time::format_iso8601(SystemTime::now())
         )
     });
     Ok(file)
@@ -343,7 +343,7 @@ fn read(path: &Path) -> anyhow::Result<Read> {
             Ok(record) => known
                 .entry(record.key)
                 .or_default()
-                .apply(kling_types::time::parse_iso8601(&record.at), record.event),
+                .apply(kling_types::__private::time::parse_iso8601(&record.at), record.event),
             Err(error) => warnings.push(format!(
                 "{} line {number} is not a record this kling knows ({error}): skipped",
                 path.display()
@@ -434,7 +434,7 @@ fn migrate_v1(
             known
                 .entry(key.clone())
                 .or_default()
-                .apply(kling_types::time::parse_iso8601(&record.at), event.clone());
+                .apply(kling_types::__private::time::parse_iso8601(&record.at), event.clone());
             out.push((key.clone(), event, record.at.clone()));
         }
     }
