@@ -1128,7 +1128,9 @@ async fn extreme_settings_still_answer() {
     let job_id = api.submit("forever").await;
     let job = api.job(&job_id).await;
     assert_eq!(job["status"], "queued");
-    assert!(kling_types::__private::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some());
+    assert!(
+        kling_types::__private::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some()
+    );
     assert_eq!(api.get("/jobs").await.status, 200);
     // The output's id, which the job shows only once it succeeds.
     let asset_id = api.sandbox.jobs()[0].output_asset_id.clone();

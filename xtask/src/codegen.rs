@@ -243,7 +243,11 @@ fn registry(out: &mut String, models: &[schema::Checked], runtime: &str, feature
     let _ = writeln!(out, "pub static MODELS: &[{runtime}::ModelInfo] = &[");
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
         if features {
-            let _ = writeln!(out, "    #[cfg(feature = \"{}\")]", feature_name(&model.module));
+            let _ = writeln!(
+                out,
+                "    #[cfg(feature = \"{}\")]",
+                feature_name(&model.module)
+            );
         }
         let _ = writeln!(
             out,

@@ -645,10 +645,16 @@ impl Client {
             call = call.query("type", job_type.clone());
         }
         if let Some(moment) = filter.created_after {
-            call = call.query("createdAfter", kling_types::__private::time::format_iso8601(moment));
+            call = call.query(
+                "createdAfter",
+                kling_types::__private::time::format_iso8601(moment),
+            );
         }
         if let Some(moment) = filter.updated_after {
-            call = call.query("updatedAfter", kling_types::__private::time::format_iso8601(moment));
+            call = call.query(
+                "updatedAfter",
+                kling_types::__private::time::format_iso8601(moment),
+            );
         }
         if let Some(token) = token {
             call = call.query("paginationToken", token);

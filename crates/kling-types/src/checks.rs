@@ -4,10 +4,10 @@
 //! Under `__private`: code generated outside this crate (the generator's test
 //! fixtures) calls them too; users never need them directly.
 
-pub use crate::params::{Bounds, Length};
-use crate::params::plural;
-use crate::validation::Finding;
 use crate::Validation;
+use crate::params::plural;
+pub use crate::params::{Bounds, Length};
+use crate::validation::Finding;
 
 /// Checks a number against its bounds.
 ///
@@ -20,10 +20,7 @@ use crate::Validation;
 /// ```
 pub fn number(validation: &mut Validation, field: &str, value: f64, bounds: &Bounds) {
     if !bounds.admits(value) {
-        validation.problem(
-            field,
-            format!("is {value} but must be {}", bounds),
-        );
+        validation.problem(field, format!("is {value} but must be {}", bounds));
     }
 }
 

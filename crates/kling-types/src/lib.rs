@@ -77,6 +77,8 @@ pub use enums::ParseEnumError;
 // `MODELS`.
 pub use generated::*;
 pub use ids::{AssetId, JobId, ModelId};
-pub use params::{Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal, Param, ParamKind};
+pub use params::{
+    Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal, Param, ParamKind,
+};
 pub use request::{ModelInfo, ModelRequest, find_model};
 pub use validation::{Finding, Validation, ValidationError};

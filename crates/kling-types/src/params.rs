@@ -17,7 +17,6 @@
 
 use std::fmt;
 
-
 /// One parameter of a model's request.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]

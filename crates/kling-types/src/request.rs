@@ -59,7 +59,9 @@ impl ModelInfo {
     /// assert!(model.param("fps").is_none());
     /// ```
     pub fn param(&self, json_name: &str) -> Option<&'static Param> {
-        self.params.iter().find(|param| param.json_name == json_name)
+        self.params
+            .iter()
+            .find(|param| param.json_name == json_name)
     }
 }
 

@@ -823,7 +823,8 @@ fn validation_checks(
                 .into_iter()
                 .flatten()
                 .collect();
-            let warn = quote!(#rt::__private::checks::ignored(&mut validation, #json_name, #other, #why););
+            let warn =
+                quote!(#rt::__private::checks::ignored(&mut validation, #json_name, #other, #why););
             checks.push(if conditions.is_empty() {
                 warn
             } else {

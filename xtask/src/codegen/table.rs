@@ -56,9 +56,10 @@ fn param(checked: &Checked, property: &Property, rt: &TokenStream) -> TokenStrea
         tokens = quote!(#tokens.with_needs(&[#( #needs ),*]));
     }
     if !property.ignored_when_present.is_empty() {
-        let rules = property.ignored_when_present.iter().map(|(other, reason)| {
-            quote!(#rt::IgnoredWhen { other: #other, reason: #reason })
-        });
+        let rules = property
+            .ignored_when_present
+            .iter()
+            .map(|(other, reason)| quote!(#rt::IgnoredWhen { other: #other, reason: #reason }));
         tokens = quote!(#tokens.with_ignored_when(&[#( #rules ),*]));
     }
     tokens
@@ -151,15 +152,20 @@ fn literal(
 }
 
 fn length(min: Option<u64>, max: Option<u64>, rt: &TokenStream) -> TokenStream {
-    let (min, max) = (option(min.map(Literal::u64_unsuffixed)), option(max.map(Literal::u64_unsuffixed)));
+    let (min, max) = (
+        option(min.map(Literal::u64_unsuffixed)),
+        option(max.map(Literal::u64_unsuffixed)),
+    );
     quote!(#rt::Length { min: #min, max: #max })
 }
 
 fn bounds_tokens(bounds: &Bounds, rt: &TokenStream) -> TokenStream {
     let bound = |value: Option<f64>| option(value.map(Literal::f64_unsuffixed));
     let (minimum, maximum) = (bound(bounds.minimum), bound(bounds.maximum));
-    let (exclusive_minimum, exclusive_maximum) =
-        (bound(bounds.exclusive_minimum), bound(bounds.exclusive_maximum));
+    let (exclusive_minimum, exclusive_maximum) = (
+        bound(bounds.exclusive_minimum),
+        bound(bounds.exclusive_maximum),
+    );
     quote! {
         #rt::Bounds {
             minimum: #minimum,

@@ -36,38 +36,37 @@ pub(crate) fn prepare(
             known.join(", ")
         ))
     })?;
-    let params = params::params();
-    let request = params::request(model, &params, matches);
+    let request = params::request(model, kling_types::MODELS, matches);
     let body = Value::Object(request.body);
     // In messages, parameters go by their flags: `startImage` is `--start-image`.
-    let in_flags = |text: &str| {
-        params.iter().fold(text.to_owned(), |text, param| {
-            text.replace(
-                &format!("`{}`", param.json_name),
-                &format!("--{}", param.flag),
-            )
-        })
+    let flag_of = |json_name: &str| params::flag_of(model, json_name);
+    let named = |finding: &kling_types::Finding| {
+        let index = &finding.field[finding.parameter().len()..];
+        format!(
+            "{}{index} {}",
+            flag_of(finding.parameter()),
+            finding.message_naming(flag_of)
+        )
     };
-    let flag_of = |field: &str| {
-        let json_name = field.split('[').next().unwrap_or(field);
-        params
+    let rank = |finding: &kling_types::Finding| {
+        model
+            .params
             .iter()
-            .find(|param| param.json_name == json_name)
-            .map_or_else(
-                || field.to_owned(),
-                |param| format!("--{}{}", param.flag, &field[json_name.len()..]),
-            )
+            .position(|param| param.json_name == finding.parameter())
+            .unwrap_or(model.params.len())
     };
     // What the flags themselves got wrong is already said: the model's findings about
     // those parameters (or naming them: "needs `startImage`") would be about a stand-in
     // or a value left out.
     let about_flagged = |finding: &kling_types::Finding| {
-        let field = finding.field.split('[').next().unwrap_or(&finding.field);
-        request.flagged.iter().any(|flagged| {
-            flagged == field
-                || *flagged == finding.field
-                || finding.message.contains(&format!("`{flagged}`"))
-        })
+        [
+            Some(finding.parameter()),
+            Some(finding.field.as_str()),
+            finding.other.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|name| request.flagged.contains(name))
     };
     let mut problems = request.problems;
     match (model.validate_json)(body.clone()) {
@@ -77,19 +76,16 @@ pub(crate) fn prepare(
                 .iter()
                 .filter(|warning| !about_flagged(warning))
             {
-                out.warn(&format!(
-                    "{} {}",
-                    flag_of(&warning.field),
-                    in_flags(&warning.message)
-                ));
+                out.warn(&named(warning));
             }
             problems.extend(
                 validation
                     .problems()
                     .iter()
                     .filter(|problem| !about_flagged(problem))
-                    .map(|problem| {
-                        format!("{} {}", flag_of(&problem.field), in_flags(&problem.message))
+                    .map(|problem| params::Problem {
+                        rank: rank(problem),
+                        text: named(problem),
                     }),
             );
         }
@@ -97,31 +93,21 @@ pub(crate) fn prepare(
         Err(_) if !problems.is_empty() => {}
         Err(error) => {
             return Err(crate::exit::usage(format!(
-                "the request does not fit {}: {}",
-                model.title,
-                in_flags(&error.to_string())
+                "the request does not fit {}: {error}",
+                model.title
             )));
         }
     }
     if !problems.is_empty() {
-        // In the order of the flags in `--help`.
-        let rank = |problem: &String| {
-            params
-                .iter()
-                .position(|param| {
-                    problem
-                        .strip_prefix(&format!("--{}", param.flag))
-                        .is_some_and(|rest| rest.starts_with([' ', '[', ':']))
-                })
-                .unwrap_or(params.len())
-        };
-        problems.sort_by_key(rank);
+        // In the order of the flags in `--help` (a stable sort keeps each flag's own order).
+        problems.sort_by_key(|problem| problem.rank);
         let count = problems.len();
         let title = if count == 1 {
             "the request has a problem".to_owned()
         } else {
             format!("the request has {count} problems")
         };
+        let problems: Vec<String> = problems.into_iter().map(|problem| problem.text).collect();
         return Err(crate::exit::usage(format!(
             "{title} (nothing was sent):\n  {}",
             problems.join("\n  ")

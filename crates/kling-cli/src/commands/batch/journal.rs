@@ -340,10 +340,10 @@ fn read(path: &Path) -> anyhow::Result<Read> {
     }
     for (number, text) in &records[1..] {
         match serde_json::from_str::<Record>(text) {
-            Ok(record) => known
-                .entry(record.key)
-                .or_default()
-                .apply(kling_types::__private::time::parse_iso8601(&record.at), record.event),
+            Ok(record) => known.entry(record.key).or_default().apply(
+                kling_types::__private::time::parse_iso8601(&record.at),
+                record.event,
+            ),
             Err(error) => warnings.push(format!(
                 "{} line {number} is not a record this kling knows ({error}): skipped",
                 path.display()
@@ -431,10 +431,10 @@ fn migrate_v1(
                 },
                 _ => continue,
             };
-            known
-                .entry(key.clone())
-                .or_default()
-                .apply(kling_types::__private::time::parse_iso8601(&record.at), event.clone());
+            known.entry(key.clone()).or_default().apply(
+                kling_types::__private::time::parse_iso8601(&record.at),
+                event.clone(),
+            );
             out.push((key.clone(), event, record.at.clone()));
         }
     }
