@@ -2,6 +2,8 @@
 //! (and the generator's compiled test fixtures), byte for byte the same on every run.
 //! `--check` writes nothing and fails with a diff when a checked-in file is stale.
 
+mod imports;
+mod request;
 mod rust;
 mod schema;
 mod table;
@@ -183,15 +185,16 @@ fn render(
     let items = rust::items(checked, file, text, runtime)?;
     let doc = match &checked.model {
         Some(model) => {
-            let mut doc = if model.title == model.id {
-                format!(" `{}`.", model.id)
+            // The description is the request struct's doc: said once.
+            let name = &model.rust_name;
+            if model.title == model.id {
+                format!(" `{}`: [`{name}`] and its enums.", model.id)
             } else {
-                format!(" {} (`{}`).", model.title, model.id)
-            };
-            if !model.description.is_empty() {
-                let _ = write!(doc, "\n\n {}", model.description);
+                format!(
+                    " {} (`{}`): [`{name}`] and its enums.",
+                    model.title, model.id
+                )
             }
-            doc
         }
         None => format!(" Wire types of the Scenario API from `{file}`."),
     };
@@ -199,16 +202,33 @@ fn render(
         .split('\n')
         .map(|line| syn::parse_quote!(#![doc = #line]))
         .collect();
-    let file_ast = syn::File {
+    Ok(format!("{}\n{}", header(file), unparse(attrs, items)))
+}
+
+/// The file as prettyplease formats it, with a blank line between items (prettyplease
+/// writes them one after the other); `use` items stay together.
+fn unparse(attrs: Vec<syn::Attribute>, items: Vec<syn::Item>) -> String {
+    let mut out = prettyplease::unparse(&syn::File {
         shebang: None,
         attrs,
-        items,
-    };
-    Ok(format!(
-        "{}\n{}",
-        header(file),
-        prettyplease::unparse(&file_ast)
-    ))
+        items: Vec::new(),
+    });
+    let mut previous_was_use = None;
+    for item in items {
+        let is_use = matches!(item, syn::Item::Use(_));
+        if previous_was_use.is_some() && !(is_use && previous_was_use == Some(true)) {
+            out.push('\n');
+        } else if previous_was_use.is_none() {
+            out.push('\n');
+        }
+        previous_was_use = Some(is_use);
+        out.push_str(&prettyplease::unparse(&syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items: vec![item],
+        }));
+    }
+    out
 }
 
 fn header(source: &str) -> String {

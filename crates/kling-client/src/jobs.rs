@@ -312,9 +312,9 @@ impl Client {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let sandbox = kling_sandbox::Sandbox::start(kling_sandbox::SandboxConfig::default()).await?;
     /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
-    /// use kling_types::kling_v1_6_pro::{Duration, Kling16ProRequest};
+    /// use kling_types::kling_v1_6_pro::{DurationValue, Kling16ProRequest};
     ///
-    /// let request = Kling16ProRequest::new("a red fox running through snow").with_duration(Duration::Seconds10);
+    /// let request = Kling16ProRequest::new("a red fox running through snow").with_duration(DurationValue::Seconds10);
     /// let submitted = client.submit(&request).await?;
     /// println!("started {} for {:?} creative units", submitted.job_id(), submitted.cost);
     /// # Ok(())

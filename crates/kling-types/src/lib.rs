@@ -12,11 +12,11 @@
 //!
 //! ```
 //! use kling_types::{AssetId, ModelRequest};
-//! use kling_types::kling_v1_6_pro::{AspectRatio, Duration, Kling16ProRequest};
+//! use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue, Kling16ProRequest};
 //!
 //! let request = Kling16ProRequest::new("a red fox running through snow")
 //!     .with_aspect_ratio(AspectRatio::Portrait9x16)
-//!     .with_duration(Duration::Seconds10)
+//!     .with_duration(DurationValue::Seconds10)
 //!     .with_cfg_scale(0.7);
 //!
 //! // Every problem at once; an empty report means the API will accept it.

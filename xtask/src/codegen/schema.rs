@@ -184,6 +184,9 @@ pub(crate) struct Checked {
     /// `(field, fields it requires)` from draft-07 `dependencies`.
     pub(crate) dependencies: Vec<(String, Vec<String>)>,
     pub(crate) enums: Vec<EnumDef>,
+    /// A model's request accepts parameters its schema does not list
+    /// (`additionalProperties` left out or `true`).
+    pub(crate) open_request: bool,
     /// What typify reads.
     pub(crate) lowered: Value,
     /// `(definition name, Rust type)` for typify's `with_replacement`.
@@ -427,8 +430,13 @@ impl Walker<'_> {
             let flag = self
                 .cli_flag(property_node, &pointer)?
                 .unwrap_or_else(|| kebab(name));
-            let (lowered, shape) =
-                self.value(property_node, &pointer, &upper_camel(name), name, true)?;
+            let (lowered, shape) = self.value(
+                property_node,
+                &pointer,
+                &property_type_name(name),
+                name,
+                true,
+            )?;
             lowered_properties.insert(name.clone(), lowered);
             let default = property_node.get("default").cloned();
             if let Some(default) = &default {
@@ -469,6 +477,7 @@ impl Walker<'_> {
             properties,
             dependencies,
             enums: self.enums,
+            open_request: additional,
             lowered,
             replacements: self.replacements,
         })
@@ -511,6 +520,7 @@ impl Walker<'_> {
             properties: Vec::new(),
             dependencies: Vec::new(),
             enums: self.enums,
+            open_request: false,
             lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
             replacements: self.replacements,
         })
@@ -1169,6 +1179,41 @@ pub fn request_type_name(title: &str) -> String {
     format!("{}Request", upper_camel(title.trim_start_matches("model_")))
 }
 
+/// Names of std types that users import, which a generated type must not take: a
+/// `duration` parameter's enum would otherwise shadow `std::time::Duration`.
+const STD_NAMES: &[&str] = &[
+    "Arc",
+    "Box",
+    "Cell",
+    "Cow",
+    "Duration",
+    "Error",
+    "File",
+    "Instant",
+    "Option",
+    "Ordering",
+    "Path",
+    "PathBuf",
+    "Range",
+    "Rc",
+    "RefCell",
+    "Result",
+    "String",
+    "SystemTime",
+    "Vec",
+];
+
+/// The type a model parameter's own type (its enum) is named: `aspectRatio` →
+/// `AspectRatio`, `duration` → `DurationValue` (not std's `Duration`).
+pub(crate) fn property_type_name(name: &str) -> String {
+    let type_name = upper_camel(name);
+    if STD_NAMES.contains(&type_name.as_str()) {
+        format!("{type_name}Value")
+    } else {
+        type_name
+    }
+}
+
 /// `aspectRatio` → `AspectRatio`, `Kling 1.6 Pro` → `Kling16Pro`, `in-progress` → `InProgress`.
 pub(crate) fn upper_camel(text: &str) -> String {
     let mut out = String::new();
@@ -1277,6 +1322,8 @@ mod tests {
         assert_eq!(variant_name("10"), "V10");
         assert_eq!(variant_name("txt2video"), "Txt2video");
         assert_eq!(module_name("model_kling-v1-6-pro"), "kling_v1_6_pro");
+        assert_eq!(property_type_name("aspectRatio"), "AspectRatio");
+        assert_eq!(property_type_name("duration"), "DurationValue");
         assert_eq!(kebab("cfgScale"), "cfg-scale");
         assert_eq!(kebab("negativePrompt"), "negative-prompt");
     }

@@ -6,12 +6,10 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use serde_json::Value;
 
-use super::rust::Runtime;
 use super::schema::{Bounds, Checked, IdKind, Property, Shape, VariantValue};
 
 /// `pub static PARAMS: &[Param] = &[…];` for a checked model schema.
-pub(crate) fn params(checked: &Checked, runtime: Runtime<'_>) -> TokenStream {
-    let rt = runtime.path();
+pub(crate) fn params(checked: &Checked) -> TokenStream {
     let request = checked
         .model
         .as_ref()
@@ -21,25 +19,25 @@ pub(crate) fn params(checked: &Checked, runtime: Runtime<'_>) -> TokenStream {
     let params = checked
         .properties
         .iter()
-        .map(|property| param(checked, property, &rt));
+        .map(|property| param(checked, property));
     quote! {
         #[doc = #doc]
-        pub static PARAMS: &[#rt::Param] = &[#( #params ),*];
+        pub static PARAMS: &[Param] = &[#( #params ),*];
     }
 }
 
-fn param(checked: &Checked, property: &Property, rt: &TokenStream) -> TokenStream {
+fn param(checked: &Checked, property: &Property) -> TokenStream {
     let json_name = &property.json_name;
     let flag = &property.flag;
-    let kind = kind(checked, &property.shape, rt);
-    let mut tokens = quote!(#rt::Param::new(#json_name, #flag, #kind));
+    let kind = kind(checked, &property.shape);
+    let mut tokens = quote!(Param::new(#json_name, #flag, #kind));
     if property.required {
         tokens = quote!(#tokens.required());
     }
     if let Some(default) = property
         .default
         .as_ref()
-        .and_then(|default| literal(checked, &property.shape, default, rt))
+        .and_then(|default| literal(checked, &property.shape, default))
     {
         tokens = quote!(#tokens.with_default(#default));
     }
@@ -59,107 +57,105 @@ fn param(checked: &Checked, property: &Property, rt: &TokenStream) -> TokenStrea
         let rules = property
             .ignored_when_present
             .iter()
-            .map(|(other, reason)| quote!(#rt::IgnoredWhen { other: #other, reason: #reason }));
+            .map(|(other, reason)| quote!(IgnoredWhen { other: #other, reason: #reason }));
         tokens = quote!(#tokens.with_ignored_when(&[#( #rules ),*]));
     }
     tokens
 }
 
-fn kind(checked: &Checked, shape: &Shape, rt: &TokenStream) -> TokenStream {
+fn kind(checked: &Checked, shape: &Shape) -> TokenStream {
     match shape {
         Shape::String {
             min_length,
             max_length,
         } => {
-            let length = length(*min_length, *max_length, rt);
-            quote!(#rt::ParamKind::Text(#length))
+            let length = length(*min_length, *max_length);
+            quote!(ParamKind::Text(#length))
         }
-        Shape::Id(IdKind::Asset) => quote!(#rt::ParamKind::Asset(#rt::FileKind::Image)),
-        Shape::Id(IdKind::Job) => quote!(#rt::ParamKind::JobId),
-        Shape::Id(IdKind::Model) => quote!(#rt::ParamKind::ModelId),
+        Shape::Id(IdKind::Asset) => quote!(ParamKind::Asset(FileKind::Image)),
+        Shape::Id(IdKind::Job) => quote!(ParamKind::JobId),
+        Shape::Id(IdKind::Model) => quote!(ParamKind::ModelId),
         Shape::Enum(index) => {
             let choices = checked.enums[*index].variants.iter().map(|variant| {
                 let rust_name = &variant.rust_name;
                 let value = match &variant.value {
-                    VariantValue::String(text) => quote!(#rt::ChoiceValue::Text(#text)),
+                    VariantValue::String(text) => quote!(ChoiceValue::Text(#text)),
                     VariantValue::Integer(number) => {
                         let number = Literal::i64_unsuffixed(*number);
-                        quote!(#rt::ChoiceValue::Integer(#number))
+                        quote!(ChoiceValue::Integer(#number))
                     }
                 };
-                quote!(#rt::Choice { value: #value, rust_name: #rust_name })
+                quote!(Choice { value: #value, rust_name: #rust_name })
             });
-            quote!(#rt::ParamKind::Choice(&[#( #choices ),*]))
+            quote!(ParamKind::Choice(&[#( #choices ),*]))
         }
         Shape::Integer(bounds) => {
-            let bounds = bounds_tokens(bounds, rt);
-            quote!(#rt::ParamKind::Integer(#bounds))
+            let bounds = bounds_tokens(bounds);
+            quote!(ParamKind::Integer(#bounds))
         }
         Shape::Number(bounds) => {
-            let bounds = bounds_tokens(bounds, rt);
-            quote!(#rt::ParamKind::Number(#bounds))
+            let bounds = bounds_tokens(bounds);
+            quote!(ParamKind::Number(#bounds))
         }
-        Shape::Boolean => quote!(#rt::ParamKind::Boolean),
+        Shape::Boolean => quote!(ParamKind::Boolean),
         Shape::Array {
             items,
             min_items,
             max_items,
         } => {
-            let items = kind(checked, items, rt);
-            let count = length(*min_items, *max_items, rt);
-            quote!(#rt::ParamKind::List { items: &#items, count: #count })
+            let items = kind(checked, items);
+            let count = length(*min_items, *max_items);
+            quote!(ParamKind::List { items: &#items, count: #count })
         }
         // Models have no such values (the checker refuses them).
-        Shape::Typify => quote!(#rt::ParamKind::Text(#rt::Length { min: None, max: None })),
+        Shape::Typify => quote!(ParamKind::Text(Length {
+            min: None,
+            max: None
+        })),
     }
 }
 
 /// A default as the table holds it; `None` for a value the checker let through that
 /// the shape cannot hold (it refuses those: see `check_default`).
-fn literal(
-    checked: &Checked,
-    shape: &Shape,
-    default: &Value,
-    rt: &TokenStream,
-) -> Option<TokenStream> {
+fn literal(checked: &Checked, shape: &Shape, default: &Value) -> Option<TokenStream> {
     Some(match shape {
         Shape::String { .. } | Shape::Id(_) => {
             let text = default.as_str()?;
-            quote!(#rt::Literal::Text(#text))
+            quote!(Literal::Text(#text))
         }
         Shape::Enum(index) => {
             let index = Literal::usize_unsuffixed(checked.enums[*index].default?);
-            quote!(#rt::Literal::Choice(#index))
+            quote!(Literal::Choice(#index))
         }
         Shape::Integer(_) => {
             let number = Literal::i64_unsuffixed(default.as_i64()?);
-            quote!(#rt::Literal::Integer(#number))
+            quote!(Literal::Integer(#number))
         }
         Shape::Number(_) => {
             let number = Literal::f64_unsuffixed(default.as_f64()?);
-            quote!(#rt::Literal::Number(#number))
+            quote!(Literal::Number(#number))
         }
         Shape::Boolean => {
             let value = default.as_bool()?;
-            quote!(#rt::Literal::Boolean(#value))
+            quote!(Literal::Boolean(#value))
         }
         Shape::Array { .. } => {
             let text = default.to_string();
-            quote!(#rt::Literal::List(#text))
+            quote!(Literal::List(#text))
         }
         Shape::Typify => return None,
     })
 }
 
-fn length(min: Option<u64>, max: Option<u64>, rt: &TokenStream) -> TokenStream {
+fn length(min: Option<u64>, max: Option<u64>) -> TokenStream {
     let (min, max) = (
         option(min.map(Literal::u64_unsuffixed)),
         option(max.map(Literal::u64_unsuffixed)),
     );
-    quote!(#rt::Length { min: #min, max: #max })
+    quote!(Length { min: #min, max: #max })
 }
 
-fn bounds_tokens(bounds: &Bounds, rt: &TokenStream) -> TokenStream {
+fn bounds_tokens(bounds: &Bounds) -> TokenStream {
     let bound = |value: Option<f64>| option(value.map(Literal::f64_unsuffixed));
     let (minimum, maximum) = (bound(bounds.minimum), bound(bounds.maximum));
     let (exclusive_minimum, exclusive_maximum) = (
@@ -167,7 +163,7 @@ fn bounds_tokens(bounds: &Bounds, rt: &TokenStream) -> TokenStream {
         bound(bounds.exclusive_maximum),
     );
     quote! {
-        #rt::Bounds {
+        Bounds {
             minimum: #minimum,
             maximum: #maximum,
             exclusive_minimum: #exclusive_minimum,
