@@ -216,9 +216,7 @@ fn unparse(attrs: Vec<syn::Attribute>, items: Vec<syn::Item>) -> String {
     let mut previous_was_use = None;
     for item in items {
         let is_use = matches!(item, syn::Item::Use(_));
-        if previous_was_use.is_some() && !(is_use && previous_was_use == Some(true)) {
-            out.push('\n');
-        } else if previous_was_use.is_none() {
+        if !(is_use && previous_was_use == Some(true)) {
             out.push('\n');
         }
         previous_was_use = Some(is_use);

@@ -129,7 +129,9 @@ impl JobBoard {
                     return Ok(job.clone());
                 }
                 if updates.changed().await.is_err() {
-                    return Err(Error::Config("the job board stopped".to_owned()));
+                    return Err(Error::Ended {
+                        what: "the job board stopped",
+                    });
                 }
             }
         };

@@ -322,8 +322,7 @@ impl Client {
     /// ```
     pub async fn submit<R: ModelRequest>(&self, request: &R) -> Result<Submitted, Error> {
         let warnings = request.validate().into_result()?;
-        let body = serde_json::to_value(request)
-            .map_err(|error| Error::Config(format!("cannot encode the request: {error}")))?;
+        let body = serde_json::to_value(request).map_err(Error::Encode)?;
         self.submit_checked(R::MODEL_ID, body, warnings).await
     }
 
@@ -339,10 +338,13 @@ impl Client {
                         "(body)",
                         format!("{error}: check the parameters against `kling models {model_id}`"),
                     );
-                    return Err(validation
-                        .into_result()
-                        .err()
-                        .map_or_else(|| Error::Config(error.to_string()), Error::Validation));
+                    return Err(validation.into_result().err().map_or_else(
+                        || Error::Request {
+                            model_id: model_id.to_owned(),
+                            source: error,
+                        },
+                        Error::Validation,
+                    ));
                 }
             },
             None => Vec::new(),
@@ -516,8 +518,7 @@ impl Client {
     /// What `request` would cost, without starting a job (the API's dry run).
     pub async fn estimate<R: ModelRequest>(&self, request: &R) -> Result<EstimateResponse, Error> {
         request.validate().into_result()?;
-        let body = serde_json::to_value(request)
-            .map_err(|error| Error::Config(format!("cannot encode the request: {error}")))?;
+        let body = serde_json::to_value(request).map_err(Error::Encode)?;
         let call = Call::api(
             Method::POST,
             format!("/generate/custom/{}", segment(R::MODEL_ID)),
@@ -535,9 +536,11 @@ impl Client {
         body: Value,
     ) -> Result<EstimateResponse, Error> {
         if let Some(model) = kling_types::find_model(model_id) {
-            let validation = (model.validate_json)(body.clone()).map_err(|error| {
-                Error::Config(format!("the request does not fit {model_id}: {error}"))
-            })?;
+            let validation =
+                (model.validate_json)(body.clone()).map_err(|source| Error::Request {
+                    model_id: model_id.to_owned(),
+                    source,
+                })?;
             validation.into_result()?;
         }
         let call = Call::api(
@@ -615,9 +618,11 @@ impl Client {
                             0
                         };
                         if pager.empty_pages > MAX_EMPTY_PAGES {
-                            let error = Error::Config(format!(
-                                "the API answered {MAX_EMPTY_PAGES} empty pages in a row while promising more: stopping"
-                            ));
+                            let error = Error::Protocol {
+                                what: format!(
+                                    "the API answered {MAX_EMPTY_PAGES} empty pages in a row while promising more: stopping"
+                                ),
+                            };
                             return Some((Err(error), None));
                         }
                         pager.buffer.extend(page.jobs);
@@ -801,8 +806,9 @@ impl Client {
             on_update(&update);
             last = Some(update.job);
         }
-        let job =
-            last.ok_or_else(|| Error::Config("the job watch ended without news".to_owned()))?;
+        let job = last.ok_or(Error::Ended {
+            what: "the job watch ended without news",
+        })?;
         outcome(job)
     }
 }

@@ -48,7 +48,7 @@ fn field(checked: &Checked, property: &Property, runtime: Runtime<'_>) -> TokenS
     }
     let json_name = &property.json_name;
     let rename = (ident != json_name.as_str()).then(|| quote!(rename = #json_name,));
-    let ty = rust_type(checked, &property.shape, runtime);
+    let ty = rust_type(checked, &property.shape);
     let integer = matches!(property.shape, Shape::Integer(_));
     let rt = runtime.0;
     let (serde, ty) = if property.required {

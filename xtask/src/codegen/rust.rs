@@ -53,7 +53,7 @@ fn model_file(checked: &Checked, schema_text: &str, runtime: Runtime<'_>) -> Vec
             )
         })
         .collect();
-    items.extend(parse_items(model_items(checked, &name, &fields, runtime)));
+    items.extend(parse_items(model_items(checked, &name, &fields)));
     let schema = raw_string(schema_text);
     items.extend(parse_items(quote! {
         /// The JSON Schema this module was generated from, verbatim.
@@ -370,6 +370,19 @@ fn plural(count: u64, noun: &str) -> String {
     }
 }
 
+/// What every generated enum is made of.
+struct EnumParts {
+    name: syn::Ident,
+    field: String,
+    doc: String,
+    variants: Vec<syn::Ident>,
+    texts: Vec<String>,
+    variant_attrs: Vec<TokenStream>,
+    default_derive: Option<TokenStream>,
+}
+
+/// One enum of the schema: open (api: unknown values kept in `Other`), or closed with
+/// integer or string values (models).
 fn enum_items(definition: &EnumDef) -> TokenStream {
     let name = format_ident!("{}", definition.rust_name);
     let field = &definition.field;
@@ -405,67 +418,105 @@ fn enum_items(definition: &EnumDef) -> TokenStream {
         .collect();
     let default_derive = definition.default.map(|_| quote!(Default,));
 
+    let parts = EnumParts {
+        name,
+        field: field.clone(),
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+    };
     if definition.open {
-        return quote! {
-            #[doc = #doc]
-            ///
-            /// Open: a value this version does not know decodes as [`Self::Other`], so a
-            /// newer server never breaks decoding.
-            #[derive(Clone, Debug, #default_derive PartialEq, Eq, Hash)]
-            pub enum #name {
-                #( #variant_attrs #variants, )*
-                /// A value this version does not know.
-                Other(String),
-            }
-            impl #name {
-                /// The value as the API spells it.
-                pub fn as_str(&self) -> &str {
-                    match self {
-                        #( Self::#variants => #texts, )*
-                        Self::Other(value) => value,
-                    }
-                }
-            }
-            impl From<&str> for #name {
-                fn from(value: &str) -> Self {
-                    match value {
-                        #( #texts => Self::#variants, )*
-                        other => Self::Other(other.to_owned()),
-                    }
-                }
-            }
-            impl From<String> for #name {
-                fn from(value: String) -> Self {
-                    match value.as_str() {
-                        #( #texts => Self::#variants, )*
-                        _ => Self::Other(value),
-                    }
-                }
-            }
-            impl FromStr for #name {
-                type Err = std::convert::Infallible;
-                fn from_str(value: &str) -> Result<Self, Self::Err> {
-                    Ok(Self::from(value))
-                }
-            }
-            impl fmt::Display for #name {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-            impl serde::Serialize for #name {
-                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    serializer.serialize_str(self.as_str())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for #name {
-                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    String::deserialize(deserializer).map(Self::from)
-                }
-            }
-        };
+        return open_enum(parts);
     }
+    match definition.variants.first().map(|variant| &variant.value) {
+        Some(VariantValue::Integer(_)) => integer_enum(definition, parts),
+        _ => string_enum(parts),
+    }
+}
 
+/// An api enum: a value this version does not know decodes as `Other`.
+fn open_enum(parts: EnumParts) -> TokenStream {
+    let EnumParts {
+        name,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    quote! {
+        #[doc = #doc]
+        ///
+        /// Open: a value this version does not know decodes as [`Self::Other`], so a
+        /// newer server never breaks decoding.
+        #[derive(Clone, Debug, #default_derive PartialEq, Eq, Hash)]
+        pub enum #name {
+            #( #variant_attrs #variants, )*
+            /// A value this version does not know.
+            Other(String),
+        }
+        impl #name {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #( Self::#variants => #texts, )*
+                    Self::Other(value) => value,
+                }
+            }
+        }
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #( #texts => Self::#variants, )*
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+        impl From<String> for #name {
+            fn from(value: String) -> Self {
+                match value.as_str() {
+                    #( #texts => Self::#variants, )*
+                    _ => Self::Other(value),
+                }
+            }
+        }
+        impl FromStr for #name {
+            type Err = std::convert::Infallible;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(value))
+            }
+        }
+        impl fmt::Display for #name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self::from)
+            }
+        }
+    }
+}
+
+/// What both kinds of closed enum have: `FromStr` from the value as the API spells it,
+/// and `ALL`, `VALUES`.
+fn closed_parts(parts: &EnumParts) -> (TokenStream, TokenStream) {
+    let EnumParts {
+        name,
+        field,
+        variants,
+        texts,
+        ..
+    } = parts;
     // Closed enums parse from the value as the API spells it (`"16:9"`, `"10"`).
     let from_str = quote! {
         impl FromStr for #name {
@@ -484,87 +535,112 @@ fn enum_items(definition: &EnumDef) -> TokenStream {
         /// The allowed values as the API spells them.
         pub const VALUES: &[&str] = &[#( #texts ),*];
     };
-    match definition.variants.first().map(|variant| &variant.value) {
-        Some(VariantValue::Integer(_)) => {
-            let numbers: Vec<Literal> = definition
-                .variants
-                .iter()
-                .map(|variant| match variant.value {
-                    VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
-                    VariantValue::String(_) => Literal::i64_unsuffixed(0),
-                })
-                .collect();
-            quote! {
-            #[doc = #doc]
-            #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash)]
-            #[non_exhaustive]
-            pub enum #name {
-                #( #variant_attrs #variants, )*
-            }
-            impl #name {
-                #consts
-                /// The value as the API sends it.
-                pub fn value(self) -> i64 {
-                    match self {
-                        #( Self::#variants => #numbers, )*
-                    }
-                }
-            }
-            impl TryFrom<i64> for #name {
-                type Error = ParseEnumError;
-                fn try_from(value: i64) -> Result<Self, Self::Error> {
-                    match value {
-                        #( #numbers => Ok(Self::#variants), )*
-                        _ => Err(ParseEnumError::new(#field, value.to_string(), Self::VALUES)),
-                    }
-                }
-            }
-            #from_str
-            impl fmt::Display for #name {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    write!(f, "{}", self.value())
-                }
-            }
-            impl serde::Serialize for #name {
-                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    serializer.serialize_i64(self.value())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for #name {
-                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    let value = de::integer(deserializer)?;
-                    Self::try_from(value).map_err(serde::de::Error::custom)
-                }
-            }
+    (from_str, consts)
+}
+
+/// A model enum of integers (`duration`: 5, 10).
+fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        field,
+        doc,
+        variants,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    let numbers: Vec<Literal> = definition
+        .variants
+        .iter()
+        .map(|variant| match variant.value {
+            VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
+            VariantValue::String(_) => Literal::i64_unsuffixed(0),
+        })
+        .collect();
+    quote! {
+    #[doc = #doc]
+    #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum #name {
+        #( #variant_attrs #variants, )*
+    }
+    impl #name {
+        #consts
+        /// The value as the API sends it.
+        pub fn value(self) -> i64 {
+            match self {
+                #( Self::#variants => #numbers, )*
             }
         }
-        _ => quote! {
-            #[doc = #doc]
-            #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-            #[non_exhaustive]
-            pub enum #name {
-                #( #variant_attrs #[serde(rename = #texts)] #variants, )*
+    }
+    impl TryFrom<i64> for #name {
+        type Error = ParseEnumError;
+        fn try_from(value: i64) -> Result<Self, Self::Error> {
+            match value {
+                #( #numbers => Ok(Self::#variants), )*
+                _ => Err(ParseEnumError::new(#field, value.to_string(), Self::VALUES)),
             }
-            impl #name {
-                #consts
-                /// The value as the API spells it.
-                pub fn as_str(self) -> &'static str {
-                    match self {
-                        #( Self::#variants => #texts, )*
-                    }
-                }
-            }
-            #from_str
-            impl fmt::Display for #name {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-        },
+        }
+    }
+    #from_str
+    impl fmt::Display for #name {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.value())
+        }
+    }
+    impl serde::Serialize for #name {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_i64(self.value())
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for #name {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = de::integer(deserializer)?;
+            Self::try_from(value).map_err(serde::de::Error::custom)
+        }
+    }
     }
 }
 
-pub(crate) fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStream {
+/// A model enum of strings (`aspectRatio`: `16:9`, …).
+fn string_enum(parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[non_exhaustive]
+        pub enum #name {
+            #( #variant_attrs #[serde(rename = #texts)] #variants, )*
+        }
+        impl #name {
+            #consts
+            /// The value as the API spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #( Self::#variants => #texts, )*
+                }
+            }
+        }
+        #from_str
+        impl fmt::Display for #name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    }
+}
+
+pub(crate) fn rust_type(checked: &Checked, shape: &Shape) -> TokenStream {
     match shape {
         Shape::String { .. } => quote!(String),
         Shape::Id(id) => {
@@ -579,7 +655,7 @@ pub(crate) fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) 
         Shape::Number(_) => quote!(f64),
         Shape::Boolean => quote!(bool),
         Shape::Array { items, .. } => {
-            let items = rust_type(checked, items, runtime);
+            let items = rust_type(checked, items);
             quote!(Vec<#items>)
         }
         Shape::Typify => quote!(serde_json::Value),
@@ -587,17 +663,12 @@ pub(crate) fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) 
 }
 
 /// A parameter's type in a constructor or setter, and how to turn the argument into the field.
-fn argument(
-    checked: &Checked,
-    shape: &Shape,
-    name: &syn::Ident,
-    runtime: Runtime<'_>,
-) -> (TokenStream, TokenStream) {
-    let ty = rust_type(checked, shape, runtime);
+fn argument(checked: &Checked, shape: &Shape, name: &syn::Ident) -> (TokenStream, TokenStream) {
+    let ty = rust_type(checked, shape);
     match shape {
         Shape::String { .. } | Shape::Id(_) => (quote!(impl Into<#ty>), quote!(#name.into())),
         Shape::Array { items, .. } => {
-            let items = rust_type(checked, items, runtime);
+            let items = rust_type(checked, items);
             (
                 quote!(impl IntoIterator<Item = #items>),
                 quote!(#name.into_iter().collect()),
@@ -611,7 +682,6 @@ fn model_items(
     checked: &Checked,
     name: &syn::Ident,
     fields: &[(String, syn::Ident)],
-    runtime: Runtime<'_>,
 ) -> TokenStream {
     let Some(model) = &checked.model else {
         return TokenStream::new();
@@ -631,7 +701,7 @@ fn model_items(
         let Some(field) = field_of(&property.json_name) else {
             continue;
         };
-        let (ty, convert) = argument(checked, &property.shape, &field, runtime);
+        let (ty, convert) = argument(checked, &property.shape, &field);
         if property.required {
             new_params.push(quote!(#field: #ty));
             // `Self { fps }`, not `Self { fps: fps }`.
@@ -671,7 +741,7 @@ fn model_items(
         )
     };
 
-    let checks = validation_checks(checked, fields, runtime);
+    let checks = validation_checks(checked, fields);
     let validate_body = if checks.is_empty() {
         quote!(Validation::new())
     } else {
@@ -699,12 +769,7 @@ fn model_items(
     }
 }
 
-fn validation_checks(
-    checked: &Checked,
-    fields: &[(String, syn::Ident)],
-    runtime: Runtime<'_>,
-) -> Vec<TokenStream> {
-    let rt = runtime.path();
+fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<TokenStream> {
     let field_of = |json_name: &str| {
         fields
             .iter()
@@ -740,7 +805,6 @@ fn validation_checks(
             &quote!(value),
             json_name,
             &quote!(#json_name),
-            &rt,
         );
         if value_checks.is_empty() {
             continue;
@@ -792,7 +856,6 @@ fn shape_checks(
     value: &TokenStream,
     json_name: &str,
     field: &TokenStream,
-    rt: &TokenStream,
 ) -> TokenStream {
     let count = |limit: &Option<u64>| match limit {
         Some(limit) => {
@@ -845,7 +908,7 @@ fn shape_checks(
                 let (min, max) = (count(min_items), count(max_items));
                 quote!(checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
             });
-            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field), rt);
+            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field));
             let item_field = format!(
                 "{}[{{index}}]",
                 json_name.replace('{', "{{").replace('}', "}}")

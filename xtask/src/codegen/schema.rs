@@ -165,6 +165,37 @@ pub(crate) struct Property {
     pub(crate) ignored_when_present: Vec<(String, String)>,
 }
 
+/// The value schema being checked, and what its checks need to know of where it is.
+#[derive(Clone, Copy)]
+struct Site<'n> {
+    node: &'n Map<String, Value>,
+    /// Its JSON pointer in the file.
+    pointer: &'n str,
+    /// The Rust name its own type (an enum) gets.
+    type_name: &'n str,
+    /// The JSON name of the property it belongs to, for messages.
+    field: &'n str,
+    /// Keywords of a model's property (`x-cli-flag`, …), allowed beside the type's own.
+    property_keywords: &'static [&'static str],
+}
+
+impl Site<'_> {
+    /// The keywords allowed here: the type's `own` and the property's.
+    fn keywords(&self, own: &[&'static str]) -> Vec<&'static str> {
+        own.iter().chain(self.property_keywords).copied().collect()
+    }
+
+    /// `lowered` with the node's description, for typify's docs.
+    fn annotate(&self, mut lowered: Value) -> Value {
+        if let (Some(description), Some(object)) =
+            (self.node.get("description"), lowered.as_object_mut())
+        {
+            object.insert("description".to_owned(), description.clone());
+        }
+        lowered
+    }
+}
+
 /// The model's identity, from `x-model-id` and `title`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ModelMeta {
@@ -657,7 +688,8 @@ impl Walker<'_> {
             .collect()
     }
 
-    /// Checks one value schema; returns its lowered form and its shape.
+    /// Checks one value schema; returns its lowered form and its shape. One function
+    /// per type of value follows.
     fn value(
         &mut self,
         node: &Map<String, Value>,
@@ -666,55 +698,22 @@ impl Walker<'_> {
         field: &str,
         at_property: bool,
     ) -> Result<(Value, Shape), SchemaError> {
-        let property_keywords: &[&str] = if at_property && self.kind == Kind::Model {
-            &["x-ignored-when-present", "x-cli-flag"]
-        } else {
-            &[]
+        let site = Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            property_keywords: if at_property && self.kind == Kind::Model {
+                &["x-ignored-when-present", "x-cli-flag"]
+            } else {
+                &[]
+            },
         };
-        let with = |own: &[&'static str]| -> Vec<&str> {
-            own.iter()
-                .copied()
-                .chain(property_keywords.iter().copied())
-                .collect()
-        };
-        let description = node.get("description").cloned();
-        let annotate = |mut lowered: Value| {
-            if let (Some(description), Some(object)) = (&description, lowered.as_object_mut()) {
-                object.insert("description".to_owned(), description.clone());
-            }
-            lowered
-        };
-
-        if let Some(reference) = node.get("$ref") {
-            if self.kind == Kind::Model {
-                return Err(self.error(
-                    &format!("{pointer}/$ref"),
-                    "`$ref` is not supported in a model's schema",
-                    "write the parameter's schema in place; a model's request is one flat object",
-                ));
-            }
-            self.only_keywords(node, pointer, &with(&["$ref"]))?;
-            let target = reference.as_str().unwrap_or_default();
-            if !target.starts_with("#/definitions/") {
-                return Err(self.error(
-                    &format!("{pointer}/$ref"),
-                    format!("`{target}` does not point into this file's `definitions`"),
-                    "references to other files or URLs are not followed: define the type under this file's `definitions` and use \"#/definitions/Name\"",
-                ));
-            }
-            return Ok((annotate(json!({ "$ref": target })), Shape::Typify));
+        if node.contains_key("$ref") {
+            return self.reference(&site);
         }
-
         let Some(ty) = node.get("type") else {
-            if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str()))
-            {
-                return Ok((annotate(json!({})), Shape::Typify));
-            }
-            return Err(self.error(
-                pointer,
-                "no `type`: the generator cannot tell what Rust type to use",
-                "add \"type\": one of string, integer, number, boolean, array (and object in api schemas)",
-            ));
+            return self.untyped(&site);
         };
         let ty = ty.as_str().ok_or_else(|| {
             self.error(
@@ -723,260 +722,13 @@ impl Walker<'_> {
                 "a list of types (or \"null\") has no Rust type here: pick one, and leave the property out of `required` to make it optional",
             )
         })?;
-
         match ty {
-            "string" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&[
-                        "type",
-                        "minLength",
-                        "maxLength",
-                        "enum",
-                        "x-enum-names",
-                        "format",
-                    ]),
-                )?;
-                if let Some(values) = node.get("enum") {
-                    if node.contains_key("minLength")
-                        || node.contains_key("maxLength")
-                        || node.contains_key("format")
-                    {
-                        return Err(self.error(
-                            pointer,
-                            "an enum cannot also have length limits or a format",
-                            "list the allowed values only",
-                        ));
-                    }
-                    let values = values
-                        .as_array()
-                        .and_then(|values| {
-                            values
-                                .iter()
-                                .map(|value| {
-                                    value
-                                        .as_str()
-                                        .map(|text| VariantValue::String(text.to_owned()))
-                                })
-                                .collect::<Option<Vec<_>>>()
-                        })
-                        .ok_or_else(|| {
-                            self.error(
-                                &format!("{pointer}/enum"),
-                                "a string enum must list strings",
-                                "write e.g. [\"16:9\", \"9:16\"]",
-                            )
-                        })?;
-                    return self.own_enum(node, pointer, type_name, field, values);
-                }
-                if let Some(format) = self.string(node, "format", pointer)? {
-                    if let Some(id) = IdKind::from_format(format) {
-                        if node.contains_key("minLength") || node.contains_key("maxLength") {
-                            return Err(self.error(
-                                pointer,
-                                "an id cannot have length limits",
-                                "leave them out; ids are opaque",
-                            ));
-                        }
-                        return Ok((
-                            annotate(self.replace(id.type_name(), &self.rust_id(id))),
-                            Shape::Id(id),
-                        ));
-                    }
-                    if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
-                        return Err(self.error(
-                            &format!("{pointer}/format"),
-                            format!("the format `{format}` is not understood here"),
-                            "known formats: asset-id, job-id, model-id (typed ids); date-time and uri in api schemas (kept as strings)",
-                        ));
-                    }
-                }
-                let shape = Shape::String {
-                    min_length: self.count(node, "minLength", pointer)?,
-                    max_length: self.count(node, "maxLength", pointer)?,
-                };
-                if self.kind == Kind::Api
-                    && shape
-                        != (Shape::String {
-                            min_length: None,
-                            max_length: None,
-                        })
-                {
-                    return Err(self.error(
-                        pointer,
-                        "length limits mean nothing in a response type",
-                        "leave them out of api schemas",
-                    ));
-                }
-                Ok((annotate(json!({ "type": "string" })), shape))
-            }
-            "integer" | "number" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&[
-                        "type",
-                        "minimum",
-                        "maximum",
-                        "exclusiveMinimum",
-                        "exclusiveMaximum",
-                        "enum",
-                        "x-enum-names",
-                    ]),
-                )?;
-                let bounds = Bounds {
-                    minimum: self.number(node, "minimum", pointer)?,
-                    maximum: self.number(node, "maximum", pointer)?,
-                    exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
-                    exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
-                };
-                if let Some(values) = node.get("enum") {
-                    if !bounds.is_empty() {
-                        return Err(self.error(
-                            pointer,
-                            "an enum cannot also have bounds",
-                            "list the allowed values only",
-                        ));
-                    }
-                    let values = values
-                        .as_array()
-                        .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
-                        .ok_or_else(|| {
-                            self.error(
-                                &format!("{pointer}/enum"),
-                                "a numeric enum must list integers",
-                                "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
-                            )
-                        })?;
-                    return self.own_enum(node, pointer, type_name, field, values);
-                }
-                if self.kind == Kind::Api && !bounds.is_empty() {
-                    return Err(self.error(
-                        pointer,
-                        "bounds mean nothing in a response type",
-                        "leave them out of api schemas",
-                    ));
-                }
-                if ty == "integer" {
-                    Ok((
-                        annotate(json!({ "type": "integer", "format": "int64" })),
-                        Shape::Integer(bounds),
-                    ))
-                } else {
-                    Ok((
-                        annotate(json!({ "type": "number", "format": "double" })),
-                        Shape::Number(bounds),
-                    ))
-                }
-            }
-            "boolean" => {
-                self.only_keywords(node, pointer, &with(&["type"]))?;
-                Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
-            }
-            "array" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&["type", "items", "minItems", "maxItems"]),
-                )?;
-                let items_pointer = format!("{pointer}/items");
-                let items = node.get("items").ok_or_else(|| {
-                    self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
-                })?;
-                let items = self.object(items, &items_pointer)?;
-                let (lowered_items, items_shape) = self.value(
-                    items,
-                    &items_pointer,
-                    &format!("{type_name}Item"),
-                    field,
-                    false,
-                )?;
-                let min_items = self.count(node, "minItems", pointer)?;
-                let max_items = self.count(node, "maxItems", pointer)?;
-                if self.kind == Kind::Api {
-                    if min_items.is_some() || max_items.is_some() {
-                        return Err(self.error(
-                            pointer,
-                            "item counts mean nothing in a response type",
-                            "leave them out of api schemas",
-                        ));
-                    }
-                    return Ok((
-                        annotate(json!({ "type": "array", "items": lowered_items })),
-                        Shape::Array {
-                            items: Box::new(items_shape),
-                            min_items,
-                            max_items,
-                        },
-                    ));
-                }
-                if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
-                    return Err(self.error(
-                        &items_pointer,
-                        "arrays of arrays and arrays of plain integers are not supported in a model",
-                        "use strings, numbers, booleans, ids or an enum as items",
-                    ));
-                }
-                let shape = Shape::Array {
-                    items: Box::new(items_shape),
-                    min_items,
-                    max_items,
-                };
-                // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
-                // tell "left out" from "empty", and `minItems: 1` needs to).
-                let rust = self.rust_type(&shape);
-                Ok((
-                    annotate(self.replace(&format!("{type_name}List"), &rust)),
-                    shape,
-                ))
-            }
-            "object" if self.kind == Kind::Api => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &["type", "properties", "required", "additionalProperties"],
-                )?;
-                let required = self.required(node, pointer)?;
-                let mut lowered_properties = Map::new();
-                if let Some(properties) = node.get("properties") {
-                    for (name, property) in
-                        self.object(properties, &format!("{pointer}/properties"))?
-                    {
-                        let here = format!("{pointer}/properties/{}", escape(name));
-                        let property = self.object(property, &here)?;
-                        let (lowered, _) = self.value(
-                            property,
-                            &here,
-                            &format!("{type_name}{}", upper_camel(name)),
-                            name,
-                            true,
-                        )?;
-                        lowered_properties.insert(name.clone(), lowered);
-                    }
-                }
-                let mut lowered = json!({ "type": "object", "properties": lowered_properties, "required": required });
-                match node.get("additionalProperties") {
-                    None => {}
-                    Some(Value::Object(values)) => {
-                        let here = format!("{pointer}/additionalProperties");
-                        let (values, _) =
-                            self.value(values, &here, &format!("{type_name}Value"), field, false)?;
-                        lowered["additionalProperties"] = values;
-                    }
-                    Some(_) => {
-                        return Err(self.error(
-                            &format!("{pointer}/additionalProperties"),
-                            "a response type must accept fields it does not know",
-                            "leave `additionalProperties` out (or give the schema of a map's values): a newer server must never break decoding",
-                        ));
-                    }
-                }
-                if node.get("title").is_some() {
-                    lowered["title"] = node["title"].clone();
-                }
-                Ok((annotate(lowered), Shape::Typify))
-            }
+            "string" => self.string_value(&site),
+            "integer" | "number" => self.number_value(&site, ty),
+            "boolean" => self.boolean_value(&site),
+            "array" => self.array_value(&site),
+            "object" if self.kind == Kind::Api => self.object_value(&site),
+
             "object" => Err(self.error(
                 &format!("{pointer}/type"),
                 "nested objects are not supported in a model's request",
@@ -988,6 +740,344 @@ impl Walker<'_> {
                 "use one of string, integer, number, boolean, array (and object in api schemas)",
             )),
         }
+    }
+
+    /// `$ref` (api schemas only): a type of this file's `definitions`.
+    fn reference(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        let reference = &node["$ref"];
+        if self.kind == Kind::Model {
+            return Err(self.error(
+                &format!("{pointer}/$ref"),
+                "`$ref` is not supported in a model's schema",
+                "write the parameter's schema in place; a model's request is one flat object",
+            ));
+        }
+        self.only_keywords(node, pointer, &with(&["$ref"]))?;
+        let target = reference.as_str().unwrap_or_default();
+        if !target.starts_with("#/definitions/") {
+            return Err(self.error(
+                &format!("{pointer}/$ref"),
+                format!("`{target}` does not point into this file's `definitions`"),
+                "references to other files or URLs are not followed: define the type under this file's `definitions` and use \"#/definitions/Name\"",
+            ));
+        }
+        Ok((annotate(json!({ "$ref": target })), Shape::Typify))
+    }
+
+    /// No `type`: any JSON in an api schema (annotations only), refused otherwise.
+    fn untyped(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let annotate = |lowered: Value| site.annotate(lowered);
+        if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
+            return Ok((annotate(json!({})), Shape::Typify));
+        }
+        Err(self.error(
+            pointer,
+            "no `type`: the generator cannot tell what Rust type to use",
+            "add \"type\": one of string, integer, number, boolean, array (and object in api schemas)",
+        ))
+    }
+
+    /// `"type": "string"`: text, an id (`format`) or an enum of strings.
+    fn string_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&[
+                "type",
+                "minLength",
+                "maxLength",
+                "enum",
+                "x-enum-names",
+                "format",
+            ]),
+        )?;
+        if let Some(values) = node.get("enum") {
+            if node.contains_key("minLength")
+                || node.contains_key("maxLength")
+                || node.contains_key("format")
+            {
+                return Err(self.error(
+                    pointer,
+                    "an enum cannot also have length limits or a format",
+                    "list the allowed values only",
+                ));
+            }
+            let values = values
+                .as_array()
+                .and_then(|values| {
+                    values
+                        .iter()
+                        .map(|value| {
+                            value
+                                .as_str()
+                                .map(|text| VariantValue::String(text.to_owned()))
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| {
+                    self.error(
+                        &format!("{pointer}/enum"),
+                        "a string enum must list strings",
+                        "write e.g. [\"16:9\", \"9:16\"]",
+                    )
+                })?;
+            return self.own_enum(node, pointer, type_name, field, values);
+        }
+        if let Some(format) = self.string(node, "format", pointer)? {
+            if let Some(id) = IdKind::from_format(format) {
+                if node.contains_key("minLength") || node.contains_key("maxLength") {
+                    return Err(self.error(
+                        pointer,
+                        "an id cannot have length limits",
+                        "leave them out; ids are opaque",
+                    ));
+                }
+                return Ok((
+                    annotate(self.replace(id.type_name(), &self.rust_id(id))),
+                    Shape::Id(id),
+                ));
+            }
+            if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
+                return Err(self.error(
+                    &format!("{pointer}/format"),
+                    format!("the format `{format}` is not understood here"),
+                    "known formats: asset-id, job-id, model-id (typed ids); date-time and uri in api schemas (kept as strings)",
+                ));
+            }
+        }
+        let shape = Shape::String {
+            min_length: self.count(node, "minLength", pointer)?,
+            max_length: self.count(node, "maxLength", pointer)?,
+        };
+        if self.kind == Kind::Api
+            && shape
+                != (Shape::String {
+                    min_length: None,
+                    max_length: None,
+                })
+        {
+            return Err(self.error(
+                pointer,
+                "length limits mean nothing in a response type",
+                "leave them out of api schemas",
+            ));
+        }
+        Ok((annotate(json!({ "type": "string" })), shape))
+    }
+
+    /// `"type": "integer"` or `"number"`: bounds, or an enum of integers.
+    fn number_value(&mut self, site: &Site<'_>, ty: &str) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&[
+                "type",
+                "minimum",
+                "maximum",
+                "exclusiveMinimum",
+                "exclusiveMaximum",
+                "enum",
+                "x-enum-names",
+            ]),
+        )?;
+        let bounds = Bounds {
+            minimum: self.number(node, "minimum", pointer)?,
+            maximum: self.number(node, "maximum", pointer)?,
+            exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
+            exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
+        };
+        if let Some(values) = node.get("enum") {
+            if !bounds.is_empty() {
+                return Err(self.error(
+                    pointer,
+                    "an enum cannot also have bounds",
+                    "list the allowed values only",
+                ));
+            }
+            let values = values
+                .as_array()
+                .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| {
+                    self.error(
+                        &format!("{pointer}/enum"),
+                        "a numeric enum must list integers",
+                        "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
+                    )
+                })?;
+            return self.own_enum(node, pointer, type_name, field, values);
+        }
+        if self.kind == Kind::Api && !bounds.is_empty() {
+            return Err(self.error(
+                pointer,
+                "bounds mean nothing in a response type",
+                "leave them out of api schemas",
+            ));
+        }
+        if ty == "integer" {
+            Ok((
+                annotate(json!({ "type": "integer", "format": "int64" })),
+                Shape::Integer(bounds),
+            ))
+        } else {
+            Ok((
+                annotate(json!({ "type": "number", "format": "double" })),
+                Shape::Number(bounds),
+            ))
+        }
+    }
+
+    /// `"type": "boolean"`.
+    fn boolean_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(node, pointer, &with(&["type"]))?;
+        Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
+    }
+
+    /// `"type": "array"`: items of one kind, counted in a model.
+    fn array_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&["type", "items", "minItems", "maxItems"]),
+        )?;
+        let items_pointer = format!("{pointer}/items");
+        let items = node.get("items").ok_or_else(|| {
+            self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
+        })?;
+        let items = self.object(items, &items_pointer)?;
+        let (lowered_items, items_shape) = self.value(
+            items,
+            &items_pointer,
+            &format!("{type_name}Item"),
+            field,
+            false,
+        )?;
+        let min_items = self.count(node, "minItems", pointer)?;
+        let max_items = self.count(node, "maxItems", pointer)?;
+        if self.kind == Kind::Api {
+            if min_items.is_some() || max_items.is_some() {
+                return Err(self.error(
+                    pointer,
+                    "item counts mean nothing in a response type",
+                    "leave them out of api schemas",
+                ));
+            }
+            return Ok((
+                annotate(json!({ "type": "array", "items": lowered_items })),
+                Shape::Array {
+                    items: Box::new(items_shape),
+                    min_items,
+                    max_items,
+                },
+            ));
+        }
+        if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
+            return Err(self.error(
+                &items_pointer,
+                "arrays of arrays and arrays of plain integers are not supported in a model",
+                "use strings, numbers, booleans, ids or an enum as items",
+            ));
+        }
+        let shape = Shape::Array {
+            items: Box::new(items_shape),
+            min_items,
+            max_items,
+        };
+        // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
+        // tell "left out" from "empty", and `minItems: 1` needs to).
+        let rust = self.rust_type(&shape);
+        Ok((
+            annotate(self.replace(&format!("{type_name}List"), &rust)),
+            shape,
+        ))
+    }
+
+    /// `"type": "object"` (api schemas only): a struct typify writes, or a map.
+    fn object_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &["type", "properties", "required", "additionalProperties"],
+        )?;
+        let required = self.required(node, pointer)?;
+        let mut lowered_properties = Map::new();
+        if let Some(properties) = node.get("properties") {
+            for (name, property) in self.object(properties, &format!("{pointer}/properties"))? {
+                let here = format!("{pointer}/properties/{}", escape(name));
+                let property = self.object(property, &here)?;
+                let (lowered, _) = self.value(
+                    property,
+                    &here,
+                    &format!("{type_name}{}", upper_camel(name)),
+                    name,
+                    true,
+                )?;
+                lowered_properties.insert(name.clone(), lowered);
+            }
+        }
+        let mut lowered =
+            json!({ "type": "object", "properties": lowered_properties, "required": required });
+        match node.get("additionalProperties") {
+            None => {}
+            Some(Value::Object(values)) => {
+                let here = format!("{pointer}/additionalProperties");
+                let (values, _) =
+                    self.value(values, &here, &format!("{type_name}Value"), field, false)?;
+                lowered["additionalProperties"] = values;
+            }
+            Some(_) => {
+                return Err(self.error(
+                    &format!("{pointer}/additionalProperties"),
+                    "a response type must accept fields it does not know",
+                    "leave `additionalProperties` out (or give the schema of a map's values): a newer server must never break decoding",
+                ));
+            }
+        }
+        if node.get("title").is_some() {
+            lowered["title"] = node["title"].clone();
+        }
+        Ok((annotate(lowered), Shape::Typify))
     }
 
     fn own_enum(
