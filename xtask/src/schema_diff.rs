@@ -18,7 +18,9 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
-use crate::codegen::{request_type_name, variant_name};
+use crate::codegen::{
+    DOCUMENTATION, DRAFT_07, IdKind, annotation, request_type_name, variant_name,
+};
 
 /// A JSON object, as a schema node is.
 type Object = Map<String, Value>;
@@ -168,11 +170,6 @@ pub fn diff_file(
     }
 }
 
-/// Annotations: documentation only, never code (except a model's root `title`).
-const ANNOTATIONS: [&str; 4] = ["description", "title", "$comment", "examples"];
-
-const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
-
 /// Walks two versions of one schema side by side and collects the changes.
 struct Differ<'a> {
     file: &'a str,
@@ -234,7 +231,8 @@ impl<'a> Differ<'a> {
         new: &Map<String, Value>,
         title_names_type: bool,
     ) {
-        for keyword in ANNOTATIONS {
+        // Documentation only, never code (except a model's root `title`).
+        for &keyword in DOCUMENTATION {
             let label = match keyword {
                 "$comment" => "`$comment`",
                 other => other,
@@ -1122,10 +1120,7 @@ fn rust_type(node: &Map<String, Value>) -> String {
     let Some(ty) = node.get("type") else {
         return if is_enum {
             "an enum without `type`".to_owned()
-        } else if node
-            .keys()
-            .all(|key| ANNOTATIONS.contains(&key.as_str()) || key == "default")
-        {
+        } else if node.keys().all(|key| annotation(key)) {
             "any JSON (`serde_json::Value`)".to_owned()
         } else {
             "a schema without `type`".to_owned()
@@ -1134,13 +1129,14 @@ fn rust_type(node: &Map<String, Value>) -> String {
     match (ty.as_str(), is_enum) {
         (Some("string"), true) => "an enum of strings".to_owned(),
         (Some("integer"), true) => "an enum of integers".to_owned(),
-        (Some("string"), false) => match node.get("format").and_then(Value::as_str) {
-            Some("asset-id") => "`AssetId`",
-            Some("job-id") => "`JobId`",
-            Some("model-id") => "`ModelId`",
-            _ => "`String`",
-        }
-        .to_owned(),
+        (Some("string"), false) => match node
+            .get("format")
+            .and_then(Value::as_str)
+            .and_then(IdKind::from_format)
+        {
+            Some(id) => format!("`{}`", id.type_name()),
+            None => "`String`".to_owned(),
+        },
         (Some("integer"), false) => "`i64`".to_owned(),
         (Some("number"), _) => "`f64`".to_owned(),
         (Some("boolean"), _) => "`bool`".to_owned(),
@@ -1232,7 +1228,7 @@ fn without_annotations(schema: &Value) -> Value {
     match schema.as_object() {
         Some(node) => Value::Object(
             node.iter()
-                .filter(|(key, _)| !ANNOTATIONS.contains(&key.as_str()))
+                .filter(|(key, _)| !DOCUMENTATION.contains(&key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
         ),

@@ -57,7 +57,7 @@ pub(crate) enum IdKind {
 }
 
 impl IdKind {
-    fn from_format(format: &str) -> Option<Self> {
+    pub(crate) fn from_format(format: &str) -> Option<Self> {
         match format {
             "asset-id" => Some(Self::Asset),
             "job-id" => Some(Self::Job),
@@ -224,8 +224,17 @@ pub(crate) struct Checked {
     pub(crate) replacements: BTreeMap<String, String>,
 }
 
-const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
-const ANNOTATIONS: &[&str] = &["$comment", "description", "title", "default", "examples"];
+/// The one dialect of JSON Schema the generator reads (typify 0.8's).
+pub(crate) const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+/// Keywords that document a schema and never change its code (what `schema-diff`
+/// reports as patch changes), in the order `schema-diff` reports them.
+pub(crate) const DOCUMENTATION: &[&str] = &["description", "title", "$comment", "examples"];
+
+/// Keywords the generator accepts anywhere and acts on as annotations: the documentation
+/// and `default` (checked against its property, and shown in docs).
+fn is_annotation(key: &str) -> bool {
+    DOCUMENTATION.contains(&key) || key == "default"
+}
 const HELP_UNKNOWN: &str = "the generator would drop it silently, so it refuses it: remove it, or teach \
      xtask/src/codegen/schema.rs what it means and document it in schema/README.md";
 
@@ -306,7 +315,7 @@ impl Walker<'_> {
     ) -> Result<(), SchemaError> {
         match node
             .keys()
-            .find(|key| !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()))
+            .find(|key| !allowed.contains(&key.as_str()) && !is_annotation(key))
         {
             Some(key) => Err(self.error(
                 &format!("{pointer}/{}", escape(key)),
@@ -771,7 +780,7 @@ impl Walker<'_> {
     fn untyped(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
         let Site { node, pointer, .. } = *site;
         let annotate = |lowered: Value| site.annotate(lowered);
-        if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
+        if self.kind == Kind::Api && node.keys().all(|key| is_annotation(key)) {
             return Ok((annotate(json!({})), Shape::Typify));
         }
         Err(self.error(
@@ -1267,6 +1276,11 @@ fn escape(name: &str) -> String {
 /// `Kling 1.6 Pro` → `Kling16ProRequest`.
 pub fn request_type_name(title: &str) -> String {
     format!("{}Request", upper_camel(title.trim_start_matches("model_")))
+}
+
+/// Whether the generator treats `key` as an annotation (see [`DOCUMENTATION`]).
+pub(crate) fn annotation(key: &str) -> bool {
+    is_annotation(key)
 }
 
 /// Names of std types that users import, which a generated type must not take: a
