@@ -127,20 +127,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
         uploads,
     } = prepared;
     if args.dry_run {
-        for (pointer, path) in &uploads {
-            ctx.out.note(&format!(
-                "{} would be uploaded first ({pointer})",
-                path.display()
-            ));
-        }
-        let estimate = ctx.client.estimate_json(model.id, body).await?;
-        let cost = estimate.creative_units_cost.unwrap_or_default();
-        if ctx.out.json {
-            ctx.out.json(&json!({"model": model.id, "creativeUnitsCost": cost, "creativeUnitsDiscount": estimate.creative_units_discount, "costDetails": estimate.cost_details}))?;
-        } else {
-            ctx.out.result(&format!("{cost} creative units"))?;
-        }
-        return Ok(());
+        return dry_run(ctx, model, body, &uploads).await;
     }
 
     // Nothing is paid for that cannot be saved, or recorded.
@@ -149,84 +136,13 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
     }
     ctx.ensure_history_writable()?;
     ctx.ensure_may_spend("kling generate")?;
-    let max_cu = args
-        .max_cu
-        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
-    if let Some(max) = max_cu {
-        let cost = ctx
-            .client
-            .estimate_json(model.id, body.clone())
-            .await?
-            .creative_units_cost
-            .unwrap_or_default();
-        if cost > max {
-            return Err(crate::exit::Failure {
-                exit: crate::exit::Exit::Budget,
-                message: format!(
-                    "this generation costs {cost} creative units, more than the {max} --max-cu allows: nothing was started"
-                ),
-            }
-            .into());
-        }
-    }
-
-    for (pointer, path) in &uploads {
-        ctx.out.note(&format!("uploading {}", path.display()));
-        let asset_id =
-            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
-                format!(
-                    "interrupted while uploading {}: nothing was submitted",
-                    path.display()
-                )
-            })
-            .await?;
-        if let Some(slot) = body.pointer_mut(pointer) {
-            *slot = Value::from(asset_id.as_str());
-        }
-    }
+    within_budget(ctx, args, model, &body).await?;
+    upload_images(ctx, &uploads, &mut body).await?;
 
     // Written before the answer is awaited: a crash now leaves a trace to pick up.
     let entry = History::new_entry();
-    let output = args.output.as_ref().map(|path| path.display().to_string());
-    ctx.record(
-        &entry,
-        EventKind::Submitting {
-            model: model.id.to_owned(),
-            params: body.clone(),
-            output: output.clone(),
-        },
-    )?;
-    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body).await?) }, || {
-        "interrupted while submitting: the job may have started; `kling jobs wait --last` finds it".to_owned()
-    })
-    .await?;
+    let submitted = submit(ctx, args, model, body, &entry).await?;
     let job_id = submitted.job_id().clone();
-    ctx.record(
-        &entry,
-        EventKind::Submitted {
-            job_id: job_id.as_str().to_owned(),
-        },
-    )
-    .with_context(|| {
-        format!(
-            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
-        )
-    })?;
-    if submitted.cost.is_some() {
-        ctx.record(
-            &entry,
-            EventKind::Cost {
-                quoted_cu: submitted.cost,
-                charged_cu: None,
-            },
-        )?;
-    }
-    if submitted.recovered {
-        ctx.out.note(&format!(
-            "the API's answer was lost; found job {job_id} instead of starting a second one"
-        ));
-    }
-
     if args.no_wait {
         if ctx.out.json {
             ctx.out.json(
@@ -257,6 +173,133 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
     )
     .await?;
     report(ctx, &finished)
+}
+
+/// `--dry-run`: what the generation would cost, and the files that would be uploaded.
+async fn dry_run(
+    ctx: &Ctx,
+    model: &kling_types::ModelInfo,
+    body: Value,
+    uploads: &[(String, std::path::PathBuf)],
+) -> anyhow::Result<()> {
+    for (pointer, path) in uploads {
+        ctx.out.note(&format!(
+            "{} would be uploaded first ({pointer})",
+            path.display()
+        ));
+    }
+    let estimate = ctx.client.estimate_json(model.id, body).await?;
+    let cost = estimate.creative_units_cost.unwrap_or_default();
+    if ctx.out.json {
+        ctx.out.json(&json!({"model": model.id, "creativeUnitsCost": cost, "creativeUnitsDiscount": estimate.creative_units_discount, "costDetails": estimate.cost_details}))?;
+    } else {
+        ctx.out.result(&format!("{cost} creative units"))?;
+    }
+    Ok(())
+}
+
+/// Refuses a generation that costs more than `--max-cu` (or the config's `max_cu`).
+async fn within_budget(
+    ctx: &Ctx,
+    args: &Generate,
+    model: &kling_types::ModelInfo,
+    body: &Value,
+) -> anyhow::Result<()> {
+    let max_cu = args
+        .max_cu
+        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
+    let Some(max) = max_cu else {
+        return Ok(());
+    };
+    let cost = ctx
+        .client
+        .estimate_json(model.id, body.clone())
+        .await?
+        .creative_units_cost
+        .unwrap_or_default();
+    if cost > max {
+        return Err(crate::exit::Failure {
+            exit: crate::exit::Exit::Budget,
+            message: format!(
+                "this generation costs {cost} creative units, more than the {max} --max-cu allows: nothing was started"
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Uploads the local images and puts their asset ids into the body.
+async fn upload_images(
+    ctx: &Ctx,
+    uploads: &[(String, std::path::PathBuf)],
+    body: &mut Value,
+) -> anyhow::Result<()> {
+    for (pointer, path) in uploads {
+        ctx.out.note(&format!("uploading {}", path.display()));
+        let asset_id =
+            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
+                format!(
+                    "interrupted while uploading {}: nothing was submitted",
+                    path.display()
+                )
+            })
+            .await?;
+        if let Some(slot) = body.pointer_mut(pointer) {
+            *slot = Value::from(asset_id.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// Submits, with the history recording the submit before it leaves, then its job and cost.
+async fn submit(
+    ctx: &Ctx,
+    args: &Generate,
+    model: &kling_types::ModelInfo,
+    body: Value,
+    entry: &str,
+) -> anyhow::Result<kling_client::Submitted> {
+    let output = args.output.as_ref().map(|path| path.display().to_string());
+    ctx.record(
+        entry,
+        EventKind::Submitting {
+            model: model.id.to_owned(),
+            params: body.clone(),
+            output,
+        },
+    )?;
+    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body).await?) }, || {
+        "interrupted while submitting: the job may have started; `kling jobs wait --last` finds it".to_owned()
+    })
+    .await?;
+    let job_id = submitted.job_id().clone();
+    ctx.record(
+        entry,
+        EventKind::Submitted {
+            job_id: job_id.as_str().to_owned(),
+        },
+    )
+    .with_context(|| {
+        format!(
+            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
+        )
+    })?;
+    if submitted.cost.is_some() {
+        ctx.record(
+            entry,
+            EventKind::Cost {
+                quoted_cu: submitted.cost,
+                charged_cu: None,
+            },
+        )?;
+    }
+    if submitted.recovered {
+        ctx.out.note(&format!(
+            "the API's answer was lost; found job {job_id} instead of starting a second one"
+        ));
+    }
+    Ok(submitted)
 }
 
 /// Prints a finished job: its files, or JSON.
