@@ -1,8 +1,10 @@
 //! Reads one schema file in our dialect (see `schema/README.md`), refuses anything it
-//! does not fully understand, and splits it in two: the facts the generator acts on
-//! itself (constraints, enums, ids, "ignored when" rules) and a *lowered* schema for
-//! typify, stripped of those facts, in which every type we generate ourselves is a
-//! `$ref` that typify replaces with our type.
+//! does not fully understand, and turns it into its one checked form ([`Checked`]): the
+//! facts the generator acts on (parameters and their kinds, constraints, enums, ids,
+//! "ignored when" rules). Every other reading of a schema goes through this one: the
+//! generated code and parameter tables, `schema-diff`'s names. For an api schema it also
+//! gives the *lowered* schema typify reads, stripped of those facts, in which every type
+//! we generate ourselves is a `$ref` that typify replaces with our type.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -218,7 +220,7 @@ pub(crate) struct Checked {
     /// A model's request accepts parameters its schema does not list
     /// (`additionalProperties` left out or `true`).
     pub(crate) open_request: bool,
-    /// What typify reads.
+    /// What typify reads (api schemas; `Null` for a model, whose code is ours).
     pub(crate) lowered: Value,
     /// `(definition name, Rust type)` for typify's `with_replacement`.
     pub(crate) replacements: BTreeMap<String, String>,
@@ -394,6 +396,44 @@ impl Walker<'_> {
                 "dependencies",
             ],
         )?;
+        let meta = self.model_meta(node)?;
+        let open_request = self.open_request(node)?;
+        let required = self.required(node, "")?;
+        let empty = Map::new();
+        let properties_node = match node.get("properties") {
+            Some(properties) => self.object(properties, "/properties")?,
+            None => &empty,
+        };
+        if let Some(missing) = required
+            .iter()
+            .find(|name| !properties_node.contains_key(*name))
+        {
+            return Err(self.error(
+                "/required",
+                format!("`{missing}` is required but not under `properties`"),
+                "describe it under `properties`",
+            ));
+        }
+        let properties = properties_node
+            .iter()
+            .map(|(name, property)| self.property(name, property, properties_node, &required))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dependencies = self.dependencies(node, properties_node)?;
+        Ok(Checked {
+            kind: self.kind,
+            model: Some(meta),
+            properties,
+            dependencies,
+            enums: self.enums,
+            open_request,
+            // Typify writes no model's code: the generator writes it from the above.
+            lowered: Value::Null,
+            replacements: self.replacements,
+        })
+    }
+
+    /// The model's identity: draft-07, an object, its id, title and description.
+    fn model_meta(&self, node: &Map<String, Value>) -> Result<ModelMeta, SchemaError> {
         match self.string(node, "$schema", "")? {
             Some(DRAFT_07) | None => {}
             Some(other) => {
@@ -429,10 +469,14 @@ impl Walker<'_> {
             title,
             description,
             module: module_name(id),
-            rust_name: rust_name.clone(),
+            rust_name,
         };
+        Ok(meta)
+    }
 
-        let additional = match node.get("additionalProperties") {
+    /// Whether the request accepts parameters it does not list (`additionalProperties`).
+    fn open_request(&self, node: &Map<String, Value>) -> Result<bool, SchemaError> {
+        Ok(match node.get("additionalProperties") {
             None | Some(Value::Bool(true)) => true,
             Some(Value::Bool(false)) => false,
             Some(_) => {
@@ -442,84 +486,45 @@ impl Walker<'_> {
                     "a model's parameters are named: list each under `properties`",
                 ));
             }
-        };
-        let required = self.required(node, "")?;
-        let empty = Map::new();
-        let properties_node = match node.get("properties") {
-            Some(properties) => self.object(properties, "/properties")?,
-            None => &empty,
-        };
-        if let Some(missing) = required
-            .iter()
-            .find(|name| !properties_node.contains_key(*name))
-        {
-            return Err(self.error(
-                "/required",
-                format!("`{missing}` is required but not under `properties`"),
-                "describe it under `properties`",
-            ));
-        }
+        })
+    }
 
-        let mut properties = Vec::new();
-        let mut lowered_properties = Map::new();
-        for (name, property) in properties_node {
-            let pointer = format!("/properties/{}", escape(name));
-            let property_node = self.object(property, &pointer)?;
-            let ignored_when_present =
-                self.ignored_when_present(property_node, &pointer, properties_node)?;
-            let flag = self
-                .cli_flag(property_node, &pointer)?
-                .unwrap_or_else(|| kebab(name));
-            let (lowered, shape) = self.value(
-                property_node,
-                &pointer,
-                &property_type_name(name),
-                name,
-                true,
-            )?;
-            lowered_properties.insert(name.clone(), lowered);
-            let default = property_node.get("default").cloned();
-            if let Some(default) = &default {
-                self.check_default(&shape, default, &format!("{pointer}/default"))?;
-            }
-            properties.push(Property {
-                json_name: name.clone(),
-                flag,
-                required: required.contains(name),
-                shape,
-                description: property_node
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                default,
-                ignored_when_present,
-            });
+    /// One parameter of a model, under `/properties/NAME`.
+    fn property(
+        &mut self,
+        name: &str,
+        property: &Value,
+        siblings: &Map<String, Value>,
+        required: &[String],
+    ) -> Result<Property, SchemaError> {
+        let pointer = format!("/properties/{}", escape(name));
+        let property_node = self.object(property, &pointer)?;
+        let ignored_when_present = self.ignored_when_present(property_node, &pointer, siblings)?;
+        let flag = self
+            .cli_flag(property_node, &pointer)?
+            .unwrap_or_else(|| kebab(name));
+        let (_, shape) = self.value(
+            property_node,
+            &pointer,
+            &property_type_name(name),
+            name,
+            true,
+        )?;
+        let default = property_node.get("default").cloned();
+        if let Some(default) = &default {
+            self.check_default(&shape, default, &format!("{pointer}/default"))?;
         }
-        let dependencies = self.dependencies(node, properties_node)?;
-
-        let mut lowered = json!({
-            "$schema": DRAFT_07,
-            "title": rust_name,
-            "type": "object",
-            "properties": lowered_properties,
-            "required": required,
-            "additionalProperties": additional,
-            "definitions": self.definitions,
-        });
-        lowered["description"] = json!(if meta.description.is_empty() {
-            format!("A request for `{}`.", meta.id)
-        } else {
-            meta.description.clone()
-        });
-        Ok(Checked {
-            kind: self.kind,
-            model: Some(meta),
-            properties,
-            dependencies,
-            enums: self.enums,
-            open_request: additional,
-            lowered,
-            replacements: self.replacements,
+        Ok(Property {
+            json_name: name.to_owned(),
+            flag,
+            required: required.iter().any(|need| need == name),
+            shape,
+            description: property_node
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            default,
+            ignored_when_present,
         })
     }
 
