@@ -116,6 +116,7 @@ impl Client {
         let part = partial_path(target).ok_or_else(|| Error::Download {
             asset_id: asset_id.clone(),
             reason: format!("{} is not a file path", target.display()),
+            source: None,
         })?;
         let io = |source| Error::Io {
             path: target.to_path_buf(),

@@ -190,6 +190,10 @@ pub enum Error {
         asset_id: AssetId,
         /// What went wrong.
         reason: String,
+        /// The error behind it, when there is one (the last cut of the connection, a
+        /// failed write).
+        #[source]
+        source: Option<Box<Error>>,
     },
 
     /// A file could not be uploaded.

@@ -25,8 +25,39 @@ enum Step {
     Done,
     /// Ask again at once: a fresh URL, or the file from its first byte.
     Again,
-    /// The request was cut or refused in a way a retry can fix; why.
-    Cut(String),
+    /// The request was cut or refused in a way a retry can fix.
+    Cut(Cut),
+}
+
+/// Why a request of a download did not bring the whole file.
+struct Cut {
+    /// What happened, when no error says it (`the connection closed after 10 of 20 bytes`).
+    reason: String,
+    /// The error that cut it (a broken connection, a timeout).
+    source: Option<Error>,
+}
+
+impl Cut {
+    fn said(reason: String) -> Self {
+        Self {
+            reason,
+            source: None,
+        }
+    }
+
+    fn by(error: Error) -> Self {
+        Self {
+            reason: String::new(),
+            source: Some(error),
+        }
+    }
+
+    /// The cut in words, for the log.
+    fn describe(&self) -> String {
+        self.source
+            .as_ref()
+            .map_or_else(|| self.reason.clone(), |error| crate::error::chain(error))
+    }
 }
 
 /// A download between two requests.
@@ -62,6 +93,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
         let failed = |reason: &str| Error::Download {
             asset_id: asset_id.clone(),
             reason: reason.to_owned(),
+            source: None,
         };
         match &asset.status {
             Some(AssetStatus::Pending) => {
@@ -77,7 +109,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
         let http = client.http()?;
         let file = PartFile::create(part, client.durable_downloads)
             .await
-            .map_err(|source| write_error(asset_id, part, &source))?;
+            .map_err(|source| write_error(asset_id, part, source))?;
         Ok(Self {
             client,
             http,
@@ -103,13 +135,10 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
             match self.step().await? {
                 Step::Done => break,
                 Step::Again => {}
-                Step::Cut(cut) => self.after_cut(before, &cut).await?,
+                Step::Cut(cut) => self.after_cut(before, cut).await?,
             }
         }
-        self.file
-            .finish()
-            .await
-            .map_err(|source| self.io(&source))?;
+        self.file.finish().await.map_err(|source| self.io(source))?;
         match self.total {
             Some(total) if self.written != total => Err(self.failed(format!(
                 "received {} bytes but the server announced {total}",
@@ -133,8 +162,9 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
             Ok(response) => response,
             Err(error) => {
                 let what = format!("GET {}", redact(&self.url));
-                let error = self.client.transport_error(error, &what);
-                return Ok(Step::Cut(crate::error::chain(&error)));
+                return Ok(Step::Cut(Cut::by(
+                    self.client.transport_error(error, &what),
+                )));
             }
         };
         match response.status().as_u16() {
@@ -216,7 +246,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
                     self.file
                         .write(&bytes)
                         .await
-                        .map_err(|source| self.io(&source))?;
+                        .map_err(|source| self.io(source))?;
                     let length = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
                     self.written = self.written.saturating_add(length);
                     (self.on_progress)(DownloadProgress {
@@ -226,15 +256,15 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
                 }
                 Err(error) => {
                     let error = self.client.transport_error(error, "the download");
-                    return Ok(Step::Cut(crate::error::chain(&error)));
+                    return Ok(Step::Cut(Cut::by(error)));
                 }
             }
         }
         Ok(match self.total {
-            Some(total) if self.written < total => Step::Cut(format!(
+            Some(total) if self.written < total => Step::Cut(Cut::said(format!(
                 "the connection closed after {} of {total} bytes",
                 self.written
-            )),
+            ))),
             _ => Step::Done,
         })
     }
@@ -257,7 +287,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
             error.reason().unwrap_or("no reason given")
         );
         if error.is_retryable() {
-            Ok(Step::Cut(answered))
+            Ok(Step::Cut(Cut::said(answered)))
         } else {
             Err(self.failed(answered))
         }
@@ -265,7 +295,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
 
     /// After a cut: gives up when the download stalls or resumed too often, otherwise
     /// waits (not at all when the cut request brought bytes) before the next request.
-    async fn after_cut(&mut self, before: u64, cut: &str) -> Result<(), Error> {
+    async fn after_cut(&mut self, before: u64, cut: Cut) -> Result<(), Error> {
         if self.written > self.total.unwrap_or(u64::MAX) {
             return Err(self.failed(format!(
                 "received {} bytes, more than the {} announced",
@@ -281,13 +311,22 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
         self.resumes += 1;
         let retries = self.client.retry.max_retries.max(1);
         if self.stalled > MAX_STALLED_RESUMES.min(retries) || self.resumes > MAX_RESUMES {
-            return Err(self.failed(format!("{cut} (gave up after {} attempts)", self.resumes)));
+            let gave_up = format!("gave up after {} attempts", self.resumes);
+            return Err(match cut.source {
+                Some(source) => Error::Download {
+                    asset_id: self.asset_id.clone(),
+                    reason: gave_up,
+                    source: Some(Box::new(source)),
+                },
+                None => self.failed(format!("{} ({gave_up})", cut.reason)),
+            });
         }
         let delay = if self.written > before {
             Duration::ZERO
         } else {
             self.backoff.next().unwrap_or(self.client.retry.max_delay)
         };
+        let cut = cut.describe();
         tracing::info!(asset_id = %self.asset_id, written = self.written, total = ?self.total, delay_ms = crate::client::millis(delay), cut, "resuming the download");
         tokio::time::sleep(delay).await;
         Ok(())
@@ -297,7 +336,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
     async fn restart(&mut self) -> Result<(), Error> {
         self.file = PartFile::create(self.part, self.client.durable_downloads)
             .await
-            .map_err(|source| self.io(&source))?;
+            .map_err(|source| self.io(source))?;
         self.written = 0;
         Ok(())
     }
@@ -306,17 +345,23 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
         Error::Download {
             asset_id: self.asset_id.clone(),
             reason,
+            source: None,
         }
     }
 
-    fn io(&self, source: &std::io::Error) -> Error {
+    fn io(&self, source: std::io::Error) -> Error {
         write_error(self.asset_id, self.part, source)
     }
 }
 
-fn write_error(asset_id: &AssetId, part: &Path, source: &std::io::Error) -> Error {
+/// A write into the partial file failed: the error keeps the file and the cause.
+fn write_error(asset_id: &AssetId, part: &Path, source: std::io::Error) -> Error {
     Error::Download {
         asset_id: asset_id.clone(),
-        reason: format!("cannot write {}: {source}", part.display()),
+        reason: "cannot write the file".to_owned(),
+        source: Some(Box::new(Error::Io {
+            path: part.to_path_buf(),
+            source,
+        })),
     }
 }
