@@ -170,6 +170,35 @@ pub fn diff_file(
     }
 }
 
+/// The keywords of a value schema that [`Differ::schema`] compares; any other that
+/// changed is reported for review by hand.
+const VALUE_KEYWORDS: &[&str] = &[
+    "type",
+    "format",
+    "$ref",
+    "enum",
+    "x-enum-names",
+    "minimum",
+    "exclusiveMinimum",
+    "maximum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "default",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "x-ignored-when-present",
+    "x-cli-flag",
+    "description",
+    "title",
+    "$comment",
+    "examples",
+];
+
 /// Walks two versions of one schema side by side and collects the changes.
 struct Differ<'a> {
     file: &'a str,
@@ -665,6 +694,19 @@ impl<'a> Differ<'a> {
             }
         }
         self.enum_values(pointer, old, new);
+        self.limits(pointer, old, new);
+        self.default_value(pointer, old, new);
+        self.nested(pointer, old, new);
+        self.ignored_when_present(pointer, old, new);
+        self.cli_flag(pointer, old, new);
+        let title_names_type = self.kind == SchemaKind::Api
+            && old.get("type").and_then(Value::as_str) == Some("object");
+        self.annotations(pointer, old, new, title_names_type);
+        self.leftovers(pointer, old, new, VALUE_KEYWORDS);
+    }
+
+    /// Ranges, lengths and item counts: tighter is major, looser minor.
+    fn limits(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         self.bound(
             pointer,
             old,
@@ -713,7 +755,10 @@ impl<'a> Differ<'a> {
             Side::Upper,
             &[("maxItems", false)],
         );
-        self.default_value(pointer, old, new);
+    }
+
+    /// The schemas inside: items, properties, the values of a map.
+    fn nested(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         match (old.get("items"), new.get("items")) {
             (Some(old_items), Some(new_items)) => {
                 self.schema(&format!("{pointer}/items"), old_items, new_items, true);
@@ -746,7 +791,10 @@ impl<'a> Differ<'a> {
             }
             _ => {}
         }
-        self.ignored_when_present(pointer, old, new);
+    }
+
+    /// `x-cli-flag`: nothing for kling-types, breaking for scripts of the `kling` CLI.
+    fn cli_flag(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         if old.get("x-cli-flag") != new.get("x-cli-flag") {
             let flag = |value: Option<&Value>| match value {
                 None => "(none: the kebab-case of the name)".to_owned(),
@@ -762,40 +810,6 @@ impl<'a> Differ<'a> {
                 ),
             );
         }
-        let title_names_type = self.kind == SchemaKind::Api
-            && old.get("type").and_then(Value::as_str) == Some("object");
-        self.annotations(pointer, old, new, title_names_type);
-        self.leftovers(
-            pointer,
-            old,
-            new,
-            &[
-                "type",
-                "format",
-                "$ref",
-                "enum",
-                "x-enum-names",
-                "minimum",
-                "exclusiveMinimum",
-                "maximum",
-                "exclusiveMaximum",
-                "minLength",
-                "maxLength",
-                "minItems",
-                "maxItems",
-                "default",
-                "items",
-                "properties",
-                "required",
-                "additionalProperties",
-                "x-ignored-when-present",
-                "x-cli-flag",
-                "description",
-                "title",
-                "$comment",
-                "examples",
-            ],
-        );
     }
 
     /// `enum` and `x-enum-names`: values added and removed, Rust variants renamed.
