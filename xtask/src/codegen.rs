@@ -221,11 +221,52 @@ fn unparse(attrs: Vec<syn::Attribute>, items: Vec<syn::Item>) -> String {
             out.push('\n');
         }
         previous_was_use = Some(is_use);
-        out.push_str(&prettyplease::unparse(&syn::File {
+        let is_impl = matches!(item, syn::Item::Impl(_));
+        let text = prettyplease::unparse(&syn::File {
             shebang: None,
             attrs: Vec::new(),
             items: vec![item],
-        }));
+        });
+        if is_impl {
+            out.push_str(&spaced_impl_items(&text));
+        } else {
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// An `impl` block as prettyplease printed it, with a blank line between its items (it
+/// prints them one after the other): before each item that starts at the block's
+/// indentation right after the end of another.
+fn spaced_impl_items(text: &str) -> String {
+    let at_block_indent = |line: &str| line.starts_with("    ") && !line.starts_with("     ");
+    let starts_item = |line: &str| {
+        let line = line.trim_start();
+        ["///", "#[", "pub ", "fn ", "const ", "type ", "async "]
+            .iter()
+            .any(|start| line.starts_with(start))
+    };
+    let ends_item = |line: &str| {
+        let line = line.trim_start();
+        !line.starts_with("///")
+            && !line.starts_with("#[")
+            && (line.starts_with('}') || line.ends_with(';'))
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut previous: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(previous) = previous
+            && at_block_indent(line)
+            && starts_item(line)
+            && at_block_indent(previous)
+            && ends_item(previous)
+        {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
     }
     out
 }
@@ -428,6 +469,15 @@ fn stem(file: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_of_an_impl_are_spaced_by_a_blank_line() {
+        let printed = "impl X {\n    /// One.\n    pub const A: u8 = 1;\n    /// Two.\n    pub fn two(self) -> u8 {\n        2\n    }\n    fn three() {}\n}\n";
+        assert_eq!(
+            spaced_impl_items(printed),
+            "impl X {\n    /// One.\n    pub const A: u8 = 1;\n\n    /// Two.\n    pub fn two(self) -> u8 {\n        2\n    }\n\n    fn three() {}\n}\n"
+        );
+    }
 
     #[test]
     fn the_workspace_is_the_one_cargo_runs_xtask_in_not_the_one_it_was_built_in() {

@@ -211,6 +211,7 @@ impl From<String> for AssetKind {
 
 impl FromStr for AssetKind {
     type Err = std::convert::Infallible;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self::from(value))
     }
@@ -288,6 +289,7 @@ impl From<String> for AssetStatus {
 
 impl FromStr for AssetStatus {
     type Err = std::convert::Infallible;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self::from(value))
     }

@@ -256,6 +256,7 @@ impl From<String> for JobStatus {
 
 impl FromStr for JobStatus {
     type Err = std::convert::Infallible;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self::from(value))
     }

@@ -129,6 +129,7 @@ impl From<String> for UploadStatus {
 
 impl FromStr for UploadStatus {
     type Err = std::convert::Infallible;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self::from(value))
     }

@@ -130,8 +130,10 @@ pub enum AspectRatio {
 impl AspectRatio {
     /// Every value, in the schema's order.
     pub const ALL: &[Self] = &[Self::Landscape16x9, Self::Portrait9x16, Self::Square1x1];
+
     /// The allowed values as the API spells them.
     pub const VALUES: &[&str] = &["16:9", "9:16", "1:1"];
+
     /// The value as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,6 +146,7 @@ impl AspectRatio {
 
 impl FromStr for AspectRatio {
     type Err = ParseEnumError;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "16:9" => Ok(Self::Landscape16x9),
@@ -174,8 +177,10 @@ pub enum DurationValue {
 impl DurationValue {
     /// Every value, in the schema's order.
     pub const ALL: &[Self] = &[Self::Seconds5, Self::Seconds10];
+
     /// The allowed values as the API spells them.
     pub const VALUES: &[&str] = &["5", "10"];
+
     /// The value as the API sends it.
     pub fn value(self) -> i64 {
         match self {
@@ -187,6 +192,7 @@ impl DurationValue {
 
 impl TryFrom<i64> for DurationValue {
     type Error = ParseEnumError;
+
     fn try_from(value: i64) -> Result<Self, Self::Error> {
         match value {
             5 => Ok(Self::Seconds5),
@@ -198,6 +204,7 @@ impl TryFrom<i64> for DurationValue {
 
 impl FromStr for DurationValue {
     type Err = ParseEnumError;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "5" => Ok(Self::Seconds5),
@@ -242,24 +249,28 @@ impl Kling16ProRequest {
             duration: None,
         }
     }
+
     /// Sets [`start_image`](Self::start_image).
     #[must_use]
     pub fn with_start_image(mut self, start_image: impl Into<AssetId>) -> Self {
         self.start_image = Some(start_image.into());
         self
     }
+
     /// Sets [`end_image`](Self::end_image).
     #[must_use]
     pub fn with_end_image(mut self, end_image: impl Into<AssetId>) -> Self {
         self.end_image = Some(end_image.into());
         self
     }
+
     /// Sets [`negative_prompt`](Self::negative_prompt).
     #[must_use]
     pub fn with_negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.negative_prompt = Some(negative_prompt.into());
         self
     }
+
     /// Sets [`reference_images`](Self::reference_images).
     #[must_use]
     pub fn with_reference_images(
@@ -269,18 +280,21 @@ impl Kling16ProRequest {
         self.reference_images = Some(reference_images.into_iter().collect());
         self
     }
+
     /// Sets [`aspect_ratio`](Self::aspect_ratio).
     #[must_use]
     pub fn with_aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
         self.aspect_ratio = Some(aspect_ratio);
         self
     }
+
     /// Sets [`cfg_scale`](Self::cfg_scale).
     #[must_use]
     pub fn with_cfg_scale(mut self, cfg_scale: f64) -> Self {
         self.cfg_scale = Some(cfg_scale);
         self
     }
+
     /// Sets [`duration`](Self::duration).
     #[must_use]
     pub fn with_duration(mut self, duration: DurationValue) -> Self {
@@ -291,6 +305,7 @@ impl Kling16ProRequest {
 
 impl ModelRequest for Kling16ProRequest {
     const MODEL_ID: &'static str = "model_kling-v1-6-pro";
+
     fn validate(&self) -> Validation {
         let mut validation = Validation::new();
         let value = &self.prompt;
