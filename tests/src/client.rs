@@ -9,7 +9,7 @@ use futures_util::TryStreamExt as _;
 use kling_client::{Client, Credentials, Error, JobFilter, RetryPolicy, Timeouts, WaitOptions};
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 use kling_types::api::JobStatus;
-use kling_types::kling_v1_6_pro::{AspectRatio, Duration as Seconds, Kling16ProRequest};
+use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue as Seconds, Kling16ProRequest};
 use kling_types::{AssetId, JobId};
 use serde_json::json;
 

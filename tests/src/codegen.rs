@@ -268,7 +268,10 @@ fn a_new_model_costs_one_file() {
     };
     let models = kling(&["models"]);
     assert!(String::from_utf8_lossy(&models.stdout).contains("model_fixture-hyper  Fixture Hyper"));
-    let help = String::from_utf8_lossy(&kling(&["generate", "--help"]).stdout).into_owned();
+    let help = String::from_utf8_lossy(
+        &kling(&["generate", "--model", "model_fixture-hyper", "--help"]).stdout,
+    )
+    .into_owned();
     assert!(
         help.contains("--seed <INTEGER>")
             && help.contains("--style <VALUE>")

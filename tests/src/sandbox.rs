@@ -620,7 +620,7 @@ fn step_of(job: &Value) -> usize {
 /// Milliseconds since the epoch of an API date.
 #[track_caller]
 fn millis(date: &Value) -> i64 {
-    let moment = kling_types::time::parse_iso8601(date.as_str().unwrap()).unwrap();
+    let moment = kling_types::__private::time::parse_iso8601(date.as_str().unwrap()).unwrap();
     moment
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -708,8 +708,8 @@ async fn updated_after_returns_a_job_once_per_change() {
         .unwrap()
         .to_owned();
     // Just before the job was created: its first state is a change too.
-    let mut after = kling_types::time::format_iso8601(
-        kling_types::time::parse_iso8601(&created).unwrap() - Duration::from_millis(1),
+    let mut after = kling_types::__private::time::format_iso8601(
+        kling_types::__private::time::parse_iso8601(&created).unwrap() - Duration::from_millis(1),
     );
     let mut returned: Vec<usize> = Vec::new();
     for _ in 0..2000 {
@@ -1128,7 +1128,9 @@ async fn extreme_settings_still_answer() {
     let job_id = api.submit("forever").await;
     let job = api.job(&job_id).await;
     assert_eq!(job["status"], "queued");
-    assert!(kling_types::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some());
+    assert!(
+        kling_types::__private::time::parse_iso8601(job["updatedAt"].as_str().unwrap()).is_some()
+    );
     assert_eq!(api.get("/jobs").await.status, 200);
     // The output's id, which the job shows only once it succeeds.
     let asset_id = api.sandbox.jobs()[0].output_asset_id.clone();

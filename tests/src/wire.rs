@@ -5,7 +5,7 @@ use kling_types::api::{
     AssetKind, AssetResponse, ErrorBody, EstimateResponse, GenerateResponse, JobList, JobResponse,
     JobStatus,
 };
-use kling_types::kling_v1_6_pro::{AspectRatio, Duration, Kling16ProRequest};
+use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue, Kling16ProRequest};
 use kling_types::{AssetId, ModelRequest};
 use serde_json::json;
 
@@ -34,7 +34,7 @@ fn full_text_to_video_request() {
         .with_negative_prompt("blurry")
         .with_aspect_ratio(AspectRatio::Landscape16x9)
         .with_cfg_scale(0.5)
-        .with_duration(Duration::Seconds5);
+        .with_duration(DurationValue::Seconds5);
     // The reference page's own example body.
     check_body(
         &request,
@@ -48,7 +48,7 @@ fn image_to_video_request() {
     let request = Kling16ProRequest::new("the cat wakes up and stretches")
         .with_start_image(AssetId::new("asset_cat_asleep"))
         .with_end_image("asset_cat_awake")
-        .with_duration(Duration::Seconds10);
+        .with_duration(DurationValue::Seconds10);
     check_body(
         &request,
         json!({"prompt": "the cat wakes up and stretches", "startImage": "asset_cat_asleep", "endImage": "asset_cat_awake", "duration": 10}),
@@ -186,28 +186,31 @@ fn validation_messages() {
     }
     report.push_str("\n## parsing enum values from text\n");
     report.push_str(&format!("{}\n", "4:3".parse::<AspectRatio>().unwrap_err()));
-    report.push_str(&format!("{}\n", "7".parse::<Duration>().unwrap_err()));
+    report.push_str(&format!("{}\n", "7".parse::<DurationValue>().unwrap_err()));
     insta::assert_snapshot!(report);
 }
 
 #[test]
 fn duration_accepts_integral_numbers_only() {
     assert_eq!(
-        serde_json::from_value::<Duration>(json!(10)).unwrap(),
-        Duration::Seconds10
+        serde_json::from_value::<DurationValue>(json!(10)).unwrap(),
+        DurationValue::Seconds10
     );
     assert_eq!(
-        serde_json::from_value::<Duration>(json!(5.0)).unwrap(),
-        Duration::Seconds5
+        serde_json::from_value::<DurationValue>(json!(5.0)).unwrap(),
+        DurationValue::Seconds5
     );
-    assert!(serde_json::from_value::<Duration>(json!(5.5)).is_err());
-    assert!(serde_json::from_value::<Duration>(json!("5")).is_err());
-    let values: Vec<i64> = Duration::ALL
+    assert!(serde_json::from_value::<DurationValue>(json!(5.5)).is_err());
+    assert!(serde_json::from_value::<DurationValue>(json!("5")).is_err());
+    let values: Vec<i64> = DurationValue::ALL
         .iter()
         .map(|duration| duration.value())
         .collect();
     assert_eq!(values, [5, 10]);
-    assert_eq!("10".parse::<Duration>().unwrap(), Duration::Seconds10);
+    assert_eq!(
+        "10".parse::<DurationValue>().unwrap(),
+        DurationValue::Seconds10
+    );
 }
 
 #[test]
@@ -327,13 +330,13 @@ fn asset_and_error_bodies_decode() {
     assert_eq!(limited.details.unwrap()["actionLimit"], 5);
 }
 
-/// Dates as the API writes them (`kling_types::time`): every moment it can write is
+/// Dates as the API writes them (`kling_types::__private::time`): every moment it can write is
 /// read back exactly; a date that does not exist, a field out of range or anything
 /// after the `Z` is refused, whatever the rest.
 mod dates {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use kling_types::time::{format_iso8601, parse_iso8601};
+    use kling_types::__private::time::{format_iso8601, parse_iso8601};
     use proptest::prelude::*;
 
     /// 10000-01-01T00:00:00Z: the API's format has four-digit years.

@@ -1548,7 +1548,7 @@ fn machine_facts() -> String {
             })
             .unwrap_or_default()
     };
-    let date = kling_types::time::format_iso8601(std::time::SystemTime::now());
+    let date = kling_types::__private::time::format_iso8601(std::time::SystemTime::now());
     format!(
         "- date: {date}\n- command: `cargo xtask bench`\n- CPU: {cpu}, {cores} cores available; memory {memory}\n- kernel: {}\n- {}\n- {}\n- {}\n",
         read("/proc/sys/kernel/osrelease").trim(),

@@ -2,13 +2,17 @@
 //! (and the generator's compiled test fixtures), byte for byte the same on every run.
 //! `--check` writes nothing and fails with a diff when a checked-in file is stale.
 
+mod imports;
+mod request;
 mod rust;
 mod schema;
+mod table;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub(crate) use schema::{DOCUMENTATION, DRAFT_07, IdKind, annotation};
 pub use schema::{Kind, SchemaError, request_type_name, variant_name};
 
 use self::rust::Runtime;
@@ -58,12 +62,24 @@ impl From<SchemaError> for CodegenError {
 /// The command that regenerates everything, named in every generated file.
 const COMMAND: &str = "cargo xtask codegen";
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`), as rust-analyzer's `project_root` finds
+/// it: from the `CARGO_MANIFEST_DIR` that cargo sets for this run (`cargo xtask` from any
+/// checkout), then from the one of the build. A stale xtask binary run from another
+/// checkout therefore works on that checkout, never on the one it was built from.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    root_of(
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    )
+}
+
+/// The parent of the xtask manifest folder of this run, or of the build's.
+fn root_of(run: Option<PathBuf>, built: &Path) -> PathBuf {
+    let manifest_dir = run.unwrap_or_else(|| built.to_path_buf());
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .unwrap_or(manifest_dir)
 }
 
 /// Generates every file and returns the ones it wrote; in [`Mode::Check`], writes
@@ -170,15 +186,16 @@ fn render(
     let items = rust::items(checked, file, text, runtime)?;
     let doc = match &checked.model {
         Some(model) => {
-            let mut doc = if model.title == model.id {
-                format!(" `{}`.", model.id)
+            // The description is the request struct's doc: said once.
+            let name = &model.rust_name;
+            if model.title == model.id {
+                format!(" `{}`: [`{name}`] and its enums.", model.id)
             } else {
-                format!(" {} (`{}`).", model.title, model.id)
-            };
-            if !model.description.is_empty() {
-                let _ = write!(doc, "\n\n {}", model.description);
+                format!(
+                    " {} (`{}`): [`{name}`] and its enums.",
+                    model.title, model.id
+                )
             }
-            doc
         }
         None => format!(" Wire types of the Scenario API from `{file}`."),
     };
@@ -186,16 +203,72 @@ fn render(
         .split('\n')
         .map(|line| syn::parse_quote!(#![doc = #line]))
         .collect();
-    let file_ast = syn::File {
+    Ok(format!("{}\n{}", header(file), unparse(attrs, items)))
+}
+
+/// The file as prettyplease formats it, with a blank line between items (prettyplease
+/// writes them one after the other); `use` items stay together.
+fn unparse(attrs: Vec<syn::Attribute>, items: Vec<syn::Item>) -> String {
+    let mut out = prettyplease::unparse(&syn::File {
         shebang: None,
         attrs,
-        items,
+        items: Vec::new(),
+    });
+    let mut previous_was_use = None;
+    for item in items {
+        let is_use = matches!(item, syn::Item::Use(_));
+        if !(is_use && previous_was_use == Some(true)) {
+            out.push('\n');
+        }
+        previous_was_use = Some(is_use);
+        let is_impl = matches!(item, syn::Item::Impl(_));
+        let text = prettyplease::unparse(&syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items: vec![item],
+        });
+        if is_impl {
+            out.push_str(&spaced_impl_items(&text));
+        } else {
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// An `impl` block as prettyplease printed it, with a blank line between its items (it
+/// prints them one after the other): before each item that starts at the block's
+/// indentation right after the end of another.
+fn spaced_impl_items(text: &str) -> String {
+    let at_block_indent = |line: &str| line.starts_with("    ") && !line.starts_with("     ");
+    let starts_item = |line: &str| {
+        let line = line.trim_start();
+        ["///", "#[", "pub ", "fn ", "const ", "type ", "async "]
+            .iter()
+            .any(|start| line.starts_with(start))
     };
-    Ok(format!(
-        "{}\n{}",
-        header(file),
-        prettyplease::unparse(&file_ast)
-    ))
+    let ends_item = |line: &str| {
+        let line = line.trim_start();
+        !line.starts_with("///")
+            && !line.starts_with("#[")
+            && (line.starts_with('}') || line.ends_with(';'))
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut previous: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(previous) = previous
+            && at_block_indent(line)
+            && starts_item(line)
+            && at_block_indent(previous)
+            && ends_item(previous)
+        {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
+    }
+    out
 }
 
 fn header(source: &str) -> String {
@@ -220,21 +293,33 @@ fn types_mod(models: &[schema::Checked], api_modules: &[String]) -> String {
     for module in api_modules {
         let _ = writeln!(out, "    pub use super::{module}::*;");
     }
-    out.push_str("}\n\n/// Every model of `schema/models/` this build includes (one cargo feature each), in\n/// the order of their ids.\npub static MODELS: &[crate::ModelInfo] = &[\n");
+    out.push_str("}\n\n/// Every model of `schema/models/` this build includes (one cargo feature each), in\n/// the order of their ids.\n");
+    registry(&mut out, models, "crate", true);
+    out
+}
+
+/// `pub static MODELS`: one `ModelInfo` per model, each behind its feature when `features`.
+fn registry(out: &mut String, models: &[schema::Checked], runtime: &str, features: bool) {
+    let _ = writeln!(out, "pub static MODELS: &[{runtime}::ModelInfo] = &[");
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
+        if features {
+            let _ = writeln!(
+                out,
+                "    #[cfg(feature = \"{}\")]",
+                feature_name(&model.module)
+            );
+        }
         let _ = writeln!(
             out,
-            "    #[cfg(feature = \"{feature}\")]\n    crate::ModelInfo {{\n        id: {id:?},\n        title: {title:?},\n        description: {description:?},\n        schema: {module}::SCHEMA,\n        validate_json: crate::validate_json::<{module}::{name}>,\n    }},",
+            "    {runtime}::__private::model_info(\n        {id:?},\n        {title:?},\n        {description:?},\n        {module}::SCHEMA,\n        {module}::PARAMS,\n        {runtime}::__private::validate_json::<{module}::{name}>,\n    ),",
             id = model.id,
             title = model.title,
             description = model.description,
             module = model.module,
             name = model.rust_name,
-            feature = feature_name(&model.module),
         );
     }
     out.push_str("];\n");
-    out
 }
 
 /// The cargo feature of a model: its module name in kebab-case (`kling-v1-6-pro`).
@@ -288,6 +373,8 @@ fn fixtures_mod(models: &[schema::Checked]) -> String {
     for model in models.iter().filter_map(|checked| checked.model.as_ref()) {
         let _ = writeln!(out, "pub mod {};", model.module);
     }
+    out.push_str("\n/// The fixture models, as a registry like `kling_types::MODELS`.\n");
+    registry(&mut out, models, "kling_types", false);
     out
 }
 
@@ -377,4 +464,28 @@ fn stem(file: &str) -> &str {
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_of_an_impl_are_spaced_by_a_blank_line() {
+        let printed = "impl X {\n    /// One.\n    pub const A: u8 = 1;\n    /// Two.\n    pub fn two(self) -> u8 {\n        2\n    }\n    fn three() {}\n}\n";
+        assert_eq!(
+            spaced_impl_items(printed),
+            "impl X {\n    /// One.\n    pub const A: u8 = 1;\n\n    /// Two.\n    pub fn two(self) -> u8 {\n        2\n    }\n\n    fn three() {}\n}\n"
+        );
+    }
+
+    #[test]
+    fn the_workspace_is_the_one_cargo_runs_xtask_in_not_the_one_it_was_built_in() {
+        let built = Path::new("/checkouts/old/xtask");
+        assert_eq!(
+            root_of(Some(PathBuf::from("/checkouts/new/xtask")), built),
+            Path::new("/checkouts/new")
+        );
+        assert_eq!(root_of(None, built), Path::new("/checkouts/old"));
+    }
 }

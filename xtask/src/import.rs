@@ -157,23 +157,7 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
     let model = model
         .as_object()
         .ok_or_else(|| model_error("model", "the description is not a JSON object", HELP_SAVE))?;
-    let id = match model.get("id") {
-        Some(Value::String(id)) if is_file_name(id) => id.clone(),
-        Some(Value::String(id)) => {
-            return Err(model_error(
-                "id",
-                format!("the model id `{id}` cannot name a file under schema/models/"),
-                "a model id is made of letters, digits, `-`, `_` and `.` (`model_kling-v1-6-pro`): check that the file is a model description",
-            ));
-        }
-        _ => {
-            return Err(model_error(
-                "id",
-                "the description has no model `id`",
-                HELP_SAVE,
-            ));
-        }
-    };
+    let id = model_id(model)?;
     let text = |field: &str| -> Result<Option<String>, ImportError> {
         match model.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -199,6 +183,54 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         })?;
 
     // Every input needs a name first: `required` rules name other inputs.
+    let names = input_names(inputs)?;
+    let (properties, required, dependencies) = parameters(inputs, &names)?;
+    let mut schema = Map::new();
+    schema.insert("$schema".to_owned(), json!(crate::codegen::DRAFT_07));
+    schema.insert(
+        "$comment".to_owned(),
+        json!(format!(
+            "Imported by `cargo xtask import-model` from Scenario's description of {id} (GET /v1/models/{id}). \
+             Before committing: name the source of each constraint in a $comment, and add what the description cannot say \
+             (x-enum-names, x-ignored-when-present, x-cli-flag)."
+        )),
+    );
+    schema.insert("x-model-id".to_owned(), json!(id));
+    if let Some(title) = title {
+        schema.insert("title".to_owned(), json!(title));
+    }
+    if let Some(summary) = summary {
+        schema.insert("description".to_owned(), json!(summary));
+    }
+    schema.insert("type".to_owned(), json!("object"));
+    schema.insert("additionalProperties".to_owned(), json!(false));
+    schema.insert("required".to_owned(), Value::Array(required));
+    schema.insert("properties".to_owned(), Value::Object(properties));
+    if !dependencies.is_empty() {
+        schema.insert("dependencies".to_owned(), Value::Object(dependencies));
+    }
+    Ok(Value::Object(schema))
+}
+
+/// The model's id, which names its schema file.
+fn model_id(model: &Map<String, Value>) -> Result<String, ImportError> {
+    match model.get("id") {
+        Some(Value::String(id)) if is_file_name(id) => Ok(id.clone()),
+        Some(Value::String(id)) => Err(model_error(
+            "id",
+            format!("the model id `{id}` cannot name a file under schema/models/"),
+            "a model id is made of letters, digits, `-`, `_` and `.` (`model_kling-v1-6-pro`): check that the file is a model description",
+        )),
+        _ => Err(model_error(
+            "id",
+            "the description has no model `id`",
+            HELP_SAVE,
+        )),
+    }
+}
+
+/// The name of each input, in order: every input has one, and no two share it.
+fn input_names(inputs: &[Value]) -> Result<Vec<&str>, ImportError> {
     let mut names: Vec<&str> = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         let error = |name: Option<&str>, message: String| ImportError {
@@ -226,11 +258,18 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         }
         names.push(name);
     }
+    Ok(names)
+}
 
+/// A schema's `properties`, `required` and `dependencies`.
+type Parameters = (Map<String, Value>, Vec<Value>, Map<String, Value>);
+
+/// The schema's `properties`, `required` and `dependencies` from the inputs.
+fn parameters(inputs: &[Value], names: &[&str]) -> Result<Parameters, ImportError> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     let mut dependencies = Map::new();
-    for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
+    for (index, (input, name)) in inputs.iter().zip(names).enumerate() {
         let input = Input {
             index,
             name,
@@ -244,7 +283,7 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
                 .collect(),
         };
         let property = input.property()?;
-        match input.requirement(&names)? {
+        match input.requirement(names)? {
             Requirement::Always => required.push(json!(name)),
             Requirement::IfDefined(others) => {
                 for other in others {
@@ -260,35 +299,7 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         }
         properties.insert((*name).to_owned(), property);
     }
-
-    let mut schema = Map::new();
-    schema.insert(
-        "$schema".to_owned(),
-        json!("http://json-schema.org/draft-07/schema#"),
-    );
-    schema.insert(
-        "$comment".to_owned(),
-        json!(format!(
-            "Imported by `cargo xtask import-model` from Scenario's description of {id} (GET /v1/models/{id}). \
-             Before committing: name the source of each constraint in a $comment, and add what the description cannot say \
-             (x-enum-names, x-ignored-when-present, x-cli-flag)."
-        )),
-    );
-    schema.insert("x-model-id".to_owned(), json!(id));
-    if let Some(title) = title {
-        schema.insert("title".to_owned(), json!(title));
-    }
-    if let Some(summary) = summary {
-        schema.insert("description".to_owned(), json!(summary));
-    }
-    schema.insert("type".to_owned(), json!("object"));
-    schema.insert("additionalProperties".to_owned(), json!(false));
-    schema.insert("required".to_owned(), Value::Array(required));
-    schema.insert("properties".to_owned(), Value::Object(properties));
-    if !dependencies.is_empty() {
-        schema.insert("dependencies".to_owned(), Value::Object(dependencies));
-    }
-    Ok(Value::Object(schema))
+    Ok((properties, required, dependencies))
 }
 
 /// A name that is safe as a file name under `schema/models/`.

@@ -18,7 +18,9 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
-use crate::codegen::{request_type_name, variant_name};
+use crate::codegen::{
+    DOCUMENTATION, DRAFT_07, IdKind, annotation, request_type_name, variant_name,
+};
 
 /// A JSON object, as a schema node is.
 type Object = Map<String, Value>;
@@ -168,10 +170,34 @@ pub fn diff_file(
     }
 }
 
-/// Annotations: documentation only, never code (except a model's root `title`).
-const ANNOTATIONS: [&str; 4] = ["description", "title", "$comment", "examples"];
-
-const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+/// The keywords of a value schema that [`Differ::schema`] compares; any other that
+/// changed is reported for review by hand.
+const VALUE_KEYWORDS: &[&str] = &[
+    "type",
+    "format",
+    "$ref",
+    "enum",
+    "x-enum-names",
+    "minimum",
+    "exclusiveMinimum",
+    "maximum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "default",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "x-ignored-when-present",
+    "x-cli-flag",
+    "description",
+    "title",
+    "$comment",
+    "examples",
+];
 
 /// Walks two versions of one schema side by side and collects the changes.
 struct Differ<'a> {
@@ -234,7 +260,8 @@ impl<'a> Differ<'a> {
         new: &Map<String, Value>,
         title_names_type: bool,
     ) {
-        for keyword in ANNOTATIONS {
+        // Documentation only, never code (except a model's root `title`).
+        for &keyword in DOCUMENTATION {
             let label = match keyword {
                 "$comment" => "`$comment`",
                 other => other,
@@ -667,6 +694,19 @@ impl<'a> Differ<'a> {
             }
         }
         self.enum_values(pointer, old, new);
+        self.limits(pointer, old, new);
+        self.default_value(pointer, old, new);
+        self.nested(pointer, old, new);
+        self.ignored_when_present(pointer, old, new);
+        self.cli_flag(pointer, old, new);
+        let title_names_type = self.kind == SchemaKind::Api
+            && old.get("type").and_then(Value::as_str) == Some("object");
+        self.annotations(pointer, old, new, title_names_type);
+        self.leftovers(pointer, old, new, VALUE_KEYWORDS);
+    }
+
+    /// Ranges, lengths and item counts: tighter is major, looser minor.
+    fn limits(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         self.bound(
             pointer,
             old,
@@ -715,7 +755,10 @@ impl<'a> Differ<'a> {
             Side::Upper,
             &[("maxItems", false)],
         );
-        self.default_value(pointer, old, new);
+    }
+
+    /// The schemas inside: items, properties, the values of a map.
+    fn nested(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         match (old.get("items"), new.get("items")) {
             (Some(old_items), Some(new_items)) => {
                 self.schema(&format!("{pointer}/items"), old_items, new_items, true);
@@ -748,7 +791,10 @@ impl<'a> Differ<'a> {
             }
             _ => {}
         }
-        self.ignored_when_present(pointer, old, new);
+    }
+
+    /// `x-cli-flag`: nothing for kling-types, breaking for scripts of the `kling` CLI.
+    fn cli_flag(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         if old.get("x-cli-flag") != new.get("x-cli-flag") {
             let flag = |value: Option<&Value>| match value {
                 None => "(none: the kebab-case of the name)".to_owned(),
@@ -764,40 +810,6 @@ impl<'a> Differ<'a> {
                 ),
             );
         }
-        let title_names_type = self.kind == SchemaKind::Api
-            && old.get("type").and_then(Value::as_str) == Some("object");
-        self.annotations(pointer, old, new, title_names_type);
-        self.leftovers(
-            pointer,
-            old,
-            new,
-            &[
-                "type",
-                "format",
-                "$ref",
-                "enum",
-                "x-enum-names",
-                "minimum",
-                "exclusiveMinimum",
-                "maximum",
-                "exclusiveMaximum",
-                "minLength",
-                "maxLength",
-                "minItems",
-                "maxItems",
-                "default",
-                "items",
-                "properties",
-                "required",
-                "additionalProperties",
-                "x-ignored-when-present",
-                "x-cli-flag",
-                "description",
-                "title",
-                "$comment",
-                "examples",
-            ],
-        );
     }
 
     /// `enum` and `x-enum-names`: values added and removed, Rust variants renamed.
@@ -1122,10 +1134,7 @@ fn rust_type(node: &Map<String, Value>) -> String {
     let Some(ty) = node.get("type") else {
         return if is_enum {
             "an enum without `type`".to_owned()
-        } else if node
-            .keys()
-            .all(|key| ANNOTATIONS.contains(&key.as_str()) || key == "default")
-        {
+        } else if node.keys().all(|key| annotation(key)) {
             "any JSON (`serde_json::Value`)".to_owned()
         } else {
             "a schema without `type`".to_owned()
@@ -1134,13 +1143,14 @@ fn rust_type(node: &Map<String, Value>) -> String {
     match (ty.as_str(), is_enum) {
         (Some("string"), true) => "an enum of strings".to_owned(),
         (Some("integer"), true) => "an enum of integers".to_owned(),
-        (Some("string"), false) => match node.get("format").and_then(Value::as_str) {
-            Some("asset-id") => "`AssetId`",
-            Some("job-id") => "`JobId`",
-            Some("model-id") => "`ModelId`",
-            _ => "`String`",
-        }
-        .to_owned(),
+        (Some("string"), false) => match node
+            .get("format")
+            .and_then(Value::as_str)
+            .and_then(IdKind::from_format)
+        {
+            Some(id) => format!("`{}`", id.type_name()),
+            None => "`String`".to_owned(),
+        },
         (Some("integer"), false) => "`i64`".to_owned(),
         (Some("number"), _) => "`f64`".to_owned(),
         (Some("boolean"), _) => "`bool`".to_owned(),
@@ -1232,7 +1242,7 @@ fn without_annotations(schema: &Value) -> Value {
     match schema.as_object() {
         Some(node) => Value::Object(
             node.iter()
-                .filter(|(key, _)| !ANNOTATIONS.contains(&key.as_str()))
+                .filter(|(key, _)| !DOCUMENTATION.contains(&key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
         ),

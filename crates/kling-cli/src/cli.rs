@@ -152,7 +152,7 @@ impl Command {
 #[derive(Debug, Args)]
 pub(crate) struct Generate {
     /// The model.
-    #[arg(long, default_value = "model_kling-v1-6-pro", value_name = "ID")]
+    #[arg(long, default_value = DEFAULT_MODEL, value_name = "ID")]
     pub(crate) model: String,
     /// Where to save the video: a file, or a folder (named after the job) [default: JOB_ID.mp4 here].
     #[arg(short, long, value_name = "PATH")]
@@ -287,10 +287,91 @@ fn creative_units(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The whole command, model flags included.
+/// The whole command, with the flags of the model that `kling generate --model ID` names
+/// on this process's command line (the default model's without one).
 pub(crate) fn command() -> clap::Command {
-    let params = crate::params::params();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    command_for(generate_model(&args), kling_types::MODELS)
+}
+
+/// The whole command, with `model`'s flags under `kling generate` (and, hidden, those of
+/// the other `models`, for a message that names their model).
+pub(crate) fn command_for(
+    model: Option<&'static kling_types::ModelInfo>,
+    models: &'static [kling_types::ModelInfo],
+) -> clap::Command {
     Cli::command().mut_subcommand("generate", |generate| {
-        generate.args(crate::params::args(&params))
+        generate.args(crate::params::args(model, models))
     })
+}
+
+/// The model `kling generate` is asked for (`--model ID` or `--model=ID`), before clap
+/// parses: its flags are the ones to parse. `None` for a model this kling does not know
+/// (`kling generate` then says so).
+pub(crate) fn generate_model(
+    args: &[std::ffi::OsString],
+) -> Option<&'static kling_types::ModelInfo> {
+    let mut words = args.iter().skip(1).filter_map(|arg| arg.to_str());
+    let mut id = DEFAULT_MODEL;
+    if words.by_ref().any(|word| word == "generate") {
+        while let Some(word) = words.next() {
+            if word == "--model" {
+                id = words.next().unwrap_or(DEFAULT_MODEL);
+            } else if let Some(value) = word.strip_prefix("--model=") {
+                id = value;
+            }
+        }
+    }
+    kling_types::find_model(id)
+}
+
+/// The model of `kling generate` when `--model` is left out.
+pub(crate) const DEFAULT_MODEL: &str = "model_kling-v1-6-pro";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `kling generate --model ID --help` of each model of `models`.
+    fn generate_help(models: &'static [kling_types::ModelInfo]) {
+        for model in models {
+            let mut command = command_for(Some(model), models);
+            command.build();
+            let generate = command
+                .find_subcommand_mut("generate")
+                .expect("kling generate exists");
+            let help = generate.render_help().to_string();
+            insta::with_settings!({ snapshot_suffix => model.id }, {
+                insta::assert_snapshot!(help);
+            });
+        }
+    }
+
+    #[test]
+    fn generate_help_lists_the_parameters_of_its_model_only() {
+        generate_help(kling_types::MODELS);
+    }
+
+    #[test]
+    fn generate_help_of_the_fixture_models() {
+        generate_help(crate::fixture_models::MODELS);
+    }
+
+    #[test]
+    fn the_model_is_read_before_clap_parses() {
+        let args = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            words.iter().map(std::ffi::OsString::from).collect()
+        };
+        let id = |words: &[&str]| generate_model(&args(words)).map(|model| model.id);
+        assert_eq!(id(&["kling", "generate"]), Some(DEFAULT_MODEL));
+        assert_eq!(
+            id(&["kling", "generate", "--model", "model_kling-v1-6-pro"]),
+            Some(DEFAULT_MODEL)
+        );
+        assert_eq!(
+            id(&["kling", "generate", "--model=model_kling-v1-6-pro"]),
+            Some(DEFAULT_MODEL)
+        );
+        assert_eq!(id(&["kling", "generate", "--model", "model_nope"]), None);
+    }
 }

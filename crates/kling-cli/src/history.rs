@@ -176,7 +176,7 @@ impl History {
         let event = Event {
             v: FORMAT,
             entry: entry.to_owned(),
-            at: kling_types::time::format_iso8601(SystemTime::now()),
+            at: kling_types::__private::time::format_iso8601(SystemTime::now()),
             kind,
         };
         Ok(serde_json::to_string(&event)?)

@@ -1,13 +1,20 @@
 //! `kling`: generate videos with Kling on the Scenario API from a terminal.
 //!
 //! A thin binary over `kling-client`: clap parses the flags (`cli`), the model flags
-//! come from the schemas (`params`), each command lives in `commands`, `output` is the
+//! come from each model's parameter table (`params`), each command lives in `commands`, `output` is the
 //! only place that prints, and `main` turns the outcome into an exit code.
 
 mod append_log;
 mod cli;
 mod commands;
 mod exit;
+/// The generator's fixture models (`tests/fixtures/schemas/`), whose flags and help are
+/// tested here as the built-in models' are.
+#[cfg(test)]
+#[rustfmt::skip]
+#[allow(dead_code, unreachable_pub, reason = "generated code, used only by the tests of params")]
+#[path = "../../../tests/src/fixtures/generated/mod.rs"]
+mod fixture_models;
 #[cfg(test)]
 mod fuzz;
 mod history;

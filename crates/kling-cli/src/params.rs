@@ -1,43 +1,21 @@
-//! `kling generate`'s per-model flags, built from each model's JSON Schema in
-//! `kling_types::MODELS` (names in kebab-case or `x-cli-flag`, help from descriptions,
-//! allowed values, defaults, "ignored when" and "requires" rules), and the conversion
-//! of the parsed flags back into the model's JSON request. A new model in `schema/`
-//! gets its flags with no code here.
+//! `kling generate`'s model flags, built from the model's parameter table
+//! (`ModelInfo::params`, generated from its schema), and the conversion of the parsed
+//! flags into the model's JSON request. A new model in `schema/` gets its flags with no
+//! code here.
+//!
+//! Each flag's value is read once, by its clap value parser ([`Reader`]), into a
+//! [`Read`]; a value that does not fit is not clap's to refuse: [`request`] reports it
+//! with every other problem of the request, by flag. The flags of the other models are
+//! accepted too, hidden, so that [`request`] can say which model has them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches};
-use kling_types::ModelInfo;
+use kling_types::{ChoiceValue, FileKind, Literal, ModelInfo, Param, ParamKind};
 use serde_json::{Map, Value};
-
-/// What a parameter holds.
-#[derive(Clone, Debug, PartialEq)]
-enum Kind {
-    Text,
-    Integer,
-    Number,
-    Boolean,
-    /// An asset id, or a local image file to upload.
-    Image,
-    /// One of the listed values (strings or integers, as the schema has them).
-    Choice(Vec<Value>),
-}
-
-/// One flag of `kling generate`, and the parameter of each model it stands for.
-#[derive(Clone, Debug)]
-pub(crate) struct Param {
-    /// The flag without dashes (`reference-image`), also the clap id.
-    pub(crate) flag: String,
-    /// The parameter's JSON name (`referenceImages`).
-    pub(crate) json_name: String,
-    kind: Kind,
-    repeated: bool,
-    help: String,
-    /// The models that have it, and whether it is required there.
-    pub(crate) models: BTreeMap<&'static str, bool>,
-}
 
 /// An image given on the command line: a file to upload, or an asset id.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +43,25 @@ impl ImageRef {
     }
 }
 
+/// One value of a model flag, as its value parser read it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Read {
+    /// The JSON value of the parameter (or of one item of a list).
+    Value(Value),
+    /// A local file to upload; the asset id it gets is the value.
+    Upload(PathBuf),
+    /// What is wrong with the value, worded in full (`--duration is 7 but must be one of 5, 10`).
+    Bad(String),
+}
+
+/// A problem of the request and where `--help` lists the flag it is about (problems are
+/// shown in that order).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Problem {
+    pub(crate) rank: usize,
+    pub(crate) text: String,
+}
+
 /// A request read from the command line: the JSON body, with the images to upload
 /// first (their JSON pointer in the body, and the file), and the problems found in the
 /// flags themselves.
@@ -72,221 +69,44 @@ impl ImageRef {
 pub(crate) struct RawRequest {
     pub(crate) body: Map<String, Value>,
     pub(crate) uploads: Vec<(String, PathBuf)>,
-    /// Each problem, worded in full (`--duration is 7 but must be one of 5, 10`).
-    pub(crate) problems: Vec<String>,
+    pub(crate) problems: Vec<Problem>,
     /// The parameters (JSON names, or `name[index]` for an item of a repeated flag) those
     /// problems are about: what the model's validation says of them is not shown again (it
     /// would be about a stand-in, or a left-out value).
     pub(crate) flagged: BTreeSet<String>,
 }
 
-fn kebab(name: &str) -> String {
-    let mut flag = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            flag.push('-');
-            flag.push(c.to_ascii_lowercase());
-        } else if c == '_' {
-            flag.push('-');
-        } else {
-            flag.push(c);
-        }
-    }
-    flag.trim_start_matches('-').to_owned()
-}
-
-fn kind_of(schema: &Value) -> Kind {
-    if let Some(values) = schema["enum"].as_array() {
-        return Kind::Choice(values.clone());
-    }
-    match schema["type"].as_str() {
-        Some("integer") => Kind::Integer,
-        Some("number") => Kind::Number,
-        Some("boolean") => Kind::Boolean,
-        Some("string") if schema["format"] == "asset-id" => Kind::Image,
-        _ => Kind::Text,
-    }
-}
-
-/// Every flag of every model, in the order of the first model that has it.
-pub(crate) fn params() -> Vec<Param> {
-    let mut params: Vec<Param> = Vec::new();
-    for model in kling_types::MODELS {
-        let Ok(schema) = serde_json::from_str::<Value>(model.schema) else {
-            continue;
-        };
-        let Some(properties) = schema["properties"].as_object() else {
-            continue;
-        };
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .map(|names| names.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let flag_of = |name: &str| {
-            properties
-                .get(name)
-                .and_then(|property| property["x-cli-flag"].as_str())
-                .map_or_else(|| kebab(name), str::to_owned)
-        };
-        for (name, property) in properties {
-            let flag = flag_of(name);
-            let repeated = property["type"] == "array";
-            let item = if repeated {
-                &property["items"]
-            } else {
-                property
-            };
-            let kind = kind_of(item);
-            if let Some(known) = params.iter_mut().find(|param| param.flag == flag) {
-                known
-                    .models
-                    .insert(model.id, required.contains(&name.as_str()));
-                continue;
-            }
-            let mut help = property["description"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_end_matches('.')
-                .to_owned();
-            if required.contains(&name.as_str()) {
-                help = format!("(required) {help}");
-            }
-            if kind == Kind::Image {
-                help.push_str(". A local image file (uploaded first) or an asset id");
-            }
-            if repeated {
-                let limit = property["maxItems"]
-                    .as_u64()
-                    .map(|max| format!(", up to {max} times"))
-                    .unwrap_or_default();
-                help.push_str(&format!(". Repeat the flag for several{limit}"));
-            }
-            for (key, bound) in [
-                ("minimum", "at least"),
-                ("maximum", "at most"),
-                ("exclusiveMinimum", "more than"),
-                ("exclusiveMaximum", "less than"),
-            ] {
-                if let Some(value) = item.get(key) {
-                    help.push_str(&format!(", {bound} {value}"));
-                }
-            }
-            if let Some(max) = item["maxLength"].as_u64() {
-                help.push_str(&format!(", at most {max} characters"));
-            }
-            if let Some(rules) = property["x-ignored-when-present"].as_object() {
-                for (other, why) in rules {
-                    help.push_str(&format!(
-                        ". Ignored with --{}: {}",
-                        flag_of(other),
-                        why.as_str().unwrap_or_default()
-                    ));
-                }
-            }
-            if let Some(needs) = schema["dependencies"][name].as_array() {
-                let needs: Vec<String> = needs
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(|need| format!("--{}", flag_of(need)))
-                    .collect();
-                help.push_str(&format!(". Needs {}", needs.join(" and ")));
-            }
-            help.push('.');
-            if let Some(default) = property.get("default") {
-                let shown = default.as_str().map_or_else(
-                    || default.to_string(),
-                    |text| {
-                        if text.is_empty() {
-                            "\"\"".to_owned()
-                        } else {
-                            text.to_owned()
-                        }
-                    },
-                );
-                help.push_str(&format!(" [default: {shown}]"));
-            }
-            params.push(Param {
-                flag,
-                json_name: name.clone(),
-                kind,
-                repeated,
-                help,
-                models: BTreeMap::from([(model.id, required.contains(&name.as_str()))]),
-            });
-        }
-    }
-    params
-}
-
-/// A value parser that takes any text and lists `values` as the possible ones, for
-/// `--help` and shell completions. A value outside them is not clap's to refuse: it is
-/// reported by [`request`] with every other problem of the request, by flag.
+/// The value parser of a model flag: reads each value into a [`Read`], and lists the
+/// allowed values of a choice (or `true`, `false`) for `--help` and shell completions.
 #[derive(Clone, Debug)]
-struct AnyOf(Vec<String>);
+struct Reader(&'static Param);
 
-impl TypedValueParser for AnyOf {
-    type Value = String;
+impl TypedValueParser for Reader {
+    type Value = Read;
 
     fn parse_ref(
         &self,
         command: &clap::Command,
         arg: Option<&Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<String, clap::Error> {
-        StringValueParser::new().parse_ref(command, arg, value)
+        value: &OsStr,
+    ) -> Result<Read, clap::Error> {
+        let raw = clap::builder::StringValueParser::new().parse_ref(command, arg, value)?;
+        Ok(read(self.0, &raw))
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(self.0.iter().cloned().map(PossibleValue::new)))
+        match self.0.value_kind() {
+            ParamKind::Choice(choices) => Some(Box::new(
+                choices
+                    .iter()
+                    .map(|choice| PossibleValue::new(choice.text())),
+            )),
+            ParamKind::Boolean => Some(Box::new(
+                ["true", "false"].into_iter().map(PossibleValue::new),
+            )),
+            _ => None,
+        }
     }
-}
-
-/// A choice as the command line writes it: `16:9`, `5`.
-fn choice_text(value: &Value) -> String {
-    value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned)
-}
-
-/// The clap arguments of the flags. Every one takes text: numbers, booleans and
-/// choices are read by [`request`], so that a bad value is one problem among the others
-/// rather than the only one clap reports.
-pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
-    params
-        .iter()
-        .map(|param| {
-            let mut arg = Arg::new(param.flag.clone())
-                .long(param.flag.clone())
-                .help(param.help.clone())
-                .help_heading("Model parameters");
-            let value_name = match &param.kind {
-                Kind::Image => "FILE|ASSET_ID",
-                Kind::Integer => "INTEGER",
-                Kind::Number => "NUMBER",
-                Kind::Boolean => "true|false",
-                Kind::Choice(_) => "VALUE",
-                Kind::Text => "TEXT",
-            };
-            arg = arg.value_name(value_name);
-            arg = match &param.kind {
-                // `--seed -1` is a value to check, not an unknown flag.
-                Kind::Integer | Kind::Number => arg.allow_negative_numbers(true),
-                Kind::Boolean => arg
-                    .value_parser(AnyOf(vec!["true".to_owned(), "false".to_owned()]))
-                    .num_args(0..=1)
-                    .default_missing_value("true"),
-                Kind::Choice(values) => {
-                    arg.value_parser(AnyOf(values.iter().map(choice_text).collect()))
-                }
-                Kind::Text | Kind::Image => arg,
-            };
-            if param.repeated {
-                arg.action(ArgAction::Append)
-            } else {
-                arg.action(ArgAction::Set)
-            }
-        })
-        .collect()
 }
 
 /// A value as a message shows it: as written, quoted when empty or spaced.
@@ -298,150 +118,339 @@ fn shown(raw: &str) -> String {
     }
 }
 
-impl Param {
-    /// The JSON value of one raw value of the flag, or what is wrong with it (worded as
-    /// the model's own validation words it: "is X but must be …").
-    fn value(&self, raw: &str) -> Result<Value, String> {
-        let must_be = |what: &str| format!("--{} is {} but must be {what}", self.flag, shown(raw));
-        match &self.kind {
-            Kind::Integer => raw
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| must_be("an integer")),
-            // `nan` and `inf` parse, but JSON has no such numbers.
-            Kind::Number => match raw.parse::<f64>() {
-                Ok(number) if number.is_finite() => Ok(Value::from(number)),
-                Ok(_) => Err(must_be("a finite number")),
-                Err(_) => Err(must_be("a number")),
-            },
-            Kind::Boolean => raw
-                .parse::<bool>()
-                .map(Value::from)
-                .map_err(|_| must_be("true or false")),
-            Kind::Choice(values) => values
-                .iter()
-                .find(|value| choice_text(value) == raw)
-                .cloned()
-                .ok_or_else(|| {
-                    let allowed: Vec<String> = values.iter().map(choice_text).collect();
+/// One raw value of `param`'s flag (one item, for a list), read by the parameter's kind.
+fn read(param: &Param, raw: &str) -> Read {
+    let flag = param.flag;
+    let must_be = |what: &str| Read::Bad(format!("--{flag} is {} but must be {what}", shown(raw)));
+    match param.value_kind() {
+        ParamKind::Integer(_) => raw.parse::<i64>().map_or_else(
+            |_| must_be("an integer"),
+            |number| Read::Value(number.into()),
+        ),
+        // `nan` and `inf` parse, but JSON has no such numbers.
+        ParamKind::Number(_) => match raw.parse::<f64>() {
+            Ok(number) if number.is_finite() => Read::Value(number.into()),
+            Ok(_) => must_be("a finite number"),
+            Err(_) => must_be("a number"),
+        },
+        ParamKind::Boolean => raw.parse::<bool>().map_or_else(
+            |_| must_be("true or false"),
+            |value| Read::Value(value.into()),
+        ),
+        ParamKind::Choice(choices) => choices
+            .iter()
+            .find(|choice| choice.text() == raw)
+            .map_or_else(
+                || {
+                    let allowed: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
                     must_be(&format!("one of {}", allowed.join(", ")))
-                }),
-            Kind::Text => Ok(Value::from(raw)),
-            // Images are read by `request`, which lists the files to upload.
-            Kind::Image => Ok(Value::from(raw)),
+                },
+                |choice| Read::Value(choice_json(choice.value)),
+            ),
+        ParamKind::Asset(_) => match ImageRef::parse(flag, raw) {
+            Ok(ImageRef::Asset(id)) => Read::Value(id.into()),
+            Ok(ImageRef::File(path)) => Read::Upload(path),
+            Err(error) => Read::Bad(error.to_string()),
+        },
+        _ => Read::Value(raw.into()),
+    }
+}
+
+fn choice_json(value: ChoiceValue) -> Value {
+    match value {
+        ChoiceValue::Text(text) => text.into(),
+        ChoiceValue::Integer(number) => number.into(),
+    }
+}
+
+/// The clap arguments of `model`'s flags, then, hidden, those of the other `models`
+/// that `model` lacks (so that [`request`] can refuse them naming their model).
+pub(crate) fn args(model: Option<&'static ModelInfo>, models: &'static [ModelInfo]) -> Vec<Arg> {
+    let own = model.map_or(&[][..], |model| model.params);
+    let mut args: Vec<Arg> = model
+        .iter()
+        .flat_map(|model| model.params.iter().map(|param| arg(model, param)))
+        .collect();
+    let mut known: BTreeSet<&str> = own.iter().map(|param| param.flag).collect();
+    for param in models.iter().flat_map(|other| other.params) {
+        if known.insert(param.flag) {
+            args.push(
+                Arg::new(param.flag)
+                    .long(param.flag)
+                    .hide(true)
+                    .num_args(0..=1)
+                    .allow_negative_numbers(true)
+                    .action(ArgAction::Append),
+            );
         }
     }
+    args
+}
 
-    /// A value of the right type that stands in for a required parameter that is missing
-    /// or unreadable, so that the model's validation still checks every other parameter.
-    /// Nothing it says about the stand-in is shown, and a request with one is never sent.
-    fn stand_in(&self) -> Value {
-        if self.repeated {
-            Value::Array(Vec::new())
+fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
+    let value_name = match param.value_kind() {
+        ParamKind::Asset(FileKind::Image) => "FILE|ASSET_ID",
+        ParamKind::Integer(_) => "INTEGER",
+        ParamKind::Number(_) => "NUMBER",
+        ParamKind::Boolean => "true|false",
+        ParamKind::Choice(_) => "VALUE",
+        _ => "TEXT",
+    };
+    let arg = Arg::new(param.flag)
+        .long(param.flag)
+        .help(help(model, param))
+        .help_heading("Model parameters")
+        .value_name(value_name)
+        .value_parser(Reader(param));
+    let arg = match param.value_kind() {
+        // `--seed -1` is a value to check, not an unknown flag.
+        ParamKind::Integer(_) | ParamKind::Number(_) => arg.allow_negative_numbers(true),
+        ParamKind::Boolean => arg.num_args(0..=1).default_missing_value("true"),
+        _ => arg,
+    };
+    if param.is_list() {
+        arg.action(ArgAction::Append)
+    } else {
+        arg.action(ArgAction::Set)
+    }
+}
+
+/// A flag's help: the parameter's description, then what it takes and its rules, in the
+/// wording of kling-types (`between 0 and 1`).
+fn help(model: &ModelInfo, param: &Param) -> String {
+    let mut first = param.description.trim_end_matches('.').to_owned();
+    if let Some(limits) = limits(param.value_kind()) {
+        let limits = if param.is_list() {
+            format!("each {limits}")
         } else {
-            self.stand_in_item()
-        }
+            limits
+        };
+        first = if first.is_empty() {
+            capitalized(&limits)
+        } else {
+            format!("{first}, {limits}")
+        };
     }
+    let mut sentences: Vec<String> = Vec::from_iter((!first.is_empty()).then_some(first));
+    if let ParamKind::Asset(FileKind::Image) = param.value_kind() {
+        sentences.push("A local image file (uploaded first) or an asset id".to_owned());
+    }
+    if let ParamKind::List { count, .. } = &param.kind {
+        let limit = count
+            .max
+            .map(|max| format!(", up to {max} times"))
+            .unwrap_or_default();
+        sentences.push(format!("Repeat the flag for several{limit}"));
+    }
+    for rule in param.ignored_when {
+        sentences.push(format!(
+            "Ignored with {}: {}",
+            flag_of(model, rule.other),
+            rule.reason
+        ));
+    }
+    if !param.needs.is_empty() {
+        let needs: Vec<String> = param
+            .needs
+            .iter()
+            .map(|need| flag_of(model, need))
+            .collect();
+        sentences.push(format!("Needs {}", needs.join(" and ")));
+    }
+    let mut help = sentences.join(". ");
+    if !help.is_empty() {
+        help.push('.');
+    }
+    if param.required {
+        help = format!("(required) {help}").trim_end().to_owned();
+    }
+    if let Some(default) = default_text(param) {
+        help = format!("{help} [default: {default}]")
+            .trim_start()
+            .to_owned();
+    }
+    help
+}
 
-    /// A stand-in for one value (also one item of a repeated flag, so that the count of
-    /// items is still checked).
-    fn stand_in_item(&self) -> Value {
-        match &self.kind {
-            Kind::Integer => Value::from(0),
-            Kind::Number => Value::from(0.0),
-            Kind::Boolean => Value::from(false),
-            Kind::Choice(values) => values.first().cloned().unwrap_or(Value::Null),
-            Kind::Text => Value::from("stand-in"),
-            Kind::Image => Value::from("asset_stand_in"),
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// The flag of `model`'s parameter `json_name` (the name itself when it has none).
+pub(crate) fn flag_of(model: &ModelInfo, json_name: &str) -> String {
+    model
+        .param(json_name)
+        .map_or_else(|| json_name.to_owned(), |param| format!("--{}", param.flag))
+}
+
+/// The limits of a value in words (`between 0 and 1`, `1 to 2500 characters`).
+pub(crate) fn limits(kind: &ParamKind) -> Option<String> {
+    match kind {
+        ParamKind::Text(length) if length.is_limited() => Some(length.describe("character")),
+        ParamKind::Integer(bounds) | ParamKind::Number(bounds) if bounds.is_limited() => {
+            Some(bounds.to_string())
         }
+        _ => None,
     }
+}
+
+/// The default as the command line writes it (`16:9`, `0.5`, `""`).
+pub(crate) fn default_text(param: &Param) -> Option<String> {
+    Some(match param.default? {
+        Literal::Text("") => "\"\"".to_owned(),
+        Literal::Text(text) => text.to_owned(),
+        Literal::Integer(number) => number.to_string(),
+        Literal::Number(number) => number.to_string(),
+        Literal::Boolean(value) => value.to_string(),
+        Literal::Choice(index) => match param.value_kind() {
+            ParamKind::Choice(choices) => choices.get(index)?.text(),
+            _ => return None,
+        },
+        Literal::List(json) => json.to_owned(),
+        _ => return None,
+    })
+}
+
+/// A value of the right type that stands in for a required parameter that is missing
+/// or unreadable, so that the model's validation still checks every other parameter.
+/// Nothing it says about the stand-in is shown, and a request with one is never sent.
+fn stand_in(param: &Param) -> Value {
+    if param.is_list() {
+        Value::Array(Vec::new())
+    } else {
+        stand_in_item(param)
+    }
+}
+
+/// A stand-in for one value (also one item of a repeated flag, so that the count of
+/// items is still checked).
+fn stand_in_item(param: &Param) -> Value {
+    match param.value_kind() {
+        ParamKind::Integer(_) => Value::from(0),
+        ParamKind::Number(_) => Value::from(0.0),
+        ParamKind::Boolean => Value::from(false),
+        ParamKind::Choice(choices) => choices
+            .first()
+            .map_or(Value::Null, |choice| choice_json(choice.value)),
+        ParamKind::Asset(_) => Value::from("asset_stand_in"),
+        ParamKind::JobId => Value::from("job_stand_in"),
+        ParamKind::ModelId => Value::from("model_stand_in"),
+        _ => Value::from("stand-in"),
+    }
+}
+
+fn given(matches: &ArgMatches, flag: &str) -> bool {
+    matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine)
 }
 
 /// The JSON request for `model` from the flags given; images are checked (a file that
 /// exists, or an asset id) and listed for upload. Every problem found here is listed, by
 /// flag; a parameter with a problem is left out of the body, or stood in for when the
-/// model requires it (see [`Param::stand_in`]).
-pub(crate) fn request(model: &ModelInfo, params: &[Param], matches: &ArgMatches) -> RawRequest {
-    let mut body = Map::new();
-    let mut uploads = Vec::new();
-    let mut problems = Vec::new();
-    let mut flagged = BTreeSet::new();
-    for param in params {
-        let given = matches.contains_id(&param.flag)
-            && matches.value_source(&param.flag) == Some(clap::parser::ValueSource::CommandLine);
-        let Some(&required) = param.models.get(model.id) else {
-            if given {
-                problems.push(format!(
-                    "--{} is not a parameter of {} (`kling models {}` lists them)",
-                    param.flag, model.title, model.id
-                ));
-            }
-            continue;
-        };
-        let raw: Vec<&String> = if given {
+/// model requires it (see [`stand_in`]). A flag of another of `models` is refused, naming
+/// the model that has it.
+pub(crate) fn request(model: &ModelInfo, models: &[ModelInfo], matches: &ArgMatches) -> RawRequest {
+    let mut request = RawRequest {
+        body: Map::new(),
+        uploads: Vec::new(),
+        problems: Vec::new(),
+        flagged: BTreeSet::new(),
+    };
+    for (rank, param) in model.params.iter().enumerate() {
+        let problem = |text: String| Problem { rank, text };
+        let reads: Vec<&Read> = if given(matches, param.flag) {
             matches
-                .get_many::<String>(&param.flag)
+                .get_many::<Read>(param.flag)
                 .into_iter()
                 .flatten()
                 .collect()
         } else {
-            Vec::new()
+            if param.required {
+                request.problems.push(problem(format!(
+                    "--{} is required for {}",
+                    param.flag, model.title
+                )));
+                request.flagged.insert(param.json_name.to_owned());
+                request
+                    .body
+                    .insert(param.json_name.to_owned(), stand_in(param));
+            }
+            continue;
         };
-        if !given && required {
-            problems.push(format!("--{} is required for {}", param.flag, model.title));
-        }
         let mut values = Vec::new();
-        let mut readable = given;
-        for (index, raw) in raw.into_iter().enumerate() {
-            let value = match &param.kind {
-                Kind::Image => match ImageRef::parse(&param.flag, raw) {
-                    Ok(ImageRef::Asset(id)) => Ok(Value::from(id)),
-                    Ok(ImageRef::File(path)) => {
-                        let pointer = if param.repeated {
-                            format!("/{}/{index}", param.json_name)
-                        } else {
-                            format!("/{}", param.json_name)
-                        };
-                        uploads.push((pointer, path));
-                        // A stand-in until the upload gives the asset id; it validates like one.
-                        Ok(Value::from(format!("asset_to_upload_{index}")))
-                    }
-                    Err(error) => Err(error.to_string()),
-                },
-                _ => param.value(raw),
-            };
-            match value {
-                Ok(value) => values.push(value),
-                Err(problem) if param.repeated => {
-                    problems.push(problem);
-                    values.push(param.stand_in_item());
-                    flagged.insert(format!("{}[{index}]", param.json_name));
+        let mut readable = true;
+        for (index, read) in reads.into_iter().enumerate() {
+            match read {
+                Read::Value(value) => values.push(value.clone()),
+                Read::Upload(path) => {
+                    let pointer = if param.is_list() {
+                        format!("/{}/{index}", param.json_name)
+                    } else {
+                        format!("/{}", param.json_name)
+                    };
+                    request.uploads.push((pointer, path.clone()));
+                    // A stand-in until the upload gives the asset id; it validates like one.
+                    values.push(Value::from(format!("asset_to_upload_{index}")));
                 }
-                Err(problem) => {
-                    problems.push(problem);
+                Read::Bad(text) if param.is_list() => {
+                    request.problems.push(problem(text.clone()));
+                    values.push(stand_in_item(param));
+                    request
+                        .flagged
+                        .insert(format!("{}[{index}]", param.json_name));
+                }
+                Read::Bad(text) => {
+                    request.problems.push(problem(text.clone()));
                     readable = false;
                 }
             }
         }
         if readable {
-            let value = if param.repeated {
+            let value = if param.is_list() {
                 Value::Array(values)
             } else {
                 values.into_iter().next().unwrap_or(Value::Null)
             };
-            body.insert(param.json_name.clone(), value);
-        } else if given || required {
-            flagged.insert(param.json_name.clone());
-            if required {
-                body.insert(param.json_name.clone(), param.stand_in());
+            request.body.insert(param.json_name.to_owned(), value);
+        } else {
+            request.flagged.insert(param.json_name.to_owned());
+            if param.required {
+                request
+                    .body
+                    .insert(param.json_name.to_owned(), stand_in(param));
             }
         }
     }
-    RawRequest {
-        body,
-        uploads,
-        problems,
-        flagged,
+    refuse_other_models_flags(model, models, matches, &mut request.problems);
+    request
+}
+
+/// A flag given that `model` lacks but another model has: refused, naming that model.
+fn refuse_other_models_flags(
+    model: &ModelInfo,
+    models: &[ModelInfo],
+    matches: &ArgMatches,
+    problems: &mut Vec<Problem>,
+) {
+    let mut refused = BTreeSet::new();
+    for other in models.iter().filter(|other| other.id != model.id) {
+        for param in other.params {
+            if model.params.iter().any(|own| own.flag == param.flag)
+                || !given(matches, param.flag)
+                || !refused.insert(param.flag)
+            {
+                continue;
+            }
+            problems.push(Problem {
+                rank: model.params.len(),
+                text: format!(
+                    "--{} is not a parameter of {} but of {} (`kling generate --model {}`)",
+                    param.flag, model.title, other.title, other.id
+                ),
+            });
+        }
     }
 }
 
@@ -449,9 +458,17 @@ pub(crate) fn request(model: &ModelInfo, params: &[Param], matches: &ArgMatches)
 mod tests {
     use super::*;
 
+    fn kling() -> &'static ModelInfo {
+        kling_types::find_model("model_kling-v1-6-pro").unwrap()
+    }
+
+    fn command(model: &'static ModelInfo, models: &'static [ModelInfo]) -> clap::Command {
+        clap::Command::new("generate").args(args(Some(model), models))
+    }
+
     #[test]
     fn choices_list_their_values_for_help_and_completions_but_take_any_text() {
-        let command = clap::Command::new("generate").args(args(&params()));
+        let command = command(kling(), kling_types::MODELS);
         let duration = command
             .get_arguments()
             .find(|arg| arg.get_id() == "duration")
@@ -466,10 +483,14 @@ mod tests {
         let matches = command
             .try_get_matches_from(["generate", "--duration", "7", "--cfg-scale", "lots"])
             .unwrap();
-        let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
-        let request = request(model, &params(), &matches);
+        let request = request(kling(), kling_types::MODELS, &matches);
+        let problems: Vec<&str> = request
+            .problems
+            .iter()
+            .map(|problem| problem.text.as_str())
+            .collect();
         assert_eq!(
-            request.problems,
+            problems,
             [
                 "--prompt is required for Kling 1.6 Pro",
                 "--cfg-scale is lots but must be a number",
@@ -485,10 +506,8 @@ mod tests {
     }
 
     #[test]
-    fn flags_are_kebab_case_unless_the_schema_says() {
-        assert_eq!(kebab("cfgScale"), "cfg-scale");
-        assert_eq!(kebab("negativePrompt"), "negative-prompt");
-        let flags: Vec<String> = params().into_iter().map(|param| param.flag).collect();
+    fn flags_come_from_the_table_in_the_schemas_order() {
+        let flags: Vec<&str> = kling().params.iter().map(|param| param.flag).collect();
         assert_eq!(
             flags,
             [
@@ -500,6 +519,35 @@ mod tests {
                 "aspect-ratio",
                 "cfg-scale",
                 "duration"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flag_of_another_model_is_refused_naming_the_model_that_has_it() {
+        let models = crate::fixture_models::MODELS;
+        let plain = &models[1];
+        let motion = &models[0];
+        let matches = command(plain, models)
+            .try_get_matches_from(["generate", "--text", "a cat", "--fps", "30", "--loop"])
+            .unwrap();
+        let request = request(plain, models, &matches);
+        let problems: Vec<&str> = request
+            .problems
+            .iter()
+            .map(|problem| problem.text.as_str())
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                format!(
+                    "--fps is not a parameter of {} but of {} (`kling generate --model {}`)",
+                    plain.title, motion.title, motion.id
+                ),
+                format!(
+                    "--loop is not a parameter of {} but of {} (`kling generate --model {}`)",
+                    plain.title, motion.title, motion.id
+                ),
             ]
         );
     }

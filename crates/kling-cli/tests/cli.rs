@@ -581,7 +581,7 @@ async fn a_submit_lost_to_a_crash_is_found_again() {
     let params = serde_json::json!({"prompt": "lost in a crash"});
     let history = format!(
         "{}\n{{\"entry\":\"torn",
-        serde_json::json!({"entry": "e1", "at": kling_types::time::format_iso8601(std::time::SystemTime::now()), "event": "submitting", "model": "model_kling-v1-6-pro", "params": params, "output": "lost.mp4"})
+        serde_json::json!({"entry": "e1", "at": kling_types::__private::time::format_iso8601(std::time::SystemTime::now()), "event": "submitting", "model": "model_kling-v1-6-pro", "params": params, "output": "lost.mp4"})
     );
     std::fs::write(scratch.path("data").join("history.jsonl"), history).unwrap();
     client
@@ -2071,7 +2071,7 @@ async fn a_team_limit_under_a_large_concurrency_is_learned_not_fought() {
 
 /// The journal an earlier run left: its header, then `records` (each given its `at`).
 fn write_journal(scratch: &Scratch, records: &[serde_json::Value]) {
-    let at = kling_types::time::format_iso8601(std::time::SystemTime::now());
+    let at = kling_types::__private::time::format_iso8601(std::time::SystemTime::now());
     let mut text = String::from("{\"journal\":\"kling-batch\",\"version\":2}\n");
     for record in records {
         let mut record = record.clone();

@@ -129,7 +129,9 @@ impl JobBoard {
                     return Ok(job.clone());
                 }
                 if updates.changed().await.is_err() {
-                    return Err(Error::Config("the job board stopped".to_owned()));
+                    return Err(Error::Ended {
+                        what: "the job board stopped",
+                    });
                 }
             }
         };
@@ -176,7 +178,7 @@ impl Shared {
         let now = Instant::now();
         let created = job
             .and_then(|job| job.created_at.as_deref())
-            .and_then(kling_types::time::parse_iso8601);
+            .and_then(kling_types::__private::time::parse_iso8601);
         let mut state = self.state();
         let receiver = match state.jobs.get(job_id.as_str()) {
             Some(tracked) => tracked.sender.subscribe(),
@@ -275,7 +277,7 @@ impl Shared {
         let newest = listed
             .iter()
             .filter_map(|(job, _)| job.updated_at.as_deref())
-            .filter_map(kling_types::time::parse_iso8601)
+            .filter_map(kling_types::__private::time::parse_iso8601)
             .max();
         {
             let mut state = self.state();

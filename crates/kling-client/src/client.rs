@@ -728,7 +728,7 @@ mod tests {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
         // `YYYY-MM-DDTHH:MM:SS.mmmZ`
-        let iso = kling_types::time::format_iso8601(at(moment));
+        let iso = kling_types::__private::time::format_iso8601(at(moment));
         let (year, month, day, time) = (&iso[..4], &iso[5..7], &iso[8..10], &iso[11..19]);
         let weekday = DAYS[(moment / 86_400 % 7) as usize];
         let month = MONTHS[month.parse::<usize>().unwrap() - 1];

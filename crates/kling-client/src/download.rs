@@ -9,16 +9,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
-use kling_types::api::{Asset, AssetResponse, AssetStatus, DownloadLink};
+use kling_types::api::{Asset, AssetResponse, DownloadLink};
 use kling_types::{AssetId, ModelRequest};
 use reqwest::Method;
-use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+
+mod resume;
 
 use crate::client::{Call, Client, segment};
 use crate::error::Error;
 use crate::jobs::WaitOptions;
-use crate::redact::redact;
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +116,7 @@ impl Client {
         let part = partial_path(target).ok_or_else(|| Error::Download {
             asset_id: asset_id.clone(),
             reason: format!("{} is not a file path", target.display()),
+            source: None,
         })?;
         let io = |source| Error::Io {
             path: target.to_path_buf(),
@@ -141,204 +141,10 @@ impl Client {
         part: &Path,
         on_progress: &mut impl FnMut(DownloadProgress),
     ) -> Result<u64, Error> {
-        let asset_id = &asset.id;
-        let failed = |reason: String| Error::Download {
-            asset_id: asset_id.clone(),
-            reason,
-        };
-        let io = |source: std::io::Error| Error::Download {
-            asset_id: asset_id.clone(),
-            reason: format!("cannot write {}: {source}", part.display()),
-        };
-        match &asset.status {
-            Some(AssetStatus::Pending) => {
-                return Err(failed(
-                    "the asset is not ready yet: wait for its job first".to_owned(),
-                ));
-            }
-            Some(AssetStatus::Error) => {
-                return Err(failed("the asset is in error on the server".to_owned()));
-            }
-            _ => {}
-        }
-        let mut url = match asset.url.clone() {
-            Some(url) => url,
-            None => self.download_link(asset_id).await?.url,
-        };
-        let http = self.http()?;
-        let mut file = PartFile::create(part, self.durable_downloads)
+        resume::Resume::start(self, asset, part, on_progress)
+            .await?
+            .run()
             .await
-            .map_err(io)?;
-        let (mut written, mut total, mut etag): (u64, Option<u64>, Option<String>) =
-            (0, None, None);
-        let (mut resumes, mut stalled, mut fresh_urls) = (0, 0, 0);
-        let mut backoff = self.backoff();
-        loop {
-            let before = written;
-            let mut request = http.get(&url);
-            if written > 0 {
-                request = request.header(RANGE, format!("bytes={written}-"));
-                if let Some(etag) = &etag {
-                    request = request.header(IF_RANGE, etag);
-                }
-            }
-            let cut: String = match request.send().await {
-                Err(error) => crate::error::chain(
-                    &self.transport_error(error, &format!("GET {}", redact(&url))),
-                ),
-                Ok(response) => {
-                    let status = response.status();
-                    let header = |name| {
-                        response
-                            .headers()
-                            .get(name)
-                            .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
-                            .map(str::to_owned)
-                    };
-                    let (etag_now, content_range, content_length) = (
-                        header(ETAG),
-                        header(CONTENT_RANGE),
-                        response.content_length(),
-                    );
-                    let to_stream = match status.as_u16() {
-                        status @ (200 | 206) => {
-                            let same_file =
-                                etag.is_none() || etag_now.is_none() || etag_now == etag;
-                            let next = continuation(
-                                status,
-                                content_range.as_deref(),
-                                content_length,
-                                written,
-                                total,
-                            );
-                            match next {
-                                Continuation::FromStart { total: size } => {
-                                    if written > 0 {
-                                        // The server sent the whole file again: start over.
-                                        file = PartFile::create(part, self.durable_downloads)
-                                            .await
-                                            .map_err(io)?;
-                                        written = 0;
-                                    }
-                                    (total, etag) = (size, etag_now);
-                                    Ok(response)
-                                }
-                                Continuation::FromWritten { total: size } if same_file => {
-                                    total = size;
-                                    Ok(response)
-                                }
-                                Continuation::FromWritten { .. } | Continuation::Mismatch => {
-                                    tracing::warn!(%asset_id, "the server resumed at another place or another file: starting over");
-                                    file = PartFile::create(part, self.durable_downloads)
-                                        .await
-                                        .map_err(io)?;
-                                    (written, total, etag) = (0, None, None);
-                                    // Counted as a resume: a server that always answers
-                                    // so cannot keep the download going round forever.
-                                    resumes += 1;
-                                    if resumes > MAX_RESUMES {
-                                        return Err(failed(format!(
-                                            "the file server kept answering ranges that do not continue the file (gave up after {resumes} attempts)"
-                                        )));
-                                    }
-                                    continue;
-                                }
-                            }
-                        }
-                        403 | 410 if fresh_urls < MAX_FRESH_URLS => {
-                            fresh_urls += 1;
-                            tracing::info!(%asset_id, "the signed URL expired: asking for a fresh one");
-                            url = self.download_link(asset_id).await?.url;
-                            continue;
-                        }
-                        416 if total == Some(written) => break,
-                        _ => {
-                            let headers = response.headers().clone();
-                            let body = response.bytes().await.unwrap_or_default();
-                            let error = crate::client::Reply {
-                                status,
-                                headers,
-                                body,
-                                request_id: None,
-                                redactor: std::sync::Arc::clone(&self.redactor),
-                            }
-                            .into_error();
-                            let answered = format!(
-                                "the file server answered {status}: {}",
-                                error.reason().unwrap_or("no reason given")
-                            );
-                            if !error.is_retryable() {
-                                return Err(failed(answered));
-                            }
-                            Err(answered)
-                        }
-                    };
-                    match to_stream {
-                        Err(reason) => reason,
-                        Ok(response) => {
-                            let mut body = response.bytes_stream();
-                            let mut cut = None;
-                            while let Some(piece) = body.next().await {
-                                match piece {
-                                    Ok(bytes) => {
-                                        file.write(&bytes).await.map_err(io)?;
-                                        written = written.saturating_add(
-                                            u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-                                        );
-                                        on_progress(DownloadProgress {
-                                            bytes: written,
-                                            total,
-                                        });
-                                    }
-                                    Err(error) => {
-                                        cut = Some(crate::error::chain(
-                                            &self.transport_error(error, "the download"),
-                                        ));
-                                        break;
-                                    }
-                                }
-                            }
-                            match (cut, total) {
-                                (Some(cut), _) => cut,
-                                (None, Some(total)) if written < total => format!(
-                                    "the connection closed after {written} of {total} bytes"
-                                ),
-                                (None, _) => break,
-                            }
-                        }
-                    }
-                }
-            };
-            if written > total.unwrap_or(u64::MAX) {
-                return Err(failed(format!(
-                    "received {written} bytes, more than the {} announced",
-                    total.unwrap_or_default()
-                )));
-            }
-            stalled = if written > before { 0 } else { stalled + 1 };
-            resumes += 1;
-            if stalled > MAX_STALLED_RESUMES.min(self.retry.max_retries.max(1))
-                || resumes > MAX_RESUMES
-            {
-                return Err(failed(format!("{cut} (gave up after {resumes} attempts)")));
-            }
-            let delay = if written > before {
-                Duration::ZERO
-            } else {
-                backoff.next().unwrap_or(self.retry.max_delay)
-            };
-            tracing::info!(%asset_id, written, ?total, delay_ms = crate::client::millis(delay), cut, "resuming the download");
-            tokio::time::sleep(delay).await;
-        }
-        file.finish().await.map_err(io)?;
-        if let Some(total) = total
-            && written != total
-        {
-            return Err(failed(format!(
-                "received {written} bytes but the server announced {total}"
-            )));
-        }
-        Ok(written)
     }
 
     /// Submits, waits and downloads every output into `dir` (created if missing), named
@@ -379,24 +185,83 @@ impl Client {
         let mut files = Vec::new();
         for (index, asset_id) in asset_ids.iter().enumerate() {
             let asset = self.asset(asset_id).await?;
-            let extension = asset
-                .mime_type
-                .as_deref()
-                .and_then(extension_of)
-                .unwrap_or("bin");
-            // The server names the file: nothing it sends may climb out of `dir`.
-            let stem = file_stem(job.job_id.as_str());
-            let name = if asset_ids.len() == 1 {
-                format!("{stem}.{extension}")
-            } else {
-                format!("{stem}-{}.{extension}", index + 1)
-            };
-            let path = dir.join(name);
-            self.download(asset_id, &path).await?;
+            let path = output_path(
+                Some(&dir.join("")),
+                job.job_id.as_str(),
+                index,
+                asset_ids.len(),
+                asset.mime_type.as_deref(),
+            );
+            self.download_asset_with(&asset, &path, |_| {}).await?;
             files.push(path);
         }
         Ok(files)
     }
+}
+
+/// Where output `index` of a job's `count` outputs goes, decided here for every caller
+/// ([`Client::generate`], the `kling` command): into `output` when it is a folder (one
+/// that exists, or a path written with a trailing `/`), as `output` itself (numbered
+/// `fox-1.mp4`, `fox-2.mp4` when there are several), or in the current folder when
+/// `None`; named after `stem` (a job id, a batch line's name) and the extension of the
+/// asset's MIME type (`bin` when it has no plain one). Nothing a server sends (an id, a
+/// type) can climb out of the folder.
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use kling_client::output_path;
+///
+/// assert_eq!(output_path(None, "job_1", 0, 1, Some("video/mp4")), PathBuf::from("job_1.mp4"));
+/// assert_eq!(output_path(Some(Path::new("clips/")), "job_1", 1, 2, Some("video/mp4")), PathBuf::from("clips/job_1-2.mp4"));
+/// assert_eq!(output_path(Some(Path::new("fox.mp4")), "job_1", 0, 2, None), PathBuf::from("fox-1.mp4"));
+/// assert_eq!(output_path(None, "../up", 0, 1, Some("video/../x")), PathBuf::from("_up.bin"));
+/// ```
+pub fn output_path(
+    output: Option<&Path>,
+    stem: &str,
+    index: usize,
+    count: usize,
+    mime_type: Option<&str>,
+) -> PathBuf {
+    let extension = mime_type.and_then(extension_of).unwrap_or("bin");
+    let numbered = |stem: &str| {
+        if count > 1 {
+            format!("{stem}-{}", index + 1)
+        } else {
+            stem.to_owned()
+        }
+    };
+    let stem = file_stem(stem);
+    match output {
+        None => PathBuf::from(format!("{}.{extension}", numbered(&stem))),
+        Some(path) if is_output_folder(path) => {
+            path.join(format!("{}.{extension}", numbered(&stem)))
+        }
+        Some(path) if count > 1 => {
+            let file_stem = path
+                .file_stem()
+                .map_or_else(|| stem.clone(), |name| name.to_string_lossy().into_owned());
+            let extension = path.extension().map_or_else(
+                || extension.to_owned(),
+                |ext| ext.to_string_lossy().into_owned(),
+            );
+            path.with_file_name(format!("{}.{extension}", numbered(&file_stem)))
+        }
+        Some(path) => path.to_path_buf(),
+    }
+}
+
+/// Whether [`output_path`] saves into `path` as a folder: one that exists, or one
+/// written with a trailing separator.
+///
+/// ```
+/// assert!(kling_client::is_output_folder(std::path::Path::new("clips/")));
+/// assert!(!kling_client::is_output_folder(std::path::Path::new("no-such-fox.mp4")));
+/// ```
+pub fn is_output_folder(path: &Path) -> bool {
+    path.is_dir()
+        || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+        || path.to_string_lossy().ends_with('/')
 }
 
 /// Bytes written between two background flushes to disk.
@@ -547,24 +412,24 @@ fn extension_of(mime_type: &str) -> Option<&str> {
     .then_some(subtype)
 }
 
-/// An id as a file name: anything but ASCII letters, digits, `-` and `_` becomes `_`
-/// (so `../x` cannot leave the folder), at most 100 characters.
-fn file_stem(id: &str) -> String {
-    let stem: String = id
+/// A name as a file name: path separators, NUL and control characters become `_`, and
+/// leading dots go (so `../x` cannot leave the folder, nor hide the file); at most 200
+/// characters; `job` when nothing is left.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
         .chars()
-        .take(100)
+        .take(200)
         .map(|char| {
-            if char.is_ascii_alphanumeric() || char == '-' || char == '_' {
-                char
-            } else {
+            if matches!(char, '/' | '\\') || char.is_control() {
                 '_'
+            } else {
+                char
             }
         })
         .collect();
-    if stem.is_empty() {
-        "job".to_owned()
-    } else {
-        stem
+    match stem.trim_start_matches('.') {
+        "" => "job".to_owned(),
+        stem => stem.to_owned(),
     }
 }
 
@@ -873,7 +738,9 @@ mod tests {
     #[test]
     fn server_given_names_stay_inside_the_folder() {
         assert_eq!(file_stem("job_abc-123"), "job_abc-123");
-        assert_eq!(file_stem("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(file_stem("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_stem("fox v2.final"), "fox v2.final");
+        assert_eq!(file_stem(".."), "job");
         assert_eq!(file_stem(""), "job");
         assert_eq!(extension_of("video/mp4"), Some("mp4"));
         assert_eq!(extension_of("video/mp4; codecs=avc1"), Some("mp4"));

@@ -14,6 +14,37 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// The request could not be turned into JSON; it never left the machine.
+    #[error("cannot encode the request")]
+    Encode(#[source] serde_json::Error),
+
+    /// A JSON request does not fit the model's request type (an unknown parameter, a
+    /// value of the wrong type); it never left the machine.
+    #[error("the request does not fit {model_id}")]
+    Request {
+        /// The model.
+        model_id: String,
+        /// What does not fit.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The API broke its own protocol in a way that would keep the client going round
+    /// (pages that promise more and bring nothing).
+    #[error("{what}")]
+    Protocol {
+        /// What the API did.
+        what: String,
+    },
+
+    /// Something that was to bring news ended first (the job board's task, a job's watch);
+    /// waiting again picks the job up.
+    #[error("{what}")]
+    Ended {
+        /// What ended.
+        what: &'static str,
+    },
+
     /// The request breaks the model's rules; it never left the machine.
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -159,6 +190,10 @@ pub enum Error {
         asset_id: AssetId,
         /// What went wrong.
         reason: String,
+        /// The error behind it, when there is one (the last cut of the connection, a
+        /// failed write).
+        #[source]
+        source: Option<Box<Error>>,
     },
 
     /// A file could not be uploaded.

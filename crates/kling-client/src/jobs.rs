@@ -312,9 +312,9 @@ impl Client {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let sandbox = kling_sandbox::Sandbox::start(kling_sandbox::SandboxConfig::default()).await?;
     /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
-    /// use kling_types::kling_v1_6_pro::{Duration, Kling16ProRequest};
+    /// use kling_types::kling_v1_6_pro::{DurationValue, Kling16ProRequest};
     ///
-    /// let request = Kling16ProRequest::new("a red fox running through snow").with_duration(Duration::Seconds10);
+    /// let request = Kling16ProRequest::new("a red fox running through snow").with_duration(DurationValue::Seconds10);
     /// let submitted = client.submit(&request).await?;
     /// println!("started {} for {:?} creative units", submitted.job_id(), submitted.cost);
     /// # Ok(())
@@ -322,8 +322,7 @@ impl Client {
     /// ```
     pub async fn submit<R: ModelRequest>(&self, request: &R) -> Result<Submitted, Error> {
         let warnings = request.validate().into_result()?;
-        let body = serde_json::to_value(request)
-            .map_err(|error| Error::Config(format!("cannot encode the request: {error}")))?;
+        let body = serde_json::to_value(request).map_err(Error::Encode)?;
         self.submit_checked(R::MODEL_ID, body, warnings).await
     }
 
@@ -339,10 +338,13 @@ impl Client {
                         "(body)",
                         format!("{error}: check the parameters against `kling models {model_id}`"),
                     );
-                    return Err(validation
-                        .into_result()
-                        .err()
-                        .map_or_else(|| Error::Config(error.to_string()), Error::Validation));
+                    return Err(validation.into_result().err().map_or_else(
+                        || Error::Request {
+                            model_id: model_id.to_owned(),
+                            source: error,
+                        },
+                        Error::Validation,
+                    ));
                 }
             },
             None => Vec::new(),
@@ -520,8 +522,7 @@ impl Client {
     /// What `request` would cost, without starting a job (the API's dry run).
     pub async fn estimate<R: ModelRequest>(&self, request: &R) -> Result<EstimateResponse, Error> {
         request.validate().into_result()?;
-        let body = serde_json::to_value(request)
-            .map_err(|error| Error::Config(format!("cannot encode the request: {error}")))?;
+        let body = serde_json::to_value(request).map_err(Error::Encode)?;
         let call = Call::api(
             Method::POST,
             format!("/generate/custom/{}", segment(R::MODEL_ID)),
@@ -539,9 +540,11 @@ impl Client {
         body: Value,
     ) -> Result<EstimateResponse, Error> {
         if let Some(model) = kling_types::find_model(model_id) {
-            let validation = (model.validate_json)(body.clone()).map_err(|error| {
-                Error::Config(format!("the request does not fit {model_id}: {error}"))
-            })?;
+            let validation =
+                (model.validate_json)(body.clone()).map_err(|source| Error::Request {
+                    model_id: model_id.to_owned(),
+                    source,
+                })?;
             validation.into_result()?;
         }
         let call = Call::api(
@@ -619,9 +622,11 @@ impl Client {
                             0
                         };
                         if pager.empty_pages > MAX_EMPTY_PAGES {
-                            let error = Error::Config(format!(
-                                "the API answered {MAX_EMPTY_PAGES} empty pages in a row while promising more: stopping"
-                            ));
+                            let error = Error::Protocol {
+                                what: format!(
+                                    "the API answered {MAX_EMPTY_PAGES} empty pages in a row while promising more: stopping"
+                                ),
+                            };
                             return Some((Err(error), None));
                         }
                         pager.buffer.extend(page.jobs);
@@ -649,10 +654,16 @@ impl Client {
             call = call.query("type", job_type.clone());
         }
         if let Some(moment) = filter.created_after {
-            call = call.query("createdAfter", kling_types::time::format_iso8601(moment));
+            call = call.query(
+                "createdAfter",
+                kling_types::__private::time::format_iso8601(moment),
+            );
         }
         if let Some(moment) = filter.updated_after {
-            call = call.query("updatedAfter", kling_types::time::format_iso8601(moment));
+            call = call.query(
+                "updatedAfter",
+                kling_types::__private::time::format_iso8601(moment),
+            );
         }
         if let Some(token) = token {
             call = call.query("paginationToken", token);
@@ -799,8 +810,9 @@ impl Client {
             on_update(&update);
             last = Some(update.job);
         }
-        let job =
-            last.ok_or_else(|| Error::Config("the job watch ended without news".to_owned()))?;
+        let job = last.ok_or(Error::Ended {
+            what: "the job watch ended without news",
+        })?;
         outcome(job)
     }
 }

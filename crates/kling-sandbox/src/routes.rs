@@ -84,74 +84,18 @@ async fn edge(
 ) -> Response {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
-    let (request_id, index) = {
-        let mut inner = state.lock();
-        let request_id = inner.id("req");
-        inner.requests.push(crate::RequestRecord {
-            request_id: request_id.clone(),
-            method: method.clone(),
-            path: path.clone(),
-            status: None,
-            fault: None,
-        });
-        (request_id, inner.requests.len() - 1)
-    };
-    let seen = Seen {
-        index,
-        request_id,
-        started: std::time::Instant::now(),
-    };
-
-    let from_header = request
-        .headers()
-        .get(FAULT_HEADER)
-        .map(|value| Fault::parse(value.to_str().unwrap_or_default()));
-    let fault = match from_header {
-        Some(Ok(fault)) => Some(fault),
-        Some(Err(message)) => {
-            let response = ApiError::bad_request(format!("bad {FAULT_HEADER} header: {message}"))
-                .into_response();
-            return finish(&state, &seen, None, response);
-        }
-        None => state.lock().faults.pick(&method, &path),
+    let seen = record(&state, &method, &path);
+    let fault = match picked_fault(&state, &request, &method, &path) {
+        Ok(fault) => fault,
+        Err(error) => return finish(&state, &seen, None, error.into_response()),
     };
     if let Some(fault) = &fault {
         tracing::debug!(target: "kling_sandbox", request_id = %seen.request_id, fault = fault.name(), "injecting fault");
         if let Some(stall) = fault.stall() {
             tokio::time::sleep(stall).await;
         }
-        match fault {
-            Fault::Status {
-                status,
-                retry_after_secs,
-            } => {
-                // A rule set in the config directly may hold any number: not an error, 500.
-                let status = StatusCode::from_u16(*status)
-                    .ok()
-                    .filter(|status| status.is_client_error() || status.is_server_error())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let error = match status.as_u16() {
-                    // The team limit's answer, with the configured limit (or a plan's 5).
-                    429 => ApiError::team_limit(state.config.parallel_jobs.unwrap_or(5)),
-                    503 => ApiError::new(status, "Service unavailable"),
-                    _ => ApiError::new(status, status.canonical_reason().unwrap_or("Error")),
-                };
-                let mut response = error.into_response();
-                // 429 and 503 always say when to come back (1 s unless the fault says).
-                let throttled = matches!(status.as_u16(), 429 | 503);
-                if let Some(secs) = retry_after_secs.or(throttled.then_some(1)) {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                return finish(&state, &seen, Some(fault), response);
-            }
-            Fault::ResetBeforeHandling => {
-                let mut response = Response::new(Body::empty());
-                response.extensions_mut().insert(DropConnection);
-                return finish(&state, &seen, Some(fault), response);
-            }
-            _ => {}
+        if let Some(response) = answer_instead(&state, fault) {
+            return finish(&state, &seen, Some(fault), response);
         }
         request.extensions_mut().insert(fault.clone());
     }
@@ -185,6 +129,83 @@ async fn edge(
         _ => {}
     }
     finish(&state, &seen, fault.as_ref(), response)
+}
+
+/// A request, entered in the log with a new request id.
+fn record(state: &State, method: &str, path: &str) -> Seen {
+    let mut inner = state.lock();
+    let request_id = inner.id("req");
+    inner.requests.push(crate::RequestRecord {
+        request_id: request_id.clone(),
+        method: method.to_owned(),
+        path: path.to_owned(),
+        status: None,
+        fault: None,
+    });
+    Seen {
+        index: inner.requests.len() - 1,
+        request_id,
+        started: std::time::Instant::now(),
+    }
+}
+
+/// The fault a request gets: from its header, or from the rules; the API's 400 for a
+/// header that does not parse.
+fn picked_fault(
+    state: &State,
+    request: &Request,
+    method: &str,
+    path: &str,
+) -> Result<Option<Fault>, ApiError> {
+    let from_header = request
+        .headers()
+        .get(FAULT_HEADER)
+        .map(|value| Fault::parse(value.to_str().unwrap_or_default()));
+    match from_header {
+        Some(Ok(fault)) => Ok(Some(fault)),
+        Some(Err(message)) => Err(ApiError::bad_request(format!(
+            "bad {FAULT_HEADER} header: {message}"
+        ))),
+        None => Ok(state.lock().faults.pick(method, path)),
+    }
+}
+
+/// The answer a fault gives instead of the endpoint's (an error status, a reset before
+/// handling), or `None` when the endpoint answers and the fault acts on its answer.
+fn answer_instead(state: &State, fault: &Fault) -> Option<Response> {
+    match fault {
+        Fault::Status {
+            status,
+            retry_after_secs,
+        } => {
+            // A rule set in the config directly may hold any number: not an error, 500.
+            let status = StatusCode::from_u16(*status)
+                .ok()
+                .filter(|status| status.is_client_error() || status.is_server_error())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let error = match status.as_u16() {
+                // The team limit's answer, with the configured limit (or a plan's 5).
+                429 => ApiError::team_limit(state.config.parallel_jobs.unwrap_or(5)),
+                503 => ApiError::new(status, "Service unavailable"),
+                _ => ApiError::new(status, status.canonical_reason().unwrap_or("Error")),
+            };
+            let mut response = error.into_response();
+            // 429 and 503 always say when to come back (1 s unless the fault says).
+            let throttled = matches!(status.as_u16(), 429 | 503);
+            if let Some(secs) = retry_after_secs.or(throttled.then_some(1)) {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Some(response)
+        }
+        Fault::ResetBeforeHandling => {
+            let mut response = Response::new(Body::empty());
+            response.extensions_mut().insert(DropConnection);
+            Some(response)
+        }
+        _ => None,
+    }
 }
 
 /// An error answer of the API as the API writes it: axum's own refusals (a path id that
@@ -379,47 +400,19 @@ async fn generate(
         && running.count >= limit
     {
         inner.team_limit_refusals += 1;
-        let mut response = ApiError::team_limit(limit).into_response();
-        // When the first running job ends, in real seconds (at least 1).
-        let wait = running.first_end.map_or(1, |end| {
-            state
-                .real(end.saturating_sub(state.now()))
-                .as_secs_f64()
-                .ceil()
-                .max(1.0) as u64
-        });
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(response);
+        return Ok(team_limit_refusal(&state, limit, &running));
     }
     inner.max_running_jobs = inner.max_running_jobs.max(running.count.saturating_add(1));
     let job_id = inner.id("job");
     let asset_id = inner.id("asset");
-    inner.assets.insert(
-        asset_id.clone(),
-        Asset {
-            id: asset_id.clone(),
-            kind: "video",
-            mime_type: "video/mp4".to_owned(),
-            file_name: format!("{asset_id}.mp4"),
-            created_at: now,
-            // The SDK's `source` and `metadata.type` name what made the asset.
-            source: generation,
-            job_id: Some(job_id.clone()),
-            content: Content::Video(Arc::new(video)),
-            width: Some(width),
-            height: Some(height),
-            duration_secs: Some(request.duration_secs),
-            metadata: json!({
-                "kind": "video",
-                "type": generation,
-                "modelId": request.model.id,
-                "prompt": request.input["prompt"],
-                "parentJobId": job_id,
-            }),
-        },
-    );
+    let asset = Asset {
+        created_at: now,
+        width: Some(width),
+        height: Some(height),
+        duration_secs: Some(request.duration_secs),
+        ..output_asset(&asset_id, &job_id, generation, video, &request)
+    };
+    inner.assets.insert(asset_id.clone(), asset);
     let job = Job {
         id: job_id,
         request_id: request_id
@@ -438,6 +431,54 @@ async fn generate(
     let body = json!({"job": views::job(&state, &job), "creativeUnitsCost": cost, "creativeUnitsDiscount": 0, "costDetails": {"custom-generation": cost}});
     inner.jobs.push(job);
     ok(body)
+}
+
+/// The team limit's 429, saying when the first running job ends (in real seconds, at
+/// least 1).
+fn team_limit_refusal(state: &State, limit: u32, running: &crate::state::Running) -> Response {
+    let mut response = ApiError::team_limit(limit).into_response();
+    let wait = running.first_end.map_or(1, |end| {
+        state
+            .real(end.saturating_sub(state.now()))
+            .as_secs_f64()
+            .ceil()
+            .max(1.0) as u64
+    });
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    response
+}
+
+/// The video a generate request makes, as an asset of its job.
+fn output_asset(
+    asset_id: &str,
+    job_id: &str,
+    generation: &'static str,
+    video: crate::mp4::Mp4,
+    request: &requests::Generate,
+) -> Asset {
+    Asset {
+        id: asset_id.to_owned(),
+        kind: "video",
+        mime_type: "video/mp4".to_owned(),
+        file_name: format!("{asset_id}.mp4"),
+        created_at: SystemTime::UNIX_EPOCH,
+        // The SDK's `source` and `metadata.type` name what made the asset.
+        source: generation,
+        job_id: Some(job_id.to_owned()),
+        content: Content::Video(Arc::new(video)),
+        width: None,
+        height: None,
+        duration_secs: None,
+        metadata: json!({
+            "kind": "video",
+            "type": generation,
+            "modelId": request.model.id,
+            "prompt": request.input["prompt"],
+            "parentJobId": job_id,
+        }),
+    }
 }
 
 /// The status an `unknown-status` fault on a read shows in place of `in-progress`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-pub(crate) use kling_types::time::{format_iso8601 as iso8601, parse_iso8601};
+pub(crate) use kling_types::__private::time::{format_iso8601 as iso8601, parse_iso8601};
 
 use serde_json::Value;
 

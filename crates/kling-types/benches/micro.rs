@@ -20,7 +20,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use kling_types::ModelRequest as _;
 use kling_types::api::JobResponse;
-use kling_types::kling_v1_6_pro::{AspectRatio, Duration, Kling16ProRequest, SCHEMA};
+use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue, Kling16ProRequest, SCHEMA};
 use serde_json::{Value, json};
 
 fn request_json() -> Value {
@@ -39,7 +39,7 @@ fn request_check(c: &mut Criterion) {
         jsonschema::draft7::new(&serde_json::from_str::<Value>(SCHEMA).unwrap()).unwrap();
     assert!(validator.is_valid(&value));
     assert!(
-        kling_types::validate_json::<Kling16ProRequest>(value.clone())
+        kling_types::__private::validate_json::<Kling16ProRequest>(value.clone())
             .unwrap()
             .is_valid()
     );
@@ -47,7 +47,7 @@ fn request_check(c: &mut Criterion) {
     group.bench_function("kling_types", |b| {
         b.iter_batched(
             || value.clone(),
-            |value| kling_types::validate_json::<Kling16ProRequest>(black_box(value)),
+            |value| kling_types::__private::validate_json::<Kling16ProRequest>(black_box(value)),
             BatchSize::SmallInput,
         );
     });
@@ -67,7 +67,7 @@ fn request_encode(c: &mut Criterion) {
     )
     .with_negative_prompt("blurry, low quality")
     .with_aspect_ratio(AspectRatio::Landscape16x9)
-    .with_duration(Duration::Seconds10)
+    .with_duration(DurationValue::Seconds10)
     .with_cfg_scale(0.7);
     let value = serde_json::to_value(&request).unwrap();
     assert_eq!(value, request_json());

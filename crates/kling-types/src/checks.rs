@@ -1,70 +1,26 @@
 //! The checks that generated `validate()` functions call, one per kind of JSON Schema
 //! constraint, so that every model words its problems the same way.
 //!
-//! Public because code generated outside this crate (the generator's test fixtures)
-//! calls them too; most users never need them directly.
+//! Under `__private`: code generated outside this crate (the generator's test
+//! fixtures) calls them too; users never need them directly.
 
 use crate::Validation;
-
-/// The bounds of a number (`minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Bounds {
-    /// The smallest allowed value.
-    pub minimum: Option<f64>,
-    /// The largest allowed value.
-    pub maximum: Option<f64>,
-    /// Values must be greater than this.
-    pub exclusive_minimum: Option<f64>,
-    /// Values must be less than this.
-    pub exclusive_maximum: Option<f64>,
-}
-
-impl Bounds {
-    fn admits(&self, value: f64) -> bool {
-        self.minimum.is_none_or(|min| value >= min)
-            && self.maximum.is_none_or(|max| value <= max)
-            && self.exclusive_minimum.is_none_or(|min| value > min)
-            && self.exclusive_maximum.is_none_or(|max| value < max)
-    }
-
-    fn describe(&self) -> String {
-        let lower = match (self.minimum, self.exclusive_minimum) {
-            (_, Some(min)) => Some(format!("greater than {min}")),
-            (Some(min), None) => Some(format!("at least {min}")),
-            (None, None) => None,
-        };
-        let upper = match (self.maximum, self.exclusive_maximum) {
-            (_, Some(max)) => Some(format!("less than {max}")),
-            (Some(max), None) => Some(format!("at most {max}")),
-            (None, None) => None,
-        };
-        match (self.minimum, self.maximum, lower, upper) {
-            (Some(min), Some(max), _, _)
-                if self.exclusive_minimum.is_none() && self.exclusive_maximum.is_none() =>
-            {
-                format!("between {min} and {max}")
-            }
-            (_, _, Some(lower), Some(upper)) => format!("{lower} and {upper}"),
-            (_, _, Some(bound), None) | (_, _, None, Some(bound)) => bound,
-            (_, _, None, None) => "any number".to_owned(),
-        }
-    }
-}
+use crate::params::plural;
+pub use crate::params::{Bounds, Length};
+use crate::validation::Finding;
 
 /// Checks a number against its bounds.
 ///
 /// ```
-/// use kling_types::checks::{number, Bounds};
+/// use kling_types::Bounds;
+/// use kling_types::__private::checks::number;
 /// let mut validation = kling_types::Validation::new();
 /// number(&mut validation, "cfgScale", 1.5, &Bounds { minimum: Some(0.0), maximum: Some(1.0), ..Bounds::default() });
 /// assert_eq!(validation.problems()[0].message, "is 1.5 but must be between 0 and 1");
 /// ```
 pub fn number(validation: &mut Validation, field: &str, value: f64, bounds: &Bounds) {
     if !bounds.admits(value) {
-        validation.problem(
-            field,
-            format!("is {value} but must be {}", bounds.describe()),
-        );
+        validation.problem(field, format!("is {value} but must be {}", bounds));
     }
 }
 
@@ -72,7 +28,7 @@ pub fn number(validation: &mut Validation, field: &str, value: f64, bounds: &Bou
 ///
 /// ```
 /// let mut validation = kling_types::Validation::new();
-/// kling_types::checks::string_length(&mut validation, "prompt", "", Some(1), Some(2500));
+/// kling_types::__private::checks::string_length(&mut validation, "prompt", "", Some(1), Some(2500));
 /// assert_eq!(validation.problems()[0].message, "is empty but needs at least 1 character");
 /// ```
 pub fn string_length(
@@ -109,7 +65,7 @@ pub fn string_length(
 ///
 /// ```
 /// let mut validation = kling_types::Validation::new();
-/// kling_types::checks::item_count(&mut validation, "referenceImages", 5, Some(1), Some(4));
+/// kling_types::__private::checks::item_count(&mut validation, "referenceImages", 5, Some(1), Some(4));
 /// assert_eq!(validation.problems()[0].message, "has 5 items but may have at most 4: remove 1");
 /// ```
 pub fn item_count(
@@ -148,24 +104,10 @@ pub fn item_count(
 
 /// Records that `field` is set while `required`, which it needs, is not.
 pub fn requires(validation: &mut Validation, field: &str, required: &str) {
-    validation.problem(
-        field,
-        format!("needs `{required}`: set `{required}` too, or leave `{field}` out"),
-    );
+    validation.push_problem(Finding::requires(field, required));
 }
 
 /// Records that the API ignores `field` because `because` is set, and why.
 pub fn ignored(validation: &mut Validation, field: &str, because: &str, reason: &str) {
-    validation.warning(
-        field,
-        format!("is ignored because `{because}` is set: {reason}"),
-    );
-}
-
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
+    validation.push_warning(Finding::ignored(field, because, reason));
 }

@@ -12,11 +12,11 @@
 //!
 //! ```
 //! use kling_types::{AssetId, ModelRequest};
-//! use kling_types::kling_v1_6_pro::{AspectRatio, Duration, Kling16ProRequest};
+//! use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue, Kling16ProRequest};
 //!
 //! let request = Kling16ProRequest::new("a red fox running through snow")
 //!     .with_aspect_ratio(AspectRatio::Portrait9x16)
-//!     .with_duration(Duration::Seconds10)
+//!     .with_duration(DurationValue::Seconds10)
 //!     .with_cfg_scale(0.7);
 //!
 //! // Every problem at once; an empty report means the API will accept it.
@@ -60,15 +60,16 @@
 //! ```
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod api_ext;
-pub mod checks;
-pub mod de;
 mod enums;
 #[rustfmt::skip]
 mod generated;
 mod ids;
+mod params;
 mod request;
-pub mod time;
 mod validation;
 
 pub use enums::ParseEnumError;
@@ -76,5 +77,8 @@ pub use enums::ParseEnumError;
 // `MODELS`.
 pub use generated::*;
 pub use ids::{AssetId, JobId, ModelId};
-pub use request::{ModelInfo, ModelRequest, find_model, validate_json};
+pub use params::{
+    Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal, Param, ParamKind,
+};
+pub use request::{ModelInfo, ModelRequest, find_model};
 pub use validation::{Finding, Validation, ValidationError};

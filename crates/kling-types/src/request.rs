@@ -1,7 +1,7 @@
 //! The trait that ties a generated request to its model, and the registry entry
 //! that describes a model at run time.
 
-use crate::{ModelId, Validation};
+use crate::{ModelId, Param, Validation};
 
 /// A request for one model: what `kling-client` needs to submit any model's request
 /// without knowing which model it is.
@@ -42,10 +42,46 @@ pub struct ModelInfo {
     pub description: &'static str,
     /// The JSON Schema the request types were generated from, verbatim.
     pub schema: &'static str,
+    /// The model's parameters, in the schema's order.
+    pub params: &'static [Param],
     /// Decodes a JSON request for this model and validates it: an `Err` when the JSON
     /// does not fit the request's shape (unknown field, wrong type), otherwise the
     /// [`Validation`] of the decoded request.
     pub validate_json: fn(serde_json::Value) -> Result<Validation, serde_json::Error>,
+}
+
+impl ModelInfo {
+    /// The parameter of this model with this JSON name.
+    ///
+    /// ```
+    /// let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+    /// assert_eq!(model.param("cfgScale").unwrap().flag, "cfg-scale");
+    /// assert!(model.param("fps").is_none());
+    /// ```
+    pub fn param(&self, json_name: &str) -> Option<&'static Param> {
+        self.params
+            .iter()
+            .find(|param| param.json_name == json_name)
+    }
+}
+
+/// A registry entry (generated registries call it: `ModelInfo` is `#[non_exhaustive]`).
+pub const fn model_info(
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    schema: &'static str,
+    params: &'static [Param],
+    validate_json: fn(serde_json::Value) -> Result<Validation, serde_json::Error>,
+) -> ModelInfo {
+    ModelInfo {
+        id,
+        title,
+        description,
+        schema,
+        params,
+        validate_json,
+    }
 }
 
 /// Finds a model of the registry by id.

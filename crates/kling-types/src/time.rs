@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 /// let moment = UNIX_EPOCH + Duration::from_millis(1_795_600_000_123);
-/// assert_eq!(kling_types::time::format_iso8601(moment), "2026-11-25T09:46:40.123Z");
+/// assert_eq!(kling_types::__private::time::format_iso8601(moment), "2026-11-25T09:46:40.123Z");
 /// ```
 pub fn format_iso8601(moment: SystemTime) -> String {
     let since_epoch = moment.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -37,9 +37,9 @@ pub fn format_iso8601(moment: SystemTime) -> String {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// assert_eq!(kling_types::time::parse_iso8601("2024-02-29T23:59:59Z"), Some(UNIX_EPOCH + Duration::from_secs(1_709_251_199)));
-/// assert_eq!(kling_types::time::parse_iso8601("2026-02-29T00:00:00Z"), None);
-/// assert_eq!(kling_types::time::parse_iso8601("yesterday"), None);
+/// assert_eq!(kling_types::__private::time::parse_iso8601("2024-02-29T23:59:59Z"), Some(UNIX_EPOCH + Duration::from_secs(1_709_251_199)));
+/// assert_eq!(kling_types::__private::time::parse_iso8601("2026-02-29T00:00:00Z"), None);
+/// assert_eq!(kling_types::__private::time::parse_iso8601("yesterday"), None);
 /// ```
 pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
     /// Where the digits (`d`) and separators of `YYYY-MM-DDTHH:MM:SS` are.

@@ -9,8 +9,25 @@ pub struct Finding {
     /// The parameter's JSON name as the API spells it, with an index for array items
     /// (`referenceImages[2]`).
     pub field: String,
-    /// What is wrong and how to fix it, as one lowercase sentence.
+    /// What is wrong and how to fix it, as one lowercase sentence; parameters it names
+    /// are in backticks (`` needs `startImage` ``).
     pub message: String,
+    /// The other parameter the finding is about, by JSON name: the one `field` needs, or
+    /// the one that makes the API ignore `field`.
+    pub other: Option<String>,
+    wording: Wording,
+}
+
+/// How a finding's message is worded, so that it can be worded again naming parameters
+/// another way (the `kling` command names them by flag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wording {
+    /// The message names no other parameter.
+    Plain,
+    /// `field` needs `other`.
+    Requires,
+    /// The API ignores `field` because `other` is set.
+    Ignored { reason: String },
 }
 
 impl Finding {
@@ -24,6 +41,78 @@ impl Finding {
         Self {
             field: field.into(),
             message: message.into(),
+            other: None,
+            wording: Wording::Plain,
+        }
+    }
+
+    /// `field` is set while `required`, which it needs, is not.
+    pub(crate) fn requires(field: &str, required: &str) -> Self {
+        Self::worded(field, required, Wording::Requires)
+    }
+
+    /// The API ignores `field` because `because` is set, for `reason`.
+    pub(crate) fn ignored(field: &str, because: &str, reason: &str) -> Self {
+        Self::worded(
+            field,
+            because,
+            Wording::Ignored {
+                reason: reason.to_owned(),
+            },
+        )
+    }
+
+    fn worded(field: &str, other: &str, wording: Wording) -> Self {
+        let mut finding = Self {
+            field: field.to_owned(),
+            message: String::new(),
+            other: Some(other.to_owned()),
+            wording,
+        };
+        finding.message = finding.message_naming(|name| format!("`{name}`"));
+        finding
+    }
+
+    /// The parameter the finding is about, without the index of an item
+    /// (`referenceImages` for `referenceImages[2]`).
+    ///
+    /// ```
+    /// let finding = kling_types::Finding::new("referenceImages[2]", "is empty");
+    /// assert_eq!(finding.parameter(), "referenceImages");
+    /// ```
+    pub fn parameter(&self) -> &str {
+        self.field
+            .split_once('[')
+            .map_or(self.field.as_str(), |(name, _)| name)
+    }
+
+    /// The message with each parameter it names (by JSON name) written by `name`: the
+    /// `kling` command names them by flag.
+    ///
+    /// ```
+    /// use kling_types::{AssetId, ModelRequest};
+    /// use kling_types::kling_v1_6_pro::Kling16ProRequest;
+    ///
+    /// let request = Kling16ProRequest::new("a cat").with_end_image(AssetId::new("asset_1"));
+    /// let validation = request.validate();
+    /// let problem = &validation.problems()[0];
+    /// assert_eq!(problem.message, "needs `startImage`: set `startImage` too, or leave `endImage` out");
+    /// assert_eq!(
+    ///     problem.message_naming(|name| format!("<{name}>")),
+    ///     "needs <startImage>: set <startImage> too, or leave <endImage> out"
+    /// );
+    /// ```
+    pub fn message_naming(&self, name: impl Fn(&str) -> String) -> String {
+        let other = self.other.as_deref().unwrap_or_default();
+        match &self.wording {
+            Wording::Plain => self.message.clone(),
+            Wording::Requires => {
+                let (required, field) = (name(other), name(self.parameter()));
+                format!("needs {required}: set {required} too, or leave {field} out")
+            }
+            Wording::Ignored { reason } => {
+                format!("is ignored because {} is set: {reason}", name(other))
+            }
         }
     }
 }
@@ -70,6 +159,14 @@ impl Validation {
     /// Records a warning: the API would ignore a parameter the caller set.
     pub fn warning(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Finding::new(field, message));
+    }
+
+    pub(crate) fn push_problem(&mut self, finding: Finding) {
+        self.problems.push(finding);
+    }
+
+    pub(crate) fn push_warning(&mut self, finding: Finding) {
+        self.warnings.push(finding);
     }
 
     /// Whether the request may be sent (warnings do not count).

@@ -13,41 +13,63 @@ use super::schema::{Checked, EnumDef, Kind, Property, SchemaError, Shape, Varian
 pub(crate) struct Runtime<'a>(pub(crate) &'a str);
 
 impl Runtime<'_> {
-    fn path(&self) -> TokenStream {
+    pub(crate) fn path(&self) -> TokenStream {
         let ident = format_ident!("{}", self.0);
         quote!(#ident)
     }
 }
-
-/// Typify's fully qualified paths, as `TokenStream::to_string` spells them, and what a
-/// person would write instead (all are in the prelude or a direct dependency).
-const SIMPLER_PATHS: &[(&str, &str)] = &[
-    (":: std :: option :: Option", "Option"),
-    (":: std :: string :: String", "String"),
-    (":: std :: vec :: Vec", "Vec"),
-    (":: serde_json :: ", "serde_json :: "),
-    (":: serde :: ", "serde :: "),
-    ("\"::std::option::Option::is_none\"", "\"Option::is_none\""),
-    ("\"::std::vec::Vec::is_empty\"", "\"Vec::is_empty\""),
-    (
-        "\"::serde_json::Map::is_empty\"",
-        "\"serde_json::Map::is_empty\"",
-    ),
-    (
-        ":: std :: collections :: BTreeMap",
-        "std :: collections :: BTreeMap",
-    ),
-    (
-        "\":: std :: collections :: BTreeMap::is_empty\"",
-        "\"std::collections::BTreeMap::is_empty\"",
-    ),
-];
 
 /// Generates the items of one schema's module (without header or module docs).
 pub(crate) fn items(
     checked: &Checked,
     file: &str,
     schema_text: &str,
+    runtime: Runtime<'_>,
+) -> Result<Vec<syn::Item>, SchemaError> {
+    match checked.kind {
+        Kind::Model => Ok(model_file(checked, schema_text, runtime)),
+        Kind::Api => api_file(checked, file, runtime),
+    }
+}
+
+/// A model's module: the request struct, its enums, constructors and `validate()`, the
+/// schema and the parameter table, all written from the checked schema.
+fn model_file(checked: &Checked, schema_text: &str, runtime: Runtime<'_>) -> Vec<syn::Item> {
+    let Some(model) = &checked.model else {
+        return Vec::new();
+    };
+    let mut items = parse_items(super::request::request_struct(checked, runtime));
+    for definition in &checked.enums {
+        items.extend(parse_items(enum_items(definition)));
+    }
+    let name = format_ident!("{}", model.rust_name);
+    let fields: Vec<(String, syn::Ident)> = checked
+        .properties
+        .iter()
+        .map(|property| {
+            (
+                property.json_name.clone(),
+                super::request::field_ident(&property.json_name),
+            )
+        })
+        .collect();
+    items.extend(parse_items(model_items(checked, &name, &fields)));
+    let schema = raw_string(schema_text);
+    items.extend(parse_items(quote! {
+        /// The JSON Schema this module was generated from, verbatim.
+        pub const SCHEMA: &str = #schema;
+    }));
+    items.extend(parse_items(super::table::params(checked)));
+    let mut file_items = super::imports::uses(&items, runtime);
+    file_items.extend(items);
+    file_items
+}
+
+/// An api schema's module: typify writes the structs, [`Tidy`] puts their fields in the
+/// schema's order and makes decoding lenient, and the enums are ours (open).
+fn api_file(
+    checked: &Checked,
+    file: &str,
     runtime: Runtime<'_>,
 ) -> Result<Vec<syn::Item>, SchemaError> {
     let typify_error = |error: &dyn std::fmt::Display| {
@@ -68,50 +90,34 @@ pub(crate) fn items(
         settings.with_replacement(name, rust, std::iter::empty());
     }
     let mut space = typify::TypeSpace::new(&settings);
-    match checked.kind {
-        Kind::Model => {
-            let root = serde_json::from_value(checked.lowered.clone())
-                .map_err(|error| typify_error(&error))?;
-            space
-                .add_root_schema(root)
-                .map_err(|error| typify_error(&error))?;
-        }
-        Kind::Api => {
-            let definitions: std::collections::BTreeMap<String, schemars::schema::Schema> =
-                serde_json::from_value(checked.lowered["definitions"].clone())
-                    .map_err(|error| typify_error(&error))?;
-            space
-                .add_ref_types(definitions)
-                .map_err(|error| typify_error(&error))?;
-        }
-    }
-    let mut text = space.to_stream().to_string();
-    for (from, to) in SIMPLER_PATHS {
-        text = text.replace(from, to);
-    }
-    let file_ast: syn::File = syn::parse_str(&text).map_err(|error| typify_error(&error))?;
+    let definitions: std::collections::BTreeMap<String, schemars::schema::Schema> =
+        serde_json::from_value(checked.lowered["definitions"].clone())
+            .map_err(|error| typify_error(&error))?;
+    space
+        .add_ref_types(definitions)
+        .map_err(|error| typify_error(&error))?;
+    let file_ast: syn::File =
+        syn::parse2(space.to_stream()).map_err(|error| typify_error(&error))?;
 
     let mut items: Vec<syn::Item> = file_ast.items;
     // Typify's `error` module serves its own conversions, which we replace.
     items.retain(|item| !matches!(item, syn::Item::Mod(module) if module.ident == "error" || module.ident == "defaults"));
-    let mut tidy = Tidy { checked, runtime };
+    let mut tidy = Tidy {
+        runtime,
+        orders: super::imports::field_orders(&checked.lowered["definitions"]),
+    };
     for item in &mut items {
         tidy.visit_item_mut(item);
     }
+    for item in &mut items {
+        super::imports::ShortPaths.visit_item_mut(item);
+    }
     for definition in &checked.enums {
-        items.extend(parse_items(enum_items(definition, runtime)));
+        items.extend(parse_items(enum_items(definition)));
     }
-    if let Some(model) = &checked.model {
-        let name = format_ident!("{}", model.rust_name);
-        let fields = field_idents(&items, &model.rust_name);
-        items.extend(parse_items(model_items(checked, &name, &fields, runtime)));
-        let schema = raw_string(schema_text);
-        items.extend(parse_items(quote! {
-            /// The JSON Schema this module was generated from, verbatim.
-            pub const SCHEMA: &str = #schema;
-        }));
-    }
-    Ok(items)
+    let mut file_items = super::imports::uses(&items, runtime);
+    file_items.extend(items);
+    Ok(file_items)
 }
 
 fn parse_items(tokens: TokenStream) -> Vec<syn::Item> {
@@ -137,26 +143,6 @@ fn raw_string(text: &str) -> Literal {
         .expect("raw string literal")
 }
 
-/// JSON name → Rust field name, read from typify's struct (typify picks the names).
-fn field_idents(items: &[syn::Item], struct_name: &str) -> Vec<(String, syn::Ident)> {
-    let Some(fields) = items.iter().find_map(|item| match item {
-        syn::Item::Struct(item) if item.ident == struct_name => Some(&item.fields),
-        _ => None,
-    }) else {
-        return Vec::new();
-    };
-    fields
-        .iter()
-        .filter_map(|field| {
-            let ident = field.ident.clone()?;
-            Some((
-                serde_rename(field).unwrap_or_else(|| ident.to_string()),
-                ident,
-            ))
-        })
-        .collect()
-}
-
 fn serde_rename(field: &syn::Field) -> Option<String> {
     let mut rename = None;
     for attr in field
@@ -177,11 +163,13 @@ fn serde_rename(field: &syn::Field) -> Option<String> {
 }
 
 /// Tidies typify's items: doc comments with a space after `///`, `#[non_exhaustive]`
-/// structs (a new optional parameter is then a minor release), and decoding that agrees
-/// with JSON Schema (requests) or tolerates `null` (responses).
+/// structs (a field the API gains is then a minor release), fields in the schema's order
+/// (typify sorts them by name), and decoding that tolerates `null` for a list or map.
 struct Tidy<'a> {
-    checked: &'a Checked,
     runtime: Runtime<'a>,
+    /// The JSON names of each object type's properties, in the schema's order, by the
+    /// names typify may give the type.
+    orders: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl VisitMut for Tidy<'_> {
@@ -206,103 +194,54 @@ impl VisitMut for Tidy<'_> {
     fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
         syn::visit_mut::visit_item_struct_mut(self, item);
         item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
-        let runtime = self.runtime.0;
+        let json_name = |field: &syn::Field| {
+            serde_rename(field)
+                .or_else(|| field.ident.as_ref().map(ToString::to_string))
+                .unwrap_or_default()
+        };
         for field in &mut item.fields {
             if !field.attrs.iter().any(|attr| attr.path().is_ident("doc")) {
-                let json_name = serde_rename(field)
-                    .or_else(|| field.ident.as_ref().map(ToString::to_string))
-                    .unwrap_or_default();
-                let doc = format!(" The `{json_name}` field.");
+                let doc = format!(" The `{}` field.", json_name(field));
                 field.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
             }
         }
-        match self.checked.kind {
-            Kind::Model => {
-                // typify sorts properties by name; the schema's order is the one its author chose.
-                if let syn::Fields::Named(fields) = &mut item.fields {
-                    let position = |field: &syn::Field| {
-                        let json_name = serde_rename(field)
-                            .or_else(|| field.ident.as_ref().map(ToString::to_string))
-                            .unwrap_or_default();
-                        self.checked
-                            .properties
-                            .iter()
-                            .position(|property| property.json_name == json_name)
-                    };
-                    let mut sorted: Vec<syn::Field> = fields.named.iter().cloned().collect();
-                    sorted.sort_by_key(position);
-                    fields.named = sorted.into_iter().collect();
-                }
-                for field in &mut item.fields {
-                    let json_name = serde_rename(field)
-                        .or_else(|| field.ident.as_ref().map(ToString::to_string))
-                        .unwrap_or_default();
-                    let Some(property) = self
-                        .checked
-                        .properties
-                        .iter()
-                        .find(|property| property.json_name == json_name)
-                    else {
-                        continue;
-                    };
-                    let integer = matches!(property.shape, Shape::Integer(_));
-                    let attr: syn::Attribute = match (property.required, integer) {
-                        (false, false) => {
-                            let path = format!("{runtime}::de::present");
-                            syn::parse_quote!(#[serde(default, deserialize_with = #path)])
-                        }
-                        (false, true) => {
-                            let path = format!("{runtime}::de::present_integer");
-                            syn::parse_quote!(#[serde(default, deserialize_with = #path)])
-                        }
-                        (true, true) => {
-                            let path = format!("{runtime}::de::integer");
-                            syn::parse_quote!(#[serde(deserialize_with = #path)])
-                        }
-                        (true, false) => {
-                            add_docs(field, summary(self.checked, property));
-                            continue;
-                        }
-                    };
-                    add_docs(field, summary(self.checked, property));
-                    field.attrs.push(attr);
-                }
-            }
-            Kind::Api => {
-                for field in &mut item.fields {
-                    let defaulted = field.attrs.iter().any(|attr| {
-                        attr.path().is_ident("serde")
-                            && attr.meta.to_token_stream_string().contains("default")
-                    });
-                    let collection = matches!(&field.ty, syn::Type::Path(path)
-                        if path.path.segments.last().is_some_and(|last| ["Vec", "Map", "BTreeMap"].iter().any(|name| last.ident == name)));
-                    if defaulted && collection {
-                        let path = format!("{runtime}::de::null_as_default");
-                        field
-                            .attrs
-                            .push(syn::parse_quote!(#[serde(deserialize_with = #path)]));
+        if let (Some(order), syn::Fields::Named(fields)) =
+            (self.orders.get(&item.ident.to_string()), &mut item.fields)
+        {
+            let mut sorted: Vec<syn::Field> = fields.named.iter().cloned().collect();
+            sorted.sort_by_key(|field| order.iter().position(|name| *name == json_name(field)));
+            fields.named = sorted.into_iter().collect();
+        }
+        let runtime = self.runtime.0;
+        for field in &mut item.fields {
+            let defaulted = field.attrs.iter().any(|attr| {
+                attr.path().is_ident("serde")
+                    && attr.meta.to_token_stream_string().contains("default")
+            });
+            let collection = matches!(&field.ty, syn::Type::Path(path)
+                if path.path.segments.last().is_some_and(|last| ["Vec", "Map", "BTreeMap"].iter().any(|name| last.ident == name)));
+            if defaulted && collection {
+                let path = format!("{runtime}::__private::de::null_as_default");
+                // One `#[serde(…)]` per field: the helper joins typify's.
+                match field
+                    .attrs
+                    .iter_mut()
+                    .find(|attr| attr.path().is_ident("serde"))
+                {
+                    Some(syn::Attribute {
+                        meta: syn::Meta::List(list),
+                        ..
+                    }) => {
+                        let tokens = &list.tokens;
+                        list.tokens = quote!(#tokens, deserialize_with = #path);
                     }
+                    _ => field
+                        .attrs
+                        .push(syn::parse_quote!(#[serde(deserialize_with = #path)])),
                 }
             }
         }
     }
-}
-
-/// Appends paragraphs to a field's doc comment, right after the existing ones.
-fn add_docs(field: &mut syn::Field, lines: Vec<String>) {
-    let at = field
-        .attrs
-        .iter()
-        .rposition(|attr| attr.path().is_ident("doc"))
-        .map_or(0, |last| last + 1);
-    let docs = lines.into_iter().flat_map(|line| {
-        let line = format!(" {line}");
-        [
-            syn::parse_quote!(#[doc = ""]),
-            syn::parse_quote!(#[doc = #line]),
-        ]
-    });
-    field.attrs.splice(at..at, docs);
 }
 
 trait ToTokenString {
@@ -316,13 +255,16 @@ impl ToTokenString for syn::Meta {
 }
 
 /// The constraints of a parameter in words, for its rustdoc.
-fn summary(checked: &Checked, property: &Property) -> Vec<String> {
+pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(line) = shape_summary(checked, &property.shape) {
         lines.push(line);
     }
     if let Some(default) = &property.default {
-        lines.push(format!("Left out, the API uses `{default}`."));
+        lines.push(format!(
+            "Left out, the API uses {}.",
+            rust_value(checked, &property.shape, default)
+        ));
     }
     for (field, needs) in &checked.dependencies {
         if *field == property.json_name {
@@ -334,6 +276,30 @@ fn summary(checked: &Checked, property: &Property) -> Vec<String> {
         lines.push(format!("Ignored when `{other}` is set: {why}."));
     }
     lines
+}
+
+/// A default as a Rust value in docs: [`AspectRatio::Landscape16x9`], `0.5`, `""`.
+fn rust_value(checked: &Checked, shape: &Shape, default: &serde_json::Value) -> String {
+    match (shape, default) {
+        (Shape::Enum(index), _) => {
+            let definition = &checked.enums[*index];
+            match definition
+                .default
+                .and_then(|at| definition.variants.get(at))
+            {
+                Some(variant) => format!("[`{}::{}`]", definition.rust_name, variant.rust_name),
+                None => format!("`{default}`"),
+            }
+        }
+        (Shape::Number(_), serde_json::Value::Number(number)) => match number.as_f64() {
+            Some(value) if value.fract() == 0.0 && value.abs() < 1e15 => format!("`{value:.1}`"),
+            _ => format!("`{number}`"),
+        },
+        (Shape::Array { .. }, serde_json::Value::Array(items)) if items.is_empty() => {
+            "an empty list".to_owned()
+        }
+        _ => format!("`{default}`"),
+    }
 }
 
 fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
@@ -404,8 +370,20 @@ fn plural(count: u64, noun: &str) -> String {
     }
 }
 
-fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
-    let rt = runtime.path();
+/// What every generated enum is made of.
+struct EnumParts {
+    name: syn::Ident,
+    field: String,
+    doc: String,
+    variants: Vec<syn::Ident>,
+    texts: Vec<String>,
+    variant_attrs: Vec<TokenStream>,
+    default_derive: Option<TokenStream>,
+}
+
+/// One enum of the schema: open (api: unknown values kept in `Other`), or closed with
+/// integer or string values (models).
+fn enum_items(definition: &EnumDef) -> TokenStream {
     let name = format_ident!("{}", definition.rust_name);
     let field = &definition.field;
     let doc = definition
@@ -423,89 +401,130 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
         .iter()
         .map(|variant| variant.value.text())
         .collect();
-    let variant_docs: Vec<String> = texts.iter().map(|text| format!(" `{text}`")).collect();
-    let default_impl = definition.default.map(|index| {
-        let variant = &variants[index];
-        quote! {
-            /// The value the API uses when the parameter is left out.
-            impl Default for #name {
-                fn default() -> Self {
-                    Self::#variant
+    // The API's default is the enum's `Default`: `#[default]` on its variant.
+    let variant_attrs: Vec<TokenStream> = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            if definition.default == Some(index) {
+                let doc =
+                    format!(" `{text}`, the value the API uses when the parameter is left out.");
+                quote!(#[doc = #doc] #[default])
+            } else {
+                let doc = format!(" `{text}`");
+                quote!(#[doc = #doc])
+            }
+        })
+        .collect();
+    let default_derive = definition.default.map(|_| quote!(Default,));
+
+    let parts = EnumParts {
+        name,
+        field: field.clone(),
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+    };
+    if definition.open {
+        return open_enum(parts);
+    }
+    match definition.variants.first().map(|variant| &variant.value) {
+        Some(VariantValue::Integer(_)) => integer_enum(definition, parts),
+        _ => string_enum(parts),
+    }
+}
+
+/// An api enum: a value this version does not know decodes as `Other`.
+fn open_enum(parts: EnumParts) -> TokenStream {
+    let EnumParts {
+        name,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    quote! {
+        #[doc = #doc]
+        ///
+        /// Open: a value this version does not know decodes as [`Self::Other`], so a
+        /// newer server never breaks decoding.
+        #[derive(Clone, Debug, #default_derive PartialEq, Eq, Hash)]
+        pub enum #name {
+            #( #variant_attrs #variants, )*
+            /// A value this version does not know.
+            Other(String),
+        }
+        impl #name {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #( Self::#variants => #texts, )*
+                    Self::Other(value) => value,
                 }
             }
         }
-    });
-
-    if definition.open {
-        return quote! {
-            #[doc = #doc]
-            ///
-            /// Open: a value this version does not know decodes as [`Self::Other`], so a
-            /// newer server never breaks decoding.
-            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-            pub enum #name {
-                #( #[doc = #variant_docs] #variants, )*
-                /// A value this version does not know.
-                Other(String),
-            }
-            impl #name {
-                /// The value as the API spells it.
-                pub fn as_str(&self) -> &str {
-                    match self {
-                        #( Self::#variants => #texts, )*
-                        Self::Other(value) => value,
-                    }
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #( #texts => Self::#variants, )*
+                    other => Self::Other(other.to_owned()),
                 }
             }
-            impl From<&str> for #name {
-                fn from(value: &str) -> Self {
-                    match value {
-                        #( #texts => Self::#variants, )*
-                        other => Self::Other(other.to_owned()),
-                    }
+        }
+        impl From<String> for #name {
+            fn from(value: String) -> Self {
+                match value.as_str() {
+                    #( #texts => Self::#variants, )*
+                    _ => Self::Other(value),
                 }
             }
-            impl From<String> for #name {
-                fn from(value: String) -> Self {
-                    match value.as_str() {
-                        #( #texts => Self::#variants, )*
-                        _ => Self::Other(value),
-                    }
-                }
+        }
+        impl FromStr for #name {
+            type Err = std::convert::Infallible;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(value))
             }
-            impl std::str::FromStr for #name {
-                type Err = std::convert::Infallible;
-                fn from_str(value: &str) -> Result<Self, Self::Err> {
-                    Ok(Self::from(value))
-                }
+        }
+        impl fmt::Display for #name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
             }
-            impl std::fmt::Display for #name {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str(self.as_str())
-                }
+        }
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
-            impl serde::Serialize for #name {
-                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    serializer.serialize_str(self.as_str())
-                }
+        }
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self::from)
             }
-            impl<'de> serde::Deserialize<'de> for #name {
-                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    String::deserialize(deserializer).map(Self::from)
-                }
-            }
-            #default_impl
-        };
+        }
     }
+}
 
+/// What both kinds of closed enum have: `FromStr` from the value as the API spells it,
+/// and `ALL`, `VALUES`.
+fn closed_parts(parts: &EnumParts) -> (TokenStream, TokenStream) {
+    let EnumParts {
+        name,
+        field,
+        variants,
+        texts,
+        ..
+    } = parts;
     // Closed enums parse from the value as the API spells it (`"16:9"`, `"10"`).
     let from_str = quote! {
-        impl std::str::FromStr for #name {
-            type Err = #rt::ParseEnumError;
+        impl FromStr for #name {
+            type Err = ParseEnumError;
             fn from_str(value: &str) -> Result<Self, Self::Err> {
                 match value {
                     #( #texts => Ok(Self::#variants), )*
-                    _ => Err(#rt::ParseEnumError::new(#field, value, Self::VALUES)),
+                    _ => Err(ParseEnumError::new(#field, value, Self::VALUES)),
                 }
             }
         }
@@ -516,99 +535,117 @@ fn enum_items(definition: &EnumDef, runtime: Runtime<'_>) -> TokenStream {
         /// The allowed values as the API spells them.
         pub const VALUES: &[&str] = &[#( #texts ),*];
     };
-    match definition.variants.first().map(|variant| &variant.value) {
-        Some(VariantValue::Integer(_)) => {
-            let numbers: Vec<Literal> = definition
-                .variants
-                .iter()
-                .map(|variant| match variant.value {
-                    VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
-                    VariantValue::String(_) => Literal::i64_unsuffixed(0),
-                })
-                .collect();
-            quote! {
-                #[doc = #doc]
-                ///
-                /// `#[non_exhaustive]`: a value the schema gains is a minor release.
-                #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-                #[non_exhaustive]
-                pub enum #name {
-                    #( #[doc = #variant_docs] #variants, )*
-                }
-                impl #name {
-                    #consts
-                    /// The value as the API sends it.
-                    pub fn value(self) -> i64 {
-                        match self {
-                            #( Self::#variants => #numbers, )*
-                        }
-                    }
-                }
-                impl TryFrom<i64> for #name {
-                    type Error = #rt::ParseEnumError;
-                    fn try_from(value: i64) -> Result<Self, Self::Error> {
-                        match value {
-                            #( #numbers => Ok(Self::#variants), )*
-                            _ => Err(#rt::ParseEnumError::new(#field, value.to_string(), Self::VALUES)),
-                        }
-                    }
-                }
-                #from_str
-                impl std::fmt::Display for #name {
-                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        write!(f, "{}", self.value())
-                    }
-                }
-                impl serde::Serialize for #name {
-                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_i64(self.value())
-                    }
-                }
-                impl<'de> serde::Deserialize<'de> for #name {
-                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        let value = #rt::de::integer(deserializer)?;
-                        Self::try_from(value).map_err(serde::de::Error::custom)
-                    }
-                }
-                #default_impl
+    (from_str, consts)
+}
+
+/// A model enum of integers (`duration`: 5, 10).
+fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        field,
+        doc,
+        variants,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    let numbers: Vec<Literal> = definition
+        .variants
+        .iter()
+        .map(|variant| match variant.value {
+            VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
+            VariantValue::String(_) => Literal::i64_unsuffixed(0),
+        })
+        .collect();
+    quote! {
+    #[doc = #doc]
+    #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum #name {
+        #( #variant_attrs #variants, )*
+    }
+    impl #name {
+        #consts
+        /// The value as the API sends it.
+        pub fn value(self) -> i64 {
+            match self {
+                #( Self::#variants => #numbers, )*
             }
         }
-        _ => quote! {
-            #[doc = #doc]
-            ///
-            /// `#[non_exhaustive]`: a value the schema gains is a minor release.
-            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-            #[non_exhaustive]
-            pub enum #name {
-                #( #[doc = #variant_docs] #[serde(rename = #texts)] #variants, )*
+    }
+    impl TryFrom<i64> for #name {
+        type Error = ParseEnumError;
+        fn try_from(value: i64) -> Result<Self, Self::Error> {
+            match value {
+                #( #numbers => Ok(Self::#variants), )*
+                _ => Err(ParseEnumError::new(#field, value.to_string(), Self::VALUES)),
             }
-            impl #name {
-                #consts
-                /// The value as the API spells it.
-                pub fn as_str(self) -> &'static str {
-                    match self {
-                        #( Self::#variants => #texts, )*
-                    }
-                }
-            }
-            #from_str
-            impl std::fmt::Display for #name {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-            #default_impl
-        },
+        }
+    }
+    #from_str
+    impl fmt::Display for #name {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.value())
+        }
+    }
+    impl serde::Serialize for #name {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_i64(self.value())
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for #name {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = de::integer(deserializer)?;
+            Self::try_from(value).map_err(serde::de::Error::custom)
+        }
+    }
     }
 }
 
-fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStream {
-    let rt = runtime.path();
+/// A model enum of strings (`aspectRatio`: `16:9`, …).
+fn string_enum(parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+        ..
+    } = parts;
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[non_exhaustive]
+        pub enum #name {
+            #( #variant_attrs #[serde(rename = #texts)] #variants, )*
+        }
+        impl #name {
+            #consts
+            /// The value as the API spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #( Self::#variants => #texts, )*
+                }
+            }
+        }
+        #from_str
+        impl fmt::Display for #name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    }
+}
+
+pub(crate) fn rust_type(checked: &Checked, shape: &Shape) -> TokenStream {
     match shape {
         Shape::String { .. } => quote!(String),
         Shape::Id(id) => {
             let id = format_ident!("{}", id.type_name());
-            quote!(#rt::#id)
+            quote!(#id)
         }
         Shape::Enum(index) => {
             let name = format_ident!("{}", checked.enums[*index].rust_name);
@@ -618,7 +655,7 @@ fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStr
         Shape::Number(_) => quote!(f64),
         Shape::Boolean => quote!(bool),
         Shape::Array { items, .. } => {
-            let items = rust_type(checked, items, runtime);
+            let items = rust_type(checked, items);
             quote!(Vec<#items>)
         }
         Shape::Typify => quote!(serde_json::Value),
@@ -626,17 +663,12 @@ fn rust_type(checked: &Checked, shape: &Shape, runtime: Runtime<'_>) -> TokenStr
 }
 
 /// A parameter's type in a constructor or setter, and how to turn the argument into the field.
-fn argument(
-    checked: &Checked,
-    shape: &Shape,
-    name: &syn::Ident,
-    runtime: Runtime<'_>,
-) -> (TokenStream, TokenStream) {
-    let ty = rust_type(checked, shape, runtime);
+fn argument(checked: &Checked, shape: &Shape, name: &syn::Ident) -> (TokenStream, TokenStream) {
+    let ty = rust_type(checked, shape);
     match shape {
         Shape::String { .. } | Shape::Id(_) => (quote!(impl Into<#ty>), quote!(#name.into())),
         Shape::Array { items, .. } => {
-            let items = rust_type(checked, items, runtime);
+            let items = rust_type(checked, items);
             (
                 quote!(impl IntoIterator<Item = #items>),
                 quote!(#name.into_iter().collect()),
@@ -650,9 +682,7 @@ fn model_items(
     checked: &Checked,
     name: &syn::Ident,
     fields: &[(String, syn::Ident)],
-    runtime: Runtime<'_>,
 ) -> TokenStream {
-    let rt = runtime.path();
     let Some(model) = &checked.model else {
         return TokenStream::new();
     };
@@ -671,7 +701,7 @@ fn model_items(
         let Some(field) = field_of(&property.json_name) else {
             continue;
         };
-        let (ty, convert) = argument(checked, &property.shape, &field, runtime);
+        let (ty, convert) = argument(checked, &property.shape, &field);
         if property.required {
             new_params.push(quote!(#field: #ty));
             // `Self { fps }`, not `Self { fps: fps }`.
@@ -684,18 +714,10 @@ fn model_items(
         } else {
             new_fields.push(quote!(#field: None));
             let setter = format_ident!("with_{}", field.to_string().trim_end_matches('_'));
-            let json_name = &property.json_name;
-            let mut doc = vec![format!(" Sets `{json_name}`.")];
-            if let Some(description) = &property.description {
-                doc.push(String::new());
-                doc.push(format!(" {description}"));
-            }
-            for line in summary(checked, property) {
-                doc.push(String::new());
-                doc.push(format!(" {line}"));
-            }
+            // What the parameter means and allows is said once, on its field.
+            let doc = format!(" Sets [`{field}`](Self::{field}).");
             setters.push(quote! {
-                #( #[doc = #doc] )*
+                #[doc = #doc]
                 #[must_use]
                 pub fn #setter(mut self, #field: #ty) -> Self {
                     self.#field = Some(#convert);
@@ -719,12 +741,12 @@ fn model_items(
         )
     };
 
-    let checks = validation_checks(checked, fields, runtime);
+    let checks = validation_checks(checked, fields);
     let validate_body = if checks.is_empty() {
-        quote!(#rt::Validation::new())
+        quote!(Validation::new())
     } else {
         quote! {
-            let mut validation = #rt::Validation::new();
+            let mut validation = Validation::new();
             #( #checks )*
             validation
         }
@@ -738,21 +760,16 @@ fn model_items(
             }
             #( #setters )*
         }
-        impl #rt::ModelRequest for #name {
+        impl ModelRequest for #name {
             const MODEL_ID: &'static str = #model_id;
-            fn validate(&self) -> #rt::Validation {
+            fn validate(&self) -> Validation {
                 #validate_body
             }
         }
     }
 }
 
-fn validation_checks(
-    checked: &Checked,
-    fields: &[(String, syn::Ident)],
-    runtime: Runtime<'_>,
-) -> Vec<TokenStream> {
-    let rt = runtime.path();
+fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<TokenStream> {
     let field_of = |json_name: &str| {
         fields
             .iter()
@@ -788,7 +805,6 @@ fn validation_checks(
             &quote!(value),
             json_name,
             &quote!(#json_name),
-            &rt,
         );
         if value_checks.is_empty() {
             continue;
@@ -810,7 +826,7 @@ fn validation_checks(
             };
             checks.push(quote! {
                 if #condition {
-                    #rt::checks::requires(&mut validation, #field, #need);
+                    checks::requires(&mut validation, #field, #need);
                 }
             });
         }
@@ -822,7 +838,7 @@ fn validation_checks(
                 .into_iter()
                 .flatten()
                 .collect();
-            let warn = quote!(#rt::checks::ignored(&mut validation, #json_name, #other, #why););
+            let warn = quote!(checks::ignored(&mut validation, #json_name, #other, #why););
             checks.push(if conditions.is_empty() {
                 warn
             } else {
@@ -840,7 +856,6 @@ fn shape_checks(
     value: &TokenStream,
     json_name: &str,
     field: &TokenStream,
-    rt: &TokenStream,
 ) -> TokenStream {
     let count = |limit: &Option<u64>| match limit {
         Some(limit) => {
@@ -862,7 +877,7 @@ fn shape_checks(
             max_length,
         } if min_length.is_some() || max_length.is_some() => {
             let (min, max) = (count(min_length), count(max_length));
-            quote!(#rt::checks::string_length(&mut validation, #field, #value, #min, #max);)
+            quote!(checks::string_length(&mut validation, #field, #value, #min, #max);)
         }
         Shape::Integer(bounds) | Shape::Number(bounds) if !bounds.is_empty() => {
             let as_f64 = if matches!(shape, Shape::Integer(_)) {
@@ -876,7 +891,7 @@ fn shape_checks(
                 bound(bounds.exclusive_maximum),
             );
             quote! {
-                #rt::checks::number(&mut validation, #field, #as_f64, &#rt::checks::Bounds {
+                checks::number(&mut validation, #field, #as_f64, &Bounds {
                     minimum: #minimum,
                     maximum: #maximum,
                     exclusive_minimum: #exclusive_minimum,
@@ -891,9 +906,9 @@ fn shape_checks(
         } => {
             let count_check = (min_items.is_some() || max_items.is_some()).then(|| {
                 let (min, max) = (count(min_items), count(max_items));
-                quote!(#rt::checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
+                quote!(checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
             });
-            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field), rt);
+            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field));
             let item_field = format!(
                 "{}[{{index}}]",
                 json_name.replace('{', "{{").replace('}', "}}")

@@ -1,8 +1,10 @@
 //! Reads one schema file in our dialect (see `schema/README.md`), refuses anything it
-//! does not fully understand, and splits it in two: the facts the generator acts on
-//! itself (constraints, enums, ids, "ignored when" rules) and a *lowered* schema for
-//! typify, stripped of those facts, in which every type we generate ourselves is a
-//! `$ref` that typify replaces with our type.
+//! does not fully understand, and turns it into its one checked form ([`Checked`]): the
+//! facts the generator acts on (parameters and their kinds, constraints, enums, ids,
+//! "ignored when" rules). Every other reading of a schema goes through this one: the
+//! generated code and parameter tables, `schema-diff`'s names. For an api schema it also
+//! gives the *lowered* schema typify reads, stripped of those facts, in which every type
+//! we generate ourselves is a `$ref` that typify replaces with our type.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,7 +59,7 @@ pub(crate) enum IdKind {
 }
 
 impl IdKind {
-    fn from_format(format: &str) -> Option<Self> {
+    pub(crate) fn from_format(format: &str) -> Option<Self> {
         match format {
             "asset-id" => Some(Self::Asset),
             "job-id" => Some(Self::Job),
@@ -155,12 +157,45 @@ impl VariantValue {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Property {
     pub(crate) json_name: String,
+    /// The `kling generate` flag: `x-cli-flag`, or the name in kebab-case.
+    pub(crate) flag: String,
     pub(crate) required: bool,
     pub(crate) shape: Shape,
     pub(crate) description: Option<String>,
     pub(crate) default: Option<Value>,
     /// `(other field, why)`: the API ignores this field when the other is set.
     pub(crate) ignored_when_present: Vec<(String, String)>,
+}
+
+/// The value schema being checked, and what its checks need to know of where it is.
+#[derive(Clone, Copy)]
+struct Site<'n> {
+    node: &'n Map<String, Value>,
+    /// Its JSON pointer in the file.
+    pointer: &'n str,
+    /// The Rust name its own type (an enum) gets.
+    type_name: &'n str,
+    /// The JSON name of the property it belongs to, for messages.
+    field: &'n str,
+    /// Keywords of a model's property (`x-cli-flag`, …), allowed beside the type's own.
+    property_keywords: &'static [&'static str],
+}
+
+impl Site<'_> {
+    /// The keywords allowed here: the type's `own` and the property's.
+    fn keywords(&self, own: &[&'static str]) -> Vec<&'static str> {
+        own.iter().chain(self.property_keywords).copied().collect()
+    }
+
+    /// `lowered` with the node's description, for typify's docs.
+    fn annotate(&self, mut lowered: Value) -> Value {
+        if let (Some(description), Some(object)) =
+            (self.node.get("description"), lowered.as_object_mut())
+        {
+            object.insert("description".to_owned(), description.clone());
+        }
+        lowered
+    }
 }
 
 /// The model's identity, from `x-model-id` and `title`.
@@ -182,14 +217,26 @@ pub(crate) struct Checked {
     /// `(field, fields it requires)` from draft-07 `dependencies`.
     pub(crate) dependencies: Vec<(String, Vec<String>)>,
     pub(crate) enums: Vec<EnumDef>,
-    /// What typify reads.
+    /// A model's request accepts parameters its schema does not list
+    /// (`additionalProperties` left out or `true`).
+    pub(crate) open_request: bool,
+    /// What typify reads (api schemas; `Null` for a model, whose code is ours).
     pub(crate) lowered: Value,
     /// `(definition name, Rust type)` for typify's `with_replacement`.
     pub(crate) replacements: BTreeMap<String, String>,
 }
 
-const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
-const ANNOTATIONS: &[&str] = &["$comment", "description", "title", "default", "examples"];
+/// The one dialect of JSON Schema the generator reads (typify 0.8's).
+pub(crate) const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+/// Keywords that document a schema and never change its code (what `schema-diff`
+/// reports as patch changes), in the order `schema-diff` reports them.
+pub(crate) const DOCUMENTATION: &[&str] = &["description", "title", "$comment", "examples"];
+
+/// Keywords the generator accepts anywhere and acts on as annotations: the documentation
+/// and `default` (checked against its property, and shown in docs).
+fn is_annotation(key: &str) -> bool {
+    DOCUMENTATION.contains(&key) || key == "default"
+}
 const HELP_UNKNOWN: &str = "the generator would drop it silently, so it refuses it: remove it, or teach \
      xtask/src/codegen/schema.rs what it means and document it in schema/README.md";
 
@@ -270,7 +317,7 @@ impl Walker<'_> {
     ) -> Result<(), SchemaError> {
         match node
             .keys()
-            .find(|key| !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()))
+            .find(|key| !allowed.contains(&key.as_str()) && !is_annotation(key))
         {
             Some(key) => Err(self.error(
                 &format!("{pointer}/{}", escape(key)),
@@ -349,6 +396,44 @@ impl Walker<'_> {
                 "dependencies",
             ],
         )?;
+        let meta = self.model_meta(node)?;
+        let open_request = self.open_request(node)?;
+        let required = self.required(node, "")?;
+        let empty = Map::new();
+        let properties_node = match node.get("properties") {
+            Some(properties) => self.object(properties, "/properties")?,
+            None => &empty,
+        };
+        if let Some(missing) = required
+            .iter()
+            .find(|name| !properties_node.contains_key(*name))
+        {
+            return Err(self.error(
+                "/required",
+                format!("`{missing}` is required but not under `properties`"),
+                "describe it under `properties`",
+            ));
+        }
+        let properties = properties_node
+            .iter()
+            .map(|(name, property)| self.property(name, property, properties_node, &required))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dependencies = self.dependencies(node, properties_node)?;
+        Ok(Checked {
+            kind: self.kind,
+            model: Some(meta),
+            properties,
+            dependencies,
+            enums: self.enums,
+            open_request,
+            // Typify writes no model's code: the generator writes it from the above.
+            lowered: Value::Null,
+            replacements: self.replacements,
+        })
+    }
+
+    /// The model's identity: draft-07, an object, its id, title and description.
+    fn model_meta(&self, node: &Map<String, Value>) -> Result<ModelMeta, SchemaError> {
         match self.string(node, "$schema", "")? {
             Some(DRAFT_07) | None => {}
             Some(other) => {
@@ -384,10 +469,14 @@ impl Walker<'_> {
             title,
             description,
             module: module_name(id),
-            rust_name: rust_name.clone(),
+            rust_name,
         };
+        Ok(meta)
+    }
 
-        let additional = match node.get("additionalProperties") {
+    /// Whether the request accepts parameters it does not list (`additionalProperties`).
+    fn open_request(&self, node: &Map<String, Value>) -> Result<bool, SchemaError> {
+        Ok(match node.get("additionalProperties") {
             None | Some(Value::Bool(true)) => true,
             Some(Value::Bool(false)) => false,
             Some(_) => {
@@ -397,75 +486,45 @@ impl Walker<'_> {
                     "a model's parameters are named: list each under `properties`",
                 ));
             }
-        };
-        let required = self.required(node, "")?;
-        let empty = Map::new();
-        let properties_node = match node.get("properties") {
-            Some(properties) => self.object(properties, "/properties")?,
-            None => &empty,
-        };
-        if let Some(missing) = required
-            .iter()
-            .find(|name| !properties_node.contains_key(*name))
-        {
-            return Err(self.error(
-                "/required",
-                format!("`{missing}` is required but not under `properties`"),
-                "describe it under `properties`",
-            ));
-        }
+        })
+    }
 
-        let mut properties = Vec::new();
-        let mut lowered_properties = Map::new();
-        for (name, property) in properties_node {
-            let pointer = format!("/properties/{}", escape(name));
-            let property_node = self.object(property, &pointer)?;
-            let ignored_when_present =
-                self.ignored_when_present(property_node, &pointer, properties_node)?;
-            self.cli_flag(property_node, &pointer)?;
-            let (lowered, shape) =
-                self.value(property_node, &pointer, &upper_camel(name), name, true)?;
-            lowered_properties.insert(name.clone(), lowered);
-            let default = property_node.get("default").cloned();
-            if let Some(default) = &default {
-                self.check_default(&shape, default, &format!("{pointer}/default"))?;
-            }
-            properties.push(Property {
-                json_name: name.clone(),
-                required: required.contains(name),
-                shape,
-                description: property_node
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                default,
-                ignored_when_present,
-            });
+    /// One parameter of a model, under `/properties/NAME`.
+    fn property(
+        &mut self,
+        name: &str,
+        property: &Value,
+        siblings: &Map<String, Value>,
+        required: &[String],
+    ) -> Result<Property, SchemaError> {
+        let pointer = format!("/properties/{}", escape(name));
+        let property_node = self.object(property, &pointer)?;
+        let ignored_when_present = self.ignored_when_present(property_node, &pointer, siblings)?;
+        let flag = self
+            .cli_flag(property_node, &pointer)?
+            .unwrap_or_else(|| kebab(name));
+        let (_, shape) = self.value(
+            property_node,
+            &pointer,
+            &property_type_name(name),
+            name,
+            true,
+        )?;
+        let default = property_node.get("default").cloned();
+        if let Some(default) = &default {
+            self.check_default(&shape, default, &format!("{pointer}/default"))?;
         }
-        let dependencies = self.dependencies(node, properties_node)?;
-
-        let mut lowered = json!({
-            "$schema": DRAFT_07,
-            "title": rust_name,
-            "type": "object",
-            "properties": lowered_properties,
-            "required": required,
-            "additionalProperties": additional,
-            "definitions": self.definitions,
-        });
-        lowered["description"] = json!(if meta.description.is_empty() {
-            format!("A request for `{}`.", meta.id)
-        } else {
-            meta.description.clone()
-        });
-        Ok(Checked {
-            kind: self.kind,
-            model: Some(meta),
-            properties,
-            dependencies,
-            enums: self.enums,
-            lowered,
-            replacements: self.replacements,
+        Ok(Property {
+            json_name: name.to_owned(),
+            flag,
+            required: required.iter().any(|need| need == name),
+            shape,
+            description: property_node
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            default,
+            ignored_when_present,
         })
     }
 
@@ -506,6 +565,7 @@ impl Walker<'_> {
             properties: Vec::new(),
             dependencies: Vec::new(),
             enums: self.enums,
+            open_request: false,
             lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
             replacements: self.replacements,
         })
@@ -572,9 +632,13 @@ impl Walker<'_> {
 
     /// `x-cli-flag`: the `kling generate` flag of a parameter, when kebab-case of its
     /// name reads wrong (`referenceImages`, repeatable, is `--reference-image`).
-    fn cli_flag(&self, node: &Map<String, Value>, pointer: &str) -> Result<(), SchemaError> {
+    fn cli_flag(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Option<String>, SchemaError> {
         let Some(flag) = node.get("x-cli-flag") else {
-            return Ok(());
+            return Ok(None);
         };
         let is_kebab = |flag: &str| {
             flag.starts_with(|first: char| first.is_ascii_lowercase())
@@ -585,7 +649,7 @@ impl Walker<'_> {
                 && !flag.contains("--")
         };
         match flag.as_str() {
-            Some(flag) if is_kebab(flag) => Ok(()),
+            Some(flag) if is_kebab(flag) => Ok(Some(flag.to_owned())),
             _ => Err(self.error(
                 &format!("{pointer}/x-cli-flag"),
                 format!("`x-cli-flag` must be a flag name in kebab-case, got {flag}"),
@@ -638,7 +702,8 @@ impl Walker<'_> {
             .collect()
     }
 
-    /// Checks one value schema; returns its lowered form and its shape.
+    /// Checks one value schema; returns its lowered form and its shape. One function
+    /// per type of value follows.
     fn value(
         &mut self,
         node: &Map<String, Value>,
@@ -647,55 +712,22 @@ impl Walker<'_> {
         field: &str,
         at_property: bool,
     ) -> Result<(Value, Shape), SchemaError> {
-        let property_keywords: &[&str] = if at_property && self.kind == Kind::Model {
-            &["x-ignored-when-present", "x-cli-flag"]
-        } else {
-            &[]
+        let site = Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            property_keywords: if at_property && self.kind == Kind::Model {
+                &["x-ignored-when-present", "x-cli-flag"]
+            } else {
+                &[]
+            },
         };
-        let with = |own: &[&'static str]| -> Vec<&str> {
-            own.iter()
-                .copied()
-                .chain(property_keywords.iter().copied())
-                .collect()
-        };
-        let description = node.get("description").cloned();
-        let annotate = |mut lowered: Value| {
-            if let (Some(description), Some(object)) = (&description, lowered.as_object_mut()) {
-                object.insert("description".to_owned(), description.clone());
-            }
-            lowered
-        };
-
-        if let Some(reference) = node.get("$ref") {
-            if self.kind == Kind::Model {
-                return Err(self.error(
-                    &format!("{pointer}/$ref"),
-                    "`$ref` is not supported in a model's schema",
-                    "write the parameter's schema in place; a model's request is one flat object",
-                ));
-            }
-            self.only_keywords(node, pointer, &with(&["$ref"]))?;
-            let target = reference.as_str().unwrap_or_default();
-            if !target.starts_with("#/definitions/") {
-                return Err(self.error(
-                    &format!("{pointer}/$ref"),
-                    format!("`{target}` does not point into this file's `definitions`"),
-                    "references to other files or URLs are not followed: define the type under this file's `definitions` and use \"#/definitions/Name\"",
-                ));
-            }
-            return Ok((annotate(json!({ "$ref": target })), Shape::Typify));
+        if node.contains_key("$ref") {
+            return self.reference(&site);
         }
-
         let Some(ty) = node.get("type") else {
-            if self.kind == Kind::Api && node.keys().all(|key| ANNOTATIONS.contains(&key.as_str()))
-            {
-                return Ok((annotate(json!({})), Shape::Typify));
-            }
-            return Err(self.error(
-                pointer,
-                "no `type`: the generator cannot tell what Rust type to use",
-                "add \"type\": one of string, integer, number, boolean, array (and object in api schemas)",
-            ));
+            return self.untyped(&site);
         };
         let ty = ty.as_str().ok_or_else(|| {
             self.error(
@@ -704,260 +736,13 @@ impl Walker<'_> {
                 "a list of types (or \"null\") has no Rust type here: pick one, and leave the property out of `required` to make it optional",
             )
         })?;
-
         match ty {
-            "string" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&[
-                        "type",
-                        "minLength",
-                        "maxLength",
-                        "enum",
-                        "x-enum-names",
-                        "format",
-                    ]),
-                )?;
-                if let Some(values) = node.get("enum") {
-                    if node.contains_key("minLength")
-                        || node.contains_key("maxLength")
-                        || node.contains_key("format")
-                    {
-                        return Err(self.error(
-                            pointer,
-                            "an enum cannot also have length limits or a format",
-                            "list the allowed values only",
-                        ));
-                    }
-                    let values = values
-                        .as_array()
-                        .and_then(|values| {
-                            values
-                                .iter()
-                                .map(|value| {
-                                    value
-                                        .as_str()
-                                        .map(|text| VariantValue::String(text.to_owned()))
-                                })
-                                .collect::<Option<Vec<_>>>()
-                        })
-                        .ok_or_else(|| {
-                            self.error(
-                                &format!("{pointer}/enum"),
-                                "a string enum must list strings",
-                                "write e.g. [\"16:9\", \"9:16\"]",
-                            )
-                        })?;
-                    return self.own_enum(node, pointer, type_name, field, values);
-                }
-                if let Some(format) = self.string(node, "format", pointer)? {
-                    if let Some(id) = IdKind::from_format(format) {
-                        if node.contains_key("minLength") || node.contains_key("maxLength") {
-                            return Err(self.error(
-                                pointer,
-                                "an id cannot have length limits",
-                                "leave them out; ids are opaque",
-                            ));
-                        }
-                        return Ok((
-                            annotate(self.replace(id.type_name(), &self.rust_id(id))),
-                            Shape::Id(id),
-                        ));
-                    }
-                    if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
-                        return Err(self.error(
-                            &format!("{pointer}/format"),
-                            format!("the format `{format}` is not understood here"),
-                            "known formats: asset-id, job-id, model-id (typed ids); date-time and uri in api schemas (kept as strings)",
-                        ));
-                    }
-                }
-                let shape = Shape::String {
-                    min_length: self.count(node, "minLength", pointer)?,
-                    max_length: self.count(node, "maxLength", pointer)?,
-                };
-                if self.kind == Kind::Api
-                    && shape
-                        != (Shape::String {
-                            min_length: None,
-                            max_length: None,
-                        })
-                {
-                    return Err(self.error(
-                        pointer,
-                        "length limits mean nothing in a response type",
-                        "leave them out of api schemas",
-                    ));
-                }
-                Ok((annotate(json!({ "type": "string" })), shape))
-            }
-            "integer" | "number" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&[
-                        "type",
-                        "minimum",
-                        "maximum",
-                        "exclusiveMinimum",
-                        "exclusiveMaximum",
-                        "enum",
-                        "x-enum-names",
-                    ]),
-                )?;
-                let bounds = Bounds {
-                    minimum: self.number(node, "minimum", pointer)?,
-                    maximum: self.number(node, "maximum", pointer)?,
-                    exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
-                    exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
-                };
-                if let Some(values) = node.get("enum") {
-                    if !bounds.is_empty() {
-                        return Err(self.error(
-                            pointer,
-                            "an enum cannot also have bounds",
-                            "list the allowed values only",
-                        ));
-                    }
-                    let values = values
-                        .as_array()
-                        .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
-                        .ok_or_else(|| {
-                            self.error(
-                                &format!("{pointer}/enum"),
-                                "a numeric enum must list integers",
-                                "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
-                            )
-                        })?;
-                    return self.own_enum(node, pointer, type_name, field, values);
-                }
-                if self.kind == Kind::Api && !bounds.is_empty() {
-                    return Err(self.error(
-                        pointer,
-                        "bounds mean nothing in a response type",
-                        "leave them out of api schemas",
-                    ));
-                }
-                if ty == "integer" {
-                    Ok((
-                        annotate(json!({ "type": "integer", "format": "int64" })),
-                        Shape::Integer(bounds),
-                    ))
-                } else {
-                    Ok((
-                        annotate(json!({ "type": "number", "format": "double" })),
-                        Shape::Number(bounds),
-                    ))
-                }
-            }
-            "boolean" => {
-                self.only_keywords(node, pointer, &with(&["type"]))?;
-                Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
-            }
-            "array" => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &with(&["type", "items", "minItems", "maxItems"]),
-                )?;
-                let items_pointer = format!("{pointer}/items");
-                let items = node.get("items").ok_or_else(|| {
-                    self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
-                })?;
-                let items = self.object(items, &items_pointer)?;
-                let (lowered_items, items_shape) = self.value(
-                    items,
-                    &items_pointer,
-                    &format!("{type_name}Item"),
-                    field,
-                    false,
-                )?;
-                let min_items = self.count(node, "minItems", pointer)?;
-                let max_items = self.count(node, "maxItems", pointer)?;
-                if self.kind == Kind::Api {
-                    if min_items.is_some() || max_items.is_some() {
-                        return Err(self.error(
-                            pointer,
-                            "item counts mean nothing in a response type",
-                            "leave them out of api schemas",
-                        ));
-                    }
-                    return Ok((
-                        annotate(json!({ "type": "array", "items": lowered_items })),
-                        Shape::Array {
-                            items: Box::new(items_shape),
-                            min_items,
-                            max_items,
-                        },
-                    ));
-                }
-                if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
-                    return Err(self.error(
-                        &items_pointer,
-                        "arrays of arrays and arrays of plain integers are not supported in a model",
-                        "use strings, numbers, booleans, ids or an enum as items",
-                    ));
-                }
-                let shape = Shape::Array {
-                    items: Box::new(items_shape),
-                    min_items,
-                    max_items,
-                };
-                // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
-                // tell "left out" from "empty", and `minItems: 1` needs to).
-                let rust = self.rust_type(&shape);
-                Ok((
-                    annotate(self.replace(&format!("{type_name}List"), &rust)),
-                    shape,
-                ))
-            }
-            "object" if self.kind == Kind::Api => {
-                self.only_keywords(
-                    node,
-                    pointer,
-                    &["type", "properties", "required", "additionalProperties"],
-                )?;
-                let required = self.required(node, pointer)?;
-                let mut lowered_properties = Map::new();
-                if let Some(properties) = node.get("properties") {
-                    for (name, property) in
-                        self.object(properties, &format!("{pointer}/properties"))?
-                    {
-                        let here = format!("{pointer}/properties/{}", escape(name));
-                        let property = self.object(property, &here)?;
-                        let (lowered, _) = self.value(
-                            property,
-                            &here,
-                            &format!("{type_name}{}", upper_camel(name)),
-                            name,
-                            true,
-                        )?;
-                        lowered_properties.insert(name.clone(), lowered);
-                    }
-                }
-                let mut lowered = json!({ "type": "object", "properties": lowered_properties, "required": required });
-                match node.get("additionalProperties") {
-                    None => {}
-                    Some(Value::Object(values)) => {
-                        let here = format!("{pointer}/additionalProperties");
-                        let (values, _) =
-                            self.value(values, &here, &format!("{type_name}Value"), field, false)?;
-                        lowered["additionalProperties"] = values;
-                    }
-                    Some(_) => {
-                        return Err(self.error(
-                            &format!("{pointer}/additionalProperties"),
-                            "a response type must accept fields it does not know",
-                            "leave `additionalProperties` out (or give the schema of a map's values): a newer server must never break decoding",
-                        ));
-                    }
-                }
-                if node.get("title").is_some() {
-                    lowered["title"] = node["title"].clone();
-                }
-                Ok((annotate(lowered), Shape::Typify))
-            }
+            "string" => self.string_value(&site),
+            "integer" | "number" => self.number_value(&site, ty),
+            "boolean" => self.boolean_value(&site),
+            "array" => self.array_value(&site),
+            "object" if self.kind == Kind::Api => self.object_value(&site),
+
             "object" => Err(self.error(
                 &format!("{pointer}/type"),
                 "nested objects are not supported in a model's request",
@@ -969,6 +754,344 @@ impl Walker<'_> {
                 "use one of string, integer, number, boolean, array (and object in api schemas)",
             )),
         }
+    }
+
+    /// `$ref` (api schemas only): a type of this file's `definitions`.
+    fn reference(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        let reference = &node["$ref"];
+        if self.kind == Kind::Model {
+            return Err(self.error(
+                &format!("{pointer}/$ref"),
+                "`$ref` is not supported in a model's schema",
+                "write the parameter's schema in place; a model's request is one flat object",
+            ));
+        }
+        self.only_keywords(node, pointer, &with(&["$ref"]))?;
+        let target = reference.as_str().unwrap_or_default();
+        if !target.starts_with("#/definitions/") {
+            return Err(self.error(
+                &format!("{pointer}/$ref"),
+                format!("`{target}` does not point into this file's `definitions`"),
+                "references to other files or URLs are not followed: define the type under this file's `definitions` and use \"#/definitions/Name\"",
+            ));
+        }
+        Ok((annotate(json!({ "$ref": target })), Shape::Typify))
+    }
+
+    /// No `type`: any JSON in an api schema (annotations only), refused otherwise.
+    fn untyped(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let annotate = |lowered: Value| site.annotate(lowered);
+        if self.kind == Kind::Api && node.keys().all(|key| is_annotation(key)) {
+            return Ok((annotate(json!({})), Shape::Typify));
+        }
+        Err(self.error(
+            pointer,
+            "no `type`: the generator cannot tell what Rust type to use",
+            "add \"type\": one of string, integer, number, boolean, array (and object in api schemas)",
+        ))
+    }
+
+    /// `"type": "string"`: text, an id (`format`) or an enum of strings.
+    fn string_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&[
+                "type",
+                "minLength",
+                "maxLength",
+                "enum",
+                "x-enum-names",
+                "format",
+            ]),
+        )?;
+        if let Some(values) = node.get("enum") {
+            if node.contains_key("minLength")
+                || node.contains_key("maxLength")
+                || node.contains_key("format")
+            {
+                return Err(self.error(
+                    pointer,
+                    "an enum cannot also have length limits or a format",
+                    "list the allowed values only",
+                ));
+            }
+            let values = values
+                .as_array()
+                .and_then(|values| {
+                    values
+                        .iter()
+                        .map(|value| {
+                            value
+                                .as_str()
+                                .map(|text| VariantValue::String(text.to_owned()))
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| {
+                    self.error(
+                        &format!("{pointer}/enum"),
+                        "a string enum must list strings",
+                        "write e.g. [\"16:9\", \"9:16\"]",
+                    )
+                })?;
+            return self.own_enum(node, pointer, type_name, field, values);
+        }
+        if let Some(format) = self.string(node, "format", pointer)? {
+            if let Some(id) = IdKind::from_format(format) {
+                if node.contains_key("minLength") || node.contains_key("maxLength") {
+                    return Err(self.error(
+                        pointer,
+                        "an id cannot have length limits",
+                        "leave them out; ids are opaque",
+                    ));
+                }
+                return Ok((
+                    annotate(self.replace(id.type_name(), &self.rust_id(id))),
+                    Shape::Id(id),
+                ));
+            }
+            if self.kind == Kind::Model || !["date-time", "uri"].contains(&format) {
+                return Err(self.error(
+                    &format!("{pointer}/format"),
+                    format!("the format `{format}` is not understood here"),
+                    "known formats: asset-id, job-id, model-id (typed ids); date-time and uri in api schemas (kept as strings)",
+                ));
+            }
+        }
+        let shape = Shape::String {
+            min_length: self.count(node, "minLength", pointer)?,
+            max_length: self.count(node, "maxLength", pointer)?,
+        };
+        if self.kind == Kind::Api
+            && shape
+                != (Shape::String {
+                    min_length: None,
+                    max_length: None,
+                })
+        {
+            return Err(self.error(
+                pointer,
+                "length limits mean nothing in a response type",
+                "leave them out of api schemas",
+            ));
+        }
+        Ok((annotate(json!({ "type": "string" })), shape))
+    }
+
+    /// `"type": "integer"` or `"number"`: bounds, or an enum of integers.
+    fn number_value(&mut self, site: &Site<'_>, ty: &str) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&[
+                "type",
+                "minimum",
+                "maximum",
+                "exclusiveMinimum",
+                "exclusiveMaximum",
+                "enum",
+                "x-enum-names",
+            ]),
+        )?;
+        let bounds = Bounds {
+            minimum: self.number(node, "minimum", pointer)?,
+            maximum: self.number(node, "maximum", pointer)?,
+            exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
+            exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
+        };
+        if let Some(values) = node.get("enum") {
+            if !bounds.is_empty() {
+                return Err(self.error(
+                    pointer,
+                    "an enum cannot also have bounds",
+                    "list the allowed values only",
+                ));
+            }
+            let values = values
+                .as_array()
+                .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| {
+                    self.error(
+                        &format!("{pointer}/enum"),
+                        "a numeric enum must list integers",
+                        "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
+                    )
+                })?;
+            return self.own_enum(node, pointer, type_name, field, values);
+        }
+        if self.kind == Kind::Api && !bounds.is_empty() {
+            return Err(self.error(
+                pointer,
+                "bounds mean nothing in a response type",
+                "leave them out of api schemas",
+            ));
+        }
+        if ty == "integer" {
+            Ok((
+                annotate(json!({ "type": "integer", "format": "int64" })),
+                Shape::Integer(bounds),
+            ))
+        } else {
+            Ok((
+                annotate(json!({ "type": "number", "format": "double" })),
+                Shape::Number(bounds),
+            ))
+        }
+    }
+
+    /// `"type": "boolean"`.
+    fn boolean_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site { node, pointer, .. } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(node, pointer, &with(&["type"]))?;
+        Ok((annotate(json!({ "type": "boolean" })), Shape::Boolean))
+    }
+
+    /// `"type": "array"`: items of one kind, counted in a model.
+    fn array_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let with = |own: &[&'static str]| site.keywords(own);
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &with(&["type", "items", "minItems", "maxItems"]),
+        )?;
+        let items_pointer = format!("{pointer}/items");
+        let items = node.get("items").ok_or_else(|| {
+            self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
+        })?;
+        let items = self.object(items, &items_pointer)?;
+        let (lowered_items, items_shape) = self.value(
+            items,
+            &items_pointer,
+            &format!("{type_name}Item"),
+            field,
+            false,
+        )?;
+        let min_items = self.count(node, "minItems", pointer)?;
+        let max_items = self.count(node, "maxItems", pointer)?;
+        if self.kind == Kind::Api {
+            if min_items.is_some() || max_items.is_some() {
+                return Err(self.error(
+                    pointer,
+                    "item counts mean nothing in a response type",
+                    "leave them out of api schemas",
+                ));
+            }
+            return Ok((
+                annotate(json!({ "type": "array", "items": lowered_items })),
+                Shape::Array {
+                    items: Box::new(items_shape),
+                    min_items,
+                    max_items,
+                },
+            ));
+        }
+        if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
+            return Err(self.error(
+                &items_pointer,
+                "arrays of arrays and arrays of plain integers are not supported in a model",
+                "use strings, numbers, booleans, ids or an enum as items",
+            ));
+        }
+        let shape = Shape::Array {
+            items: Box::new(items_shape),
+            min_items,
+            max_items,
+        };
+        // An optional array is `Option<Vec<T>>`, not typify's `Vec<T>` (which cannot
+        // tell "left out" from "empty", and `minItems: 1` needs to).
+        let rust = self.rust_type(&shape);
+        Ok((
+            annotate(self.replace(&format!("{type_name}List"), &rust)),
+            shape,
+        ))
+    }
+
+    /// `"type": "object"` (api schemas only): a struct typify writes, or a map.
+    fn object_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        let annotate = |lowered: Value| site.annotate(lowered);
+        self.only_keywords(
+            node,
+            pointer,
+            &["type", "properties", "required", "additionalProperties"],
+        )?;
+        let required = self.required(node, pointer)?;
+        let mut lowered_properties = Map::new();
+        if let Some(properties) = node.get("properties") {
+            for (name, property) in self.object(properties, &format!("{pointer}/properties"))? {
+                let here = format!("{pointer}/properties/{}", escape(name));
+                let property = self.object(property, &here)?;
+                let (lowered, _) = self.value(
+                    property,
+                    &here,
+                    &format!("{type_name}{}", upper_camel(name)),
+                    name,
+                    true,
+                )?;
+                lowered_properties.insert(name.clone(), lowered);
+            }
+        }
+        let mut lowered =
+            json!({ "type": "object", "properties": lowered_properties, "required": required });
+        match node.get("additionalProperties") {
+            None => {}
+            Some(Value::Object(values)) => {
+                let here = format!("{pointer}/additionalProperties");
+                let (values, _) =
+                    self.value(values, &here, &format!("{type_name}Value"), field, false)?;
+                lowered["additionalProperties"] = values;
+            }
+            Some(_) => {
+                return Err(self.error(
+                    &format!("{pointer}/additionalProperties"),
+                    "a response type must accept fields it does not know",
+                    "leave `additionalProperties` out (or give the schema of a map's values): a newer server must never break decoding",
+                ));
+            }
+        }
+        if node.get("title").is_some() {
+            lowered["title"] = node["title"].clone();
+        }
+        Ok((annotate(lowered), Shape::Typify))
     }
 
     fn own_enum(
@@ -1160,6 +1283,46 @@ pub fn request_type_name(title: &str) -> String {
     format!("{}Request", upper_camel(title.trim_start_matches("model_")))
 }
 
+/// Whether the generator treats `key` as an annotation (see [`DOCUMENTATION`]).
+pub(crate) fn annotation(key: &str) -> bool {
+    is_annotation(key)
+}
+
+/// Names of std types that users import, which a generated type must not take: a
+/// `duration` parameter's enum would otherwise shadow `std::time::Duration`.
+const STD_NAMES: &[&str] = &[
+    "Arc",
+    "Box",
+    "Cell",
+    "Cow",
+    "Duration",
+    "Error",
+    "File",
+    "Instant",
+    "Option",
+    "Ordering",
+    "Path",
+    "PathBuf",
+    "Range",
+    "Rc",
+    "RefCell",
+    "Result",
+    "String",
+    "SystemTime",
+    "Vec",
+];
+
+/// The type a model parameter's own type (its enum) is named: `aspectRatio` →
+/// `AspectRatio`, `duration` → `DurationValue` (not std's `Duration`).
+pub(crate) fn property_type_name(name: &str) -> String {
+    let type_name = upper_camel(name);
+    if STD_NAMES.contains(&type_name.as_str()) {
+        format!("{type_name}Value")
+    } else {
+        type_name
+    }
+}
+
 /// `aspectRatio` → `AspectRatio`, `Kling 1.6 Pro` → `Kling16Pro`, `in-progress` → `InProgress`.
 pub(crate) fn upper_camel(text: &str) -> String {
     let mut out = String::new();
@@ -1218,6 +1381,23 @@ fn is_upper_camel_ident(name: &str) -> bool {
         && name != "Self"
 }
 
+/// A parameter's flag when the schema names none: `cfgScale` → `cfg-scale`,
+/// `seed_value` → `seed-value`.
+pub(crate) fn kebab(name: &str) -> String {
+    let mut flag = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            flag.push('-');
+            flag.push(c.to_ascii_lowercase());
+        } else if c == '_' {
+            flag.push('-');
+        } else {
+            flag.push(c);
+        }
+    }
+    flag.trim_start_matches('-').to_owned()
+}
+
 /// `model_kling-v1-6-pro` → `kling_v1_6_pro`.
 pub(crate) fn module_name(model_id: &str) -> String {
     let name: String = model_id
@@ -1251,5 +1431,9 @@ mod tests {
         assert_eq!(variant_name("10"), "V10");
         assert_eq!(variant_name("txt2video"), "Txt2video");
         assert_eq!(module_name("model_kling-v1-6-pro"), "kling_v1_6_pro");
+        assert_eq!(property_type_name("aspectRatio"), "AspectRatio");
+        assert_eq!(property_type_name("duration"), "DurationValue");
+        assert_eq!(kebab("cfgScale"), "cfg-scale");
+        assert_eq!(kebab("negativePrompt"), "negative-prompt");
     }
 }

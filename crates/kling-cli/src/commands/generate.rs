@@ -36,38 +36,37 @@ pub(crate) fn prepare(
             known.join(", ")
         ))
     })?;
-    let params = params::params();
-    let request = params::request(model, &params, matches);
+    let request = params::request(model, kling_types::MODELS, matches);
     let body = Value::Object(request.body);
     // In messages, parameters go by their flags: `startImage` is `--start-image`.
-    let in_flags = |text: &str| {
-        params.iter().fold(text.to_owned(), |text, param| {
-            text.replace(
-                &format!("`{}`", param.json_name),
-                &format!("--{}", param.flag),
-            )
-        })
+    let flag_of = |json_name: &str| params::flag_of(model, json_name);
+    let named = |finding: &kling_types::Finding| {
+        let index = &finding.field[finding.parameter().len()..];
+        format!(
+            "{}{index} {}",
+            flag_of(finding.parameter()),
+            finding.message_naming(flag_of)
+        )
     };
-    let flag_of = |field: &str| {
-        let json_name = field.split('[').next().unwrap_or(field);
-        params
+    let rank = |finding: &kling_types::Finding| {
+        model
+            .params
             .iter()
-            .find(|param| param.json_name == json_name)
-            .map_or_else(
-                || field.to_owned(),
-                |param| format!("--{}{}", param.flag, &field[json_name.len()..]),
-            )
+            .position(|param| param.json_name == finding.parameter())
+            .unwrap_or(model.params.len())
     };
     // What the flags themselves got wrong is already said: the model's findings about
     // those parameters (or naming them: "needs `startImage`") would be about a stand-in
     // or a value left out.
     let about_flagged = |finding: &kling_types::Finding| {
-        let field = finding.field.split('[').next().unwrap_or(&finding.field);
-        request.flagged.iter().any(|flagged| {
-            flagged == field
-                || *flagged == finding.field
-                || finding.message.contains(&format!("`{flagged}`"))
-        })
+        [
+            Some(finding.parameter()),
+            Some(finding.field.as_str()),
+            finding.other.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|name| request.flagged.contains(name))
     };
     let mut problems = request.problems;
     match (model.validate_json)(body.clone()) {
@@ -77,19 +76,16 @@ pub(crate) fn prepare(
                 .iter()
                 .filter(|warning| !about_flagged(warning))
             {
-                out.warn(&format!(
-                    "{} {}",
-                    flag_of(&warning.field),
-                    in_flags(&warning.message)
-                ));
+                out.warn(&named(warning));
             }
             problems.extend(
                 validation
                     .problems()
                     .iter()
                     .filter(|problem| !about_flagged(problem))
-                    .map(|problem| {
-                        format!("{} {}", flag_of(&problem.field), in_flags(&problem.message))
+                    .map(|problem| params::Problem {
+                        rank: rank(problem),
+                        text: named(problem),
                     }),
             );
         }
@@ -97,31 +93,21 @@ pub(crate) fn prepare(
         Err(_) if !problems.is_empty() => {}
         Err(error) => {
             return Err(crate::exit::usage(format!(
-                "the request does not fit {}: {}",
-                model.title,
-                in_flags(&error.to_string())
+                "the request does not fit {}: {error}",
+                model.title
             )));
         }
     }
     if !problems.is_empty() {
-        // In the order of the flags in `--help`.
-        let rank = |problem: &String| {
-            params
-                .iter()
-                .position(|param| {
-                    problem
-                        .strip_prefix(&format!("--{}", param.flag))
-                        .is_some_and(|rest| rest.starts_with([' ', '[', ':']))
-                })
-                .unwrap_or(params.len())
-        };
-        problems.sort_by_key(rank);
+        // In the order of the flags in `--help` (a stable sort keeps each flag's own order).
+        problems.sort_by_key(|problem| problem.rank);
         let count = problems.len();
         let title = if count == 1 {
             "the request has a problem".to_owned()
         } else {
             format!("the request has {count} problems")
         };
+        let problems: Vec<String> = problems.into_iter().map(|problem| problem.text).collect();
         return Err(crate::exit::usage(format!(
             "{title} (nothing was sent):\n  {}",
             problems.join("\n  ")
@@ -141,20 +127,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
         uploads,
     } = prepared;
     if args.dry_run {
-        for (pointer, path) in &uploads {
-            ctx.out.note(&format!(
-                "{} would be uploaded first ({pointer})",
-                path.display()
-            ));
-        }
-        let estimate = ctx.client.estimate_json(model.id, body).await?;
-        let cost = estimate.creative_units_cost.unwrap_or_default();
-        if ctx.out.json {
-            ctx.out.json(&json!({"model": model.id, "creativeUnitsCost": cost, "creativeUnitsDiscount": estimate.creative_units_discount, "costDetails": estimate.cost_details}))?;
-        } else {
-            ctx.out.result(&format!("{cost} creative units"))?;
-        }
-        return Ok(());
+        return dry_run(ctx, model, body, &uploads).await;
     }
 
     // Nothing is paid for that cannot be saved, or recorded.
@@ -163,84 +136,13 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
     }
     ctx.ensure_history_writable()?;
     ctx.ensure_may_spend("kling generate")?;
-    let max_cu = args
-        .max_cu
-        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
-    if let Some(max) = max_cu {
-        let cost = ctx
-            .client
-            .estimate_json(model.id, body.clone())
-            .await?
-            .creative_units_cost
-            .unwrap_or_default();
-        if cost > max {
-            return Err(crate::exit::Failure {
-                exit: crate::exit::Exit::Budget,
-                message: format!(
-                    "this generation costs {cost} creative units, more than the {max} --max-cu allows: nothing was started"
-                ),
-            }
-            .into());
-        }
-    }
-
-    for (pointer, path) in &uploads {
-        ctx.out.note(&format!("uploading {}", path.display()));
-        let asset_id =
-            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
-                format!(
-                    "interrupted while uploading {}: nothing was submitted",
-                    path.display()
-                )
-            })
-            .await?;
-        if let Some(slot) = body.pointer_mut(pointer) {
-            *slot = Value::from(asset_id.as_str());
-        }
-    }
+    within_budget(ctx, args, model, &body).await?;
+    upload_images(ctx, &uploads, &mut body).await?;
 
     // Written before the answer is awaited: a crash now leaves a trace to pick up.
     let entry = History::new_entry();
-    let output = args.output.as_ref().map(|path| path.display().to_string());
-    ctx.record(
-        &entry,
-        EventKind::Submitting {
-            model: model.id.to_owned(),
-            params: body.clone(),
-            output: output.clone(),
-        },
-    )?;
-    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body).await?) }, || {
-        "interrupted while submitting: the job may have started; `kling jobs wait --last` finds it".to_owned()
-    })
-    .await?;
+    let submitted = submit(ctx, args, model, body, &entry).await?;
     let job_id = submitted.job_id().clone();
-    ctx.record(
-        &entry,
-        EventKind::Submitted {
-            job_id: job_id.as_str().to_owned(),
-        },
-    )
-    .with_context(|| {
-        format!(
-            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
-        )
-    })?;
-    if submitted.cost.is_some() {
-        ctx.record(
-            &entry,
-            EventKind::Cost {
-                quoted_cu: submitted.cost,
-                charged_cu: None,
-            },
-        )?;
-    }
-    if submitted.recovered {
-        ctx.out.note(&format!(
-            "the API's answer was lost; found job {job_id} instead of starting a second one"
-        ));
-    }
-
     if args.no_wait {
         if ctx.out.json {
             ctx.out.json(
@@ -271,6 +173,133 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
     )
     .await?;
     report(ctx, &finished)
+}
+
+/// `--dry-run`: what the generation would cost, and the files that would be uploaded.
+async fn dry_run(
+    ctx: &Ctx,
+    model: &kling_types::ModelInfo,
+    body: Value,
+    uploads: &[(String, std::path::PathBuf)],
+) -> anyhow::Result<()> {
+    for (pointer, path) in uploads {
+        ctx.out.note(&format!(
+            "{} would be uploaded first ({pointer})",
+            path.display()
+        ));
+    }
+    let estimate = ctx.client.estimate_json(model.id, body).await?;
+    let cost = estimate.creative_units_cost.unwrap_or_default();
+    if ctx.out.json {
+        ctx.out.json(&json!({"model": model.id, "creativeUnitsCost": cost, "creativeUnitsDiscount": estimate.creative_units_discount, "costDetails": estimate.cost_details}))?;
+    } else {
+        ctx.out.result(&format!("{cost} creative units"))?;
+    }
+    Ok(())
+}
+
+/// Refuses a generation that costs more than `--max-cu` (or the config's `max_cu`).
+async fn within_budget(
+    ctx: &Ctx,
+    args: &Generate,
+    model: &kling_types::ModelInfo,
+    body: &Value,
+) -> anyhow::Result<()> {
+    let max_cu = args
+        .max_cu
+        .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
+    let Some(max) = max_cu else {
+        return Ok(());
+    };
+    let cost = ctx
+        .client
+        .estimate_json(model.id, body.clone())
+        .await?
+        .creative_units_cost
+        .unwrap_or_default();
+    if cost > max {
+        return Err(crate::exit::Failure {
+            exit: crate::exit::Exit::Budget,
+            message: format!(
+                "this generation costs {cost} creative units, more than the {max} --max-cu allows: nothing was started"
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Uploads the local images and puts their asset ids into the body.
+async fn upload_images(
+    ctx: &Ctx,
+    uploads: &[(String, std::path::PathBuf)],
+    body: &mut Value,
+) -> anyhow::Result<()> {
+    for (pointer, path) in uploads {
+        ctx.out.note(&format!("uploading {}", path.display()));
+        let asset_id =
+            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
+                format!(
+                    "interrupted while uploading {}: nothing was submitted",
+                    path.display()
+                )
+            })
+            .await?;
+        if let Some(slot) = body.pointer_mut(pointer) {
+            *slot = Value::from(asset_id.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// Submits, with the history recording the submit before it leaves, then its job and cost.
+async fn submit(
+    ctx: &Ctx,
+    args: &Generate,
+    model: &kling_types::ModelInfo,
+    body: Value,
+    entry: &str,
+) -> anyhow::Result<kling_client::Submitted> {
+    let output = args.output.as_ref().map(|path| path.display().to_string());
+    ctx.record(
+        entry,
+        EventKind::Submitting {
+            model: model.id.to_owned(),
+            params: body.clone(),
+            output,
+        },
+    )?;
+    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body).await?) }, || {
+        "interrupted while submitting: the job may have started; `kling jobs wait --last` finds it".to_owned()
+    })
+    .await?;
+    let job_id = submitted.job_id().clone();
+    ctx.record(
+        entry,
+        EventKind::Submitted {
+            job_id: job_id.as_str().to_owned(),
+        },
+    )
+    .with_context(|| {
+        format!(
+            "job {job_id} started but the history could not be updated (`kling jobs wait {job_id}` picks the job up)"
+        )
+    })?;
+    if submitted.cost.is_some() {
+        ctx.record(
+            entry,
+            EventKind::Cost {
+                quoted_cu: submitted.cost,
+                charged_cu: None,
+            },
+        )?;
+    }
+    if submitted.recovered {
+        ctx.out.note(&format!(
+            "the API's answer was lost; found job {job_id} instead of starting a second one"
+        ));
+    }
+    Ok(submitted)
 }
 
 /// Prints a finished job: its files, or JSON.

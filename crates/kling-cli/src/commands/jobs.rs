@@ -13,133 +13,146 @@ use crate::history::EventKind;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
     match command {
-        Jobs::Get { id } => {
-            let job = ctx.client.job(&JobId::new(id.as_str())).await?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::to_value(&job)?)?
-            } else {
-                ctx.out.result(&describe(&job))?
-            }
-        }
+        Jobs::Get { id } => show(ctx, &ctx.client.job(&JobId::new(id.as_str())).await?),
         Jobs::Wait {
             id,
             last,
             output,
             timeout,
-        } => {
-            let (job_id, entry, remembered_output) = match (id, last) {
-                (Some(id), _) => {
-                    let entry = ctx
-                        .history
-                        .as_ref()
-                        .map(|history| history.find_job(id))
-                        .transpose()?
-                        .flatten();
-                    (
-                        JobId::new(id.as_str()),
-                        entry.as_ref().map(|entry| entry.entry.clone()),
-                        entry.and_then(|entry| entry.output),
-                    )
-                }
-                (None, _) => {
-                    let _ = last;
-                    let entry = last_entry(ctx).await?;
-                    let job_id = entry
-                        .job_id
-                        .clone()
-                        .map(JobId::new)
-                        .ok_or_else(|| anyhow::anyhow!("the last submit has no job"))?;
-                    (job_id, Some(entry.entry), entry.output)
-                }
-            };
-            let output = output
-                .clone()
-                .or(remembered_output.map(std::path::PathBuf::from));
-            super::ensure_writable(output.as_deref())?;
-            if entry.is_some() {
-                ctx.ensure_history_writable()?;
-            }
-            let finished = finish_job(
-                ctx,
-                &job_id,
-                output.as_deref(),
-                Duration::from_secs(*timeout),
-                entry.as_deref(),
+        } => wait(ctx, id.as_deref(), *last, output.as_deref(), *timeout).await,
+        Jobs::List { status, limit } => list(ctx, status.as_deref(), *limit).await,
+        Jobs::Cancel { id } => show(ctx, &ctx.client.cancel(&JobId::new(id.as_str())).await?),
+        Jobs::History { limit } => history(ctx, *limit),
+    }
+}
+
+/// A job, as a line or JSON.
+fn show(ctx: &Ctx, job: &Job) -> anyhow::Result<()> {
+    if ctx.out.json {
+        ctx.out.json(&serde_json::to_value(job)?)?;
+    } else {
+        ctx.out.result(&describe(job))?;
+    }
+    Ok(())
+}
+
+/// `kling jobs wait ID|--last`: waits and downloads where the submit said (or `output`).
+async fn wait(
+    ctx: &Ctx,
+    id: Option<&str>,
+    last: bool,
+    output: Option<&std::path::Path>,
+    timeout: u64,
+) -> anyhow::Result<()> {
+    debug_assert!(id.is_some() || last, "clap requires an id or --last");
+    let (job_id, entry, remembered_output) = match id {
+        Some(id) => {
+            let entry = ctx
+                .history
+                .as_ref()
+                .map(|history| history.find_job(id))
+                .transpose()?
+                .flatten();
+            (
+                JobId::new(id),
+                entry.as_ref().map(|entry| entry.entry.clone()),
+                entry.and_then(|entry| entry.output),
             )
-            .await?;
-            super::generate::report(ctx, &finished)?;
         }
-        Jobs::List { status, limit } => {
-            let mut filter = JobFilter::default().with_page_size((*limit).clamp(1, 100) as u32);
-            if let Some(status) = status {
-                filter = filter.with_status(JobStatus::from(status.as_str()));
-            }
-            let jobs: Vec<Job> = ctx.client.jobs(filter).take(*limit).try_collect().await?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::to_value(&jobs)?)?;
+        None => {
+            let entry = last_entry(ctx).await?;
+            let job_id = entry
+                .job_id
+                .clone()
+                .map(JobId::new)
+                .ok_or_else(|| anyhow::anyhow!("the last submit has no job"))?;
+            (job_id, Some(entry.entry), entry.output)
+        }
+    };
+    let output = output
+        .map(std::path::Path::to_path_buf)
+        .or(remembered_output.map(std::path::PathBuf::from));
+    super::ensure_writable(output.as_deref())?;
+    if entry.is_some() {
+        ctx.ensure_history_writable()?;
+    }
+    let finished = finish_job(
+        ctx,
+        &job_id,
+        output.as_deref(),
+        Duration::from_secs(timeout),
+        entry.as_deref(),
+    )
+    .await?;
+    super::generate::report(ctx, &finished)?;
+    Ok(())
+}
+
+/// `kling jobs list`: the newest jobs, with a status when given.
+async fn list(ctx: &Ctx, status: Option<&str>, limit: usize) -> anyhow::Result<()> {
+    let mut filter = JobFilter::default().with_page_size(limit.clamp(1, 100) as u32);
+    if let Some(status) = status {
+        filter = filter.with_status(JobStatus::from(status));
+    }
+    let jobs: Vec<Job> = ctx.client.jobs(filter).take(limit).try_collect().await?;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::to_value(&jobs)?)?;
+    } else {
+        for job in &jobs {
+            ctx.out.result(&describe(job))?;
+        }
+        if jobs.is_empty() {
+            ctx.out.note("no jobs");
+        }
+    }
+    Ok(())
+}
+
+/// `kling jobs history`: the newest submits of this machine.
+fn history(ctx: &Ctx, limit: usize) -> anyhow::Result<()> {
+    let Some(history) = &ctx.history else {
+        ctx.out.note("--sandbox keeps no history");
+        return Ok(());
+    };
+    let entries: Vec<_> = history.entries()?.into_iter().rev().take(limit).collect();
+    if ctx.out.json {
+        ctx.out.json(&serde_json::to_value(&entries)?)?;
+        return Ok(());
+    }
+    if entries.is_empty() {
+        ctx.out.note(&format!(
+            "no submits yet (the history is {})",
+            history.path().display()
+        ));
+    }
+    for entry in entries {
+        let job = entry
+            .job_id
+            .as_deref()
+            .unwrap_or("(answer lost: `kling jobs wait --last` looks for it)");
+        let status = entry
+            .status
+            .as_deref()
+            .unwrap_or(if entry.job_id.is_some() {
+                "submitted"
             } else {
-                for job in &jobs {
-                    ctx.out.result(&describe(job))?;
-                }
-                if jobs.is_empty() {
-                    ctx.out.note("no jobs");
-                }
-            }
-        }
-        Jobs::Cancel { id } => {
-            let job = ctx.client.cancel(&JobId::new(id.as_str())).await?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::to_value(&job)?)?
-            } else {
-                ctx.out.result(&describe(&job))?
-            }
-        }
-        Jobs::History { limit } => {
-            let Some(history) = &ctx.history else {
-                ctx.out.note("--sandbox keeps no history");
-                return Ok(());
-            };
-            let entries: Vec<_> = history.entries()?.into_iter().rev().take(*limit).collect();
-            if ctx.out.json {
-                ctx.out.json(&serde_json::to_value(&entries)?)?;
-                return Ok(());
-            }
-            if entries.is_empty() {
-                ctx.out.note(&format!(
-                    "no submits yet (the history is {})",
-                    history.path().display()
-                ));
-            }
-            for entry in entries {
-                let job = entry
-                    .job_id
-                    .as_deref()
-                    .unwrap_or("(answer lost: `kling jobs wait --last` looks for it)");
-                let status = entry
-                    .status
-                    .as_deref()
-                    .unwrap_or(if entry.job_id.is_some() {
-                        "submitted"
-                    } else {
-                        "unknown"
-                    });
-                let prompt: String = entry.params["prompt"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(48)
-                    .collect();
-                let files = if entry.files.is_empty() {
-                    String::new()
-                } else {
-                    format!("  -> {}", entry.files.join(", "))
-                };
-                ctx.out.result(&format!(
-                    "{}  {job}  {status}  {}  \"{prompt}\"{files}",
-                    entry.submitted_at, entry.model
-                ))?;
-            }
-        }
+                "unknown"
+            });
+        let prompt: String = entry.params["prompt"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(48)
+            .collect();
+        let files = if entry.files.is_empty() {
+            String::new()
+        } else {
+            format!("  -> {}", entry.files.join(", "))
+        };
+        ctx.out.result(&format!(
+            "{}  {job}  {status}  {}  \"{prompt}\"{files}",
+            entry.submitted_at, entry.model
+        ))?;
     }
     Ok(())
 }
@@ -159,7 +172,7 @@ async fn last_entry(ctx: &Ctx) -> anyhow::Result<crate::history::Entry> {
         ctx.out
             .note("the last submit's answer was lost: looking for its job");
         // A minute of clock skew; a date the history mangled means "since ever".
-        let since = kling_types::time::parse_iso8601(&entry.submitted_at)
+        let since = kling_types::__private::time::parse_iso8601(&entry.submitted_at)
             .and_then(|at| at.checked_sub(Duration::from_secs(60)))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         match ctx

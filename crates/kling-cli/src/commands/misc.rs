@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use kling_types::{FileKind, ParamKind};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -50,34 +51,26 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
     let model = kling_types::find_model(id).ok_or_else(|| {
         crate::exit::usage(format!("unknown model `{id}`: `kling models` lists them"))
     })?;
-    let schema: Value = serde_json::from_str(model.schema)?;
     if out.json {
-        return Ok(out.json(&schema)?);
+        // The schema is JSON already, verbatim as it is in `schema/models/`.
+        return Ok(out.result(model.schema.trim_end())?);
     }
     out.result(&format!(
         "{} ({})\n{}\n\nParameters (flags of `kling generate --model {}`):",
         model.title, model.id, model.description, model.id
     ))?;
-    let params = crate::params::params();
-    for param in params
-        .iter()
-        .filter(|param| param.models.contains_key(model.id))
-    {
-        let required = if param.models.get(model.id).copied().unwrap_or(false) {
-            " (required)"
-        } else {
-            ""
-        };
-        let property = &schema["properties"][&param.json_name];
-        let kind = describe_kind(property);
-        let default = property
-            .get("default")
+    for param in model.params {
+        let required = if param.required { " (required)" } else { "" };
+        let default = crate::params::default_text(param)
             .map(|default| format!(", default {default}"))
             .unwrap_or_default();
-        let description = property["description"].as_str().unwrap_or_default();
         out.result(&format!(
-            "  --{:<18} {}{required}: {kind}{default}\n  {:<20} {description}",
-            param.flag, param.json_name, ""
+            "  --{:<18} {}{required}: {}{default}\n  {:<20} {}",
+            param.flag,
+            param.json_name,
+            describe_kind(param),
+            "",
+            param.description
         ))?;
     }
     Ok(())
@@ -93,44 +86,38 @@ pub(crate) async fn model_schema(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
     Ok(ctx.out.json(&description)?)
 }
 
-/// What a parameter takes, in words: `number from 0 to 1`, `one of 5, 10`, …
-fn describe_kind(property: &Value) -> String {
-    let one = |value: &Value| {
-        value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_owned)
-    };
-    let single = |node: &Value| -> String {
-        if let Some(values) = node["enum"].as_array() {
-            return format!(
-                "one of {}",
-                values.iter().map(one).collect::<Vec<_>>().join(", ")
-            );
+/// What a parameter takes, in words: `number, between 0 and 1`, `one of 5, 10`, …
+fn describe_kind(param: &kling_types::Param) -> String {
+    let single = match param.value_kind() {
+        ParamKind::Choice(choices) => {
+            let values: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
+            format!("one of {}", values.join(", "))
         }
-        if node["format"] == "asset-id" {
-            return "an image file or asset id".to_owned();
-        }
-        let kind = node["type"].as_str().unwrap_or("any").to_owned();
-        match (
-            node.get("minimum"),
-            node.get("maximum"),
-            node.get("maxLength"),
-        ) {
-            (Some(min), Some(max), _) => format!("{kind} from {min} to {max}"),
-            (Some(min), None, _) => format!("{kind}, at least {min}"),
-            (None, Some(max), _) => format!("{kind}, at most {max}"),
-            (None, None, Some(max)) => format!("{kind}, at most {max} characters"),
-            (None, None, None) => kind,
+        ParamKind::Asset(FileKind::Image) => "an image file or asset id".to_owned(),
+        ParamKind::JobId => "a job id".to_owned(),
+        ParamKind::ModelId => "a model id".to_owned(),
+        ParamKind::Boolean => "true or false".to_owned(),
+        kind => {
+            let name = match kind {
+                ParamKind::Integer(_) => "integer",
+                ParamKind::Number(_) => "number",
+                _ => "text",
+            };
+            match crate::params::limits(kind) {
+                Some(limits) => format!("{name}, {limits}"),
+                None => name.to_owned(),
+            }
         }
     };
-    if property["type"] == "array" {
-        let limit = property["maxItems"]
-            .as_u64()
-            .map(|max| format!(", up to {max}"))
-            .unwrap_or_default();
-        format!("{} (repeat the flag{limit})", single(&property["items"]))
-    } else {
-        single(property)
+    match &param.kind {
+        ParamKind::List { count, .. } => {
+            let limit = match count.describe("time") {
+                limit if limit.is_empty() => String::new(),
+                limit => format!(", {limit}"),
+            };
+            format!("{single} (repeat the flag{limit})")
+        }
+        _ => single,
     }
 }
 

@@ -302,12 +302,13 @@ async fn download_assets(
             if asset.status == Some(AssetStatus::Error) {
                 return Ok(None);
             }
-            let extension = asset
-                .mime_type
-                .as_deref()
-                .and_then(|mime| mime.split('/').nth(1))
-                .unwrap_or("bin");
-            let target = target_path(output, stem, index, asset_ids.len(), extension);
+            let target = kling_client::output_path(
+                output,
+                stem,
+                index,
+                asset_ids.len(),
+                asset.mime_type.as_deref(),
+            );
             let name = target.display().to_string();
             *shown_target.borrow_mut() = Some(name.clone());
             let bar = out.download_progress(&name);
@@ -380,7 +381,7 @@ pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
     let (folder, shown) = match output {
         None => (PathBuf::from("."), "here".to_owned()),
         Some(path) => {
-            let folder = if is_folder(path) {
+            let folder = if kling_client::is_output_folder(path) {
                 path.to_path_buf()
             } else {
                 match path.parent() {
@@ -429,74 +430,26 @@ pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `path` names a folder to save into: one that exists, or one written with a
-/// trailing separator.
-fn is_folder(path: &Path) -> bool {
-    path.is_dir()
-        || path.to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
-        || path.to_string_lossy().ends_with('/')
-}
-
-/// Where output `index` of `count` goes: `output` as a file (numbered when there are
-/// several), into `output` as a folder (when it is one or ends with `/`), or here.
-pub(crate) fn target_path(
-    output: Option<&Path>,
-    stem: &str,
-    index: usize,
-    count: usize,
-    extension: &str,
-) -> PathBuf {
-    let numbered = |stem: &str| {
-        if count > 1 {
-            format!("{stem}-{}", index + 1)
-        } else {
-            stem.to_owned()
-        }
-    };
-    match output {
-        None => PathBuf::from(format!("{}.{extension}", numbered(stem))),
-        Some(path) if is_folder(path) => path.join(format!("{}.{extension}", numbered(stem))),
-        Some(path) if count > 1 => {
-            let file_stem = path.file_stem().map_or_else(
-                || stem.to_owned(),
-                |name| name.to_string_lossy().into_owned(),
-            );
-            let extension = path.extension().map_or_else(
-                || extension.to_owned(),
-                |ext| ext.to_string_lossy().into_owned(),
-            );
-            path.with_file_name(format!("{}.{extension}", numbered(&file_stem)))
-        }
-        Some(path) => path.to_path_buf(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn outputs_are_named_sensibly() {
-        assert_eq!(
-            target_path(None, "job_1", 0, 1, "mp4"),
-            PathBuf::from("job_1.mp4")
-        );
-        assert_eq!(
-            target_path(Some(Path::new("fox.mp4")), "job_1", 0, 1, "mp4"),
-            PathBuf::from("fox.mp4")
-        );
-        assert_eq!(
-            target_path(Some(Path::new("clips/")), "job_1", 0, 1, "mp4"),
-            PathBuf::from("clips/job_1.mp4")
-        );
-        assert_eq!(
-            target_path(Some(Path::new("fox.mp4")), "job_1", 1, 2, "mp4"),
-            PathBuf::from("fox-2.mp4")
-        );
-        assert_eq!(
-            target_path(None, "job_1", 0, 2, "mp4"),
-            PathBuf::from("job_1-1.mp4")
-        );
+        let path = |output: Option<&str>, index, count| {
+            kling_client::output_path(
+                output.map(Path::new),
+                "job_1",
+                index,
+                count,
+                Some("video/mp4"),
+            )
+        };
+        assert_eq!(path(None, 0, 1), PathBuf::from("job_1.mp4"));
+        assert_eq!(path(Some("fox.mp4"), 0, 1), PathBuf::from("fox.mp4"));
+        assert_eq!(path(Some("clips/"), 0, 1), PathBuf::from("clips/job_1.mp4"));
+        assert_eq!(path(Some("fox.mp4"), 1, 2), PathBuf::from("fox-2.mp4"));
+        assert_eq!(path(None, 0, 2), PathBuf::from("job_1-1.mp4"));
         assert_eq!(shell_quote("out dir/fox.mp4"), "'out dir/fox.mp4'");
     }
 }

@@ -1,9 +1,16 @@
 // @generated from schema/models/model_kling-v1-6-pro.json by `cargo xtask codegen`. Do not edit by hand.
-//! Kling 1.6 Pro (`model_kling-v1-6-pro`).
-//!
-//! Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.
+//! Kling 1.6 Pro (`model_kling-v1-6-pro`): [`Kling16ProRequest`] and its enums.
+
+use std::fmt;
+use std::str::FromStr;
+use crate::__private::{checks, de};
+use crate::{
+    AssetId, Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal,
+    ModelRequest, Param, ParamKind, ParseEnumError, Validation,
+};
+
 /// Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.
-#[derive(serde::Deserialize, serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Kling16ProRequest {
@@ -14,65 +21,102 @@ pub struct Kling16ProRequest {
     /// Image used as the first frame of the video.
     ///
     /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
-    #[serde(rename = "startImage", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
-    pub start_image: Option<crate::AssetId>,
-    /// Used to generate a video that transitions from the first frame to this image. Requires a first frame image.
+    #[serde(
+        rename = "startImage",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
+    pub start_image: Option<AssetId>,
+    /// Used to generate a video that transitions from the first frame to this image.
     ///
     /// Requires `startImage`.
     ///
     /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
-    #[serde(rename = "endImage", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
-    pub end_image: Option<crate::AssetId>,
+    #[serde(
+        rename = "endImage",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
+    pub end_image: Option<AssetId>,
     /// Things you do not want to see in the video.
     ///
     /// At most 2500 characters.
     ///
     /// Left out, the API uses `""`.
-    #[serde(rename = "negativePrompt", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(
+        rename = "negativePrompt",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
     pub negative_prompt: Option<String>,
     /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
     ///
     /// From 1 to 4 items.
-    #[serde(rename = "referenceImages", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
-    pub reference_images: Option<Vec<crate::AssetId>>,
-    /// Aspect ratio of the video. Ignored if first frame is provided.
+    #[serde(
+        rename = "referenceImages",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
+    pub reference_images: Option<Vec<AssetId>>,
+    /// Aspect ratio of the video.
     ///
     /// One of `16:9`, `9:16`, `1:1`.
     ///
-    /// Left out, the API uses `"16:9"`.
+    /// Left out, the API uses [`AspectRatio::Landscape16x9`].
     ///
     /// Ignored when `startImage` is set: the video takes the aspect ratio of its first frame.
-    #[serde(rename = "aspectRatio", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(
+        rename = "aspectRatio",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
     pub aspect_ratio: Option<AspectRatio>,
     /// Higher values follow the prompt more closely, lower values are more creative.
     ///
     /// At least 0 and at most 1.
     ///
     /// Left out, the API uses `0.5`.
-    #[serde(rename = "cfgScale", skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
+    #[serde(
+        rename = "cfgScale",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
     pub cfg_scale: Option<f64>,
     /// Duration in seconds.
     ///
     /// One of `5`, `10`.
     ///
-    /// Left out, the API uses `5`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "crate::de::present")]
-    pub duration: Option<Duration>,
+    /// Left out, the API uses [`DurationValue::Seconds5`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::__private::de::present"
+    )]
+    pub duration: Option<DurationValue>,
 }
-/// Aspect ratio of the video. Ignored if first frame is provided.
-///
-/// `#[non_exhaustive]`: a value the schema gains is a minor release.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+
+/// Aspect ratio of the video.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize
+)]
 #[non_exhaustive]
 pub enum AspectRatio {
-    /// `16:9`
+    /// `16:9`, the value the API uses when the parameter is left out.
+    #[default]
     #[serde(rename = "16:9")]
     Landscape16x9,
     /// `9:16`
@@ -82,11 +126,14 @@ pub enum AspectRatio {
     #[serde(rename = "1:1")]
     Square1x1,
 }
+
 impl AspectRatio {
     /// Every value, in the schema's order.
     pub const ALL: &[Self] = &[Self::Landscape16x9, Self::Portrait9x16, Self::Square1x1];
+
     /// The allowed values as the API spells them.
     pub const VALUES: &[&str] = &["16:9", "9:16", "1:1"];
+
     /// The value as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,44 +143,44 @@ impl AspectRatio {
         }
     }
 }
-impl std::str::FromStr for AspectRatio {
-    type Err = crate::ParseEnumError;
+
+impl FromStr for AspectRatio {
+    type Err = ParseEnumError;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "16:9" => Ok(Self::Landscape16x9),
             "9:16" => Ok(Self::Portrait9x16),
             "1:1" => Ok(Self::Square1x1),
-            _ => Err(crate::ParseEnumError::new("aspectRatio", value, Self::VALUES)),
+            _ => Err(ParseEnumError::new("aspectRatio", value, Self::VALUES)),
         }
     }
 }
-impl std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+
+impl fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
-/// The value the API uses when the parameter is left out.
-impl Default for AspectRatio {
-    fn default() -> Self {
-        Self::Landscape16x9
-    }
-}
+
 /// Duration in seconds.
-///
-/// `#[non_exhaustive]`: a value the schema gains is a minor release.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Duration {
-    /// `5`
+pub enum DurationValue {
+    /// `5`, the value the API uses when the parameter is left out.
+    #[default]
     Seconds5,
     /// `10`
     Seconds10,
 }
-impl Duration {
+
+impl DurationValue {
     /// Every value, in the schema's order.
     pub const ALL: &[Self] = &[Self::Seconds5, Self::Seconds10];
+
     /// The allowed values as the API spells them.
     pub const VALUES: &[&str] = &["5", "10"];
+
     /// The value as the API sends it.
     pub fn value(self) -> i64 {
         match self {
@@ -142,58 +189,52 @@ impl Duration {
         }
     }
 }
-impl TryFrom<i64> for Duration {
-    type Error = crate::ParseEnumError;
+
+impl TryFrom<i64> for DurationValue {
+    type Error = ParseEnumError;
+
     fn try_from(value: i64) -> Result<Self, Self::Error> {
         match value {
             5 => Ok(Self::Seconds5),
             10 => Ok(Self::Seconds10),
-            _ => {
-                Err(
-                    crate::ParseEnumError::new(
-                        "duration",
-                        value.to_string(),
-                        Self::VALUES,
-                    ),
-                )
-            }
+            _ => Err(ParseEnumError::new("duration", value.to_string(), Self::VALUES)),
         }
     }
 }
-impl std::str::FromStr for Duration {
-    type Err = crate::ParseEnumError;
+
+impl FromStr for DurationValue {
+    type Err = ParseEnumError;
+
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "5" => Ok(Self::Seconds5),
             "10" => Ok(Self::Seconds10),
-            _ => Err(crate::ParseEnumError::new("duration", value, Self::VALUES)),
+            _ => Err(ParseEnumError::new("duration", value, Self::VALUES)),
         }
     }
 }
-impl std::fmt::Display for Duration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+
+impl fmt::Display for DurationValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.value())
     }
 }
-impl serde::Serialize for Duration {
+
+impl serde::Serialize for DurationValue {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_i64(self.value())
     }
 }
-impl<'de> serde::Deserialize<'de> for Duration {
+
+impl<'de> serde::Deserialize<'de> for DurationValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value = crate::de::integer(deserializer)?;
+        let value = de::integer(deserializer)?;
         Self::try_from(value).map_err(serde::de::Error::custom)
     }
 }
-/// The value the API uses when the parameter is left out.
-impl Default for Duration {
-    fn default() -> Self {
-        Self::Seconds5
-    }
-}
+
 impl Kling16ProRequest {
     /// A request with its required `prompt`; every other parameter left out (the API applies its defaults).
     pub fn new(prompt: impl Into<String>) -> Self {
@@ -208,106 +249,69 @@ impl Kling16ProRequest {
             duration: None,
         }
     }
-    /// Sets `startImage`.
-    ///
-    /// Image used as the first frame of the video.
-    ///
-    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+
+    /// Sets [`start_image`](Self::start_image).
     #[must_use]
-    pub fn with_start_image(mut self, start_image: impl Into<crate::AssetId>) -> Self {
+    pub fn with_start_image(mut self, start_image: impl Into<AssetId>) -> Self {
         self.start_image = Some(start_image.into());
         self
     }
-    /// Sets `endImage`.
-    ///
-    /// Used to generate a video that transitions from the first frame to this image. Requires a first frame image.
-    ///
-    /// Requires `startImage`.
-    ///
-    /// Ignored when `referenceImages` is set: start and end images are ignored when reference images are used.
+
+    /// Sets [`end_image`](Self::end_image).
     #[must_use]
-    pub fn with_end_image(mut self, end_image: impl Into<crate::AssetId>) -> Self {
+    pub fn with_end_image(mut self, end_image: impl Into<AssetId>) -> Self {
         self.end_image = Some(end_image.into());
         self
     }
-    /// Sets `negativePrompt`.
-    ///
-    /// Things you do not want to see in the video.
-    ///
-    /// At most 2500 characters.
-    ///
-    /// Left out, the API uses `""`.
+
+    /// Sets [`negative_prompt`](Self::negative_prompt).
     #[must_use]
     pub fn with_negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.negative_prompt = Some(negative_prompt.into());
         self
     }
-    /// Sets `referenceImages`.
-    ///
-    /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
-    ///
-    /// From 1 to 4 items.
+
+    /// Sets [`reference_images`](Self::reference_images).
     #[must_use]
     pub fn with_reference_images(
         mut self,
-        reference_images: impl IntoIterator<Item = crate::AssetId>,
+        reference_images: impl IntoIterator<Item = AssetId>,
     ) -> Self {
         self.reference_images = Some(reference_images.into_iter().collect());
         self
     }
-    /// Sets `aspectRatio`.
-    ///
-    /// Aspect ratio of the video. Ignored if first frame is provided.
-    ///
-    /// One of `16:9`, `9:16`, `1:1`.
-    ///
-    /// Left out, the API uses `"16:9"`.
-    ///
-    /// Ignored when `startImage` is set: the video takes the aspect ratio of its first frame.
+
+    /// Sets [`aspect_ratio`](Self::aspect_ratio).
     #[must_use]
     pub fn with_aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
         self.aspect_ratio = Some(aspect_ratio);
         self
     }
-    /// Sets `cfgScale`.
-    ///
-    /// Higher values follow the prompt more closely, lower values are more creative.
-    ///
-    /// At least 0 and at most 1.
-    ///
-    /// Left out, the API uses `0.5`.
+
+    /// Sets [`cfg_scale`](Self::cfg_scale).
     #[must_use]
     pub fn with_cfg_scale(mut self, cfg_scale: f64) -> Self {
         self.cfg_scale = Some(cfg_scale);
         self
     }
-    /// Sets `duration`.
-    ///
-    /// Duration in seconds.
-    ///
-    /// One of `5`, `10`.
-    ///
-    /// Left out, the API uses `5`.
+
+    /// Sets [`duration`](Self::duration).
     #[must_use]
-    pub fn with_duration(mut self, duration: Duration) -> Self {
+    pub fn with_duration(mut self, duration: DurationValue) -> Self {
         self.duration = Some(duration);
         self
     }
 }
-impl crate::ModelRequest for Kling16ProRequest {
+
+impl ModelRequest for Kling16ProRequest {
     const MODEL_ID: &'static str = "model_kling-v1-6-pro";
-    fn validate(&self) -> crate::Validation {
-        let mut validation = crate::Validation::new();
+
+    fn validate(&self) -> Validation {
+        let mut validation = Validation::new();
         let value = &self.prompt;
-        crate::checks::string_length(
-            &mut validation,
-            "prompt",
-            value,
-            Some(1),
-            Some(2500),
-        );
+        checks::string_length(&mut validation, "prompt", value, Some(1), Some(2500));
         if let Some(value) = &self.negative_prompt {
-            crate::checks::string_length(
+            checks::string_length(
                 &mut validation,
                 "negativePrompt",
                 value,
@@ -316,7 +320,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if let Some(value) = &self.reference_images {
-            crate::checks::item_count(
+            checks::item_count(
                 &mut validation,
                 "referenceImages",
                 value.len(),
@@ -325,11 +329,11 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if let Some(value) = &self.cfg_scale {
-            crate::checks::number(
+            checks::number(
                 &mut validation,
                 "cfgScale",
                 *value,
-                &crate::checks::Bounds {
+                &Bounds {
                     minimum: Some(0.0),
                     maximum: Some(1.0),
                     exclusive_minimum: None,
@@ -338,10 +342,10 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.end_image.is_some() && self.start_image.is_none() {
-            crate::checks::requires(&mut validation, "endImage", "startImage");
+            checks::requires(&mut validation, "endImage", "startImage");
         }
         if self.start_image.is_some() && self.reference_images.is_some() {
-            crate::checks::ignored(
+            checks::ignored(
                 &mut validation,
                 "startImage",
                 "referenceImages",
@@ -349,7 +353,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.end_image.is_some() && self.reference_images.is_some() {
-            crate::checks::ignored(
+            checks::ignored(
                 &mut validation,
                 "endImage",
                 "referenceImages",
@@ -357,7 +361,7 @@ impl crate::ModelRequest for Kling16ProRequest {
             );
         }
         if self.aspect_ratio.is_some() && self.start_image.is_some() {
-            crate::checks::ignored(
+            checks::ignored(
                 &mut validation,
                 "aspectRatio",
                 "startImage",
@@ -367,6 +371,7 @@ impl crate::ModelRequest for Kling16ProRequest {
         validation
     }
 }
+
 /// The JSON Schema this module was generated from, verbatim.
 pub const SCHEMA: &str = r#"{
   "$schema": "http://json-schema.org/draft-07/schema#",
@@ -398,7 +403,7 @@ pub const SCHEMA: &str = r#"{
       "$comment": "Scenario reference page: requires a first frame image (see dependencies).",
       "type": "string",
       "format": "asset-id",
-      "description": "Used to generate a video that transitions from the first frame to this image. Requires a first frame image.",
+      "description": "Used to generate a video that transitions from the first frame to this image.",
       "x-ignored-when-present": {
         "referenceImages": "start and end images are ignored when reference images are used"
       }
@@ -422,7 +427,7 @@ pub const SCHEMA: &str = r#"{
     "aspectRatio": {
       "$comment": "Kling API reference and Replicate: one of 16:9, 9:16, 1:1; ignored when a first frame is given.",
       "type": "string",
-      "description": "Aspect ratio of the video. Ignored if first frame is provided.",
+      "description": "Aspect ratio of the video.",
       "enum": ["16:9", "9:16", "1:1"],
       "x-enum-names": ["Landscape16x9", "Portrait9x16", "Square1x1"],
       "default": "16:9",
@@ -452,3 +457,126 @@ pub const SCHEMA: &str = r#"{
   }
 }
 "#;
+
+/// The parameters of [`Kling16ProRequest`], in the schema's order.
+pub static PARAMS: &[Param] = &[
+    Param::new(
+            "prompt",
+            "prompt",
+            ParamKind::Text(Length {
+                min: Some(1),
+                max: Some(2500),
+            }),
+        )
+        .required()
+        .with_description("Describe your video."),
+    Param::new("startImage", "start-image", ParamKind::Asset(FileKind::Image))
+        .with_description("Image used as the first frame of the video.")
+        .with_ignored_when(
+            &[
+                IgnoredWhen {
+                    other: "referenceImages",
+                    reason: "start and end images are ignored when reference images are used",
+                },
+            ],
+        ),
+    Param::new("endImage", "end-image", ParamKind::Asset(FileKind::Image))
+        .with_description(
+            "Used to generate a video that transitions from the first frame to this image.",
+        )
+        .with_needs(&["startImage"])
+        .with_ignored_when(
+            &[
+                IgnoredWhen {
+                    other: "referenceImages",
+                    reason: "start and end images are ignored when reference images are used",
+                },
+            ],
+        ),
+    Param::new(
+            "negativePrompt",
+            "negative-prompt",
+            ParamKind::Text(Length {
+                min: None,
+                max: Some(2500),
+            }),
+        )
+        .with_default(Literal::Text(""))
+        .with_description("Things you do not want to see in the video."),
+    Param::new(
+            "referenceImages",
+            "reference-image",
+            ParamKind::List {
+                items: &ParamKind::Asset(FileKind::Image),
+                count: Length {
+                    min: Some(1),
+                    max: Some(4),
+                },
+            },
+        )
+        .with_description(
+            "Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.",
+        ),
+    Param::new(
+            "aspectRatio",
+            "aspect-ratio",
+            ParamKind::Choice(
+                &[
+                    Choice {
+                        value: ChoiceValue::Text("16:9"),
+                        rust_name: "Landscape16x9",
+                    },
+                    Choice {
+                        value: ChoiceValue::Text("9:16"),
+                        rust_name: "Portrait9x16",
+                    },
+                    Choice {
+                        value: ChoiceValue::Text("1:1"),
+                        rust_name: "Square1x1",
+                    },
+                ],
+            ),
+        )
+        .with_default(Literal::Choice(0))
+        .with_description("Aspect ratio of the video.")
+        .with_ignored_when(
+            &[
+                IgnoredWhen {
+                    other: "startImage",
+                    reason: "the video takes the aspect ratio of its first frame",
+                },
+            ],
+        ),
+    Param::new(
+            "cfgScale",
+            "cfg-scale",
+            ParamKind::Number(Bounds {
+                minimum: Some(0.0),
+                maximum: Some(1.0),
+                exclusive_minimum: None,
+                exclusive_maximum: None,
+            }),
+        )
+        .with_default(Literal::Number(0.5))
+        .with_description(
+            "Higher values follow the prompt more closely, lower values are more creative.",
+        ),
+    Param::new(
+            "duration",
+            "duration",
+            ParamKind::Choice(
+                &[
+                    Choice {
+                        value: ChoiceValue::Integer(5),
+                        rust_name: "Seconds5",
+                    },
+                    Choice {
+                        value: ChoiceValue::Integer(10),
+                        rust_name: "Seconds10",
+                    },
+                ],
+            ),
+        )
+        .with_default(Literal::Choice(0))
+        .with_description("Duration in seconds."),
+];

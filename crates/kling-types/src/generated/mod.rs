@@ -22,11 +22,12 @@ pub mod api {
 /// the order of their ids.
 pub static MODELS: &[crate::ModelInfo] = &[
     #[cfg(feature = "kling-v1-6-pro")]
-    crate::ModelInfo {
-        id: "model_kling-v1-6-pro",
-        title: "Kling 1.6 Pro",
-        description: "Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.",
-        schema: kling_v1_6_pro::SCHEMA,
-        validate_json: crate::validate_json::<kling_v1_6_pro::Kling16ProRequest>,
-    },
+    crate::__private::model_info(
+        "model_kling-v1-6-pro",
+        "Kling 1.6 Pro",
+        "Kling 1.6 Pro: text-to-video and image-to-video generation of 5 or 10 second clips.",
+        kling_v1_6_pro::SCHEMA,
+        kling_v1_6_pro::PARAMS,
+        crate::__private::validate_json::<kling_v1_6_pro::Kling16ProRequest>,
+    ),
 ];

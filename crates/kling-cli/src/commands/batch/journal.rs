@@ -234,7 +234,7 @@ impl Journal {
     pub(crate) async fn record(&self, key: &str, event: Event) -> anyhow::Result<()> {
         let record = Record {
             key: key.to_owned(),
-            at: kling_types::time::format_iso8601(SystemTime::now()),
+            at: kling_types::__private::time::format_iso8601(SystemTime::now()),
             event,
         };
         let text = serde_json::to_string(&record)?;
@@ -297,7 +297,7 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
             file,
             "process {}, since {}",
             std::process::id(),
-            kling_types::time::format_iso8601(SystemTime::now())
+            kling_types::__private::time::format_iso8601(SystemTime::now())
         )
     });
     Ok(file)
@@ -360,10 +360,10 @@ fn read(path: &Path) -> anyhow::Result<Read> {
     }
     for (number, text) in &records[1..] {
         match serde_json::from_str::<Record>(text) {
-            Ok(record) => known
-                .entry(record.key)
-                .or_default()
-                .apply(kling_types::time::parse_iso8601(&record.at), record.event),
+            Ok(record) => known.entry(record.key).or_default().apply(
+                kling_types::__private::time::parse_iso8601(&record.at),
+                record.event,
+            ),
             Err(error) => warnings.push(format!(
                 "{} line {number} is not a record this kling knows ({error}): skipped",
                 path.display()
@@ -473,10 +473,10 @@ fn convert_v1(
                 },
                 _ => continue,
             };
-            known
-                .entry(key.clone())
-                .or_default()
-                .apply(kling_types::time::parse_iso8601(&record.at), event.clone());
+            known.entry(key.clone()).or_default().apply(
+                kling_types::__private::time::parse_iso8601(&record.at),
+                event.clone(),
+            );
             out.push((key.clone(), event, record.at.clone()));
         }
     }

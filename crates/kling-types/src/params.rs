@@ -1,0 +1,306 @@
+//! A model's parameters as data: what `cargo xtask codegen` read in the model's schema,
+//! emitted as a static table next to the request type (`kling_v1_6_pro::PARAMS`) and
+//! reachable from [`crate::ModelInfo::params`]. Tools that serve every model the same
+//! way (the `kling` command's flags, `kling models ID`) read it instead of the schema.
+//!
+//! ```
+//! use kling_types::{ParamKind, find_model};
+//!
+//! let model = find_model("model_kling-v1-6-pro").unwrap();
+//! let duration = model.param("duration").unwrap();
+//! assert_eq!(duration.flag, "duration");
+//! assert!(!duration.required);
+//! let ParamKind::Choice(choices) = duration.kind else { panic!("duration is a choice") };
+//! assert_eq!(choices[1].text(), "10");
+//! assert_eq!(choices[1].rust_name, "Seconds10");
+//! ```
+
+use std::fmt;
+
+/// One parameter of a model's request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Param {
+    /// The name on the wire (`cfgScale`).
+    pub json_name: &'static str,
+    /// The `kling generate` flag, without dashes: kebab-case of the name, or the schema's
+    /// `x-cli-flag` (`reference-image`).
+    pub flag: &'static str,
+    /// What the parameter holds, with its constraints.
+    pub kind: ParamKind,
+    /// Whether every request must set it.
+    pub required: bool,
+    /// The value the API uses when the parameter is left out.
+    pub default: Option<Literal>,
+    /// The schema's description (may be empty).
+    pub description: &'static str,
+    /// The parameters this one needs (draft-07 `dependencies`), by JSON name.
+    pub needs: &'static [&'static str],
+    /// When the API ignores this parameter (`x-ignored-when-present`).
+    pub ignored_when: &'static [IgnoredWhen],
+}
+
+impl Param {
+    /// An optional parameter with no description, default or rules; generated tables
+    /// add the rest with the `const` setters below.
+    pub const fn new(json_name: &'static str, flag: &'static str, kind: ParamKind) -> Self {
+        Self {
+            json_name,
+            flag,
+            kind,
+            required: false,
+            default: None,
+            description: "",
+            needs: &[],
+            ignored_when: &[],
+        }
+    }
+
+    /// The same parameter, required.
+    #[must_use]
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The same parameter, with the API's default.
+    #[must_use]
+    pub const fn with_default(mut self, default: Literal) -> Self {
+        self.default = Some(default);
+        self
+    }
+
+    /// The same parameter, described.
+    #[must_use]
+    pub const fn with_description(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// The same parameter, needing `needs`.
+    #[must_use]
+    pub const fn with_needs(mut self, needs: &'static [&'static str]) -> Self {
+        self.needs = needs;
+        self
+    }
+
+    /// The same parameter, ignored under `rules`.
+    #[must_use]
+    pub const fn with_ignored_when(mut self, rules: &'static [IgnoredWhen]) -> Self {
+        self.ignored_when = rules;
+        self
+    }
+
+    /// The kind of one value: the items' kind for a list, otherwise the kind itself.
+    pub fn value_kind(&self) -> &ParamKind {
+        match &self.kind {
+            ParamKind::List { items, .. } => items,
+            kind => kind,
+        }
+    }
+
+    /// Whether the parameter takes several values (a JSON array).
+    pub fn is_list(&self) -> bool {
+        matches!(self.kind, ParamKind::List { .. })
+    }
+}
+
+/// What a parameter holds. `#[non_exhaustive]`: the dialect may learn more kinds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ParamKind {
+    /// Text, within these lengths (in characters).
+    Text(Length),
+    /// An integer within these bounds.
+    Integer(Bounds),
+    /// A number within these bounds.
+    Number(Bounds),
+    /// `true` or `false`.
+    Boolean,
+    /// An asset of the platform (`asset_…`), that a user may give as a file to upload.
+    Asset(FileKind),
+    /// A job id (`job_…`).
+    JobId,
+    /// A model id (`model_…`).
+    ModelId,
+    /// One of these values, in the schema's order.
+    Choice(&'static [Choice]),
+    /// Several values of one kind, as many as these bounds allow.
+    List {
+        /// The kind of each item.
+        items: &'static ParamKind,
+        /// How many items.
+        count: Length,
+    },
+}
+
+/// The kind of file an asset parameter stands for. `#[non_exhaustive]`: models that take
+/// videos or audio add kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// An image (PNG, JPEG, WebP, GIF).
+    Image,
+}
+
+/// One allowed value of a choice, and the variant of the generated enum that holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Choice {
+    /// The value as the API has it.
+    pub value: ChoiceValue,
+    /// The Rust name of the variant (`Landscape16x9`).
+    pub rust_name: &'static str,
+}
+
+impl Choice {
+    /// The value as the API spells it in text (`16:9`, `5`).
+    pub fn text(&self) -> String {
+        self.value.to_string()
+    }
+}
+
+/// The value of a [`Choice`]: text or an integer, as in the schema's `enum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChoiceValue {
+    /// A string value (`"16:9"`).
+    Text(&'static str),
+    /// An integer value (`5`).
+    Integer(i64),
+}
+
+impl fmt::Display for ChoiceValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Integer(number) => write!(f, "{number}"),
+        }
+    }
+}
+
+/// A value of the schema (a default), typed by the parameter's kind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Literal {
+    /// Text (`""`).
+    Text(&'static str),
+    /// An integer.
+    Integer(i64),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Boolean(bool),
+    /// One of a choice's values, by its index in [`ParamKind::Choice`].
+    Choice(usize),
+    /// A list, as its JSON text (`[]`).
+    List(&'static str),
+}
+
+/// "The API ignores this parameter when `other` is set", and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IgnoredWhen {
+    /// The other parameter, by JSON name.
+    pub other: &'static str,
+    /// Why, as one lowercase clause.
+    pub reason: &'static str,
+}
+
+/// The bounds of a number (`minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`).
+///
+/// ```
+/// let bounds = kling_types::Bounds { minimum: Some(0.0), maximum: Some(1.0), ..Default::default() };
+/// assert_eq!(bounds.to_string(), "between 0 and 1");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Bounds {
+    /// The smallest allowed value.
+    pub minimum: Option<f64>,
+    /// The largest allowed value.
+    pub maximum: Option<f64>,
+    /// Values must be greater than this.
+    pub exclusive_minimum: Option<f64>,
+    /// Values must be less than this.
+    pub exclusive_maximum: Option<f64>,
+}
+
+impl Bounds {
+    /// Whether `value` is within the bounds.
+    pub fn admits(&self, value: f64) -> bool {
+        self.minimum.is_none_or(|min| value >= min)
+            && self.maximum.is_none_or(|max| value <= max)
+            && self.exclusive_minimum.is_none_or(|min| value > min)
+            && self.exclusive_maximum.is_none_or(|max| value < max)
+    }
+
+    /// Whether any bound is set.
+    pub fn is_limited(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
+/// The bounds in words: `between 0 and 1`, `greater than 0 and less than 1`, `at least 0`.
+impl fmt::Display for Bounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lower = match (self.minimum, self.exclusive_minimum) {
+            (_, Some(min)) => Some(format!("greater than {min}")),
+            (Some(min), None) => Some(format!("at least {min}")),
+            (None, None) => None,
+        };
+        let upper = match (self.maximum, self.exclusive_maximum) {
+            (_, Some(max)) => Some(format!("less than {max}")),
+            (Some(max), None) => Some(format!("at most {max}")),
+            (None, None) => None,
+        };
+        match (self.minimum, self.maximum, lower, upper) {
+            (Some(min), Some(max), _, _)
+                if self.exclusive_minimum.is_none() && self.exclusive_maximum.is_none() =>
+            {
+                write!(f, "between {min} and {max}")
+            }
+            (_, _, Some(lower), Some(upper)) => write!(f, "{lower} and {upper}"),
+            (_, _, Some(bound), None) | (_, _, None, Some(bound)) => f.write_str(&bound),
+            (_, _, None, None) => f.write_str("any number"),
+        }
+    }
+}
+
+/// Limits on a count: the characters of a text (`minLength`, `maxLength`) or the items of
+/// a list (`minItems`, `maxItems`).
+///
+/// ```
+/// let length = kling_types::Length { min: Some(1), max: Some(2500) };
+/// assert_eq!(length.describe("character"), "1 to 2500 characters");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Length {
+    /// The least allowed.
+    pub min: Option<u64>,
+    /// The most allowed.
+    pub max: Option<u64>,
+}
+
+impl Length {
+    /// Whether any limit is set.
+    pub fn is_limited(&self) -> bool {
+        self.min.is_some() || self.max.is_some()
+    }
+
+    /// The limits in words, counting `noun`s (`at most 4 items`); empty when unlimited.
+    pub fn describe(&self, noun: &str) -> String {
+        match (self.min, self.max) {
+            (Some(min), Some(max)) if min == max => plural(min, noun),
+            (Some(min), Some(max)) => format!("{min} to {}", plural(max, noun)),
+            (Some(min), None) => format!("at least {}", plural(min, noun)),
+            (None, Some(max)) => format!("at most {}", plural(max, noun)),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// `1 character`, `2 characters`.
+pub(crate) fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
