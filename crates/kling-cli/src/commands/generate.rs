@@ -210,7 +210,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             output: output.clone(),
         },
     )?;
-    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body).await?) }, || {
+    let submitted = unless_interrupted(async { Ok(ctx.client.submit_json(model.id, body.clone()).await?) }, || {
         "interrupted while submitting: the job may have started; `kling jobs wait --last` finds it".to_owned()
     })
     .await?;
@@ -262,12 +262,18 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             .map(|cost| format!(" ({cost} creative units)"))
             .unwrap_or_default()
     ));
+    let provenance = crate::records::Provenance {
+        model: Some(model.id.to_owned()),
+        request: Some(body),
+        quoted_cu: submitted.cost,
+    };
     let finished = finish_job(
         ctx,
         &job_id,
         args.output.as_deref(),
         Duration::from_secs(args.timeout),
         Some(&entry),
+        (!args.no_record).then_some(&provenance),
     )
     .await?;
     report(ctx, &finished)

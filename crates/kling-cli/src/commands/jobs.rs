@@ -9,7 +9,8 @@ use kling_types::api::{Job, JobStatus};
 
 use super::{Ctx, finish_job};
 use crate::cli::Jobs;
-use crate::history::EventKind;
+use crate::history::{EventKind, Query};
+use crate::records::Provenance;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
     match command {
@@ -26,8 +27,9 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
             last,
             output,
             timeout,
+            no_record,
         } => {
-            let (job_id, entry, remembered_output) = match (id, last) {
+            let (job_id, entry, remembered_output, provenance) = match (id, last) {
                 (Some(id), _) => {
                     let entry = ctx
                         .history
@@ -35,10 +37,12 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
                         .map(|history| history.find_job(id))
                         .transpose()?
                         .flatten();
+                    let provenance = entry.as_ref().map(Provenance::of_entry).unwrap_or_default();
                     (
                         JobId::new(id.as_str()),
                         entry.as_ref().map(|entry| entry.entry.clone()),
                         entry.and_then(|entry| entry.output),
+                        provenance,
                     )
                 }
                 (None, _) => {
@@ -49,7 +53,8 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
                         .clone()
                         .map(JobId::new)
                         .ok_or_else(|| anyhow::anyhow!("the last submit has no job"))?;
-                    (job_id, Some(entry.entry), entry.output)
+                    let provenance = Provenance::of_entry(&entry);
+                    (job_id, Some(entry.entry), entry.output, provenance)
                 }
             };
             let output = output
@@ -65,6 +70,7 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
                 output.as_deref(),
                 Duration::from_secs(*timeout),
                 entry.as_deref(),
+                (!no_record).then_some(&provenance),
             )
             .await?;
             super::generate::report(ctx, &finished)?;
@@ -94,12 +100,22 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
                 ctx.out.result(&describe(&job))?
             }
         }
-        Jobs::History { limit } => {
+        Jobs::History {
+            limit,
+            since,
+            status,
+            model,
+        } => {
             let Some(history) = &ctx.history else {
                 ctx.out.note("--sandbox keeps no history");
                 return Ok(());
             };
-            let entries: Vec<_> = history.entries()?.into_iter().rev().take(*limit).collect();
+            let entries = history.query(&Query {
+                since: *since,
+                status: status.clone(),
+                model: model.clone(),
+                limit: Some(*limit),
+            })?;
             if ctx.out.json {
                 ctx.out.json(&serde_json::to_value(&entries)?)?;
                 return Ok(());

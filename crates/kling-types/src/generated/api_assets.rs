@@ -54,6 +54,9 @@ pub struct Asset {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[serde(deserialize_with = "crate::de::null_as_default")]
     pub tags: Vec<String>,
+    /// A still image that stands for the asset (a video's poster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<FrameRef>,
     /// When the asset last changed (ISO 8601).
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,

@@ -11,8 +11,10 @@
 //! sends the line back to the queue with backoff until its `--timeout`; only failures
 //! no retry fixes end it. `report.json` tells what became of every line, with its cost.
 
+mod gallery;
 mod input;
 mod journal;
+mod records;
 mod window;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -161,6 +163,8 @@ struct Run<'a> {
     downloads: tokio::sync::Semaphore,
     progress: BatchProgress,
     counts: Mutex<BatchCounts>,
+    /// The output folder's `index.html`.
+    gallery: gallery::Gallery,
     /// `KLING_BATCH_WATCH=each`: each job polled alone, as before the board (kept so
     /// that `cargo xtask bench` measures both side by side).
     watch_alone: bool,
@@ -274,6 +278,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
             ..BatchCounts::default()
         }),
         watch_alone: std::env::var("KLING_BATCH_WATCH").is_ok_and(|watch| watch == "each"),
+        gallery: gallery::Gallery::new(args.out.clone(), args.no_gallery || args.no_record),
     };
     let finished = unless_interrupted(run.schedule(plan.tasks), || {
         format!(
@@ -283,6 +288,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     })
     .await;
     run.progress.finish();
+    run.gallery.write(&ctx.out);
     outcomes.extend(finished?);
     outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
     report(ctx, args, total, &outcomes)
@@ -588,6 +594,7 @@ impl Run<'_> {
                 Some(step) = active.next() => match step {
                     Step::Finished(outcome) => {
                         self.finished(&outcome);
+                        self.gallery.line_ended(&self.ctx.out);
                         outcomes.push(outcome);
                     }
                     Step::Requeue(task, pause) => later.push((Instant::now() + pause, *task)),
@@ -741,6 +748,7 @@ impl Run<'_> {
             Stage::Download { job } => {
                 let permit = self.downloads.acquire().await.ok();
                 let dir: PathBuf = self.args.out.join("");
+                let provenance = records::provenance_of_line(&task.line, task.known.quoted_cu);
                 let files = download_outputs(
                     self.ctx,
                     &self.ctx.out.silent(),
@@ -748,6 +756,7 @@ impl Run<'_> {
                     &task.name,
                     Some(&dir),
                     None,
+                    (!self.args.no_record).then_some(&provenance),
                 )
                 .await?;
                 drop(permit);
@@ -956,6 +965,17 @@ impl Run<'_> {
                     charged_cu: task.known.charged_cu,
                 };
                 if let Err(error) = self.journal.record(&task.line.key, record).await {
+                    self.ctx.out.warn(&format!("{error:#}"));
+                }
+                if let (Some(error), false) = (client_error, self.args.no_record)
+                    && let Err(error) = records::write_failure(
+                        &self.args.out,
+                        &task.name,
+                        &task.line,
+                        &task.known,
+                        error,
+                    )
+                {
                     self.ctx.out.warn(&format!("{error:#}"));
                 }
                 Outcome::of(&task, "failed", Exit::JobFailed)

@@ -1,0 +1,54 @@
+//! The batch's `index.html` ([`crate::gallery`]), kept current as lines finish: written
+//! again when a line ends, at most once per [`EVERY`] (300 lines ending together do not
+//! rewrite it 300 times), and once more when the run ends, whatever the throttle says.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The shortest time between two rewrites of the page during a run.
+const EVERY: Duration = Duration::from_secs(2);
+
+/// The gallery of one output folder.
+#[derive(Debug)]
+pub(super) struct Gallery {
+    dir: PathBuf,
+    /// When the page was last written (`None`: not yet in this run).
+    written: Mutex<Option<Instant>>,
+    /// Off (`--no-gallery`, or `--no-record`: the page is made from the records).
+    off: bool,
+}
+
+impl Gallery {
+    pub(super) fn new(dir: PathBuf, off: bool) -> Self {
+        Self {
+            dir,
+            written: Mutex::new(None),
+            off,
+        }
+    }
+
+    /// A line ended: rewrite the page unless it was written less than [`EVERY`] ago.
+    pub(super) fn line_ended(&self, out: &crate::output::Output) {
+        let now = Instant::now();
+        {
+            let mut written = super::lock(&self.written);
+            if written.is_some_and(|at| now.duration_since(at) < EVERY) {
+                return;
+            }
+            *written = Some(now);
+        }
+        self.write(out);
+    }
+
+    /// Writes the page now. A page that cannot be written is a warning: the videos and
+    /// their records, which matter, are saved.
+    pub(super) fn write(&self, out: &crate::output::Output) {
+        if self.off {
+            return;
+        }
+        if let Err(error) = crate::gallery::write(&self.dir) {
+            out.warn(&format!("the gallery was not updated: {error:#}"));
+        }
+    }
+}
