@@ -90,7 +90,7 @@ pub(crate) enum Command {
         /// The image (JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG).
         file: PathBuf,
     },
-    /// Run many generations from a JSON Lines file (or a folder of records), resumable after a crash or Ctrl-C.
+    /// Run many generations from a JSON Lines file, resumable after a crash or Ctrl-C.
     ///
     /// Each line of FILE is one request: the model's parameters as JSON, e.g.
     /// {"prompt": "a red fox running through snow", "duration": 5}, with an optional "model"
