@@ -75,10 +75,10 @@ pub(crate) fn page(title: &str, cards: &[(String, Result<Record, String>)]) -> (
             }
             Err(reason) => {
                 summary.unreadable += 1;
-                let _ = write!(
+                let _ = writeln!(
                     body,
                     "<article class=\"card bad\"><div class=\"text\"><h2>{}</h2>\
-                     <p class=\"status\">unreadable record</p><p class=\"error\">{}</p></div></article>\n",
+                     <p class=\"status\">unreadable record</p><p class=\"error\">{}</p></div></article>",
                     escape(name),
                     escape(reason)
                 );
@@ -118,9 +118,9 @@ pub(crate) fn page(title: &str, cards: &[(String, Result<Record, String>)]) -> (
 
 fn card(out: &mut String, name: &str, record: &Record) {
     let ok = record.status == "success" && record.file.is_some();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<article class=\"card {}\" id=\"{}\">\n",
+        "<article class=\"card {}\" id=\"{}\">",
         if ok { "ok" } else { "failed" },
         escape(name)
     );
@@ -131,9 +131,9 @@ fn card(out: &mut String, name: &str, record: &Record) {
                 .as_deref()
                 .map(|poster| format!(" poster=\"{}\"", escape(&href(poster))))
                 .unwrap_or_default();
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<video controls preload=\"metadata\"{poster} src=\"{}\"></video>\n",
+                "<video controls preload=\"metadata\"{poster} src=\"{}\"></video>",
                 escape(&href(&file.name))
             );
         }
@@ -146,13 +146,13 @@ fn card(out: &mut String, name: &str, record: &Record) {
         escape(&record.status)
     );
     if let Some(error) = &record.error {
-        let _ = write!(out, "<p class=\"error\">{}</p>\n", escape(error));
+        let _ = writeln!(out, "<p class=\"error\">{}</p>", escape(error));
     }
     if let Some(hint) = &record.hint {
-        let _ = write!(out, "<p class=\"hint\">{}</p>\n", escape(hint));
+        let _ = writeln!(out, "<p class=\"hint\">{}</p>", escape(hint));
     }
     if let Some(prompt) = record.prompt() {
-        let _ = write!(out, "<p class=\"prompt\">{}</p>\n", escape(prompt));
+        let _ = writeln!(out, "<p class=\"prompt\">{}</p>", escape(prompt));
     }
     if let Value::Object(request) = &record.request {
         let params: Vec<(&String, &Value)> =
@@ -210,11 +210,8 @@ video, .nofile { width: 100%; aspect-ratio: 16 / 9; background: #000; display: b
 footer { margin-top: 1.5rem; font-size: .8rem; color: var(--muted); }
 ";
 
-/// `text` safe inside HTML text and inside a double- or single-quoted attribute.
-///
-/// ```ignore
-/// assert_eq!(escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
-/// ```
+/// `text` safe inside HTML text and inside a double- or single-quoted attribute: `&`,
+/// `<`, `>`, `"` and `'` become entities (see the tests for examples).
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/kept.rs"]
+mod kept;
 #[path = "cli/soak.rs"]
 mod soak;
 
@@ -1014,7 +1016,9 @@ impl Running {
 #[track_caller]
 fn history_events(scratch: &Scratch) -> Vec<String> {
     let ledger = rusqlite::Connection::open(scratch.path("data").join("history.sqlite3")).unwrap();
-    let mut statement = ledger.prepare("SELECT kind FROM events ORDER BY id").unwrap();
+    let mut statement = ledger
+        .prepare("SELECT kind FROM events ORDER BY id")
+        .unwrap();
     statement
         .query_map([], |row| row.get(0))
         .unwrap()

@@ -709,12 +709,20 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
     // record of its own.
     for video in &expected_files {
         let record = video.with_extension("kling.json");
-        let record: Value = serde_json::from_slice(&std::fs::read(&record).unwrap_or_else(|error| {
-            panic!("{tag}: no record beside {}: {error}", video.display())
-        }))
-        .unwrap_or_else(|error| panic!("{tag}: a torn record beside {}: {error}", video.display()));
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(&record).unwrap_or_else(|error| {
+                panic!("{tag}: no record beside {}: {error}", video.display())
+            }))
+            .unwrap_or_else(|error| {
+                panic!("{tag}: a torn record beside {}: {error}", video.display())
+            });
         let bytes = std::fs::read(video).unwrap();
-        assert_eq!(record["file"]["size"], bytes.len(), "{tag}: {}", video.display());
+        assert_eq!(
+            record["file"]["size"],
+            bytes.len(),
+            "{tag}: {}",
+            video.display()
+        );
         assert_eq!(record["status"], "success", "{tag}: {}", video.display());
     }
     let kept = |path: &Path| {
