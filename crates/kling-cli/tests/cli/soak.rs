@@ -754,6 +754,28 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         "{tag}: report.json says what the last run printed"
     );
 
+    // The ledger survived every SIGKILL whole, and knows every job the runs started.
+    let ledger = rusqlite::Connection::open(scratch.path("data").join("history.sqlite3")).unwrap();
+    let integrity: String = ledger
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok", "{tag}: the ledger after the kills");
+    let mut statement = ledger
+        .prepare("SELECT job_id FROM entries WHERE job_id IS NOT NULL")
+        .unwrap();
+    let in_ledger: HashSet<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for job in sandbox.jobs() {
+        assert!(
+            in_ledger.contains(&job.id),
+            "{tag}: job {} was started but the ledger does not know it",
+            job.id
+        );
+    }
+
     // No secret anywhere: not in what any run printed, not in any file it wrote.
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", credentials.key, credentials.secret));

@@ -967,28 +967,7 @@ impl Run<'_> {
                 if let Err(error) = self.journal.record(&task.line.key, record).await {
                     self.ctx.out.warn(&format!("{error:#}"));
                 }
-                // The ledger knows how it ended too (`kling jobs history --status failure`).
-                let status = match client_error {
-                    Some(kling_client::Error::JobCanceled { .. }) => "canceled",
-                    _ => "failure",
-                };
-                let ended = EventKind::Finished {
-                    status: status.to_owned(),
-                };
-                if let Err(error) = self.ctx.record_async(&task.entry, ended).await {
-                    self.ctx.out.warn(&format!("{error:#}"));
-                }
-                if let (Some(error), false) = (client_error, self.args.no_record)
-                    && let Err(error) = records::write_failure(
-                        &self.args.out,
-                        &task.name,
-                        &task.line,
-                        &task.known,
-                        error,
-                    )
-                {
-                    self.ctx.out.warn(&format!("{error:#}"));
-                }
+                records::line_failed(self, &task, client_error).await;
                 Outcome::of(&task, "failed", Exit::JobFailed)
             }
             Exit::Timeout => Outcome::of(&task, "unfinished", Exit::Timeout),

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::input::{BadLine, Line};
+use crate::history::EventKind;
 use crate::records::{self, Provenance, Record};
 
 /// What a line sent, for the records of its outputs.
@@ -18,15 +19,48 @@ pub(super) fn provenance_of_line(line: &Line, quoted_cu: Option<f64>) -> Provena
     }
 }
 
-/// Writes `NAME.kling.json` for a line whose job failed: no file, the server's reason
-/// and hint (a rerun with `--retry-failed` that succeeds replaces it).
-pub(super) fn write_failure(
-    dir: &Path,
-    name: &str,
+/// A line's job failed (or was canceled): the ledger is told how it ended, and the line
+/// gets its record (unless `--no-record`). Neither stops the run: a warning says what
+/// could not be written.
+pub(super) async fn line_failed(
+    run: &super::Run<'_>,
+    task: &super::Task,
+    error: Option<&kling_client::Error>,
+) {
+    let status = match error {
+        Some(kling_client::Error::JobCanceled { .. }) => "canceled",
+        _ => "failure",
+    };
+    let ended = EventKind::Finished {
+        status: status.to_owned(),
+    };
+    if let Err(error) = run.ctx.record_async(&task.entry, ended).await {
+        run.ctx.out.warn(&format!("{error:#}"));
+    }
+    let Some(error) = error.filter(|_| !run.args.no_record) else {
+        return;
+    };
+    let record = failure_record(&task.line, &task.known, error);
+    let path = run
+        .args
+        .out
+        .join(format!("{}{}", task.name, records::SUFFIX));
+    let written = tokio::task::spawn_blocking(move || records::write(&path, &record))
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|written| written);
+    if let Err(error) = written {
+        run.ctx.out.warn(&format!("{error:#}"));
+    }
+}
+
+/// The record of a line whose job failed: no file, the server's reason and hint (a rerun
+/// with `--retry-failed` that succeeds replaces it).
+fn failure_record(
     line: &Line,
     known: &super::journal::Known,
     error: &kling_client::Error,
-) -> anyhow::Result<()> {
+) -> Record {
     let provenance = provenance_of_line(line, known.quoted_cu);
     let mut record = Record::of_job(&provenance, None);
     record.job_id = known.job_id.clone();
@@ -46,7 +80,7 @@ pub(super) fn write_failure(
             record.error = Some(other.to_string());
         }
     }
-    records::write(&dir.join(format!("{name}{}", records::SUFFIX)), &record)
+    record
 }
 
 /// A folder of records as the text of a batch file: line N is the request of the Nth
