@@ -280,7 +280,7 @@ pub(crate) fn write(path: &Path, record: &Record) -> anyhow::Result<()> {
     write_atomically(path, &text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes `bytes` at `path` whole or not at all (see [`write`]).
+/// Writes `bytes` at `path` whole or not at all (see [`write()`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = file_name(path);
     let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));

@@ -52,3 +52,36 @@ impl Gallery {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_written_at_once_then_at_most_every_two_seconds_and_at_the_end() {
+        let dir = crate::scratch::Scratch::new("batch-gallery");
+        let out = crate::output::Output::new(false, true);
+        let page = dir.0.join(crate::gallery::INDEX);
+        let gallery = Gallery::new(dir.0.clone(), false);
+
+        gallery.line_ended(&out);
+        assert!(page.exists(), "the first line to end writes the page");
+        std::fs::remove_file(&page).unwrap();
+        gallery.line_ended(&out);
+        assert!(
+            !page.exists(),
+            "a line ending right after waits for the next turn"
+        );
+        gallery.write(&out);
+        assert!(
+            page.exists(),
+            "the end of the run writes it whatever the throttle"
+        );
+
+        std::fs::remove_file(&page).unwrap();
+        let off = Gallery::new(dir.0.clone(), true);
+        off.line_ended(&out);
+        off.write(&out);
+        assert!(!page.exists(), "--no-gallery writes nothing");
+    }
+}
