@@ -336,7 +336,7 @@ async fn download_assets(
                 .download_asset_with(&asset, &target, |step| bar.update(step))
                 .await?;
             bar.finish(bytes);
-            let poster = download_poster(ctx, &asset, &target).await;
+            let poster = download_poster(ctx, out, &asset, &target).await;
             if let Some(provenance) = keep.record {
                 write_record(
                     ctx,
@@ -403,7 +403,7 @@ async fn download_assets(
 
 /// Downloads the poster of a video (its `thumbnail`, or else its `firstFrame`) beside
 /// it: `NAME.poster.EXT`. A poster is a nicety: one that cannot be had is a warning.
-async fn download_poster(ctx: &Ctx, asset: &Asset, video: &Path) -> Option<PathBuf> {
+async fn download_poster(ctx: &Ctx, out: &Output, asset: &Asset, video: &Path) -> Option<PathBuf> {
     let frame = asset.thumbnail.as_ref().or(asset.first_frame.as_ref())?;
     let frame_id = frame.asset_id.as_ref()?;
     let fetched = async {
@@ -422,8 +422,7 @@ async fn download_poster(ctx: &Ctx, asset: &Asset, video: &Path) -> Option<PathB
     match fetched.await {
         Ok(target) => Some(target),
         Err(error) => {
-            ctx.out
-                .warn(&format!("no poster for {}: {error}", video.display()));
+            out.warn(&format!("no poster for {}: {error}", video.display()));
             None
         }
     }
