@@ -15,8 +15,9 @@
 //! - Migrations by `PRAGMA user_version`, each in a transaction that re-checks the
 //!   version (two processes opening an old database migrate it once).
 //! - The JSON Lines history of earlier versions (`history.jsonl`, format 1 and 2) is
-//!   imported on first use, in the same transaction that marks it imported; the file is
-//!   then renamed `history.jsonl.imported` and kept.
+//!   imported on first use, in the same transaction that marks it imported (by the
+//!   SHA-256 of its content); the file is then renamed `history.jsonl.imported` (`.2`,
+//!   … should an older kling write another) and kept.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -26,6 +27,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::append_log::read_records;
 
@@ -64,6 +66,7 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX entries_by_entry ON entries (entry);
     CREATE INDEX entries_by_job ON entries (job_id);
     CREATE INDEX entries_by_time ON entries (submitted_at);
+    -- The JSON Lines histories imported, by the SHA-256 of their content.
     CREATE TABLE imports (name TEXT PRIMARY KEY, at TEXT NOT NULL);
 "];
 
@@ -406,10 +409,18 @@ fn import_legacy(connection: &mut Connection, legacy: &Path) -> anyhow::Result<(
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .with_context(|| format!("cannot import the history {shown}"))?;
+    // Known by its content: the same file again (a crash before the rename) is not
+    // imported twice, and a new one (an older kling ran since) is imported too.
+    let bytes =
+        std::fs::read(legacy).with_context(|| format!("cannot read the history {shown}"))?;
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     let imported: bool = transaction
         .query_row(
             "SELECT count(*) FROM imports WHERE name = ?1",
-            [LEGACY],
+            [&digest],
             |row| row.get::<_, i64>(0),
         )
         .map(|count| count > 0)
@@ -428,15 +439,25 @@ fn import_legacy(connection: &mut Connection, legacy: &Path) -> anyhow::Result<(
         transaction
             .execute(
                 "INSERT INTO imports (name, at) VALUES (?1, ?2)",
-                params![LEGACY, kling_types::time::format_iso8601(SystemTime::now())],
+                params![digest, kling_types::time::format_iso8601(SystemTime::now())],
             )
             .with_context(|| format!("cannot import the history {shown}"))?;
     }
     transaction
         .commit()
         .with_context(|| format!("cannot import the history {shown}"))?;
-    let mut kept = legacy.as_os_str().to_owned();
-    kept.push(IMPORTED);
+    // An earlier import's file is never replaced: `.imported`, `.imported.2`, ….
+    let kept = (1..)
+        .map(|n| {
+            let mut kept = legacy.as_os_str().to_owned();
+            kept.push(IMPORTED);
+            if n > 1 {
+                kept.push(format!(".{n}"));
+            }
+            PathBuf::from(kept)
+        })
+        .find(|kept| !kept.exists())
+        .unwrap_or_else(|| legacy.with_extension("jsonl.imported"));
     // Another process may have renamed it first: then it is gone, which is what we want.
     match std::fs::rename(legacy, &kept) {
         Err(error) if legacy.exists() => Err(error).with_context(|| {
@@ -661,6 +682,17 @@ mod tests {
         let again = History::in_dir(&dir.0);
         assert_eq!(again.entries().unwrap().len(), 1);
         assert!(!legacy.exists());
+
+        // An older kling wrote a new one since: imported too, the first one kept.
+        std::fs::write(
+            &legacy,
+            concat!(r#"{"entry":"newer","at":"2026-02-01T00:00:00.000Z","event":"submitting","model":"model_kling-v1-6-pro","params":{"prompt":"v1 again"},"output":null}"#, "\n"),
+        )
+        .unwrap();
+        let after = History::in_dir(&dir.0);
+        assert_eq!(after.entries().unwrap().len(), 2);
+        assert!(dir.0.join("history.jsonl.imported").exists());
+        assert!(dir.0.join("history.jsonl.imported.2").exists());
     }
 
     #[test]
