@@ -9,6 +9,7 @@
 //! from a request, a server or a file name is escaped ([`escape`], [`href`]).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
@@ -30,9 +31,10 @@ pub(crate) struct Summary {
 }
 
 /// Builds `index.html` from the records in `dir` and writes it atomically; returns what
-/// its summary says.
+/// its summary says. Two passes over the records (the summary, then the cards, streamed
+/// to the file): a folder of 10,000 records is never held in memory whole.
 pub(crate) fn write(dir: &Path) -> anyhow::Result<Summary> {
-    let found = records::in_folder(dir)?;
+    let paths = records::paths_in_folder(dir)?;
     let title = dir
         .canonicalize()
         .ok()
@@ -41,53 +43,80 @@ pub(crate) fn write(dir: &Path) -> anyhow::Result<Summary> {
                 .map(|name| name.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| dir.display().to_string());
-    let cards: Vec<(String, Result<Record, String>)> = found
-        .into_iter()
-        .map(|(path, record)| {
-            (
-                records::stem_of(&path),
-                record.map_err(|error| format!("{error:#}")),
-            )
-        })
-        .collect();
-    let (html, summary) = page(&title, &cards);
-    let path = dir.join(INDEX);
-    records::write_atomically(&path, html.as_bytes())
-        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", path.display()))?;
+    let read = |path: &std::path::PathBuf| {
+        (
+            records::stem_of(path),
+            records::read(path).map_err(|error| format!("{error:#}")),
+        )
+    };
+    let mut summary = Summary::default();
+    for path in &paths {
+        summary.count(&read(path).1);
+    }
+    let page = dir.join(INDEX);
+    records::write_atomically_with(&page, |file| {
+        file.write_all(head(&title, &summary).as_bytes())?;
+        let mut text = String::new();
+        for path in &paths {
+            let (name, record) = read(path);
+            text.clear();
+            card(&mut text, &name, &record);
+            file.write_all(text.as_bytes())?;
+        }
+        file.write_all(TAIL.as_bytes())
+    })
+    .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", page.display()))?;
     Ok(summary)
 }
 
-/// The page of `cards` (each a record's name and the record, or why it is unreadable).
-pub(crate) fn page(title: &str, cards: &[(String, Result<Record, String>)]) -> (String, Summary) {
-    let mut summary = Summary::default();
-    let mut body = String::new();
-    for (name, record) in cards {
+impl Summary {
+    fn count(&mut self, record: &Result<Record, String>) {
         match record {
             Ok(record) => {
-                if record.status == "success" && record.file.is_some() {
-                    summary.done += 1;
+                if is_done(record) {
+                    self.done += 1;
                 } else {
-                    summary.failed += 1;
+                    self.failed += 1;
                 }
-                summary.charged_cu += record.cost.charged_cu.unwrap_or(0.0);
-                summary.quoted_cu += record.cost.quoted_cu.unwrap_or(0.0);
-                card(&mut body, name, record);
+                self.charged_cu += record.cost.charged_cu.unwrap_or(0.0);
+                self.quoted_cu += record.cost.quoted_cu.unwrap_or(0.0);
             }
-            Err(reason) => {
-                summary.unreadable += 1;
-                let _ = writeln!(
-                    body,
-                    "<article class=\"card bad\"><div class=\"text\"><h2>{}</h2>\
-                     <p class=\"status\">unreadable record</p><p class=\"error\">{}</p></div></article>",
-                    escape(name),
-                    escape(reason)
-                );
-            }
+            Err(_) => self.unreadable += 1,
         }
     }
-    let mut html = String::with_capacity(body.len() + 4096);
-    let _ = write!(
-        html,
+}
+
+fn is_done(record: &Record) -> bool {
+    record.status == "success" && record.file.is_some()
+}
+
+/// The page of `cards` (each a record's name and the record, or why it is unreadable),
+/// in memory: what [`write`] streams to the file.
+#[cfg(test)]
+pub(crate) fn page(title: &str, cards: &[(String, Result<Record, String>)]) -> (String, Summary) {
+    let mut summary = Summary::default();
+    for (_, record) in cards {
+        summary.count(record);
+    }
+    let mut html = head(title, &summary);
+    for (name, record) in cards {
+        card(&mut html, name, record);
+    }
+    html.push_str(TAIL);
+    (html, summary)
+}
+
+/// The page up to its first card.
+fn head(title: &str, summary: &Summary) -> String {
+    let unreadable = if summary.unreadable > 0 {
+        format!(
+            " <span class=\"bad\">{} unreadable</span>",
+            summary.unreadable
+        )
+    } else {
+        String::new()
+    };
+    format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title} · kling</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
@@ -95,29 +124,40 @@ pub(crate) fn page(title: &str, cards: &[(String, Result<Record, String>)]) -> (
          <span class=\"done\">{done} done</span> \
          <span class=\"failed\">{failed} failed</span> \
          <span class=\"cu\">{charged} CU charged ({quoted} quoted)</span>{unreadable}</p>\n\
-         </header>\n<main class=\"cards\">\n{body}</main>\n\
-         <footer>Made by kling {version} from the records (*.kling.json) in this folder.</footer>\n\
-         </body>\n</html>\n",
+         </header>\n<main class=\"cards\">\n",
         title = escape(title),
         done = summary.done,
         failed = summary.failed,
         charged = summary.charged_cu,
         quoted = summary.quoted_cu,
-        unreadable = if summary.unreadable > 0 {
-            format!(
-                " <span class=\"bad\">{} unreadable</span>",
-                summary.unreadable
-            )
-        } else {
-            String::new()
-        },
-        version = env!("CARGO_PKG_VERSION"),
-    );
-    (html, summary)
+    )
 }
 
-fn card(out: &mut String, name: &str, record: &Record) {
-    let ok = record.status == "success" && record.file.is_some();
+/// The page after its last card.
+const TAIL: &str = concat!(
+    "</main>\n<footer>Made by kling ",
+    env!("CARGO_PKG_VERSION"),
+    " from the records (*.kling.json) in this folder.</footer>\n</body>\n</html>\n"
+);
+
+/// One card: a record, or why it could not be read.
+fn card(out: &mut String, name: &str, record: &Result<Record, String>) {
+    match record {
+        Ok(record) => record_card(out, name, record),
+        Err(reason) => {
+            let _ = writeln!(
+                out,
+                "<article class=\"card bad\"><div class=\"text\"><h2>{}</h2>\
+                 <p class=\"status\">unreadable record</p><p class=\"error\">{}</p></div></article>",
+                escape(name),
+                escape(reason)
+            );
+        }
+    }
+}
+
+fn record_card(out: &mut String, name: &str, record: &Record) {
+    let ok = is_done(record);
     let _ = writeln!(
         out,
         "<article class=\"card {}\" id=\"{}\">",

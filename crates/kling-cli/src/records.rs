@@ -282,11 +282,21 @@ pub(crate) fn write(path: &Path, record: &Record) -> anyhow::Result<()> {
 
 /// Writes `bytes` at `path` whole or not at all (see [`write()`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomically`] of what `fill` writes (streamed: a 10,000-card gallery is
+/// never held in memory whole).
+pub(crate) fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let name = file_name(path);
     let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let written = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+        fill(&mut file)?;
+        let file = file.into_inner().map_err(|error| error.into_error())?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
     })();
@@ -337,6 +347,17 @@ pub(crate) fn parse(text: &str) -> anyhow::Result<Record> {
 /// Every record in `dir` (not below it), by file name; each one that cannot be read is
 /// an `Err` naming it.
 pub(crate) fn in_folder(dir: &Path) -> anyhow::Result<Vec<(PathBuf, anyhow::Result<Record>)>> {
+    Ok(paths_in_folder(dir)?
+        .into_iter()
+        .map(|path| {
+            let record = read(&path);
+            (path, record)
+        })
+        .collect())
+}
+
+/// The paths of the records in `dir` (not below it), by file name.
+pub(crate) fn paths_in_folder(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the folder {}", dir.display()))?
         .filter_map(Result::ok)
@@ -350,13 +371,7 @@ pub(crate) fn in_folder(dir: &Path) -> anyhow::Result<Vec<(PathBuf, anyhow::Resu
         })
         .collect();
     paths.sort();
-    Ok(paths
-        .into_iter()
-        .map(|path| {
-            let record = read(&path);
-            (path, record)
-        })
-        .collect())
+    Ok(paths)
 }
 
 /// A file's size and SHA-256 (hex), read in pieces.

@@ -1,6 +1,9 @@
 //! The batch's `index.html` ([`crate::gallery`]), kept current as lines finish: written
 //! again when a line ends, at most once per [`EVERY`] (300 lines ending together do not
 //! rewrite it 300 times), and once more when the run ends, whatever the throttle says.
+//! A page that takes long to build (10,000 records) waits longer: at least [`SHARE`]
+//! times what the last one took, so the page never takes more than 1/`SHARE` of the
+//! scheduler's time.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -8,13 +11,15 @@ use std::time::{Duration, Instant};
 
 /// The shortest time between two rewrites of the page during a run.
 const EVERY: Duration = Duration::from_secs(2);
+/// The wait after a rewrite, in multiples of how long it took (when that is longer).
+const SHARE: u32 = 20;
 
 /// The gallery of one output folder.
 #[derive(Debug)]
 pub(super) struct Gallery {
     dir: PathBuf,
-    /// When the page was last written (`None`: not yet in this run).
-    written: Mutex<Option<Instant>>,
+    /// When the page may be written again (`None`: now).
+    next: Mutex<Option<Instant>>,
     /// Off (`--no-gallery`, or `--no-record`: the page is made from the records).
     off: bool,
 }
@@ -23,22 +28,20 @@ impl Gallery {
     pub(super) fn new(dir: PathBuf, off: bool) -> Self {
         Self {
             dir,
-            written: Mutex::new(None),
+            next: Mutex::new(None),
             off,
         }
     }
 
     /// A line ended: rewrite the page unless it was written less than [`EVERY`] ago.
     pub(super) fn line_ended(&self, out: &crate::output::Output) {
-        let now = Instant::now();
-        {
-            let mut written = super::lock(&self.written);
-            if written.is_some_and(|at| now.duration_since(at) < EVERY) {
-                return;
-            }
-            *written = Some(now);
+        let started = Instant::now();
+        if super::lock(&self.next).is_some_and(|next| started < next) {
+            return;
         }
         self.write(out);
+        let took = started.elapsed();
+        *super::lock(&self.next) = Some(started + EVERY.max(took * SHARE));
     }
 
     /// Writes the page now. A page that cannot be written is a warning: the videos and
