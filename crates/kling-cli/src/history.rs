@@ -3,10 +3,12 @@
 //! closed terminal. A SQLite database in the platform's data folder (`KLING_DATA_DIR`
 //! overrides it), `history.sqlite3`.
 //!
-//! Two tables, written in one transaction per event: `events`, every event as it came
-//! (append-only: the audit trail), and `entries`, one row per submit with what is known
-//! of it now (model, parameters, output, job, status, files, quoted and charged creative
-//! units), which the queries read (`kling jobs history`, `kling spend`, `--last`).
+//! Two tables, written together: `events`, every event as it came (append-only: the
+//! audit trail), and `entries`, one row per submit with what is known of it now (model,
+//! parameters, output, job, status, files, quoted and charged creative units), which the
+//! queries read (`kling jobs history`, `kling spend`, `--last`). One writer thread per
+//! process commits the events waiting for it in one transaction (group commit: a batch
+//! whose lines end together syncs once), and answers each writer once it is durable.
 //!
 //! - Durable: WAL with `synchronous = FULL`, so a committed event survives a crash or a
 //!   power cut, and a crash mid-write loses at most the event being written.
@@ -20,7 +22,7 @@
 //!   … should an older kling write another) and kept.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
@@ -40,6 +42,8 @@ const IMPORTED: &str = ".imported";
 const LEGACY_FORMAT: u32 = 2;
 /// How long a writer waits for another process's write before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most events committed in one transaction.
+const MAX_GROUP: usize = 512;
 
 /// The schema, one migration per `user_version` step (index 0 takes 0 to 1).
 const MIGRATIONS: &[&str] = &["
@@ -174,14 +178,38 @@ pub(crate) struct SpendRow {
 pub(crate) struct History {
     path: PathBuf,
     /// Opened on first use (most commands never touch the ledger).
-    connection: Arc<OnceLock<Mutex<Connection>>>,
+    ledger: Arc<OnceLock<Ledger>>,
+}
+
+/// The open ledger: a connection to read, and a writer thread with a connection of its
+/// own that commits the events waiting for it together (one transaction and one sync
+/// for all the lines of a batch that ended at once), answering each once it is durable.
+#[derive(Debug)]
+struct Ledger {
+    reader: Mutex<Connection>,
+    writer: mpsc::Sender<Pending>,
+}
+
+/// An event on its way to the writer thread, and who waits for it.
+#[derive(Debug)]
+struct Pending {
+    entry: String,
+    at: String,
+    kind: EventKind,
+    durable: Reply,
+}
+
+#[derive(Debug)]
+enum Reply {
+    Async(tokio::sync::oneshot::Sender<Result<(), String>>),
+    Blocking(mpsc::Sender<Result<(), String>>),
 }
 
 impl History {
     pub(crate) fn in_dir(dir: &Path) -> Self {
         Self {
             path: dir.join(DATABASE),
-            connection: Arc::new(OnceLock::new()),
+            ledger: Arc::new(OnceLock::new()),
         }
     }
 
@@ -214,7 +242,7 @@ impl History {
                 file.display()
             )));
         }
-        self.connection().map_err(|error| {
+        self.ledger().map_err(|error| {
             crate::exit::usage(format!(
                 "cannot write the job history {}: {}: {what_to_do}",
                 self.path.display(),
@@ -226,35 +254,76 @@ impl History {
 
     /// Records an event; it is durable when this returns.
     pub(crate) fn record(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
-        let at = kling_types::time::format_iso8601(SystemTime::now());
-        let connection = self.connection()?;
-        let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
-        apply(&mut connection, entry, &at, &kind)
-            .with_context(|| format!("cannot write the job history {}", self.path.display()))
+        let (durable, written) = mpsc::channel();
+        self.send(entry, kind, Reply::Blocking(durable))?;
+        self.written(written.recv().ok())
     }
 
     /// [`Self::record`] without blocking the async runtime while the disk works.
     pub(crate) async fn record_async(&self, entry: &str, kind: EventKind) -> anyhow::Result<()> {
-        let history = self.clone();
-        let entry = entry.to_owned();
-        tokio::task::spawn_blocking(move || history.record(&entry, kind))
-            .await
-            .context("the job history's writer stopped")?
+        let (durable, written) = tokio::sync::oneshot::channel();
+        self.send(entry, kind, Reply::Async(durable))?;
+        self.written(written.await.ok())
     }
 
-    /// The connection, opened, migrated and the JSON Lines history imported on first use.
-    fn connection(&self) -> anyhow::Result<&Mutex<Connection>> {
-        if let Some(connection) = self.connection.get() {
-            return Ok(connection);
+    fn send(&self, entry: &str, kind: EventKind, durable: Reply) -> anyhow::Result<()> {
+        let pending = Pending {
+            entry: entry.to_owned(),
+            at: kling_types::time::format_iso8601(SystemTime::now()),
+            kind,
+            durable,
+        };
+        self.ledger()?
+            .writer
+            .send(pending)
+            .map_err(|_| anyhow::anyhow!("the job history's writer stopped"))
+    }
+
+    /// What the writer thread answered (`None`: it stopped without answering).
+    fn written(&self, answer: Option<Result<(), String>>) -> anyhow::Result<()> {
+        match answer {
+            Some(Ok(())) => Ok(()),
+            Some(Err(error)) => Err(anyhow::anyhow!(
+                "cannot write the job history {}: {error}",
+                self.path.display()
+            )),
+            None => Err(anyhow::anyhow!("the job history's writer stopped")),
+        }
+    }
+
+    /// The ledger, opened, migrated and the JSON Lines history imported on first use.
+    fn ledger(&self) -> anyhow::Result<&Ledger> {
+        if let Some(ledger) = self.ledger.get() {
+            return Ok(ledger);
         }
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the history folder {}", dir.display()))?;
         }
-        let mut connection = open(&self.path)
-            .with_context(|| format!("cannot open the job history {}", self.path.display()))?;
-        import_legacy(&mut connection, &self.path.with_file_name(LEGACY))?;
-        Ok(self.connection.get_or_init(|| Mutex::new(connection)))
+        let shown = self.path.display();
+        let mut reader =
+            open(&self.path).with_context(|| format!("cannot open the job history {shown}"))?;
+        import_legacy(&mut reader, &self.path.with_file_name(LEGACY))?;
+        let writer =
+            open(&self.path).with_context(|| format!("cannot open the job history {shown}"))?;
+        let (sender, pending) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("kling-ledger".to_owned())
+            .spawn(move || write_groups(writer, &pending))
+            .context("cannot start the job history's writer")?;
+        Ok(self.ledger.get_or_init(|| Ledger {
+            reader: Mutex::new(reader),
+            writer: sender,
+        }))
+    }
+
+    /// The connection that reads.
+    fn reader(&self) -> anyhow::Result<std::sync::MutexGuard<'_, Connection>> {
+        Ok(self
+            .ledger()?
+            .reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Every entry, oldest first.
@@ -269,8 +338,7 @@ impl History {
         if !self.exists() {
             return Ok(Vec::new());
         }
-        let connection = self.connection()?;
-        let connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+        let connection = self.reader()?;
         select(&connection, query)
             .with_context(|| format!("cannot read the job history {}", self.path.display()))
     }
@@ -280,8 +348,7 @@ impl History {
         if !self.exists() {
             return Ok(Vec::new());
         }
-        let connection = self.connection()?;
-        let connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+        let connection = self.reader()?;
         spend(&connection, since)
             .with_context(|| format!("cannot read the job history {}", self.path.display()))
     }
@@ -296,8 +363,7 @@ impl History {
         if !self.exists() {
             return Ok(None);
         }
-        let connection = self.connection()?;
-        let connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+        let connection = self.reader()?;
         let found = connection
             .query_row(
                 &format!("{SELECT_ENTRY} WHERE job_id = ?1 ORDER BY id DESC LIMIT 1"),
@@ -342,19 +408,40 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     }
 }
 
-/// Writes one event: appended to `events`, and folded into its entry, in one transaction.
-fn apply(
-    connection: &mut Connection,
-    entry: &str,
-    at: &str,
-    kind: &EventKind,
-) -> rusqlite::Result<()> {
+/// The writer thread: takes the events waiting (up to [`MAX_GROUP`]), writes them in one
+/// transaction, and tells each one's writer once it is committed (or why not). Ends when
+/// every sender is gone.
+fn write_groups(mut connection: Connection, pending: &mpsc::Receiver<Pending>) {
+    while let Ok(first) = pending.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match pending.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcome = apply(&mut connection, &group).map_err(|error| error.to_string());
+        for event in group {
+            // A writer that stopped waiting (its task was dropped) needs no answer.
+            let _ = match event.durable {
+                Reply::Async(durable) => durable.send(outcome.clone()).map_err(drop),
+                Reply::Blocking(durable) => durable.send(outcome.clone()).map_err(drop),
+            };
+        }
+    }
+}
+
+/// Writes events: each appended to `events` and folded into its entry, all in one
+/// transaction.
+fn apply(connection: &mut Connection, group: &[Pending]) -> rusqlite::Result<()> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    fold(&transaction, entry, at, kind)?;
+    for event in group {
+        fold(&transaction, &event.entry, &event.at, &event.kind)?;
+    }
     transaction.commit()
 }
 
-/// [`apply`] inside a transaction.
+/// One event of [`apply`], inside its transaction.
 fn fold(connection: &Connection, entry: &str, at: &str, kind: &EventKind) -> rusqlite::Result<()> {
     let data = serde_json::to_string(kind).unwrap_or_default();
     connection.execute(
