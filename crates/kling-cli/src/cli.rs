@@ -322,7 +322,8 @@ pub(crate) struct Batch {
     /// Submit again the lines whose job failed or was canceled (each is paid again).
     #[arg(long)]
     pub(crate) retry_failed: bool,
-    /// Write no NAME.kling.json record beside each output (the request, ids, costs, SHA-256).
+    /// Write no NAME.kling.json record beside each output (the request, ids, costs, SHA-256),
+    /// and so no gallery (it is made from the records).
     #[arg(long)]
     pub(crate) no_record: bool,
     /// Write no index.html gallery into the output folder.
