@@ -222,6 +222,12 @@ def run(sandbox: Sandbox, check: Checker) -> None:
                     check.check(f"generated video ({name})", AssetRetrieveResponse, asset, status, 200)
                     status, link, _ = sandbox.call("POST", f"/assets/{asset_id}/download", {"targetFormat": "mp4"})
                     check.check(f"download link (mp4, {name})", DownloadRequestResponse, link, status, 200)
+                    # Its poster, named by `thumbnail` and `firstFrame`: an image asset of its own.
+                    frames = [asset.get("asset", {}).get(key) for key in ("thumbnail", "firstFrame")]
+                    check.expect(f"a ready video names its poster ({name})", all(frames), json.dumps(frames))
+                    if frames[0]:
+                        status, poster, _ = sandbox.call("GET", f"/assets/{frames[0]['assetId']}")
+                        check.check(f"poster of a video ({name})", AssetRetrieveResponse, poster, status, 200)
         time.sleep(0.04)
     every = set().union(*seen.values())
     check.expect("every job status was seen", every >= set(LIFE + TERMINAL), f"saw only {sorted(every, key=str)}")

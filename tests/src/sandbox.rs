@@ -290,6 +290,18 @@ async fn text_to_video_from_submit_to_playable_file() {
     assert!(file.header("etag").is_some());
     assert_eq!(&file.body[4..8], b"ftyp", "an mp4 opens with its ftyp box");
     assert_eq!(api.sandbox.jobs().len(), 1);
+
+    // Its poster: `thumbnail` and `firstFrame` name one image asset, a real PNG.
+    let thumbnail = asset.thumbnail.unwrap();
+    assert_eq!(asset.first_frame, Some(thumbnail.clone()));
+    let poster_id = thumbnail.asset_id.unwrap();
+    let reply = api.get(&format!("/assets/{poster_id}")).await;
+    let poster = reply.decode::<AssetResponse>().asset;
+    assert_eq!(poster.mime_type.as_deref(), Some("image/png"));
+    let image = api.get(&thumbnail.url.unwrap()).await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), Some("image/png"));
+    assert_eq!(&image.body[..8], b"\x89PNG\r\n\x1a\n");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Append-only record files whose records are atomic: the batch journal and the job
-//! history. One record is one line of JSON ending in `\n`, made durable (`fsync`)
+//! Append-only record files whose records are atomic: the batch journal (and the JSON
+//! Lines job history of earlier versions, read once to import it into the ledger). One record is one line of JSON ending in `\n`, made durable (`fsync`)
 //! before the writer is told it is on disk.
 //!
 //! What can go wrong, and what happens:
@@ -30,6 +30,8 @@ type Pending = (String, Reply);
 
 enum Reply {
     Async(tokio::sync::oneshot::Sender<std::io::Result<()>>),
+    /// From [`AppendLog::append_blocking`] (the tests' writer).
+    #[cfg(test)]
     Blocking(mpsc::Sender<std::io::Result<()>>),
 }
 
@@ -81,7 +83,8 @@ impl AppendLog {
         written.await.map_err(|_| stopped())?
     }
 
-    /// [`Self::append`] for code that is not async.
+    /// [`Self::append`] for code that is not async (the tests: the batch is async).
+    #[cfg(test)]
     pub(crate) fn append_blocking(&self, record: String) -> std::io::Result<()> {
         let (durable, written) = mpsc::channel();
         self.records
@@ -134,6 +137,7 @@ impl Writer {
                 // A writer that stopped waiting (its task was dropped) needs no answer.
                 let _ = match reply {
                     Reply::Async(sender) => sender.send(outcome).map_err(drop),
+                    #[cfg(test)]
                     Reply::Blocking(sender) => sender.send(outcome).map_err(drop),
                 };
             }

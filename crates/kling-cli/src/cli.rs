@@ -110,12 +110,37 @@ pub(crate) enum Command {
     /// rest are reported "not started". report.json in the output folder tells what became
     /// of each line, with its cost.
     ///
+    /// Beside each video: its poster (NAME.poster.png) and its record (NAME.kling.json: the
+    /// request, ids, costs, SHA-256; a failed line gets one with the server's reason).
+    /// index.html in the output folder shows every line as a card, kept current as lines
+    /// finish. FILE may be a folder of records instead: each record is a line (its request
+    /// and its name), so `kling batch old-batch/ -o new-batch` runs a batch again.
+    ///
     /// Spending: --dry-run prints what each line and the whole batch would cost, and writes
     /// nothing (it may run while another batch works on the folder); --max-cu
     /// stops starting jobs at a ceiling (lines left "not started: budget", exit 6); on a
     /// terminal, a batch estimated above `confirm_above_cu` (config, default 500) asks
     /// first (--yes skips); KLING_NO_SPEND=1 refuses every paid submit.
     Batch(Batch),
+    /// Submit again the exact requests that made these outputs, from their records.
+    ///
+    /// Each RECORD is a NAME.kling.json that kling wrote beside an output. Each is a new
+    /// job, paid again: the cost is shown first, and the spending controls of `kling batch`
+    /// apply (--dry-run, --max-cu, a confirmation above `confirm_above_cu` on a terminal,
+    /// --yes, KLING_NO_SPEND). The new videos go beside their records, as NAME-JOB_ID.mp4,
+    /// with records of their own. For many records, `kling batch FOLDER` reruns a folder.
+    Rerun(Rerun),
+    /// What this machine spent: quoted and charged creative units per day and model.
+    Spend {
+        /// Only the last 30d, 2w, 12h, ….
+        #[arg(long, value_name = "AGE", value_parser = crate::history::parse_since)]
+        since: Option<std::time::SystemTime>,
+    },
+    /// Write index.html into a folder of records: a page to look at its videos, offline.
+    Gallery {
+        /// A folder holding NAME.kling.json records (a batch's output folder, say).
+        dir: PathBuf,
+    },
     /// List the models, show one's parameters, or print what the API says of one (`schema`).
     ///
     /// `kling models` and `kling models ID` read the models built into this kling (no
@@ -138,12 +163,16 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    /// Whether the command talks to the API (all but `models [ID]`, `config` and
-    /// `completions`).
+    /// Whether the command talks to the API (all but `models [ID]`, `config`,
+    /// `completions`, `gallery` and `spend`).
     pub(crate) fn needs_api(&self) -> bool {
         !matches!(
             self,
-            Self::Models { command: None, .. } | Self::Config | Self::Completions { .. }
+            Self::Models { command: None, .. }
+                | Self::Config
+                | Self::Completions { .. }
+                | Self::Gallery { .. }
+                | Self::Spend { .. }
         )
     }
 }
@@ -170,6 +199,9 @@ pub(crate) struct Generate {
     /// Stop waiting after this many seconds (the job goes on).
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub(crate) timeout: u64,
+    /// Write no NAME.kling.json record beside the output (the request, ids, costs, SHA-256).
+    #[arg(long)]
+    pub(crate) no_record: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +225,9 @@ pub(crate) enum Jobs {
         /// Stop waiting after this many seconds (the job goes on).
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
+        /// Write no NAME.kling.json record beside the output (the request, ids, costs, SHA-256).
+        #[arg(long)]
+        no_record: bool,
     },
     /// List jobs, newest first.
     List {
@@ -208,11 +243,21 @@ pub(crate) enum Jobs {
         /// The job id (job_…).
         id: String,
     },
-    /// The local history of submits, newest first, also the ones whose answer was lost.
+    /// The local ledger of submits, newest first, also the ones whose answer was lost.
     History {
         /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only submits of the last 7d, 12h, 30m, 2w, ….
+        #[arg(long, value_name = "AGE", value_parser = crate::history::parse_since)]
+        since: Option<std::time::SystemTime>,
+        /// Only jobs in this status (success, failure, canceled; submitted: not seen to end;
+        /// unknown: the answer was lost).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only jobs of this model.
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
     },
 }
 
@@ -246,13 +291,16 @@ pub(crate) enum Assets {
         /// Where to save: a file or a folder [default: here, named after the asset or job].
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
+        /// Write no NAME.kling.json record beside the output (the request, ids, costs, SHA-256).
+        #[arg(long)]
+        no_record: bool,
     },
 }
 
 /// The flags of `kling batch`.
 #[derive(Debug, Args)]
 pub(crate) struct Batch {
-    /// The JSON Lines file.
+    /// The JSON Lines file, or a folder of NAME.kling.json records.
     pub(crate) file: PathBuf,
     /// Where the videos, the journal and the report go.
     #[arg(short, long, value_name = "DIR", default_value = "kling-batch")]
@@ -277,6 +325,40 @@ pub(crate) struct Batch {
     /// Submit again the lines whose job failed or was canceled (each is paid again).
     #[arg(long)]
     pub(crate) retry_failed: bool,
+    /// Write no NAME.kling.json record beside each output (the request, ids, costs, SHA-256),
+    /// and so no gallery (it is made from the records).
+    #[arg(long)]
+    pub(crate) no_record: bool,
+    /// Write no index.html gallery into the output folder.
+    #[arg(long)]
+    pub(crate) no_gallery: bool,
+}
+
+/// The flags of `kling rerun`.
+#[derive(Debug, Args)]
+pub(crate) struct Rerun {
+    /// The records (NAME.kling.json).
+    #[arg(required = true, value_name = "RECORD")]
+    pub(crate) records: Vec<PathBuf>,
+    /// Where the new videos go [default: beside each record].
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print what the reruns would cost; start nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Start nothing if the reruns together would cost more than this many creative
+    /// units [config: max_cu].
+    #[arg(long, value_name = "CU", value_parser = creative_units)]
+    pub(crate) max_cu: Option<f64>,
+    /// Start without asking, whatever the estimate.
+    #[arg(long, short)]
+    pub(crate) yes: bool,
+    /// Stop waiting after this many seconds (the jobs go on).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub(crate) timeout: u64,
+    /// Write no NAME.kling.json record beside the new outputs.
+    #[arg(long)]
+    pub(crate) no_record: bool,
 }
 
 /// A number of creative units: finite, 0 or more.

@@ -17,9 +17,11 @@ mod exit;
 mod fixture_models;
 #[cfg(test)]
 mod fuzz;
+mod gallery;
 mod history;
 mod output;
 mod params;
+mod records;
 #[cfg(test)]
 mod scratch;
 mod settings;
@@ -125,6 +127,15 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
         }
         Command::Config => return commands::misc::config(&out, &settings()?),
         Command::Completions { shell } => return commands::misc::completions(*shell),
+        Command::Gallery { dir } => return commands::kept::gallery(&out, dir),
+        Command::Spend { since } => {
+            if global.sandbox {
+                out.note("--sandbox keeps no ledger: nothing was spent");
+                return Ok(());
+            }
+            let history = history::History::in_dir(&settings()?.data_dir);
+            return commands::kept::spend(&out, &history, *since);
+        }
         _ => {}
     }
     // A generate request is read and validated before anything is set up or sent.
@@ -147,13 +158,16 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
         Command::Assets(command) => commands::assets::run(&ctx, command).await,
         Command::Upload { file } => commands::misc::upload(&ctx, file).await,
         Command::Batch(args) => commands::batch::run(&ctx, args).await,
+        Command::Rerun(args) => commands::rerun::run(&ctx, args).await,
         Command::Models {
             command: Some(Models::Schema { id }),
             ..
         } => commands::misc::model_schema(&ctx, id).await,
-        Command::Models { command: None, .. } | Command::Config | Command::Completions { .. } => {
-            Ok(())
-        }
+        Command::Models { command: None, .. }
+        | Command::Config
+        | Command::Completions { .. }
+        | Command::Gallery { .. }
+        | Command::Spend { .. } => Ok(()),
     }
 }
 

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/kept.rs"]
+mod kept;
 #[path = "cli/soak.rs"]
 mod soak;
 
@@ -110,6 +112,9 @@ fn every_help_text() {
         &["assets", "download"],
         &["upload"],
         &["batch"],
+        &["rerun"],
+        &["spend"],
+        &["gallery"],
         &["models"],
         &["models", "schema"],
         &["config"],
@@ -1007,17 +1012,18 @@ impl Running {
     }
 }
 
-/// The events of the history file, in order; every line must be whole JSON.
+/// The events of the ledger, in order.
 #[track_caller]
 fn history_events(scratch: &Scratch) -> Vec<String> {
-    let text = std::fs::read_to_string(scratch.path("data").join("history.jsonl")).unwrap();
-    text.lines()
-        .map(|line| {
-            let event: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|error| panic!("a torn history line ({error}): {line}"));
-            event["event"].as_str().unwrap().to_owned()
-        })
-        .collect()
+    let ledger = rusqlite::Connection::open(scratch.path("data").join("history.sqlite3")).unwrap();
+    let mut statement = ledger
+        .prepare("SELECT kind FROM events ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// Files whose name ends with `.part` in `dir` and below.
@@ -1259,7 +1265,7 @@ fn nothing_is_paid_for_that_cannot_be_saved() {
     command.env("KLING_DATA_DIR", scratch.path("afile").join("kling"));
     let output = command.output().unwrap();
     assert_exit(&output, 2);
-    let history = scratch.path("afile").join("kling").join("history.jsonl");
+    let history = scratch.path("afile").join("kling").join("history.sqlite3");
     assert!(
         text(&output.stderr).contains(&format!(
             "cannot write the job history {}: {} is a file, not a folder: set KLING_DATA_DIR to a folder you can write to",
@@ -1305,11 +1311,16 @@ fn nothing_is_paid_for_that_cannot_be_saved() {
     .output()
     .unwrap();
     assert_exit(&output, 0);
-    let made: Vec<_> = std::fs::read_dir(scratch.path("new/deeper"))
+    let mut made: Vec<_> = std::fs::read_dir(scratch.path("new/deeper"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .collect();
-    assert_eq!(made, ["clip.mp4"]);
+    made.sort();
+    assert_eq!(
+        made,
+        ["clip.kling.json", "clip.mp4", "clip.poster.png"],
+        "the video, its record and its poster, and no probe"
+    );
     assert_eq!(sandbox.jobs().len(), 1);
 }
 
@@ -1714,7 +1725,7 @@ fn extreme_values_from_flags_env_and_files_do_not_panic() {
     command.env("KLING_DATA_DIR", &odd);
     let output = command.output().unwrap();
     assert_exit(&output, 0);
-    assert!(odd.join("history.jsonl").exists());
+    assert!(odd.join("history.sqlite3").exists());
 }
 
 // ---------------------------------------------------------------------------------

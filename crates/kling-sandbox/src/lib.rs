@@ -34,6 +34,7 @@ mod faults;
 mod fuzz;
 mod models;
 mod mp4;
+mod png;
 mod requests;
 mod routes;
 mod state;

@@ -405,11 +405,40 @@ async fn generate(
     inner.max_running_jobs = inner.max_running_jobs.max(running.count.saturating_add(1));
     let job_id = inner.id("job");
     let asset_id = inner.id("asset");
+    let poster_id = inner.id("asset");
+    // The poster: the video's look, its colours turned by the prompt (cards differ).
+    let hue = request.input["prompt"]
+        .as_str()
+        .unwrap_or_default()
+        .bytes()
+        .fold(0u32, |hash, byte| {
+            hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+        });
+    let poster = crate::png::poster(width, height, (hue % 360) as f32 / 360.0);
+    inner.assets.insert(
+        poster_id.clone(),
+        Asset {
+            id: poster_id.clone(),
+            kind: "image",
+            mime_type: "image/png".to_owned(),
+            file_name: format!("{poster_id}.png"),
+            created_at: now,
+            source: generation,
+            job_id: Some(job_id.clone()),
+            content: Content::Uploaded(Arc::new(poster)),
+            width: None,
+            height: None,
+            duration_secs: None,
+            metadata: json!({"kind": "image", "type": generation, "parentJobId": job_id}),
+            poster: None,
+        },
+    );
     let asset = Asset {
         created_at: now,
         width: Some(width),
         height: Some(height),
         duration_secs: Some(request.duration_secs),
+        poster: Some(poster_id),
         ..output_asset(&asset_id, &job_id, generation, video, &request)
     };
     inner.assets.insert(asset_id.clone(), asset);
@@ -478,6 +507,7 @@ fn output_asset(
             "prompt": request.input["prompt"],
             "parentJobId": job_id,
         }),
+        poster: None,
     }
 }
 
@@ -634,7 +664,23 @@ async fn get_asset(
         expired_url_fault(fault.as_ref()),
     );
     let (status, updated_at) = asset_status(&state, &inner, asset);
-    ok(json!({"asset": views::asset(asset, status, updated_at, &url)}))
+    // A video's frames are there once it is: the poster's own link, signed like any.
+    let poster = asset
+        .poster
+        .as_ref()
+        .filter(|_| status == "success")
+        .and_then(|poster_id| inner.assets.get(poster_id))
+        .map(|poster| {
+            let url = cdn::signed_url(
+                &state,
+                &poster.id,
+                &poster.file_name,
+                expired_url_fault(fault.as_ref()),
+            );
+            (poster.id.as_str(), url)
+        });
+    let poster = poster.as_ref().map(|(id, url)| (*id, url.as_str()));
+    ok(json!({"asset": views::asset(asset, status, updated_at, &url, poster)}))
 }
 
 async fn download_link(
@@ -673,7 +719,7 @@ async fn upload_image(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> A
     let asset_id = inner.id("asset");
     let asset = uploaded_asset(asset_id.clone(), image.name, image.mime_type, image.bytes);
     let url = cdn::signed_url(&state, &asset.id, &asset.file_name, false);
-    let body = json!({"asset": views::asset(&asset, "success", asset.created_at, &url)});
+    let body = json!({"asset": views::asset(&asset, "success", asset.created_at, &url, None)});
     inner.assets.insert(asset_id, asset);
     ok(body)
 }
@@ -700,6 +746,7 @@ fn uploaded_asset(id: String, name: String, mime_type: String, bytes: Vec<u8>) -
         width: None,
         height: None,
         duration_secs: None,
+        poster: None,
     }
 }
 

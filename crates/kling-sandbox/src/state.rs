@@ -103,6 +103,9 @@ pub(crate) struct Asset {
     pub(crate) height: Option<u32>,
     pub(crate) duration_secs: Option<u32>,
     pub(crate) metadata: Value,
+    /// The poster of a generated video: the image asset its `thumbnail` and
+    /// `firstFrame` name once the video is ready.
+    pub(crate) poster: Option<String>,
 }
 
 impl Asset {

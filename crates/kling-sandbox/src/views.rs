@@ -69,8 +69,15 @@ pub(crate) fn job_as(state: &State, job: &Job, now: &JobNow, odd: Option<&str>) 
     })
 }
 
-/// An asset, with a signed URL valid from now (or already expired).
-pub(crate) fn asset(asset: &Asset, status: &str, updated_at: SystemTime, url: &str) -> Value {
+/// An asset, with a signed URL valid from now (or already expired), and for a ready
+/// video its poster (`(asset id, signed URL)`) as `thumbnail` and `firstFrame`.
+pub(crate) fn asset(
+    asset: &Asset,
+    status: &str,
+    updated_at: SystemTime,
+    url: &str,
+    poster: Option<(&str, &str)>,
+) -> Value {
     let mut properties = json!({"size": asset.size()});
     if let Some(width) = asset.width {
         properties["width"] = json!(width);
@@ -82,7 +89,7 @@ pub(crate) fn asset(asset: &Asset, status: &str, updated_at: SystemTime, url: &s
         properties["duration"] = json!(duration);
         properties["codecName"] = json!("h264");
     }
-    json!({
+    let mut value = json!({
         "id": asset.id,
         "kind": asset.kind,
         "mimeType": asset.mime_type,
@@ -99,7 +106,13 @@ pub(crate) fn asset(asset: &Asset, status: &str, updated_at: SystemTime, url: &s
         "tags": [],
         "editCapabilities": [],
         "source": asset.source,
-    })
+    });
+    if let Some((poster_id, poster_url)) = poster {
+        let frame = json!({"assetId": poster_id, "url": poster_url});
+        value["thumbnail"] = frame.clone();
+        value["firstFrame"] = frame;
+    }
+    value
 }
 
 pub(crate) fn upload(upload: &Upload, part_urls: &[(u32, String, String)]) -> Value {

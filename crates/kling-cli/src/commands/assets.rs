@@ -41,7 +41,12 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                     .result(&format!("{}  {kind}  {status}{size}{url}", asset.id))?;
             }
         }
-        Assets::Download { id, job, output } => {
+        Assets::Download {
+            id,
+            job,
+            output,
+            no_record,
+        } => {
             // The history is read first (no network): the output it remembers is checked
             // before anything is asked of the API.
             let entry = match job {
@@ -63,11 +68,16 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
             if entry.is_some() {
                 ctx.ensure_history_writable()?;
             }
+            let provenance = entry
+                .as_ref()
+                .map(crate::records::Provenance::of_entry)
+                .unwrap_or_default();
+            let record = (!no_record).then_some(&provenance);
             let entry = entry.as_ref().map(|entry| entry.entry.as_str());
             let files = match (id, job) {
                 (Some(id), _) => {
                     let asset_ids = [AssetId::new(id.as_str())];
-                    download_all(ctx, &ctx.out, id, &asset_ids, output, entry).await?
+                    download_all(ctx, &ctx.out, id, &asset_ids, output, entry, record).await?
                 }
                 (None, Some(job_id)) => {
                     let job = ctx.client.job(&JobId::new(job_id.as_str())).await?;
@@ -77,7 +87,7 @@ pub(crate) async fn run(ctx: &Ctx, command: &Assets) -> anyhow::Result<()> {
                             job.status
                         ));
                     }
-                    download_outputs(ctx, &ctx.out, &job, job_id, output, entry).await?
+                    download_outputs(ctx, &ctx.out, &job, job_id, output, entry, record).await?
                 }
                 (None, None) => return Err(crate::exit::usage("give an asset id or --job JOB_ID")),
             };

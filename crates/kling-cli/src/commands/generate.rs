@@ -141,7 +141,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
 
     // Written before the answer is awaited: a crash now leaves a trace to pick up.
     let entry = History::new_entry();
-    let submitted = submit(ctx, args, model, body, &entry).await?;
+    let submitted = submit(ctx, args, model, body.clone(), &entry).await?;
     let job_id = submitted.job_id().clone();
     if args.no_wait {
         if ctx.out.json {
@@ -164,12 +164,18 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
             .map(|cost| format!(" ({cost} creative units)"))
             .unwrap_or_default()
     ));
+    let provenance = crate::records::Provenance {
+        model: Some(model.id.to_owned()),
+        request: Some(body),
+        quoted_cu: submitted.cost,
+    };
     let finished = finish_job(
         ctx,
         &job_id,
         args.output.as_deref(),
         Duration::from_secs(args.timeout),
         Some(&entry),
+        (!args.no_record).then_some(&provenance),
     )
     .await?;
     report(ctx, &finished)

@@ -9,7 +9,8 @@ use kling_types::api::{Job, JobStatus};
 
 use super::{Ctx, finish_job};
 use crate::cli::Jobs;
-use crate::history::EventKind;
+use crate::history::{EventKind, Query};
+use crate::records::Provenance;
 
 pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
     match command {
@@ -19,10 +20,33 @@ pub(crate) async fn run(ctx: &Ctx, command: &Jobs) -> anyhow::Result<()> {
             last,
             output,
             timeout,
-        } => wait(ctx, id.as_deref(), *last, output.as_deref(), *timeout).await,
+            no_record,
+        } => {
+            let wait_for = Wait {
+                id: id.as_deref(),
+                last: *last,
+                output: output.as_deref(),
+                timeout: *timeout,
+                record: !no_record,
+            };
+            wait(ctx, wait_for).await
+        }
         Jobs::List { status, limit } => list(ctx, status.as_deref(), *limit).await,
         Jobs::Cancel { id } => show(ctx, &ctx.client.cancel(&JobId::new(id.as_str())).await?),
-        Jobs::History { limit } => history(ctx, *limit),
+        Jobs::History {
+            limit,
+            since,
+            status,
+            model,
+        } => {
+            let query = Query {
+                since: *since,
+                status: status.clone(),
+                model: model.clone(),
+                limit: Some(*limit),
+            };
+            history(ctx, &query)
+        }
     }
 }
 
@@ -36,16 +60,27 @@ fn show(ctx: &Ctx, job: &Job) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kling jobs wait ID|--last`: waits and downloads where the submit said (or `output`).
-async fn wait(
-    ctx: &Ctx,
-    id: Option<&str>,
+/// What `kling jobs wait` was asked.
+struct Wait<'a> {
+    id: Option<&'a str>,
     last: bool,
-    output: Option<&std::path::Path>,
+    output: Option<&'a std::path::Path>,
     timeout: u64,
-) -> anyhow::Result<()> {
+    /// Whether to write a record beside each output (not `--no-record`).
+    record: bool,
+}
+
+/// `kling jobs wait ID|--last`: waits and downloads where the submit said (or `output`).
+async fn wait(ctx: &Ctx, asked: Wait<'_>) -> anyhow::Result<()> {
+    let Wait {
+        id,
+        last,
+        output,
+        timeout,
+        record,
+    } = asked;
     debug_assert!(id.is_some() || last, "clap requires an id or --last");
-    let (job_id, entry, remembered_output) = match id {
+    let (job_id, entry, remembered_output, provenance) = match id {
         Some(id) => {
             let entry = ctx
                 .history
@@ -53,10 +88,12 @@ async fn wait(
                 .map(|history| history.find_job(id))
                 .transpose()?
                 .flatten();
+            let provenance = entry.as_ref().map(Provenance::of_entry).unwrap_or_default();
             (
                 JobId::new(id),
                 entry.as_ref().map(|entry| entry.entry.clone()),
                 entry.and_then(|entry| entry.output),
+                provenance,
             )
         }
         None => {
@@ -66,7 +103,8 @@ async fn wait(
                 .clone()
                 .map(JobId::new)
                 .ok_or_else(|| anyhow::anyhow!("the last submit has no job"))?;
-            (job_id, Some(entry.entry), entry.output)
+            let provenance = Provenance::of_entry(&entry);
+            (job_id, Some(entry.entry), entry.output, provenance)
         }
     };
     let output = output
@@ -82,6 +120,7 @@ async fn wait(
         output.as_deref(),
         Duration::from_secs(timeout),
         entry.as_deref(),
+        record.then_some(&provenance),
     )
     .await?;
     super::generate::report(ctx, &finished)?;
@@ -108,13 +147,13 @@ async fn list(ctx: &Ctx, status: Option<&str>, limit: usize) -> anyhow::Result<(
     Ok(())
 }
 
-/// `kling jobs history`: the newest submits of this machine.
-fn history(ctx: &Ctx, limit: usize) -> anyhow::Result<()> {
+/// `kling jobs history`: the newest submits of this machine, as the query filters them.
+fn history(ctx: &Ctx, query: &Query) -> anyhow::Result<()> {
     let Some(history) = &ctx.history else {
         ctx.out.note("--sandbox keeps no history");
         return Ok(());
     };
-    let entries: Vec<_> = history.entries()?.into_iter().rev().take(limit).collect();
+    let entries = history.query(query)?;
     if ctx.out.json {
         ctx.out.json(&serde_json::to_value(&entries)?)?;
         return Ok(());

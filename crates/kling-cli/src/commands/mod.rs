@@ -6,7 +6,9 @@ pub(crate) mod assets;
 pub(crate) mod batch;
 pub(crate) mod generate;
 pub(crate) mod jobs;
+pub(crate) mod kept;
 pub(crate) mod misc;
+pub(crate) mod rerun;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -14,11 +16,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kling_client::{Client, WaitOptions};
-use kling_types::api::{AssetStatus, Job, JobStatus};
+use kling_types::api::{Asset, AssetStatus, Job, JobStatus};
 use kling_types::{AssetId, JobId};
 
 use crate::history::{EventKind, History};
 use crate::output::Output;
+use crate::records::{self, Provenance, Record};
 
 /// How long `--sandbox` jobs take: long enough to see progress, short enough to wait.
 const SANDBOX_JOB_SECONDS: u64 = 4;
@@ -169,6 +172,7 @@ pub(crate) async fn finish_job(
     output: Option<&Path>,
     timeout: Duration,
     entry: Option<&str>,
+    record: Option<&Provenance>,
 ) -> anyhow::Result<Finished> {
     let progress = ctx.out.job_progress(job_id.as_str());
     let options = WaitOptions::default().with_deadline(timeout);
@@ -228,7 +232,8 @@ pub(crate) async fn finish_job(
             )?;
         }
     }
-    let files = download_outputs(ctx, &ctx.out, &job, job_id.as_str(), output, entry).await?;
+    let files =
+        download_outputs(ctx, &ctx.out, &job, job_id.as_str(), output, entry, record).await?;
     Ok(Finished { job, files })
 }
 
@@ -236,7 +241,7 @@ pub(crate) async fn finish_job(
 /// `stem` (the job id, or a batch line's name), and records the files in the history
 /// entry, if any. A job without outputs is an error (a success that leaves nothing to
 /// download must not pass for one), and so is an output in error on the server; both
-/// name the job.
+/// name the job. With `record`, each file gets its `NAME.kling.json` (see [`records`]).
 pub(crate) async fn download_outputs(
     ctx: &Ctx,
     out: &Output,
@@ -244,6 +249,7 @@ pub(crate) async fn download_outputs(
     stem: &str,
     output: Option<&Path>,
     entry: Option<&str>,
+    record: Option<&Provenance>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let job_id = &job.job_id;
     let asset_ids = job
@@ -264,7 +270,11 @@ pub(crate) async fn download_outputs(
             )
         });
     }
-    download_assets(ctx, out, stem, &asset_ids, output, entry, Some(job_id)).await
+    let keep = Keep {
+        job: Some(job),
+        record,
+    };
+    download_assets(ctx, out, stem, &asset_ids, output, entry, &keep).await
 }
 
 /// Downloads assets to `output` (a file, or a folder), naming them after `stem`, and
@@ -277,11 +287,20 @@ pub(crate) async fn download_all(
     asset_ids: &[AssetId],
     output: Option<&Path>,
     entry: Option<&str>,
+    record: Option<&Provenance>,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    download_assets(ctx, out, stem, asset_ids, output, entry, None).await
+    let keep = Keep { job: None, record };
+    download_assets(ctx, out, stem, asset_ids, output, entry, &keep).await
 }
 
-/// [`download_all`] of the outputs of `job`, when known: messages name it.
+/// What a download keeps besides the files: the job they come from (messages name it,
+/// records describe it), and whether to write records, with what this machine sent.
+struct Keep<'a> {
+    job: Option<&'a Job>,
+    record: Option<&'a Provenance>,
+}
+
+/// [`download_all`] of the outputs of `keep.job`, when known.
 async fn download_assets(
     ctx: &Ctx,
     out: &Output,
@@ -289,8 +308,9 @@ async fn download_assets(
     asset_ids: &[AssetId],
     output: Option<&Path>,
     entry: Option<&str>,
-    job: Option<&JobId>,
+    keep: &Keep<'_>,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    let job = keep.job.map(|job| &job.job_id);
     let mut files = Vec::new();
     let mut in_error = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
@@ -317,6 +337,18 @@ async fn download_assets(
                 .download_asset_with(&asset, &target, |step| bar.update(step))
                 .await?;
             bar.finish(bytes);
+            let poster = download_poster(ctx, out, &asset, &target).await;
+            if let Some(provenance) = keep.record {
+                write_record(
+                    ctx,
+                    provenance,
+                    keep.job,
+                    &asset,
+                    &target,
+                    poster.as_deref(),
+                )
+                .await?;
+            }
             Ok(Some(target))
         };
         let target = unless_interrupted(step, || {
@@ -368,6 +400,66 @@ async fn download_assets(
          `kling assets get {}` shows it",
         in_error[0]
     ))
+}
+
+/// Downloads the poster of a video (its `thumbnail`, or else its `firstFrame`) beside
+/// it: `NAME.poster.EXT`. A poster is a nicety: one that cannot be had is a warning.
+async fn download_poster(ctx: &Ctx, out: &Output, asset: &Asset, video: &Path) -> Option<PathBuf> {
+    let frame = asset.thumbnail.as_ref().or(asset.first_frame.as_ref())?;
+    let frame_id = frame.asset_id.as_ref()?;
+    let fetched = async {
+        let frame = ctx.client.asset(frame_id).await?;
+        let extension = frame
+            .mime_type
+            .as_deref()
+            .and_then(|mime| mime.split('/').nth(1))
+            .unwrap_or("png");
+        let target = records::poster_path_for(video, extension);
+        ctx.client
+            .download_asset_with(&frame, &target, |_| {})
+            .await?;
+        Ok::<_, kling_client::Error>(target)
+    };
+    match fetched.await {
+        Ok(target) => Some(target),
+        Err(error) => {
+            out.warn(&format!("no poster for {}: {error}", video.display()));
+            None
+        }
+    }
+}
+
+/// Writes the record of a downloaded output beside it (the file is whole by now). An
+/// asset downloaded by id names its job: the job is asked for, to describe it.
+async fn write_record(
+    ctx: &Ctx,
+    provenance: &Provenance,
+    job: Option<&Job>,
+    asset: &Asset,
+    file: &Path,
+    poster: Option<&Path>,
+) -> anyhow::Result<()> {
+    let parent = match (
+        job,
+        asset
+            .metadata
+            .as_ref()
+            .and_then(|m| m.parent_job_id.as_ref()),
+    ) {
+        (None, Some(job_id)) => ctx.client.job(job_id).await.ok(),
+        _ => None,
+    };
+    let job = job.or(parent.as_ref()).cloned();
+    let (provenance, asset) = (provenance.clone(), asset.clone());
+    let (file, poster) = (file.to_path_buf(), poster.map(Path::to_path_buf));
+    // The file is read whole for its SHA-256: off the runtime's thread.
+    tokio::task::spawn_blocking(move || {
+        let record =
+            Record::of_output(&provenance, job.as_ref(), &asset, &file, poster.as_deref())?;
+        records::write(&records::path_for(&file), &record)
+    })
+    .await
+    .context("the record's writer stopped")?
 }
 
 /// Checks, before anything is uploaded, submitted or downloaded, that outputs can be

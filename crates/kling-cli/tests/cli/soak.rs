@@ -698,11 +698,46 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
 
     // Nothing else in the folder: no partial download, no temporary file.
     let out = scratch.path("out");
-    let known = [".kling-batch.jsonl", ".kling-batch.lock", "report.json"];
+    let known = [
+        ".kling-batch.jsonl",
+        ".kling-batch.lock",
+        "report.json",
+        "index.html",
+    ];
+    // Each video's record is whole and describes the file as it is (it is written
+    // only once the file is); a poster may sit beside it, and a failed line has a
+    // record of its own.
+    for video in &expected_files {
+        let record = video.with_extension("kling.json");
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(&record).unwrap_or_else(|error| {
+                panic!("{tag}: no record beside {}: {error}", video.display())
+            }))
+            .unwrap_or_else(|error| {
+                panic!("{tag}: a torn record beside {}: {error}", video.display())
+            });
+        let bytes = std::fs::read(video).unwrap();
+        assert_eq!(
+            record["file"]["size"],
+            bytes.len(),
+            "{tag}: {}",
+            video.display()
+        );
+        assert_eq!(record["status"], "success", "{tag}: {}", video.display());
+    }
+    let kept = |path: &Path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy())
+            .is_some_and(|name| {
+                !name.starts_with('.')
+                    && (name.ends_with(".kling.json") || name.ends_with(".poster.png"))
+            })
+    };
     let left: Vec<PathBuf> = files_under(&out)
         .into_iter()
         .filter(|path| {
             !expected_files.contains(path)
+                && !kept(path)
                 && !known
                     .iter()
                     .any(|name| path.file_name().is_some_and(|file| file == *name))
@@ -718,6 +753,28 @@ async fn soak_a_faulty_server_and_kills_lose_nothing_and_leak_nothing() {
         on_disk, report,
         "{tag}: report.json says what the last run printed"
     );
+
+    // The ledger survived every SIGKILL whole, and knows every job the runs started.
+    let ledger = rusqlite::Connection::open(scratch.path("data").join("history.sqlite3")).unwrap();
+    let integrity: String = ledger
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok", "{tag}: the ledger after the kills");
+    let mut statement = ledger
+        .prepare("SELECT job_id FROM entries WHERE job_id IS NOT NULL")
+        .unwrap();
+    let in_ledger: HashSet<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for job in sandbox.jobs() {
+        assert!(
+            in_ledger.contains(&job.id),
+            "{tag}: job {} was started but the ledger does not know it",
+            job.id
+        );
+    }
 
     // No secret anywhere: not in what any run printed, not in any file it wrote.
     let basic = base64::engine::general_purpose::STANDARD

@@ -75,6 +75,9 @@ pub struct Asset {
     /// The last frame of a video.
     #[serde(rename = "lastFrame", skip_serializing_if = "Option::is_none")]
     pub last_frame: Option<FrameRef>,
+    /// A still image that stands for the asset (a video's poster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<FrameRef>,
 }
 
 /// How the asset was made.

@@ -76,7 +76,18 @@ pub(crate) struct BadLine {
 }
 
 /// Every line of the file: the requests, and the lines that are not.
+///
+/// A folder is read as its records (`NAME.kling.json`), one line each: see
+/// [`super::records::folder_as_batch`].
 pub(crate) fn read(path: &Path) -> anyhow::Result<(Vec<Line>, Vec<BadLine>)> {
+    if path.is_dir() {
+        let (text, mut bad) = super::records::folder_as_batch(path)?;
+        let (lines, more) = read_from(std::io::Cursor::new(text))
+            .with_context(|| format!("cannot read the records in {}", path.display()))?;
+        bad.extend(more);
+        bad.sort_by_key(|bad| bad.number);
+        return Ok((lines, bad));
+    }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read the batch file {}", path.display()))?;
     read_from(std::io::BufReader::new(file))

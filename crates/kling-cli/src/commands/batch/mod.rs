@@ -11,8 +11,10 @@
 //! sends the line back to the queue with backoff until its `--timeout`; only failures
 //! no retry fixes end it. `report.json` tells what became of every line, with its cost.
 
+mod gallery;
 mod input;
 mod journal;
+mod records;
 mod window;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -166,6 +168,8 @@ struct Run<'a> {
     halts: Mutex<Vec<Halt>>,
     progress: BatchProgress,
     counts: Mutex<BatchCounts>,
+    /// The output folder's `index.html`.
+    gallery: gallery::Gallery,
     /// `KLING_BATCH_WATCH=each`: each job polled alone, as before the board (kept so
     /// that `cargo xtask bench` measures both side by side).
     watch_alone: bool,
@@ -316,6 +320,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
             ..BatchCounts::default()
         }),
         watch_alone: std::env::var("KLING_BATCH_WATCH").is_ok_and(|watch| watch == "each"),
+        gallery: gallery::Gallery::new(args.out.clone(), args.no_gallery || args.no_record),
     };
     let finished = unless_interrupted(run.schedule(plan.tasks), || {
         format!(
@@ -325,6 +330,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     })
     .await;
     run.progress.finish();
+    run.gallery.write(&ctx.out);
     outcomes.extend(finished?);
     outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
     report(ctx, args, total, &outcomes)
@@ -708,6 +714,7 @@ impl Run<'_> {
                 Some(step) = active.next() => match step {
                     Step::Finished(outcome) => {
                         self.finished(&outcome);
+                        self.gallery.line_ended(&self.ctx.out);
                         outcomes.push(outcome);
                     }
                     Step::Requeue(task, pause) => later.push((Instant::now() + pause, *task)),
@@ -894,6 +901,7 @@ impl Run<'_> {
                 let _saving = Saving::enter(self);
                 let permit = self.downloads.acquire().await.ok();
                 let dir: PathBuf = self.args.out.join("");
+                let provenance = records::provenance_of_line(&task.line, task.known.quoted_cu);
                 let files = Box::pin(download_outputs(
                     self.ctx,
                     &self.ctx.out.silent(),
@@ -901,6 +909,7 @@ impl Run<'_> {
                     &task.name,
                     Some(&dir),
                     None,
+                    (!self.args.no_record).then_some(&provenance),
                 ))
                 .await?;
                 drop(permit);
@@ -1128,6 +1137,7 @@ impl Run<'_> {
                 if let Err(error) = self.journal.record(&task.line.key, record).await {
                     self.ctx.out.warn(&format!("{error:#}"));
                 }
+                records::line_failed(self, &mut task, client_error).await;
                 Outcome::of(&task, "failed", Exit::JobFailed)
             }
             Exit::Timeout => Outcome::of(&task, "unfinished", Exit::Timeout),
