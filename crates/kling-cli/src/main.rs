@@ -13,6 +13,7 @@ mod fuzz;
 mod history;
 mod output;
 mod params;
+mod sandbox;
 #[cfg(test)]
 mod scratch;
 mod settings;
