@@ -47,7 +47,10 @@ pub(crate) async fn start() -> anyhow::Result<Started> {
 
 /// `--sandbox` in a `kling` built without it: a usage error naming the install command.
 #[cfg(not(feature = "sandbox"))]
-#[expect(clippy::unused_async, reason = "the same signature as with the sandbox")]
+#[expect(
+    clippy::unused_async,
+    reason = "the same signature as with the sandbox"
+)]
 pub(crate) async fn start() -> anyhow::Result<Started> {
     Err(crate::exit::usage(
         "this kling was built without the sandbox (the `sandbox` feature); \
