@@ -65,6 +65,16 @@ pub(crate) struct Global {
         help_heading = "Global options"
     )]
     pub(crate) api_secret: Option<String>,
+    /// Also trust the certificate authorities of this PEM file (a TLS-inspecting proxy's, the
+    /// sandbox's --tls certificate) [env SSL_CERT_FILE; config ca_cert].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options",
+        value_hint = clap::ValueHint::FilePath
+    )]
+    pub(crate) ca_cert: Option<String>,
     /// The config file [default: the platform's config folder; env KLING_CONFIG].
     #[arg(
         long,

@@ -109,6 +109,7 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
             api_key: global.api_key.clone(),
             api_secret: global.api_secret.clone(),
             base_url: global.base_url.clone(),
+            ca_cert: global.ca_cert.clone(),
             config: global.config.clone(),
         })
     };

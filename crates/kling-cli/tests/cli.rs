@@ -19,6 +19,8 @@ use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
 #[path = "cli/soak.rs"]
 mod soak;
+#[path = "cli/tls.rs"]
+mod tls;
 
 /// A folder for one test: the working directory and the data folder of `kling`.
 struct Scratch(PathBuf);
@@ -52,6 +54,18 @@ fn kling(scratch: &Scratch, sandbox: Option<&SandboxHandle>, args: &[&str]) -> C
         .env_remove("SCENARIO_SDK_API_SECRET")
         .env_remove("SCENARIO_BASE_URL")
         .env_remove("RUST_LOG")
+        // What the machine running the tests may have set: proxies, trusted roots, colours.
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
         .env("KLING_DATA_DIR", scratch.path("data"))
         .env("KLING_CONFIG", scratch.path("no-config.toml"))
         .env("HOME", &scratch.0);

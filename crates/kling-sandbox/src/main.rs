@@ -1,6 +1,7 @@
 //! `kling-sandbox`: the local stand-in of the Scenario API, as a server.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -49,6 +50,14 @@ struct Args {
     /// POST /_sandbox/faults.
     #[arg(long, value_parser = fault_file)]
     faults: Option<FaultFile>,
+    /// Serve HTTPS, with a self-signed certificate made at start and written to --cert-file
+    /// (trust it with `kling --ca-cert FILE` or SSL_CERT_FILE=FILE).
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls writes its certificate (PEM) [default: kling-sandbox-PORT.pem in the
+    /// temporary folder]; removed at shutdown.
+    #[arg(long, value_name = "FILE", requires = "tls", value_hint = clap::ValueHint::FilePath)]
+    cert_file: Option<PathBuf>,
 }
 
 /// Ten years: a longer `--url-ttl-seconds` is surely a mistake.
@@ -146,6 +155,9 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(FaultFile(rules)) = args.faults {
         config.faults = rules;
     }
+    if args.tls {
+        config = config.with_tls();
+    }
     let sandbox = Sandbox::bind(SocketAddr::new(args.host, args.port), config)
         .await
         .map_err(|error| {
@@ -155,7 +167,28 @@ async fn run(args: Args) -> Result<(), String> {
             )
         })?;
     let from_env = credentials != Credentials::sandbox();
+    let certificate = match sandbox.certificate_pem() {
+        Some(pem) => {
+            let path = args.cert_file.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("kling-sandbox-{}.pem", sandbox.address().port()))
+            });
+            std::fs::write(&path, pem).map_err(|error| {
+                format!(
+                    "cannot write the certificate to {}: {error} (try another --cert-file)",
+                    path.display()
+                )
+            })?;
+            Some(path)
+        }
+        None => None,
+    };
     tracing::info!("listening on {}", sandbox.base_url());
+    if let Some(path) = &certificate {
+        tracing::info!(
+            "certificate: {} (self-signed; trust it with kling --ca-cert {0} or SSL_CERT_FILE={0})",
+            path.display()
+        );
+    }
     if from_env {
         tracing::info!(
             "credentials: the key and secret of SCENARIO_SDK_API_KEY / SCENARIO_SDK_API_SECRET"
@@ -173,6 +206,9 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|error| format!("cannot wait for Ctrl-C: {error}"))?;
     tracing::info!("shutting down");
     sandbox.shutdown().await;
+    if let Some(path) = certificate {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
 }
 
