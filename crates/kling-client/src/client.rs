@@ -671,17 +671,16 @@ pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What [`segment`] encodes: every byte but RFC 3986's unreserved ones, the dot too (a
+/// segment `..` must not climb the path).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (an id), so that no id can change the path.
 pub(crate) fn segment(id: &str) -> String {
-    id.bytes()
-        .map(|byte| match byte {
-            // Dots too: a segment `..` must not climb the path.
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -1117,5 +1116,9 @@ mod tests {
     fn ids_cannot_escape_their_path_segment() {
         assert_eq!(segment("job_abc-123"), "job_abc-123");
         assert_eq!(segment("../admin?x=1"), "%2E%2E%2Fadmin%3Fx%3D1");
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment("a b%#"), "a%20b%25%23");
+        assert_eq!(segment("été"), "%C3%A9t%C3%A9");
+        assert_eq!(segment(""), "");
     }
 }
