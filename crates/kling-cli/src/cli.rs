@@ -13,7 +13,7 @@ use crate::exit::EXIT_CODES;
 /// file, see `kling config`). To try everything without keys, add --sandbox: a local
 /// stand-in of the API runs inside this process.
 #[derive(Debug, Parser)]
-#[command(name = "kling", version, propagate_version = true, after_help = EXIT_CODES, term_width = 100)]
+#[command(name = "kling", version, propagate_version = true, after_help = EXIT_CODES, max_term_width = 100)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,

@@ -18,6 +18,7 @@ mod sandbox;
 mod scratch;
 mod settings;
 mod signals;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -163,11 +164,15 @@ fn init_diagnostics(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = terminal::Conventions::from_env()
+        .colour(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only for a terminal: `2>log` gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Each line hides the live bars while it is written.
+        .with_writer(terminal::Diagnostics)
+        // Colours only for a terminal, unless NO_COLOR or CLICOLOR_FORCE says otherwise:
+        // `2>log` gets plain text.
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

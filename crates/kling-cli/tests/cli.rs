@@ -19,6 +19,8 @@ use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
 #[path = "cli/soak.rs"]
 mod soak;
+#[path = "cli/terminal.rs"]
+mod terminal;
 #[path = "cli/tls.rs"]
 mod tls;
 
@@ -66,6 +68,7 @@ fn kling(scratch: &Scratch, sandbox: Option<&SandboxHandle>, args: &[&str]) -> C
         .env_remove("SSL_CERT_FILE")
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
+        .env_remove("COLUMNS")
         .env("KLING_DATA_DIR", scratch.path("data"))
         .env("KLING_CONFIG", scratch.path("no-config.toml"))
         .env("HOME", &scratch.0);
