@@ -7,5 +7,6 @@
 pub mod bench;
 pub mod codegen;
 pub mod import;
+pub mod man;
 pub mod schema_diff;
 pub mod soak;

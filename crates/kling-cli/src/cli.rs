@@ -80,7 +80,8 @@ pub(crate) struct Global {
         long,
         global = true,
         value_name = "FILE",
-        help_heading = "Global options"
+        help_heading = "Global options",
+        value_hint = clap::ValueHint::FilePath
     )]
     pub(crate) config: Option<PathBuf>,
 }
@@ -98,6 +99,7 @@ pub(crate) enum Command {
     /// Upload an image and print its asset id (for --start-image and friends).
     Upload {
         /// The image (JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG).
+        #[arg(value_hint = clap::ValueHint::FilePath)]
         file: PathBuf,
     },
     /// Run many generations from a JSON Lines file, resumable after a crash or Ctrl-C.
@@ -142,6 +144,13 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Writes the man pages (kling.1 and one per subcommand) into DIR: what `cargo xtask
+    /// man` runs.
+    #[command(name = "__man-pages", hide = true)]
+    ManPages {
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        dir: PathBuf,
+    },
 }
 
 impl Command {
@@ -150,7 +159,10 @@ impl Command {
     pub(crate) fn needs_api(&self) -> bool {
         !matches!(
             self,
-            Self::Models { command: None, .. } | Self::Config | Self::Completions { .. }
+            Self::Models { command: None, .. }
+                | Self::Config
+                | Self::Completions { .. }
+                | Self::ManPages { .. }
         )
     }
 }
@@ -260,9 +272,10 @@ pub(crate) enum Assets {
 #[derive(Debug, Args)]
 pub(crate) struct Batch {
     /// The JSON Lines file.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
     pub(crate) file: PathBuf,
     /// Where the videos, the journal and the report go.
-    #[arg(short, long, value_name = "DIR", default_value = "kling-batch")]
+    #[arg(short, long, value_name = "DIR", default_value = "kling-batch", value_hint = clap::ValueHint::DirPath)]
     pub(crate) out: PathBuf,
     /// Jobs in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]

@@ -11,6 +11,7 @@ mod exit;
 #[cfg(test)]
 mod fuzz;
 mod history;
+mod man_pages;
 mod output;
 mod params;
 mod sandbox;
@@ -121,6 +122,7 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
         }
         Command::Config => return commands::misc::config(&out, &settings()?),
         Command::Completions { shell } => return commands::misc::completions(*shell),
+        Command::ManPages { dir } => return man_pages::write(dir),
         _ => {}
     }
     // A generate request is read and validated before anything is set up or sent.
@@ -147,9 +149,10 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
             command: Some(Models::Schema { id }),
             ..
         } => commands::misc::model_schema(&ctx, id).await,
-        Command::Models { command: None, .. } | Command::Config | Command::Completions { .. } => {
-            Ok(())
-        }
+        Command::Models { command: None, .. }
+        | Command::Config
+        | Command::Completions { .. }
+        | Command::ManPages { .. } => Ok(()),
     }
 }
 

@@ -278,7 +278,9 @@ pub(crate) fn args(params: &[Param]) -> Vec<Arg> {
                 Kind::Choice(values) => {
                     arg.value_parser(AnyOf(values.iter().map(choice_text).collect()))
                 }
-                Kind::Text | Kind::Image => arg,
+                // Shells complete file names for images (an asset id is typed).
+                Kind::Image => arg.value_hint(clap::ValueHint::FilePath),
+                Kind::Text => arg,
             };
             if param.repeated {
                 arg.action(ArgAction::Append)

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/install.rs"]
+mod install;
 #[path = "cli/soak.rs"]
 mod soak;
 #[path = "cli/terminal.rs"]
