@@ -60,6 +60,16 @@ struct Args {
     cert_file: Option<PathBuf>,
 }
 
+/// Whether the log shows colours, by the rule of `kling` (and ripgrep, gh):
+/// `CLICOLOR_FORCE` (set, not `0`) forces them; otherwise only on a terminal that is not
+/// `TERM=dumb`, with `NO_COLOR` unset or empty.
+fn colour(is_terminal: bool, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    let set = |name: &str| var(name).filter(|value| !value.is_empty());
+    let forced = set("CLICOLOR_FORCE").is_some_and(|value| value != "0");
+    let dumb = var("TERM").is_some_and(|term| term == "dumb");
+    forced || (is_terminal && set("NO_COLOR").is_none() && !dumb)
+}
+
 /// Ten years: a longer `--url-ttl-seconds` is surely a mistake.
 const MAX_URL_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
@@ -117,8 +127,11 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "kling_sandbox=info".into()),
         )
         .with_writer(std::io::stderr)
-        // Colours only for a terminal: `2>log` gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // `2>log` gets plain text.
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            |name| std::env::var_os(name),
+        ))
         .init();
     let args = Args::parse();
     match run(args).await {
@@ -217,6 +230,25 @@ mod tests {
     use clap::{CommandFactory as _, Parser as _};
 
     use super::Args;
+
+    #[test]
+    fn colours_follow_the_terminal_no_color_and_clicolor_force() {
+        let check = |vars: &[(&str, &str)], terminal: bool| {
+            super::colour(terminal, |name| {
+                vars.iter()
+                    .find(|(var, _)| *var == name)
+                    .map(|(_, value)| value.into())
+            })
+        };
+        assert!(check(&[], true));
+        assert!(!check(&[], false));
+        assert!(!check(&[("NO_COLOR", "1")], true));
+        assert!(check(&[("NO_COLOR", "")], true));
+        assert!(!check(&[("TERM", "dumb")], true));
+        assert!(check(&[("CLICOLOR_FORCE", "1")], false));
+        assert!(check(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false));
+        assert!(!check(&[("CLICOLOR_FORCE", "0")], false));
+    }
 
     #[test]
     fn the_flags_are_consistent() {
