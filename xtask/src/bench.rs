@@ -21,6 +21,7 @@ use nix::sys::time::TimeVal;
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
+use crate::bench_page::{self, PageRow};
 use crate::codegen;
 
 /// One line of the report.
@@ -1746,67 +1747,21 @@ fn merge_report(
     })?;
     let dated = format!("- rows of `cargo xtask bench {}`:", sections.join(" "));
     let date = kling_types::time::format_iso8601(std::time::SystemTime::now());
-    let text = merged_page(
+    let page_rows: Vec<PageRow> = rows
+        .iter()
+        .map(|row| PageRow {
+            name: row.name.clone(),
+            line: table_line(row),
+            note: row.note.clone(),
+        })
+        .collect();
+    let text = bench_page::merge(
         &text,
-        rows,
+        &page_rows,
         &format!("{dated} {date}, took {:.0} s", took.as_secs_f64()),
         &dated,
     )?;
     std::fs::write(&page, text).map_err(|error| format!("{}: {error}", page.display()))
-}
-
-/// BENCHMARKS.md with `rows` merged in (see [`merge_report`]); `dated_line` replaces the
-/// machine line that starts with `dated_prefix`, or is added after the others.
-fn merged_page(text: &str, rows: &[Row], dated_line: &str, dated_prefix: &str) -> Fallible<String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let header = TABLE_HEADER.lines().next().unwrap_or_default();
-    let table_start = lines
-        .iter()
-        .position(|line| line == header)
-        .ok_or("BENCHMARKS.md has no table of rows")?;
-    let end_of_block = |lines: &[String], from: usize, in_block: &dyn Fn(&str) -> bool| {
-        lines[from..]
-            .iter()
-            .position(|line| !in_block(line))
-            .map_or(lines.len(), |offset| from + offset)
-    };
-    for row in rows {
-        let table_end = end_of_block(&lines, table_start, &|line| line.starts_with('|'));
-        let cell = format!("| {} |", row.name);
-        let line = table_line(row);
-        match (table_start + 2..table_end).find(|&at| lines[at].starts_with(&cell)) {
-            Some(at) => lines[at] = line,
-            None => lines.insert(table_end, line),
-        }
-    }
-    let details = lines
-        .iter()
-        .position(|line| line == "## Spread and details")
-        .ok_or("BENCHMARKS.md has no \"## Spread and details\"")?;
-    for row in rows {
-        // The list starts after the heading's blank line and ends at the next blank one.
-        let list_end = end_of_block(&lines, details + 2, &|line| line.starts_with("- "));
-        let prefix = format!("- {}: ", row.name);
-        let at = (details + 2..list_end).find(|&at| lines[at].starts_with(&prefix));
-        match (at, row.note.is_empty()) {
-            (Some(at), false) => lines[at] = format!("{prefix}{}", row.note),
-            (Some(at), true) => {
-                lines.remove(at);
-            }
-            (None, false) => lines.insert(list_end, format!("{prefix}{}", row.note)),
-            (None, true) => {}
-        }
-    }
-    let machine = lines
-        .iter()
-        .position(|line| line == "## Machine")
-        .ok_or("BENCHMARKS.md has no \"## Machine\"")?;
-    let facts_end = end_of_block(&lines, machine + 2, &|line| line.starts_with("- "));
-    match (machine + 2..facts_end).find(|&at| lines[at].starts_with(dated_prefix)) {
-        Some(at) => lines[at] = dated_line.to_owned(),
-        None => lines.insert(facts_end, dated_line.to_owned()),
-    }
-    Ok(lines.join("\n") + "\n")
 }
 
 fn machine_facts() -> String {

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod bench_page;
 pub mod codegen;
 pub mod import;
 pub mod man;
