@@ -1480,43 +1480,52 @@ fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         &["clone", "--quiet", "--no-checkout", ".", &clone_arg],
     )?;
     git(&clone, &["checkout", "--quiet", "--detach", &commit])?;
-    let build =
-        |name: &str, features: &[&str], overrides: &[(&str, &str)]| -> Fallible<(f64, f64)> {
-            let target = bins.dir.join(format!("packaging-{name}"));
-            let _ = std::fs::remove_dir_all(&target);
-            eprintln!("bench: packaging: a clean release build, {name}");
-            let started = Instant::now();
-            let status = Command::new(cargo())
-                .args([
-                    "build",
-                    "--release",
-                    "--locked",
-                    "--quiet",
-                    "-p",
-                    "kling-cli",
-                ])
-                .args(features)
-                .envs(overrides.iter().copied())
-                .env("CARGO_TARGET_DIR", &target)
-                .current_dir(&clone)
-                .status()
-                .map_err(|error| format!("cannot run cargo: {error}"))?;
-            let wall = started.elapsed().as_secs_f64();
-            if !status.success() {
-                return Err(format!("the release build ({name}) failed"));
-            }
-            let binary = target.join("release/kling");
-            let size = std::fs::metadata(&binary)
-                .map_err(|error| format!("{}: {error}", binary.display()))?
-                .len();
-            let _ = std::fs::remove_dir_all(&target);
-            #[expect(clippy::cast_precision_loss, reason = "a size in MiB")]
-            Ok((wall, size as f64 / MIB))
-        };
-    let (before_wall, before_size) = build("cargo's default profile", &[], &CARGO_DEFAULT_RELEASE)?;
-    let (ours_wall, ours_size) = build("the workspace's profile", &[], &[])?;
+    let build = |name: &str,
+                 folder: &str,
+                 features: &[&str],
+                 overrides: &[(&str, &str)]|
+     -> Fallible<(f64, f64)> {
+        let target = bins.dir.join(format!("packaging-{folder}"));
+        let _ = std::fs::remove_dir_all(&target);
+        eprintln!("bench: packaging: a clean release build, {name}");
+        let started = Instant::now();
+        let status = Command::new(cargo())
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--quiet",
+                "-p",
+                "kling-cli",
+            ])
+            .args(features)
+            .envs(overrides.iter().copied())
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(&clone)
+            .status()
+            .map_err(|error| format!("cannot run cargo: {error}"))?;
+        let wall = started.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(format!("the release build ({name}) failed"));
+        }
+        let binary = target.join("release/kling");
+        let size = std::fs::metadata(&binary)
+            .map_err(|error| format!("{}: {error}", binary.display()))?
+            .len();
+        let _ = std::fs::remove_dir_all(&target);
+        #[expect(clippy::cast_precision_loss, reason = "a size in MiB")]
+        Ok((wall, size as f64 / MIB))
+    };
+    let (before_wall, before_size) = build(
+        "cargo's default profile",
+        "before",
+        &[],
+        &CARGO_DEFAULT_RELEASE,
+    )?;
+    let (ours_wall, ours_size) = build("the workspace's profile", "ours", &[], &[])?;
     let (lean_wall, lean_size) = build(
         "the workspace's profile, --no-default-features",
+        "lean",
         &["--no-default-features"],
         &[],
     )?;
