@@ -1666,6 +1666,15 @@ const INVESTIGATIONS: &str = "\
   9.7-12.7 MiB at every size (64 MiB to 4 GiB, `/usr/bin/time`), so flatness is now judged from
   64 MiB to 4 GiB against a bound of 0.1% of the extra bytes, instead of 2 MiB for 64 MiB to
   1 GiB, which the blocking pool's threads alone can cross.
+- **The release `kling` without the sandbox: 10.31 MiB, target 8 MiB** (`cargo xtask bench
+  packaging`, commit 42cb3d1, `[profile.release]` thin LTO + strip; with the sandbox 16.66 MiB,
+  24.69 MiB with cargo's default profile). Measured once more by hand, the same lean build with
+  `opt-level = \"s\"` (`CARGO_PROFILE_RELEASE_OPT_LEVEL=s cargo build --release --locked -p kling-cli
+  --no-default-features` in a fresh `CARGO_TARGET_DIR`): 7.24 MiB, clean build 706 s wall (4.6 min
+  of CPU) on the same shared machine. Not adopted yet: optimising for size slows the code that the
+  generate, download and batch rows measure, and those rows were not re-run with it. The build
+  times here were taken while other builds shared the 2 cores (load 6 to 10): the default
+  profile's 1105 s against 730 s says more about the load than about thin LTO.
 - **A generation's CPU time read 0.000 s** (and the ratio `inf`): `/proc/<pid>/stat` counts
   in 10 ms ticks, and `kling generate` now uses less than one. CPU times come from
   `getrusage(RUSAGE_CHILDREN)` before and after reaping each run instead (microseconds).
