@@ -5,7 +5,9 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod bench_page;
 pub mod codegen;
 pub mod import;
+pub mod man;
 pub mod schema_diff;
 pub mod soak;

@@ -15,6 +15,7 @@ USAGE:
     cargo xtask bench [SECTION...]
     cargo xtask fuzz [--cases N]
     cargo xtask soak [--lines N] [--seed S] [--rounds R]
+    cargo xtask man [--out DIR]
 
 COMMANDS:
     codegen          write crates/kling-types/src/generated/ from schema/
@@ -35,9 +36,10 @@ COMMANDS:
     bench            measure kling against the official Python SDK and curl (release
                      build, sandboxes on 127.0.0.1; installs scenario-sdk into a venv in
                      target/bench); writes target/bench/report.json and BENCHMARKS.md.
-                     Sections (generate, download, cold-start, codegen, batch, polling,
-                     micro: the criterion benches of kling-types) run alone when named,
-                     and then only print their rows
+                     Sections (generate, download, cold-start, codegen, batch,
+                     batch-scale, polling, packaging: clean release builds, sizes and build
+                     times; micro: the criterion benches of kling-types) run alone when
+                     named, and merge their rows into the report
     fuzz             run every fuzz target (the `fuzz_*` proptest tests) with N cases
                      each (default 100000; `cargo test` runs 2000): optimised, but with
                      overflow checks and debug assertions on (the `fuzz` profile), so an
@@ -47,6 +49,9 @@ COMMANDS:
                      R times (5) with SIGKILL and rerun until it ends, from seed S (random,
                      printed first); runs `cargo test --release -p kling-cli --test cli
                      -- soak` with KLING_SOAK_LINES, KLING_SOAK_SEED, KLING_SOAK_ROUNDS
+    man              the man pages of kling (clap_mangen): kling.1 and one page per
+                     subcommand (kling-jobs-wait.1, ...), into DIR (default: man/ in the
+                     target folder; `man -l DIR/kling.1` reads one)
 ";
 
 #[expect(
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
             }
         },
         ["soak", rest @ ..] => return xtask::soak::main(rest),
+        ["man", rest @ ..] => return xtask::man::main(rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

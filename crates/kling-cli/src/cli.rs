@@ -13,7 +13,7 @@ use crate::exit::EXIT_CODES;
 /// file, see `kling config`). To try everything without keys, add --sandbox: a local
 /// stand-in of the API runs inside this process.
 #[derive(Debug, Parser)]
-#[command(name = "kling", version, propagate_version = true, after_help = EXIT_CODES, term_width = 100)]
+#[command(name = "kling", version, propagate_version = true, after_help = EXIT_CODES, max_term_width = 100)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -65,12 +65,23 @@ pub(crate) struct Global {
         help_heading = "Global options"
     )]
     pub(crate) api_secret: Option<String>,
+    /// Also trust the certificate authorities of this PEM file (a TLS-inspecting proxy's, the
+    /// sandbox's --tls certificate) [env SSL_CERT_FILE; config ca_cert].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options",
+        value_hint = clap::ValueHint::FilePath
+    )]
+    pub(crate) ca_cert: Option<String>,
     /// The config file [default: the platform's config folder; env KLING_CONFIG].
     #[arg(
         long,
         global = true,
         value_name = "FILE",
-        help_heading = "Global options"
+        help_heading = "Global options",
+        value_hint = clap::ValueHint::FilePath
     )]
     pub(crate) config: Option<PathBuf>,
 }
@@ -88,6 +99,7 @@ pub(crate) enum Command {
     /// Upload an image and print its asset id (for --start-image and friends).
     Upload {
         /// The image (JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG).
+        #[arg(value_hint = clap::ValueHint::FilePath)]
         file: PathBuf,
     },
     /// Run many generations from a JSON Lines file, resumable after a crash or Ctrl-C.
@@ -160,6 +172,13 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Writes the man pages (kling.1 and one per subcommand) into DIR: what `cargo xtask
+    /// man` runs.
+    #[command(name = "__man-pages", hide = true)]
+    ManPages {
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        dir: PathBuf,
+    },
 }
 
 impl Command {
@@ -173,6 +192,7 @@ impl Command {
                 | Self::Completions { .. }
                 | Self::Gallery { .. }
                 | Self::Spend { .. }
+                | Self::ManPages { .. }
         )
     }
 }
@@ -301,9 +321,10 @@ pub(crate) enum Assets {
 #[derive(Debug, Args)]
 pub(crate) struct Batch {
     /// The JSON Lines file, or a folder of NAME.kling.json records.
+    #[arg(value_hint = clap::ValueHint::AnyPath)]
     pub(crate) file: PathBuf,
     /// Where the videos, the journal and the report go.
-    #[arg(short, long, value_name = "DIR", default_value = "kling-batch")]
+    #[arg(short, long, value_name = "DIR", default_value = "kling-batch", value_hint = clap::ValueHint::DirPath)]
     pub(crate) out: PathBuf,
     /// Jobs in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]

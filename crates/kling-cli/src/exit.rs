@@ -103,6 +103,18 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
         }
         message.push_str(text);
     }
+    let untrusted = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<kling_client::Error>(),
+            Some(kling_client::Error::Certificate { .. })
+        )
+    });
+    if untrusted {
+        message.push_str(
+            " (to trust its certificate authority: --ca-cert FILE, SSL_CERT_FILE=FILE, \
+             or ca_cert in the config file)",
+        );
+    }
     message
 }
 

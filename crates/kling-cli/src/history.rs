@@ -382,10 +382,36 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     connection.busy_timeout(BUSY_TIMEOUT)?;
     // WAL: readers do not block the writer nor the writer them; FULL: every commit is
     // synced, so a committed event survives a power cut.
-    connection.pragma_update(None, "journal_mode", "WAL")?;
+    enable_wal(&connection)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     migrate(&mut connection)?;
     Ok(connection)
+}
+
+/// Puts the database in WAL mode (kept in the file: done once). Switching needs the
+/// database alone, and SQLite answers `SQLITE_BUSY` at once, without its busy handler,
+/// while another process has it open (two `kling` started together on a new ledger): so
+/// the switch is tried again, with growing pauses, for up to the busy timeout.
+fn enable_wal(connection: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let mode: String = connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Applies the migrations the database has not had, each in a write transaction that
@@ -650,6 +676,41 @@ mod tests {
             model: "model_kling-v1-6-pro".to_owned(),
             params: serde_json::json!({"prompt": prompt}),
             output: None,
+        }
+    }
+
+    #[test]
+    fn processes_that_open_a_new_ledger_at_the_same_moment_all_get_it() {
+        for round in 0..5 {
+            let dir = crate::scratch::Scratch::new(&format!("ledger-race-{round}"));
+            let path = dir.0.join("history.sqlite3");
+            // Connections of their own, as separate processes have.
+            let opened: Vec<rusqlite::Result<Connection>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..6).map(|_| scope.spawn(|| open(&path))).collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().unwrap())
+                    .collect()
+            });
+            // And while another process is in the middle of writing.
+            let mut writer = open(&path).unwrap();
+            let transaction = writer
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            let late = std::thread::spawn({
+                let path = path.clone();
+                move || open(&path)
+            });
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            transaction.commit().unwrap();
+            late.join().unwrap().unwrap();
+            for connection in opened {
+                let connection = connection.unwrap();
+                let mode: String = connection
+                    .pragma_query_value(None, "journal_mode", |row| row.get(0))
+                    .unwrap();
+                assert_eq!(mode.to_ascii_lowercase(), "wal");
+            }
         }
     }
 

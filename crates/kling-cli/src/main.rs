@@ -19,13 +19,16 @@ mod fixture_models;
 mod fuzz;
 mod gallery;
 mod history;
+mod man_pages;
 mod output;
 mod params;
 mod records;
+mod sandbox;
 #[cfg(test)]
 mod scratch;
 mod settings;
 mod signals;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -117,6 +120,7 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
             api_key: global.api_key.clone(),
             api_secret: global.api_secret.clone(),
             base_url: global.base_url.clone(),
+            ca_cert: global.ca_cert.clone(),
             config: global.config.clone(),
         })
     };
@@ -136,6 +140,7 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
             let history = history::History::in_dir(&settings()?.data_dir);
             return commands::kept::spend(&out, &history, *since);
         }
+        Command::ManPages { dir } => return man_pages::write(dir),
         _ => {}
     }
     // A generate request is read and validated before anything is set up or sent.
@@ -167,7 +172,8 @@ async fn run(cli: &Cli, matches: &clap::ArgMatches, out: Output) -> anyhow::Resu
         | Command::Config
         | Command::Completions { .. }
         | Command::Gallery { .. }
-        | Command::Spend { .. } => Ok(()),
+        | Command::Spend { .. }
+        | Command::ManPages { .. } => Ok(()),
     }
 }
 
@@ -182,11 +188,15 @@ fn init_diagnostics(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = terminal::Conventions::from_env()
+        .colour(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only for a terminal: `2>log` gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Each line hides the live bars while it is written.
+        .with_writer(terminal::Diagnostics)
+        // Colours only for a terminal, unless NO_COLOR or CLICOLOR_FORCE says otherwise:
+        // `2>log` gets plain text.
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

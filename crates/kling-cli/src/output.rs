@@ -1,29 +1,42 @@
 //! Everything `kling` prints, and nothing else prints: results on stdout (paths, ids,
 //! or JSON with `--json`), everything else on stderr (progress, notes, warnings,
 //! errors), nothing but results with `--quiet`. Progress is animated when stderr is a
-//! terminal and plain lines otherwise.
-#![expect(clippy::print_stderr, reason = "this module is where the CLI prints")]
+//! terminal that can move its cursor (not `TERM=dumb`) and plain lines otherwise; a
+//! line printed while a bar is live hides the bar first (see `terminal`).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use kling_client::{DownloadProgress, JobUpdate};
+
+use crate::terminal::{self, Conventions};
+
+/// One line on stderr, live bars hidden meanwhile. A stderr that cannot be written
+/// to has no one to tell.
+fn eprint_line(line: &str) {
+    let _ = terminal::write_stderr(format!("{line}\n").as_bytes());
+}
 
 /// How to print.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Output {
     pub(crate) json: bool,
     pub(crate) quiet: bool,
+    /// stderr is a terminal (someone may answer a question).
     tty: bool,
+    /// stderr shows live bars: a terminal that can move its cursor.
+    live: bool,
 }
 
 impl Output {
     pub(crate) fn new(json: bool, quiet: bool) -> Self {
+        let tty = std::io::stderr().is_terminal();
         Self {
             json,
             quiet,
-            tty: std::io::stderr().is_terminal(),
+            tty,
+            live: Conventions::from_env().live(tty),
         }
     }
 
@@ -37,7 +50,7 @@ impl Output {
 
     /// Whether stderr is a terminal that shows animated progress.
     pub(crate) fn animated(&self) -> bool {
-        self.tty && !self.quiet
+        self.live && !self.quiet
     }
 
     /// One line of result on stdout (a path, an id).
@@ -58,27 +71,26 @@ impl Output {
     /// A note for the person at the terminal (stderr; not with `--quiet`).
     pub(crate) fn note(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprint_line(line);
         }
     }
 
     /// A warning (stderr; not with `--quiet`).
     pub(crate) fn warn(&self, line: &str) {
         if !self.quiet {
-            eprintln!("warning: {line}");
+            eprint_line(&format!("warning: {line}"));
         }
     }
 
     /// The error `kling` ends with (stderr, always).
     pub(crate) fn error(&self, message: &str) {
-        eprintln!("error: {message}");
+        eprint_line(&format!("error: {message}"));
     }
 
     /// Asks a yes/no question on the terminal; `false` unless the answer is yes. Only
     /// when both stdin and stderr are terminals ([`Self::can_ask`]).
     pub(crate) fn ask(&self, question: &str) -> std::io::Result<bool> {
-        eprint!("{question} [y/N] ");
-        std::io::stderr().flush()?;
+        terminal::write_stderr(format!("{question} [y/N] ").as_bytes())?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         Ok(matches!(
@@ -95,8 +107,7 @@ impl Output {
     /// Progress of a whole batch.
     pub(crate) fn batch_progress(&self, total: usize) -> BatchProgress {
         let bar = self.animated().then(|| {
-            let bar =
-                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let bar = terminal::bar(Some(total as u64));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} [{bar:30}] {pos}/{len} done  {msg}  {elapsed}",
@@ -116,8 +127,8 @@ impl Output {
 
     /// Progress of a job being waited for.
     pub(crate) fn job_progress(&self, job_id: &str) -> JobProgress {
-        let bar = (self.tty && !self.quiet).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+        let bar = self.animated().then(|| {
+            let bar = terminal::bar(Some(100));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {prefix} {msg:<12} [{bar:30}] {pos:>3}%  {elapsed}",
@@ -131,15 +142,15 @@ impl Output {
         });
         JobProgress {
             bar,
-            plain: !self.tty && !self.quiet,
+            plain: !self.live && !self.quiet,
             job_id: job_id.to_owned(),
         }
     }
 
     /// Progress of a download.
     pub(crate) fn download_progress(&self, name: &str) -> DownloadBar {
-        let bar = (self.tty && !self.quiet).then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let bar = self.animated().then(|| {
+            let bar = terminal::bar(None);
             bar.set_style(
                 ProgressStyle::with_template(
                     "  {prefix} [{bar:30}] {bytes}/{total_bytes}  {bytes_per_sec}  {eta}",
@@ -152,7 +163,7 @@ impl Output {
         });
         DownloadBar {
             bar,
-            plain: !self.tty && !self.quiet,
+            plain: !self.live && !self.quiet,
             name: name.to_owned(),
             started: Instant::now(),
         }
@@ -202,9 +213,9 @@ impl BatchProgress {
     /// the rest), or a line of its own otherwise.
     pub(crate) fn line(&self, message: &str, failure: bool) {
         match &self.bar {
-            Some(bar) if failure => bar.suspend(|| eprintln!("{message}")),
+            Some(_) if failure => eprint_line(message),
             Some(_) => {}
-            None if !self.quiet => eprintln!("{message}"),
+            None if !self.quiet => eprint_line(message),
             None => {}
         }
     }
@@ -244,12 +255,12 @@ impl JobProgress {
             bar.set_message(update.status().to_string());
             bar.set_position(percent);
         } else if self.plain {
-            eprintln!(
+            eprint_line(&format!(
                 "{}: {} {percent}% after {:.1} s",
                 self.job_id,
                 update.status(),
                 update.elapsed.as_secs_f64()
-            );
+            ));
         }
     }
 
@@ -284,11 +295,11 @@ impl DownloadBar {
         }
         if self.plain {
             let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-            eprintln!(
+            eprint_line(&format!(
                 "downloaded {} ({bytes} bytes, {:.1} MB/s)",
                 self.name,
                 bytes as f64 / seconds / 1e6
-            );
+            ));
         }
     }
 }

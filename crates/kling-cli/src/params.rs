@@ -206,6 +206,8 @@ fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
         // `--seed -1` is a value to check, not an unknown flag.
         ParamKind::Integer(_) | ParamKind::Number(_) => arg.allow_negative_numbers(true),
         ParamKind::Boolean => arg.num_args(0..=1).default_missing_value("true"),
+        // Shells complete file names for files (an asset id is typed).
+        ParamKind::Asset(_) => arg.value_hint(clap::ValueHint::FilePath),
         _ => arg,
     };
     if param.is_list() {

@@ -2,6 +2,8 @@
 //! (`SCENARIO_SDK_API_KEY`, `SCENARIO_SDK_API_SECRET`, `SCENARIO_BASE_URL`), then the
 //! config file (`config.toml` in the platform's config folder, or `--config` /
 //! `KLING_CONFIG`). `kling config` shows each value and its source, secrets masked.
+//! Extra certificate authorities come the same way: `--ca-cert`, `SSL_CERT_FILE`, the
+//! `ca_cert` key; proxies from `HTTPS_PROXY` / `NO_PROXY` (reqwest reads them).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) api_key: Option<Sourced>,
     pub(crate) api_secret: Option<Sourced>,
     pub(crate) base_url: Sourced,
+    /// A PEM file of certificate authorities to trust besides the system's.
+    pub(crate) ca_cert: Option<Sourced>,
     /// The config file looked at, and whether it exists.
     pub(crate) config_file: Option<(PathBuf, bool)>,
     pub(crate) data_dir: PathBuf,
@@ -84,6 +88,8 @@ struct ConfigFile {
     api_key: Option<String>,
     api_secret: Option<String>,
     base_url: Option<String>,
+    /// A PEM file of certificate authorities to trust besides the system's.
+    ca_cert: Option<String>,
     /// `true`: refuse every paid submit (demos, CI).
     no_spend: Option<bool>,
     /// The most one command may spend, in creative units.
@@ -98,8 +104,12 @@ pub(crate) struct Overrides {
     pub(crate) api_key: Option<String>,
     pub(crate) api_secret: Option<String>,
     pub(crate) base_url: Option<String>,
+    pub(crate) ca_cert: Option<String>,
     pub(crate) config: Option<PathBuf>,
 }
+
+/// The variable OpenSSL, curl and git read for a file of trusted certificates.
+pub(crate) const ENV_CA_CERT: &str = "SSL_CERT_FILE";
 
 /// A setting from the environment, trimmed; unset or empty is `None`. A value that is not
 /// UTF-8 is a usage error naming the variable: ignored, it would leave the next source to
@@ -190,6 +200,7 @@ impl Settings {
             value: kling_client::DEFAULT_BASE_URL.to_owned(),
             source: Source::Default,
         });
+        let ca_cert = pick(overrides.ca_cert, "--ca-cert", ENV_CA_CERT, file.ca_cert)?;
         let data_dir = env_path("KLING_DATA_DIR")
             .or_else(|| project_dirs().map(|dirs| dirs.data_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from(".kling"));
@@ -197,6 +208,7 @@ impl Settings {
             api_key,
             api_secret,
             base_url,
+            ca_cert,
             config_file: config_path.map(|path| {
                 let exists = path.exists();
                 (path, exists)
@@ -230,11 +242,32 @@ impl Settings {
                 self.base_url.source
             )));
         }
-        Ok(
-            Client::new(Credentials::new(key.value.clone(), secret.value.clone()))
-                .with_base_url(base_url),
-        )
+        let client = Client::new(Credentials::new(key.value.clone(), secret.value.clone()))
+            .with_base_url(base_url);
+        match &self.ca_cert {
+            Some(ca_cert) => trust(client, ca_cert),
+            None => Ok(client),
+        }
     }
+}
+
+/// `client`, also trusting the certificate authorities of the PEM file `ca_cert` names.
+fn trust(client: Client, ca_cert: &Sourced) -> anyhow::Result<Client> {
+    let path = Path::new(&ca_cert.value);
+    let pem = std::fs::read(path).map_err(|error| {
+        crate::exit::usage(format!(
+            "cannot read the CA certificate file {} ({}): {error}",
+            path.display(),
+            ca_cert.source
+        ))
+    })?;
+    client.with_root_certificates(&pem).map_err(|error| {
+        crate::exit::usage(format!(
+            "the CA certificate file {} ({}) is not usable: {error}",
+            path.display(),
+            ca_cert.source
+        ))
+    })
 }
 
 /// The spending settings of the environment and the config file (flags come later, per
@@ -279,7 +312,7 @@ fn spending(file: &ConfigFile, file_source: Source) -> anyhow::Result<Spending> 
 
 /// What a config file may hold, for messages.
 const CONFIG_KEYS: &str =
-    "it may hold api_key, api_secret, base_url, no_spend, max_cu and confirm_above_cu";
+    "it may hold api_key, api_secret, base_url, ca_cert, no_spend, max_cu and confirm_above_cu";
 
 /// A config file larger than this is not one: it holds a few short settings.
 const MAX_CONFIG_BYTES: usize = 64 << 10;

@@ -17,10 +17,16 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/install.rs"]
+mod install;
 #[path = "cli/kept.rs"]
 mod kept;
 #[path = "cli/soak.rs"]
 mod soak;
+#[path = "cli/terminal.rs"]
+mod terminal;
+#[path = "cli/tls.rs"]
+mod tls;
 
 /// A folder for one test: the working directory and the data folder of `kling`.
 struct Scratch(PathBuf);
@@ -54,6 +60,19 @@ fn kling(scratch: &Scratch, sandbox: Option<&SandboxHandle>, args: &[&str]) -> C
         .env_remove("SCENARIO_SDK_API_SECRET")
         .env_remove("SCENARIO_BASE_URL")
         .env_remove("RUST_LOG")
+        // What the machine running the tests may have set: proxies, trusted roots, colours.
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("COLUMNS")
         .env("KLING_DATA_DIR", scratch.path("data"))
         .env("KLING_CONFIG", scratch.path("no-config.toml"))
         .env("HOME", &scratch.0);

@@ -44,6 +44,8 @@ pub struct Client {
     /// Built on first use, so that building a client cannot fail.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     custom_http: bool,
+    /// Certificate authorities trusted besides the system's.
+    extra_roots: Vec<reqwest::Certificate>,
     /// Whether downloads reach the disk before they are renamed into place.
     pub(crate) durable_downloads: bool,
     pub(crate) shared: Arc<Shared>,
@@ -82,6 +84,7 @@ impl Client {
             user_agent: format!("kling-client/{} (Rust)", env!("CARGO_PKG_VERSION")),
             http: Arc::new(OnceLock::new()),
             custom_http: false,
+            extra_roots: Vec::new(),
             durable_downloads: true,
             shared: Arc::new(Shared {
                 budget: Mutex::new(f64::from(retry.budget)),
@@ -164,6 +167,28 @@ impl Client {
         self
     }
 
+    /// Also trusts the certificate authorities of `pem` (one or more PEM certificates),
+    /// besides the system's: a corporate TLS-inspecting proxy's CA, or the sandbox's
+    /// self-signed certificate. An error if `pem` holds no certificate.
+    ///
+    /// ```
+    /// let client = kling_client::Client::new(kling_client::Credentials::new("key", "secret"));
+    /// let error = client.with_root_certificates(b"not a certificate").unwrap_err();
+    /// assert!(error.to_string().contains("no PEM certificate"));
+    /// ```
+    pub fn with_root_certificates(mut self, pem: &[u8]) -> Result<Self, Error> {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|error| Error::Config(format!("not a PEM certificate: {error}")))?;
+        if certificates.is_empty() {
+            return Err(Error::Config(
+                "no PEM certificate (-----BEGIN CERTIFICATE-----) found".to_owned(),
+            ));
+        }
+        self.extra_roots.extend(certificates);
+        self.rebuild_http();
+        Ok(self)
+    }
+
     /// Whether a download is flushed to disk (`fsync`) before it is renamed into place
     /// (default `true`): then a power cut never leaves an empty or partial file under
     /// the final name. `false` is faster on slow disks (about 0.3 s per GiB here) and
@@ -191,6 +216,7 @@ impl Client {
                 .connect_timeout(self.timeouts.connect)
                 .read_timeout(self.timeouts.read)
                 .user_agent(self.user_agent.clone())
+                .tls_certs_merge(self.extra_roots.iter().cloned())
                 .build()
                 .map_err(|error| error.without_url().to_string())
         });
@@ -359,6 +385,12 @@ impl Client {
                 what: what.to_owned(),
                 after: self.timeouts.request,
             }
+        } else if let Some(problem) = certificate_problem(&error) {
+            Error::Certificate {
+                target: redact(&self.base_url),
+                problem,
+                source: error,
+            }
         } else if error.is_connect() {
             Error::Connect {
                 target: redact(&self.base_url),
@@ -370,6 +402,44 @@ impl Client {
                 source: error,
             }
         }
+    }
+}
+
+/// What is wrong with the server's certificate, when that is why a request failed: a
+/// `rustls` certificate error somewhere in its causes (inside `io::Error`s, whose
+/// `source()` skips the error they wrap).
+fn certificate_problem(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(rustls::Error::InvalidCertificate(problem)) =
+            current.downcast_ref::<rustls::Error>()
+        {
+            return Some(describe_certificate_problem(problem));
+        }
+        cause = match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
+fn describe_certificate_problem(problem: &rustls::CertificateError) -> String {
+    match problem {
+        rustls::CertificateError::UnknownIssuer => {
+            "it is signed by an authority this machine does not trust (self-signed, or a TLS-inspecting proxy's)".to_owned()
+        }
+        rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
+            "it has expired".to_owned()
+        }
+        rustls::CertificateError::NotValidForName
+        | rustls::CertificateError::NotValidForNameContext { .. } => {
+            "it is not valid for this host name".to_owned()
+        }
+        other => format!("{other:?}"),
     }
 }
 
@@ -601,17 +671,16 @@ pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What [`segment`] encodes: every byte but RFC 3986's unreserved ones, the dot too (a
+/// segment `..` must not climb the path).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (an id), so that no id can change the path.
 pub(crate) fn segment(id: &str) -> String {
-    id.bytes()
-        .map(|byte| match byte {
-            // Dots too: a segment `..` must not climb the path.
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -1047,5 +1116,9 @@ mod tests {
     fn ids_cannot_escape_their_path_segment() {
         assert_eq!(segment("job_abc-123"), "job_abc-123");
         assert_eq!(segment("../admin?x=1"), "%2E%2E%2Fadmin%3Fx%3D1");
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment("a b%#"), "a%20b%25%23");
+        assert_eq!(segment("été"), "%C3%A9t%C3%A9");
+        assert_eq!(segment(""), "");
     }
 }

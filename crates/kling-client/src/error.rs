@@ -99,6 +99,19 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// The server's TLS certificate is not trusted (self-signed, a TLS-inspecting
+    /// proxy's, expired, for another name).
+    #[error("the TLS certificate of {target} is not trusted: {problem}")]
+    Certificate {
+        /// What was being reached (without any query string).
+        target: String,
+        /// What is wrong with the certificate.
+        problem: String,
+        /// The cause (its URL removed).
+        #[source]
+        source: reqwest::Error,
+    },
+
     /// A request took longer than its timeout.
     #[error("{what} timed out after {} s", after.as_secs_f64())]
     Timeout {

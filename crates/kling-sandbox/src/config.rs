@@ -76,6 +76,9 @@ pub struct SandboxConfig {
     /// jobs are not yet terminal is refused with a 429 (none when absent; 0 refuses
     /// every generate).
     pub parallel_jobs: Option<u32>,
+    /// Serve HTTPS with a self-signed certificate made at start
+    /// ([`SandboxHandle::certificate_pem`](crate::SandboxHandle::certificate_pem)).
+    pub tls: bool,
 }
 
 impl Default for SandboxConfig {
@@ -89,6 +92,7 @@ impl Default for SandboxConfig {
             seed: 0,
             faults: Vec::new(),
             parallel_jobs: None,
+            tls: false,
         }
     }
 }
@@ -161,6 +165,18 @@ impl SandboxConfig {
     #[must_use]
     pub fn with_parallel_jobs(mut self, jobs: u32) -> Self {
         self.parallel_jobs = Some(jobs);
+        self
+    }
+
+    /// Serves HTTPS instead of HTTP, with a self-signed certificate for `localhost` and
+    /// the address it listens on, made when the sandbox starts.
+    ///
+    /// ```
+    /// assert!(kling_sandbox::SandboxConfig::default().with_tls().tls);
+    /// ```
+    #[must_use]
+    pub fn with_tls(mut self) -> Self {
+        self.tls = true;
         self
     }
 

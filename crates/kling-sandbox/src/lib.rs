@@ -38,6 +38,7 @@ mod png;
 mod requests;
 mod routes;
 mod state;
+mod tls;
 mod views;
 
 use std::net::SocketAddr;
@@ -80,14 +81,22 @@ impl Sandbox {
     ) -> std::io::Result<SandboxHandle> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
-        let origin = format!("http://{address}");
+        let tls = if config.tls {
+            Some(tls::self_signed(address.ip())?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let origin = format!("{scheme}://{address}");
         let state = Arc::new(State::new(config, origin.clone()));
         let router = routes::router(Arc::clone(&state));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, router, stopped));
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
+        let task = tokio::spawn(serve(listener, acceptor, router, stopped));
         Ok(SandboxHandle {
             base_url: format!("{origin}/v1"),
             address,
+            certificate_pem: tls.map(|tls| tls.pem),
             state,
             stop,
             task: Some(task),
@@ -100,6 +109,7 @@ impl Sandbox {
 pub struct SandboxHandle {
     base_url: String,
     address: SocketAddr,
+    certificate_pem: Option<String>,
     state: Arc<State>,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -110,6 +120,25 @@ impl SandboxHandle {
     /// `SCENARIO_BASE_URL` would hold.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// With [`SandboxConfig::with_tls`], the sandbox's self-signed certificate, PEM-encoded:
+    /// what a client must trust (`kling --ca-cert FILE`, `SSL_CERT_FILE`); `None` over
+    /// plain HTTP.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use kling_sandbox::{Sandbox, SandboxConfig};
+    ///
+    /// let sandbox = Sandbox::start(SandboxConfig::default().with_tls()).await?;
+    /// assert!(sandbox.base_url().starts_with("https://127.0.0.1:"));
+    /// assert!(sandbox.certificate_pem().is_some_and(|pem| pem.starts_with("-----BEGIN CERTIFICATE-----")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The address the sandbox listens on.
@@ -212,7 +241,12 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -225,6 +259,7 @@ async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::
                 };
                 let _ = stream.set_nodelay(true);
                 let router = router.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                         let router = router.clone();
@@ -239,7 +274,19 @@ async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::
                             Ok(response)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        // A client that gives up during the handshake (it does not trust
+                        // the certificate) only ends its own connection.
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -1,6 +1,7 @@
 //! `kling-sandbox`: the local stand-in of the Scenario API, as a server.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -49,6 +50,24 @@ struct Args {
     /// POST /_sandbox/faults.
     #[arg(long, value_parser = fault_file)]
     faults: Option<FaultFile>,
+    /// Serve HTTPS, with a self-signed certificate made at start and written to --cert-file
+    /// (trust it with `kling --ca-cert FILE` or SSL_CERT_FILE=FILE).
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls writes its certificate (PEM) [default: kling-sandbox-PORT.pem in the
+    /// temporary folder]; removed at shutdown.
+    #[arg(long, value_name = "FILE", requires = "tls", value_hint = clap::ValueHint::FilePath)]
+    cert_file: Option<PathBuf>,
+}
+
+/// Whether the log shows colours, by the rule of `kling` (and ripgrep, gh):
+/// `CLICOLOR_FORCE` (set, not `0`) forces them; otherwise only on a terminal that is not
+/// `TERM=dumb`, with `NO_COLOR` unset or empty.
+fn colour(is_terminal: bool, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    let set = |name: &str| var(name).filter(|value| !value.is_empty());
+    let forced = set("CLICOLOR_FORCE").is_some_and(|value| value != "0");
+    let dumb = var("TERM").is_some_and(|term| term == "dumb");
+    forced || (is_terminal && set("NO_COLOR").is_none() && !dumb)
 }
 
 /// Ten years: a longer `--url-ttl-seconds` is surely a mistake.
@@ -108,8 +127,11 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "kling_sandbox=info".into()),
         )
         .with_writer(std::io::stderr)
-        // Colours only for a terminal: `2>log` gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // `2>log` gets plain text.
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            |name| std::env::var_os(name),
+        ))
         .init();
     let args = Args::parse();
     match run(args).await {
@@ -146,6 +168,9 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(FaultFile(rules)) = args.faults {
         config.faults = rules;
     }
+    if args.tls {
+        config = config.with_tls();
+    }
     let sandbox = Sandbox::bind(SocketAddr::new(args.host, args.port), config)
         .await
         .map_err(|error| {
@@ -155,7 +180,28 @@ async fn run(args: Args) -> Result<(), String> {
             )
         })?;
     let from_env = credentials != Credentials::sandbox();
+    let certificate = match sandbox.certificate_pem() {
+        Some(pem) => {
+            let path = args.cert_file.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("kling-sandbox-{}.pem", sandbox.address().port()))
+            });
+            std::fs::write(&path, pem).map_err(|error| {
+                format!(
+                    "cannot write the certificate to {}: {error} (try another --cert-file)",
+                    path.display()
+                )
+            })?;
+            Some(path)
+        }
+        None => None,
+    };
     tracing::info!("listening on {}", sandbox.base_url());
+    if let Some(path) = &certificate {
+        tracing::info!(
+            "certificate: {} (self-signed; trust it with kling --ca-cert {0} or SSL_CERT_FILE={0})",
+            path.display()
+        );
+    }
     if from_env {
         tracing::info!(
             "credentials: the key and secret of SCENARIO_SDK_API_KEY / SCENARIO_SDK_API_SECRET"
@@ -173,6 +219,9 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|error| format!("cannot wait for Ctrl-C: {error}"))?;
     tracing::info!("shutting down");
     sandbox.shutdown().await;
+    if let Some(path) = certificate {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
 }
 
@@ -181,6 +230,25 @@ mod tests {
     use clap::{CommandFactory as _, Parser as _};
 
     use super::Args;
+
+    #[test]
+    fn colours_follow_the_terminal_no_color_and_clicolor_force() {
+        let check = |vars: &[(&str, &str)], terminal: bool| {
+            super::colour(terminal, |name| {
+                vars.iter()
+                    .find(|(var, _)| *var == name)
+                    .map(|(_, value)| value.into())
+            })
+        };
+        assert!(check(&[], true));
+        assert!(!check(&[], false));
+        assert!(!check(&[("NO_COLOR", "1")], true));
+        assert!(check(&[("NO_COLOR", "")], true));
+        assert!(!check(&[("TERM", "dumb")], true));
+        assert!(check(&[("CLICOLOR_FORCE", "1")], false));
+        assert!(check(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false));
+        assert!(!check(&[("CLICOLOR_FORCE", "0")], false));
+    }
 
     #[test]
     fn the_flags_are_consistent() {

@@ -136,6 +136,7 @@ pub(crate) fn config(out: &Output, settings: &Settings) -> anyhow::Result<()> {
     };
     let (key, key_source) = show(&settings.api_key, true);
     let (secret, secret_source) = show(&settings.api_secret, true);
+    let (ca_cert, ca_cert_source) = show(&settings.ca_cert, false);
     let (file, exists) = settings.config_file.clone().map_or(
         (String::from("(no config folder on this platform)"), false),
         |(path, exists)| (path.display().to_string(), exists),
@@ -146,6 +147,7 @@ pub(crate) fn config(out: &Output, settings: &Settings) -> anyhow::Result<()> {
             "apiKey": {"value": key, "source": key_source},
             "apiSecret": {"value": secret, "source": secret_source},
             "baseUrl": {"value": settings.base_url.value, "source": settings.base_url.source.to_string()},
+            "caCert": {"value": ca_cert, "source": ca_cert_source},
             "configFile": {"path": file, "exists": exists},
             "history": history.path().display().to_string(),
         }))?;
@@ -171,6 +173,14 @@ pub(crate) fn config(out: &Output, settings: &Settings) -> anyhow::Result<()> {
         format!(
             "base URL    {}  [{}]",
             settings.base_url.value, settings.base_url.source
+        ),
+        format!(
+            "ca cert     {ca_cert}{}",
+            if ca_cert_source.is_empty() {
+                "  (the system's authorities only)".to_owned()
+            } else {
+                format!("  [{ca_cert_source}]")
+            }
         ),
         format!(
             "config file {file}{}",

@@ -23,9 +23,6 @@ use crate::history::{EventKind, History};
 use crate::output::Output;
 use crate::records::{self, Provenance, Record};
 
-/// How long `--sandbox` jobs take: long enough to see progress, short enough to wait.
-const SANDBOX_JOB_SECONDS: u64 = 4;
-
 /// What a command runs with.
 pub(crate) struct Ctx {
     pub(crate) out: Output,
@@ -33,7 +30,7 @@ pub(crate) struct Ctx {
     /// The local job history (`None` with `--sandbox`: its jobs vanish with the process).
     pub(crate) history: Option<History>,
     /// The in-process sandbox of `--sandbox`, kept alive while the command runs.
-    pub(crate) sandbox: Option<kling_sandbox::SandboxHandle>,
+    pub(crate) sandbox: Option<crate::sandbox::Handle>,
     /// What commands may spend.
     pub(crate) spending: crate::settings::Spending,
 }
@@ -45,27 +42,19 @@ impl Ctx {
         out: Output,
     ) -> anyhow::Result<Self> {
         if global.sandbox {
-            let config = kling_sandbox::SandboxConfig::default()
-                .with_job_duration(Duration::from_secs(SANDBOX_JOB_SECONDS));
-            let sandbox = kling_sandbox::Sandbox::start(config)
-                .await
-                .context("cannot start the sandbox")?;
-            let credentials = sandbox.credentials();
-            let client = Client::new(kling_client::Credentials::new(
-                credentials.key.clone(),
-                credentials.secret.clone(),
-            ))
-            .with_base_url(sandbox.base_url())
-            .with_durable_downloads(!global.no_fsync);
+            let sandbox = crate::sandbox::start().await?;
+            let client = Client::new(sandbox.credentials)
+                .with_base_url(sandbox.base_url.clone())
+                .with_durable_downloads(!global.no_fsync);
             out.note(&format!(
                 "sandbox: a local stand-in of the API at {} (no keys, nothing leaves this machine)",
-                sandbox.base_url()
+                sandbox.base_url
             ));
             return Ok(Self {
                 out,
                 client,
                 history: None,
-                sandbox: Some(sandbox),
+                sandbox: Some(sandbox.handle),
                 spending: settings.spending.clone(),
             });
         }

@@ -47,6 +47,64 @@ const MAX_DOWNLOADS: usize = 16;
 /// The longest pause before a line that failed is tried again.
 const MAX_REQUEUE_PAUSE: Duration = Duration::from_secs(60);
 
+/// Where a line ended (in `report.json`, `status`), or stands in a dry run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineStatus {
+    /// Its outputs were saved by this run.
+    Done,
+    /// Done by an earlier run, its files still there.
+    AlreadyDone,
+    /// Its job failed or was canceled (now or in an earlier run).
+    Failed,
+    /// Not a request (not JSON, not valid for its model, …).
+    Bad,
+    /// Not submitted: it would have gone past `--max-cu`.
+    NotStartedBudget,
+    /// Not submitted: an earlier submit met a refusal it would meet too.
+    NotStarted,
+    /// A request of the journal the file no longer has, whose job was started.
+    Removed,
+    /// Left for the next run: its time ran out, or nothing more could be saved.
+    Unfinished,
+    /// Ended by an error no retry fixes (validation, credentials, …).
+    Error,
+    /// `--dry-run`: would be submitted.
+    WouldStart,
+    /// `--dry-run`: its job is running (or its lost submit is looked for).
+    Running,
+}
+
+impl LineStatus {
+    /// As `report.json` and the progress lines write it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::AlreadyDone => "already done",
+            Self::Failed => "failed",
+            Self::Bad => "bad",
+            Self::NotStartedBudget => "not started: budget",
+            Self::NotStarted => "not started",
+            Self::Removed => "removed",
+            Self::Unfinished => "unfinished",
+            Self::Error => "error",
+            Self::WouldStart => "would start",
+            Self::Running => "running",
+        }
+    }
+}
+
+impl Serialize for LineStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for LineStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What became of a line (or of a request the file no longer has).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,7 +112,7 @@ struct Outcome {
     /// Its position in the file (absent for a removed request).
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
-    status: &'static str,
+    status: LineStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,7 +130,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn of(task: &Task, status: &'static str, exit: Exit) -> Self {
+    fn of(task: &Task, status: LineStatus, exit: Exit) -> Self {
         Self {
             line: Some(task.line.number),
             status,
@@ -89,7 +147,7 @@ impl Outcome {
     fn bad(number: usize, reason: String) -> Self {
         Self {
             line: Some(number),
-            status: "bad",
+            status: LineStatus::Bad,
             name: None,
             job_id: None,
             files: Vec::new(),
@@ -475,7 +533,7 @@ impl Plan {
             .iter()
             .map(|known| Outcome {
                 line: None,
-                status: "removed",
+                status: LineStatus::Removed,
                 name: Some(known.name.clone()),
                 job_id: known.job_id.clone(),
                 files: known.files.clone().unwrap_or_default(),
@@ -514,11 +572,11 @@ impl Task {
     /// done (its files still there), or failed (unless `--retry-failed`).
     fn ended_before(&self, retry_failed: bool) -> Option<Outcome> {
         if self.done_before() {
-            return Some(Outcome::of(self, "already done", Exit::Success));
+            return Some(Outcome::of(self, LineStatus::AlreadyDone, Exit::Success));
         }
         let reason = self.known.failed.as_ref().filter(|_| !retry_failed)?;
         Some(
-            Outcome::of(self, "failed", Exit::JobFailed).with_error(format!(
+            Outcome::of(self, LineStatus::Failed, Exit::JobFailed).with_error(format!(
                 "{reason} (in an earlier run; --retry-failed starts it again, and pays again)"
             )),
         )
@@ -592,9 +650,12 @@ fn dry_run(
         let (status, quoted) = if let Some(ended) = task.ended_before(args.retry_failed) {
             (ended.status, None)
         } else if matches!(task.stage, Stage::Submit) {
-            ("would start", quotes.get(&request_key(&task.line)).copied())
+            (
+                LineStatus::WouldStart,
+                quotes.get(&request_key(&task.line)).copied(),
+            )
         } else {
-            ("running", None)
+            (LineStatus::Running, None)
         };
         let mut outcome = Outcome::of(task, status, Exit::Success);
         if quoted.is_some() {
@@ -611,7 +672,7 @@ fn dry_run(
     outcomes.sort_by_key(|outcome| (outcome.line.is_none(), outcome.line));
     let starts = outcomes
         .iter()
-        .filter(|outcome| outcome.status == "would start")
+        .filter(|outcome| outcome.status == LineStatus::WouldStart)
         .count();
     let summary = format!(
         "{starts} jobs would start for {estimate_cu} creative units (nothing was started; {} spent on {} so far)",
@@ -734,7 +795,7 @@ impl Run<'_> {
         let halts = lock(&self.halts);
         let halt = halts.iter().find(|halt| halt.stops(&task.line))?;
         Some(
-            Outcome::of(task, "not started", halt.exit).with_error(format!(
+            Outcome::of(task, LineStatus::NotStarted, halt.exit).with_error(format!(
                 "not submitted: an earlier submit of this run was refused ({}); fix that and run the same command again",
                 halt.reason
             )),
@@ -935,7 +996,7 @@ impl Run<'_> {
                     )
                     .await?;
                 task.known.files = Some(files);
-                Ok(Some(Outcome::of(task, "done", Exit::Success)))
+                Ok(Some(Outcome::of(task, LineStatus::Done, Exit::Success)))
             }
         }
     }
@@ -952,7 +1013,7 @@ impl Run<'_> {
                     drop(budget);
                     self.leave_window(task);
                     return Ok(Some(
-                        Outcome::of(task, "not started: budget", Exit::Budget).with_error(format!(
+                        Outcome::of(task, LineStatus::NotStartedBudget, Exit::Budget).with_error(format!(
                             "{cost} CU would take the spending to {} of the {max} CU --max-cu allows ({spent} spent or committed)",
                             spent + cost
                         )),
@@ -1088,7 +1149,7 @@ impl Run<'_> {
             lock(&self.halts).push(halt);
             self.leave_window(&mut task);
             return Step::Finished(
-                Outcome::of(&task, "unfinished", Exit::Failure).with_error(message),
+                Outcome::of(&task, LineStatus::Unfinished, Exit::Failure).with_error(message),
             );
         }
         let retryable = team_limit.is_some()
@@ -1138,11 +1199,11 @@ impl Run<'_> {
                     self.ctx.out.warn(&format!("{error:#}"));
                 }
                 records::line_failed(self, &mut task, client_error).await;
-                Outcome::of(&task, "failed", Exit::JobFailed)
+                Outcome::of(&task, LineStatus::Failed, Exit::JobFailed)
             }
-            Exit::Timeout => Outcome::of(&task, "unfinished", Exit::Timeout),
-            _ if retryable => Outcome::of(&task, "unfinished", Exit::Timeout),
-            _ => Outcome::of(&task, "error", exit),
+            Exit::Timeout => Outcome::of(&task, LineStatus::Unfinished, Exit::Timeout),
+            _ if retryable => Outcome::of(&task, LineStatus::Unfinished, Exit::Timeout),
+            _ => Outcome::of(&task, LineStatus::Error, exit),
         };
         Step::Finished(outcome.with_error(message))
     }
@@ -1205,26 +1266,26 @@ async fn sleep_until(wake: Option<Instant>) {
 
 /// Writes `report.json`, prints the summary, and ends with the worst line's exit code.
 fn report(ctx: &Ctx, args: &Batch, total: usize, outcomes: &[Outcome]) -> anyhow::Result<()> {
-    let count = |status: &str| {
+    let count = |status: LineStatus| {
         outcomes
             .iter()
             .filter(|outcome| outcome.status == status)
             .count()
     };
-    let (done, skipped) = (count("done"), count("already done"));
+    let (done, skipped) = (count(LineStatus::Done), count(LineStatus::AlreadyDone));
     let failed = outcomes
         .iter()
         .filter(|outcome| outcome.exit == Exit::JobFailed)
         .count();
-    let bad = count("bad");
-    let budget = count("not started: budget");
-    let halted = count("not started");
-    let removed = count("removed");
+    let bad = count(LineStatus::Bad);
+    let budget = count(LineStatus::NotStartedBudget);
+    let halted = count(LineStatus::NotStarted);
+    let removed = count(LineStatus::Removed);
     let unfinished = outcomes
         .iter()
         .filter(|outcome| {
             matches!(outcome.exit, Exit::Timeout | Exit::Failure | Exit::Auth)
-                && outcome.status != "not started"
+                && outcome.status != LineStatus::NotStarted
         })
         .count();
     let quoted = total_cu(outcomes.iter().filter_map(|outcome| outcome.quoted_cu));
