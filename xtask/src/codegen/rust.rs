@@ -6,7 +6,11 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::visit_mut::VisitMut;
 
-use super::schema::{Checked, EnumDef, Kind, Property, SchemaError, Shape, VariantValue};
+use serde_json::Value;
+
+use super::schema::{
+    AssetFacts, Checked, EnumDef, Kind, Property, Rule, SchemaError, Shape, VariantValue,
+};
 
 /// What the generated code calls the crate holding `Validation`, `AssetId`, …
 #[derive(Clone, Copy, Debug)]
@@ -275,7 +279,68 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     for (other, why) in &property.ignored_when_present {
         lines.push(format!("Ignored when `{other}` is set: {why}."));
     }
+    for condition in checked
+        .conditions
+        .iter()
+        .filter(|condition| condition.field == property.json_name)
+    {
+        lines.push(condition_summary(&condition.rule));
+    }
+    if let Some(asset) = property.asset.as_ref().filter(|asset| {
+        asset.kind != "image"
+            || asset.max_size.is_some()
+            || asset.min_duration.is_some()
+            || asset.max_duration.is_some()
+    }) {
+        lines.push(asset_summary(asset));
+    }
+    if !property.model_types.is_empty() {
+        let types: Vec<String> = property
+            .model_types
+            .iter()
+            .map(|kind| format!("`{kind}`"))
+            .collect();
+        lines.push(format!("Takes models of type {}.", types.join(", ")));
+    }
     lines
+}
+
+/// "Required when …", for the docs.
+pub(crate) fn condition_summary(rule: &Rule) -> String {
+    match rule {
+        Rule::Absent(other) => format!("Required when `{other}` is left out."),
+        Rule::Values(conditions) => {
+            let parts: Vec<String> = conditions
+                .iter()
+                .map(|(other, values)| {
+                    let values: Vec<String> =
+                        values.iter().map(|value| format!("`{value}`")).collect();
+                    match values.as_slice() {
+                        [one] => format!("`{other}` is {one}"),
+                        _ => format!("`{other}` is one of {}", values.join(", ")),
+                    }
+                })
+                .collect();
+            format!("Required when {}.", parts.join(" and "))
+        }
+    }
+}
+
+/// The kind and limits of an asset, for the docs: "An asset of kind `video`, of at most
+/// 10485760 bytes, 2 to 10 s long."
+fn asset_summary(asset: &AssetFacts) -> String {
+    let mut text = format!("An asset of kind `{}`", asset.kind);
+    if let Some(size) = asset.max_size {
+        text.push_str(&format!(", of at most {}", plural(size, "byte")));
+    }
+    match (asset.min_duration, asset.max_duration) {
+        (Some(min), Some(max)) => text.push_str(&format!(", {min} to {max} s long")),
+        (Some(min), None) => text.push_str(&format!(", at least {min} s long")),
+        (None, Some(max)) => text.push_str(&format!(", at most {max} s long")),
+        (None, None) => {}
+    }
+    text.push('.');
+    text
 }
 
 /// A default as a Rust value in docs: [`AspectRatio::Landscape16x9`], `0.5`, `""`.
@@ -315,6 +380,9 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
         },
         Shape::Integer(bounds) | Shape::Number(bounds) => {
             let mut parts = Vec::new();
+            if let Some(step) = bounds.multiple_of {
+                parts.push(format!("a multiple of {step}"));
+            }
             if let Some(min) = bounds.minimum {
                 parts.push(format!("at least {min}"));
             }
@@ -831,6 +899,44 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
             });
         }
     }
+    for condition in &checked.conditions {
+        let field = &condition.field;
+        let Some(absent) = presence(field, false) else {
+            continue;
+        };
+        match &condition.rule {
+            Rule::Absent(other) => {
+                let Some(other_absent) = presence(other, false) else {
+                    continue;
+                };
+                checks.push(quote! {
+                    if #absent && #other_absent {
+                        checks::required_unless(&mut validation, #field, #other);
+                    }
+                });
+            }
+            Rule::Values(conditions) => {
+                let tests = conditions.iter().filter_map(|(other, values)| {
+                    let ident = field_of(other)?;
+                    let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                    Some(if property_of(other)?.required {
+                        quote!(checks::is_one_of(&self.#ident, &[#( #texts ),*]))
+                    } else {
+                        quote!(self.#ident.as_ref().is_some_and(|value| checks::is_one_of(value, &[#( #texts ),*])))
+                    })
+                });
+                let Some((first, values)) = conditions.first() else {
+                    continue;
+                };
+                let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                checks.push(quote! {
+                    if #absent #( && #tests )* {
+                        checks::required_when(&mut validation, #field, #first, &[#( #texts ),*]);
+                    }
+                });
+            }
+        }
+    }
     for property in &checked.properties {
         for (other, why) in &property.ignored_when_present {
             let json_name = &property.json_name;
@@ -890,14 +996,21 @@ fn shape_checks(
                 bound(bounds.exclusive_minimum),
                 bound(bounds.exclusive_maximum),
             );
-            quote! {
-                checks::number(&mut validation, #field, #as_f64, &Bounds {
-                    minimum: #minimum,
-                    maximum: #maximum,
-                    exclusive_minimum: #exclusive_minimum,
-                    exclusive_maximum: #exclusive_maximum,
-                });
-            }
+            let range = bounds.has_range().then(|| {
+                quote! {
+                    checks::number(&mut validation, #field, #as_f64, &Bounds {
+                        minimum: #minimum,
+                        maximum: #maximum,
+                        exclusive_minimum: #exclusive_minimum,
+                        exclusive_maximum: #exclusive_maximum,
+                    });
+                }
+            });
+            let step = bounds.multiple_of.map(|step| {
+                let step = Literal::f64_unsuffixed(step);
+                quote!(checks::multiple_of(&mut validation, #field, #as_f64, #step);)
+            });
+            quote!(#range #step)
         }
         Shape::Array {
             items,
