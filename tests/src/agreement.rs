@@ -14,7 +14,9 @@ use serde_json::{Map, Value, json};
 use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
-use crate::fixtures::generated::{fixture_motion, fixture_plain};
+use crate::fixtures::generated::{
+    corpus_lora_image, corpus_video_edit, fixture_motion, fixture_plain,
+};
 
 /// Decodes into the generated type and validates: what our side accepts.
 fn ours<R: ModelRequest + serde::de::DeserializeOwned>(instance: &Value) -> bool {
@@ -217,6 +219,38 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             if kind == "number" {
                 values.fitting.push(json!(low + (high - low) / 3.0));
             }
+            if let Some(step) = property["multipleOf"].as_f64() {
+                // Values on the step's grid fit; binary sums that miss it (0.1 + 0.2 is
+                // 0.30000000000000004) and half steps do not.
+                let first = (low / step).ceil();
+                let grid: Vec<f64> = [first, first + 1.0, first + 3.0, (high / step).floor()]
+                    .into_iter()
+                    .map(|k| k * step)
+                    .filter(|value| *value <= high)
+                    .collect();
+                values.fitting.retain(|value| {
+                    value.as_f64().is_some_and(|value| {
+                        grid.iter().any(|on| on == &value) || (value / step).fract() == 0.0
+                    })
+                });
+                for value in &grid {
+                    // The decimal the grid point prints as, as a person writes it.
+                    let decimal: f64 = format!("{value:.6}").parse().unwrap();
+                    values.fitting.push(json!(decimal));
+                    if kind == "integer" && decimal.fract() == 0.0 {
+                        values.fitting.push(json!(decimal as i64));
+                    }
+                    values
+                        .edge
+                        .extend([json!(value + step / 2.0), json!(decimal + step / 3.0)]);
+                }
+                values.edge.extend([
+                    json!(0.1 + 0.2),
+                    json!(step * 3.0),
+                    json!(step * 7.0 + 0.01),
+                    json!(0),
+                ]);
+            }
             for key in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
                 if let Some(bound) = property[key].as_f64() {
                     values.edge.extend([
@@ -297,5 +331,24 @@ fn fixture_plain_agrees_with_jsonschema() {
     check(
         fixture_plain::SCHEMA,
         ours::<fixture_plain::FixturePlainRequest>,
+    );
+}
+
+/// The corpus models (Scenario-shaped descriptions imported by `cargo xtask import-model`):
+/// asset kinds and limits, model ids, integer and fractional arrays, `multipleOf`,
+/// sentinel enums and the root's `allOf` of `if`/`then` conditions.
+#[test]
+fn corpus_video_edit_agrees_with_jsonschema() {
+    check(
+        corpus_video_edit::SCHEMA,
+        ours::<corpus_video_edit::CorpusVideoEditRequest>,
+    );
+}
+
+#[test]
+fn corpus_lora_image_agrees_with_jsonschema() {
+    check(
+        corpus_lora_image::SCHEMA,
+        ours::<corpus_lora_image::CorpusLoRAImageRequest>,
     );
 }
