@@ -999,3 +999,64 @@ fn the_verdict_comparison_sees_any_loosened_or_tightened_limit() {
         assert!(message.contains("disagree"), "{mutation}: {message}");
     }
 }
+
+/// Every corpus model the sandbox describes (from its parameter table) imports back into
+/// a schema with the same constraints and the same `jsonschema` verdicts as the schema it
+/// was generated from: asset kinds and file limits, model ids and their types, `step`,
+/// sentinel enums, integer lists and every `required` form survive the trip.
+#[test]
+fn the_corpus_round_trips_through_the_sandbox_description() {
+    for model in crate::fixtures::generated::MODELS
+        .iter()
+        .filter(|model| model.id.starts_with("model_corpus-"))
+    {
+        let description = kling_sandbox::describe_model(model);
+        let imported = import(&description).unwrap_or_else(|error| panic!("{}: {error}", model.id));
+        assert_generates(&imported);
+        let original: Value = serde_json::from_str(model.schema).unwrap();
+        assert_eq!(
+            constraints(&imported),
+            constraints(&original),
+            "{}: the same schema but for comments, titles and x- extensions",
+            model.id
+        );
+        // The sandbox labels each input with its name: titles do not come back.
+        let untitled = |schema: &Value| -> Value {
+            let mut properties = schema["properties"].clone();
+            for property in properties.as_object_mut().unwrap().values_mut() {
+                property.as_object_mut().unwrap().remove("title");
+            }
+            properties
+        };
+        assert_eq!(
+            untitled(&imported),
+            untitled(&original),
+            "{}: the x- extensions too (x-ui, x-asset-kind, …), but for titles",
+            model.id
+        );
+        assert_same_verdicts(&original, &imported);
+    }
+}
+
+/// The corpus schemas compiled as generator fixtures are exactly the imports of the
+/// corpus descriptions (so that they are regenerated, never edited by hand).
+#[test]
+fn the_compiled_corpus_is_the_import_of_the_descriptions() {
+    for name in ["corpus-video-edit", "corpus-lora-image"] {
+        let root = codegen::workspace_root();
+        let description: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(format!("tests/fixtures/import/{name}.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let mut imported = serde_json::to_string_pretty(&import(&description).unwrap()).unwrap();
+        imported.push('\n');
+        let compiled =
+            std::fs::read_to_string(root.join(format!("tests/fixtures/schemas/model_{name}.json")))
+                .unwrap();
+        assert_eq!(
+            compiled, imported,
+            "run `cargo xtask import-model tests/fixtures/import/{name}.json -o tests/fixtures/schemas/model_{name}.json --force`"
+        );
+    }
+}
