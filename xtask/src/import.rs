@@ -17,10 +17,6 @@ use serde_json::{Map, Value, json};
 
 use crate::codegen::{self, SchemaError};
 
-/// `multipleOf` in decimal: the very file `kling-types` checks it with.
-#[path = "../../crates/kling-types/src/decimal.rs"]
-mod decimal;
-
 /// Input fields that shape Scenario's web form (or its price display) and say nothing
 /// about which requests the API accepts. `label` and `hint` become documentation; every
 /// other one is kept as it is under the property's `x-ui` (nothing is dropped), which the
@@ -882,7 +878,7 @@ impl Input<'_> {
         let off = [self.number("min")?, self.number("max")?]
             .into_iter()
             .flatten()
-            .any(|bound| !decimal::is_multiple_of(bound, step));
+            .any(|bound| !codegen::is_multiple_of(bound, step));
         Ok(if off { self.get("step") } else { None })
     }
 
@@ -1004,7 +1000,7 @@ impl Input<'_> {
                     ));
                 }
                 if let Some(step) = step
-                    && !decimal::is_multiple_of(number as f64, step)
+                    && !codegen::is_multiple_of(number as f64, step)
                 {
                     return Err(self.error(
                         "allowedValues",
@@ -1029,7 +1025,7 @@ impl Input<'_> {
             let on_grid = [min, max]
                 .into_iter()
                 .flatten()
-                .all(|bound| decimal::is_multiple_of(bound, step));
+                .all(|bound| codegen::is_multiple_of(bound, step));
             // Off the grid, the step counts from `min` (0.5, 1.5, …), which `multipleOf`
             // cannot say: it stays the form's slider step, kept under `x-ui` by `ui()`.
             if on_grid {

@@ -361,6 +361,7 @@ impl<'a> Differ<'a> {
         self.additional_parameters(old, new);
         let added = self.properties("", old, new);
         self.dependencies(old, new, &added);
+        self.conditions(old, new);
         self.leftovers(
             "",
             old,
@@ -377,8 +378,40 @@ impl<'a> Differ<'a> {
                 "properties",
                 "required",
                 "dependencies",
+                "allOf",
             ],
         );
+    }
+
+    /// The root's `allOf` of `if`/`then` (conditional requirements): a condition added
+    /// is major (requests that were valid now fail), one removed minor.
+    fn conditions(&mut self, old: &Map<String, Value>, new: &Map<String, Value>) {
+        let entries = |node: &Map<String, Value>| -> Vec<Value> {
+            node.get("allOf")
+                .and_then(Value::as_array)
+                .map(|entries| entries.iter().map(without_annotations).collect())
+                .unwrap_or_default()
+        };
+        let (old_entries, new_entries) = (entries(old), entries(new));
+        for entry in new_entries
+            .iter()
+            .filter(|entry| !old_entries.contains(entry))
+        {
+            self.push(
+                Bump::Major,
+                "/allOf",
+                format!("condition added: {entry} (requests that were valid now fail)"),
+            );
+        }
+        for entry in old_entries
+            .iter()
+            .filter(|entry| !new_entries.contains(entry))
+        {
+            self.push(Bump::Minor, "/allOf", format!("condition removed: {entry}"));
+        }
+        if old_entries == new_entries && old.get("allOf") != new.get("allOf") {
+            self.push(Bump::Patch, "/allOf", "conditions' annotations changed");
+        }
     }
 
     /// A model's `additionalProperties`: absent means `true`.
@@ -747,6 +780,7 @@ impl<'a> Differ<'a> {
             _ => {}
         }
         self.ignored_when_present(pointer, old, new);
+        self.vocabulary(pointer, old, new);
         if old.get("x-cli-flag") != new.get("x-cli-flag") {
             let flag = |value: Option<&Value>| match value {
                 None => "(none: the kebab-case of the name)".to_owned(),
@@ -794,8 +828,101 @@ impl<'a> Differ<'a> {
                 "title",
                 "$comment",
                 "examples",
+                "multipleOf",
+                "x-asset-kind",
+                "x-max-size",
+                "x-min-duration",
+                "x-max-duration",
+                "x-model-types",
+                "x-ui",
             ],
         );
+    }
+
+    /// The keywords of Scenario's vocabulary (issue 15): `multipleOf` like a bound
+    /// (added or a coarser step: major; removed or a finer step that keeps every old
+    /// value: minor); the asset's kind (major: other files are uploaded and accepted);
+    /// `x-max-size` (the `kling` command refuses larger files before uploading: smaller
+    /// is major, larger or removed minor); durations, model types and `x-ui` (documented,
+    /// checked by the API, never by `validate()`): patch.
+    fn vocabulary(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
+        let number = |node: &Map<String, Value>, key: &str| node.get(key).and_then(Value::as_f64);
+        match (number(old, "multipleOf"), number(new, "multipleOf")) {
+            (old_step, new_step) if old_step == new_step => {}
+            (None, Some(step)) => self.push(
+                Bump::Major,
+                pointer,
+                format!("multipleOf {step} added (requests that were valid now fail)"),
+            ),
+            (Some(step), None) => {
+                self.push(Bump::Minor, pointer, format!("multipleOf {step} removed"));
+            }
+            (Some(old_step), Some(new_step)) => {
+                if crate::codegen::is_multiple_of(old_step, new_step) {
+                    self.push(
+                        Bump::Minor,
+                        pointer,
+                        format!("multipleOf widened: {old_step} → {new_step} (every old value still fits)"),
+                    );
+                } else {
+                    self.push(
+                        Bump::Major,
+                        pointer,
+                        format!("multipleOf changed: {old_step} → {new_step} (requests that were valid now fail)"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if old.get("x-asset-kind") != new.get("x-asset-kind") {
+            let kind = |node: &Map<String, Value>| {
+                node.get("x-asset-kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("image")
+                    .to_owned()
+            };
+            let (old_kind, new_kind) = (kind(old), kind(new));
+            if old_kind == new_kind {
+                self.push(
+                    Bump::Patch,
+                    pointer,
+                    "x-asset-kind written out or left out: image either way",
+                );
+            } else {
+                self.push(
+                    Bump::Major,
+                    pointer,
+                    format!("x-asset-kind changed: {old_kind} → {new_kind} (`ParamKind::Asset` changes; other files are uploaded and accepted)"),
+                );
+            }
+        }
+        let count = |node: &Map<String, Value>| node.get("x-max-size").and_then(Value::as_u64);
+        match (count(old), count(new)) {
+            (old_size, new_size) if old_size == new_size => {}
+            (old_size, Some(new_size)) if old_size.is_none_or(|old_size| new_size < old_size) => self.push(
+                Bump::Major,
+                pointer,
+                format!("x-max-size narrowed to {new_size} bytes (the `kling` command refuses larger files before uploading)"),
+            ),
+            (old_size, new_size) => self.push(
+                Bump::Minor,
+                pointer,
+                format!("x-max-size widened: {} → {}", shown(old_size.map(Value::from).as_ref()), shown(new_size.map(Value::from).as_ref())),
+            ),
+        }
+        for keyword in ["x-min-duration", "x-max-duration", "x-model-types", "x-ui"] {
+            if old.get(keyword) != new.get(keyword) {
+                self.push(
+                    Bump::Patch,
+                    pointer,
+                    format!(
+                        "{keyword} changed: {} → {} (documentation and the parameter table; the API checks it, `validate()` does not)",
+                        shown(old.get(keyword)),
+                        shown(new.get(keyword))
+                    ),
+                );
+            }
+        }
     }
 
     /// `enum` and `x-enum-names`: values added and removed, Rust variants renamed.

@@ -1624,6 +1624,18 @@ pub fn request_type_name(title: &str) -> String {
     format!("{}Request", upper_camel(title.trim_start_matches("model_")))
 }
 
+/// Whether `value` is a whole multiple of `step` in decimal, as `multipleOf` means it:
+/// the very check the generated `validate()` runs (one source file, shared with
+/// kling-types), for the importer and `schema-diff`.
+///
+/// ```
+/// assert!(xtask::codegen::is_multiple_of(0.3, 0.1));
+/// assert!(!xtask::codegen::is_multiple_of(0.35, 0.1));
+/// ```
+pub fn is_multiple_of(value: f64, step: f64) -> bool {
+    decimal::is_multiple_of(value, step)
+}
+
 /// Whether the generator treats `key` as an annotation (see [`DOCUMENTATION`]).
 pub(crate) fn annotation(key: &str) -> bool {
     is_annotation(key)
