@@ -1060,3 +1060,105 @@ fn the_compiled_corpus_is_the_import_of_the_descriptions() {
         );
     }
 }
+
+/// Importing a model whose schema is already curated merges: the curated `$comment`s,
+/// `x-enum-names`, `x-cli-flag` and `x-ignored-when-present` stay, the description's
+/// changes come in and are shown as `schema-diff` words them; `--force` replaces.
+#[test]
+fn an_import_over_a_curated_schema_merges_and_shows_what_changed() {
+    let scratch = Scratch::new("merge");
+    let root = codegen::workspace_root();
+    let input = root.join("tests/fixtures/import/kling-v1-6-pro-live.json");
+    let output = scratch.path("model_kling-v1-6-pro.json");
+    let curated_text =
+        std::fs::read_to_string(root.join("schema/models/model_kling-v1-6-pro.json")).unwrap();
+    std::fs::write(&output, &curated_text).unwrap();
+
+    let Outcome::Merged {
+        path,
+        report,
+        changes,
+    } = import::run(&options(&input, &output, false)).unwrap()
+    else {
+        panic!("a curated schema of the same model is merged into");
+    };
+    assert_eq!(path, output);
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let curated: Value = serde_json::from_str(&curated_text).unwrap();
+    for pointer in [
+        "/$comment",
+        "/properties/prompt/$comment",
+        "/properties/aspectRatio/x-enum-names",
+        "/properties/aspectRatio/x-ignored-when-present",
+        "/properties/duration/x-enum-names",
+        "/properties/referenceImages/x-cli-flag",
+        "/properties/startImage/x-ignored-when-present",
+    ] {
+        assert_eq!(
+            merged.pointer(pointer),
+            curated.pointer(pointer),
+            "{pointer} is kept"
+        );
+        assert!(
+            report.kept.contains(&pointer.to_owned()),
+            "{pointer}: {report:?}"
+        );
+    }
+    assert!(report.dropped.is_empty(), "{report:?}");
+    // What the live description says that the curated schema did not.
+    assert_eq!(merged["properties"]["cfgScale"]["multipleOf"], json!(0.1));
+    assert_eq!(
+        merged["properties"]["duration"]["x-ui"],
+        json!({"costImpact": true})
+    );
+    let shown: Vec<String> = changes
+        .iter()
+        .map(|change| format!("{} {} {}", change.bump, change.pointer, change.what))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|line| line.starts_with("major /properties/cfgScale multipleOf 0.1 added")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|line| line.starts_with("patch /properties/duration x-ui changed")),
+        "{shown:#?}"
+    );
+    assert_generates(&merged);
+
+    // Merging again changes nothing.
+    assert_eq!(
+        import::run(&options(&input, &output, false)).unwrap(),
+        Outcome::Unchanged {
+            path: output.clone()
+        }
+    );
+
+    // Curated names of an enum whose values the description changed are let go, and said.
+    let mut stale = curated.clone();
+    stale["properties"]["duration"]["enum"] = json!([5, 10, 15]);
+    stale["properties"]["duration"]["x-enum-names"] = json!(["Seconds5", "Seconds10", "Seconds15"]);
+    let (_, report) = import::merge::merge(&stale, &merged);
+    assert!(
+        report
+            .dropped
+            .iter()
+            .any(|line| line.starts_with("/properties/duration/x-enum-names")),
+        "{report:?}"
+    );
+
+    // `--force` replaces the file with the bare import.
+    assert!(matches!(
+        import::run(&options(&input, &output, true)).unwrap(),
+        Outcome::Wrote { .. }
+    ));
+    let replaced: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert!(
+        replaced["properties"]["duration"]
+            .get("x-enum-names")
+            .is_none()
+    );
+}

@@ -16,6 +16,9 @@ use std::process::ExitCode;
 use serde_json::{Map, Value, json};
 
 use crate::codegen::{self, SchemaError};
+use crate::schema_diff::{self, Change};
+
+pub mod merge;
 
 /// Input fields that shape Scenario's web form (or its price display) and say nothing
 /// about which requests the API accepts. `label` and `hint` become documentation; every
@@ -1298,6 +1301,16 @@ pub enum Outcome {
         /// How many parameters the schema has.
         parameters: usize,
     },
+    /// `path` held a curated schema of the model: the import was merged into it (its
+    /// curated keys kept) and written.
+    Merged {
+        /// The file.
+        path: PathBuf,
+        /// What the merge kept of the curated schema, and what it let go.
+        report: merge::Merged,
+        /// What the description changed, as `schema-diff` words it (old file → merged).
+        changes: Vec<Change>,
+    },
     /// `path` already holds exactly this schema.
     Unchanged {
         /// The file.
@@ -1395,9 +1408,28 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
     if path == Path::new("-") {
         return Ok(Outcome::Printed(out));
     }
+    let mut merged = None;
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing == out => return Ok(Outcome::Unchanged { path }),
-        Ok(_) if !options.force => return Err(CommandError::Exists(path)),
+        Ok(existing) if !options.force => {
+            // A curated schema of this very model is merged into; anything else is left
+            // alone unless `--force` says to replace it.
+            let curated = serde_json::from_str::<Value>(&existing)
+                .ok()
+                .filter(|curated| curated["x-model-id"] == schema["x-model-id"])
+                .ok_or_else(|| CommandError::Exists(path.clone()))?;
+            let (schema, report) = merge::merge(&curated, &schema);
+            out = serde_json::to_string_pretty(&schema)
+                .map_err(|error| CommandError::NotJson(options.file.clone(), error))?;
+            out.push('\n');
+            if out == existing {
+                return Ok(Outcome::Unchanged { path });
+            }
+            codegen::generate_model(&shown, &out, "kling_types")
+                .map_err(CommandError::Generator)?;
+            let changes = schema_diff::diff_model(&shown, &curated, &schema);
+            merged = Some((report, changes));
+        }
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(CommandError::Io(path, error)),
@@ -1409,10 +1441,17 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     std::fs::write(&path, out).map_err(io(&path))?;
-    Ok(Outcome::Wrote {
-        path,
-        model_id,
-        parameters,
+    Ok(match merged {
+        Some((report, changes)) => Outcome::Merged {
+            path,
+            report,
+            changes,
+        },
+        None => Outcome::Wrote {
+            path,
+            model_id,
+            parameters,
+        },
     })
 }
 
@@ -1447,6 +1486,30 @@ pub fn main(args: &[&str]) -> ExitCode {
         }
         Ok(Outcome::Unchanged { path }) => {
             eprintln!("{} is up to date: nothing to do", shown(&path));
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Merged {
+            path,
+            report,
+            changes,
+        }) => {
+            eprintln!(
+                "merged into {} (kept {} curated keys; --force replaces the file instead)",
+                shown(&path),
+                report.kept.len()
+            );
+            for dropped in &report.dropped {
+                eprintln!("  dropped {dropped}");
+            }
+            if changes.is_empty() {
+                eprintln!("the description changed nothing the schema checks");
+            } else {
+                eprintln!("what the description changed:");
+                for change in schema_diff::sorted(&changes) {
+                    eprintln!("  {}: {} {}", change.bump, change.pointer, change.what);
+                }
+                eprintln!("{}", schema_diff::verdict_line(&changes));
+            }
             ExitCode::SUCCESS
         }
         Ok(Outcome::Wrote {
