@@ -15,7 +15,7 @@ use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
 use crate::fixtures::generated::{
-    corpus_lora_image, corpus_video_edit, fixture_motion, fixture_plain,
+    corpus_lora_image, corpus_video_edit, fixture_keywords, fixture_motion, fixture_plain,
 };
 
 /// Decodes into the generated type and validates: what our side accepts.
@@ -163,7 +163,8 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
         ],
         ..Candidates::default()
     };
-    if let Some(members) = property["enum"].as_array() {
+    let single = property.get("const").map(|value| vec![value.clone()]);
+    if let Some(members) = single.as_ref().or(property["enum"].as_array()) {
         values.fitting.extend(members.iter().cloned());
         // 24.0 is the integer 24 to JSON Schema.
         values.edge.extend(
@@ -276,6 +277,11 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             let all_items: Vec<&Value> = items.all().collect();
             let min = property["minItems"].as_u64().unwrap_or(0) as usize;
             let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
+            if let Some(first) = items.fitting.first() {
+                // Twice the same item: refused where `uniqueItems` is set.
+                values.edge.push(json!([first, first]));
+                values.fitting.push(json!([first]));
+            }
             for length in 0..=max + 1 {
                 let fits = length >= min && length <= max;
                 for offset in 0..items.fitting.len().max(1) {
@@ -350,5 +356,15 @@ fn corpus_lora_image_agrees_with_jsonschema() {
     check(
         corpus_lora_image::SCHEMA,
         ours::<corpus_lora_image::CorpusLoRAImageRequest>,
+    );
+}
+
+/// Hand-written draft-07 keywords: `const`, `uniqueItems`, `multipleOf` on integer items,
+/// and `allOf` conditions written by hand.
+#[test]
+fn fixture_keywords_agrees_with_jsonschema() {
+    check(
+        fixture_keywords::SCHEMA,
+        ours::<fixture_keywords::FixtureKeywordsRequest>,
     );
 }

@@ -975,26 +975,19 @@ impl Input<'_> {
             ));
         }
         if let Some(values) = self.allowed_values()? {
-            let mut whole = Vec::new();
+            let mut numbers = Vec::new();
             for value in values {
-                if !value.is_number() {
-                    return Err(self.error(
+                let number = value.as_f64().ok_or_else(|| {
+                    self.error(
                         "allowedValues",
                         format!("the allowed value {value} of a number input is not a number"),
                         HELP_EDIT,
-                    ));
-                }
-                let number = integer(value).ok_or_else(|| {
-                    self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is not a whole number: our dialect has no enums of fractional numbers"),
-                        "remove `allowedValues` from the saved description and import again (the input becomes a number with `min`/`max`), then document the values in its description; or teach the dialect fractional enums first",
                     )
                 })?;
                 // The values decide; bounds they all satisfy add nothing (and our dialect
                 // refuses bounds on an enum). A value outside them is a contradiction.
-                let outside = min.is_some_and(|min| (number as f64) < min)
-                    || max.is_some_and(|max| (number as f64) > max);
+                let outside =
+                    min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
                 if outside {
                     return Err(self.error(
                         "allowedValues",
@@ -1003,7 +996,7 @@ impl Input<'_> {
                     ));
                 }
                 if let Some(step) = step
-                    && !codegen::is_multiple_of(number as f64, step)
+                    && !codegen::is_multiple_of(number, step)
                 {
                     return Err(self.error(
                         "allowedValues",
@@ -1011,10 +1004,20 @@ impl Input<'_> {
                         "find out which is right, fix the description, and import again",
                     ));
                 }
-                whole.push(number);
+                numbers.push(value);
             }
-            // The values decide; a `step` they all keep to adds nothing.
-            return Ok(json!({"type": "integer", "enum": whole}));
+            // Whole values (sentinels such as -1 too) make an integer enum; one fraction
+            // makes an enum of numbers. A `step` they all keep to adds nothing.
+            return Ok(
+                match numbers
+                    .iter()
+                    .map(|value| integer(value))
+                    .collect::<Option<Vec<i64>>>()
+                {
+                    Some(whole) => json!({"type": "integer", "enum": whole}),
+                    None => json!({"type": "number", "enum": numbers}),
+                },
+            );
         }
         // A whole step with whole bounds makes whole numbers; any step other than 1 is a
         // `multipleOf` (counted from 0, as JSON Schema counts it: a bound off the grid

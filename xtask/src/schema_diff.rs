@@ -835,6 +835,8 @@ impl<'a> Differ<'a> {
                 "x-max-duration",
                 "x-model-types",
                 "x-ui",
+                "uniqueItems",
+                "const",
             ],
         );
     }
@@ -908,6 +910,32 @@ impl<'a> Differ<'a> {
                 Bump::Minor,
                 pointer,
                 format!("x-max-size widened: {} → {}", shown(old_size.map(Value::from).as_ref()), shown(new_size.map(Value::from).as_ref())),
+            ),
+        }
+        let unique =
+            |node: &Map<String, Value>| node.get("uniqueItems") == Some(&Value::Bool(true));
+        match (unique(old), unique(new)) {
+            (false, true) => self.push(
+                Bump::Major,
+                pointer,
+                "uniqueItems added (requests that were valid now fail)",
+            ),
+            (true, false) => self.push(Bump::Minor, pointer, "uniqueItems removed"),
+            _ => {}
+        }
+        match (old.get("const"), new.get("const")) {
+            (old_value, new_value) if old_value == new_value => {}
+            (Some(value), None) => {
+                self.push(Bump::Minor, pointer, format!("const {value} removed"));
+            }
+            (old_value, new_value) => self.push(
+                Bump::Major,
+                pointer,
+                format!(
+                    "const changed: {} → {} (its enum's one variant changes)",
+                    shown(old_value),
+                    shown(new_value)
+                ),
             ),
         }
         for keyword in ["x-min-duration", "x-max-duration", "x-model-types", "x-ui"] {

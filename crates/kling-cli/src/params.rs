@@ -194,6 +194,9 @@ fn choice_json(value: ChoiceValue) -> Value {
     match value {
         ChoiceValue::Text(text) => text.into(),
         ChoiceValue::Integer(number) => number.into(),
+        ChoiceValue::Number(number) => number.into(),
+        // A kind of value this version does not know: its text.
+        other => other.to_string().into(),
     }
 }
 

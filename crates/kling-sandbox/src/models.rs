@@ -60,6 +60,17 @@ fn input(params: &[Param], param: &Param) -> Value {
         {
             ("number", json!({"step": 1}))
         }
+        ParamKind::Choice(choices)
+            if matches!(
+                choices.first(),
+                Some(Choice {
+                    value: ChoiceValue::Number(_),
+                    ..
+                })
+            ) =>
+        {
+            ("number", json!({}))
+        }
         ParamKind::Number(_) => ("number", step(false)),
         ParamKind::Boolean => ("boolean", json!({})),
         _ => ("string", json!({})),
@@ -232,6 +243,8 @@ fn choice_json(value: ChoiceValue) -> Value {
     match value {
         ChoiceValue::Text(text) => json!(text),
         ChoiceValue::Integer(number) => json!(number),
+        ChoiceValue::Number(value) => number(value),
+        other => json!(other.to_string()),
     }
 }
 

@@ -187,3 +187,22 @@ fn same_json(left: &serde_json::Value, right: &serde_json::Value) -> bool {
         _ => left == right,
     }
 }
+
+/// Checks that no item of a list appears twice (`uniqueItems`).
+///
+/// ```
+/// let mut validation = kling_types::Validation::new();
+/// kling_types::__private::checks::unique_items(&mut validation, "tags", &["a", "b", "a"]);
+/// assert_eq!(validation.problems()[0].message, "has item 2 twice (also at 0): each item may appear once");
+/// ```
+pub fn unique_items<T: PartialEq>(validation: &mut Validation, field: &str, items: &[T]) {
+    for (index, item) in items.iter().enumerate() {
+        if let Some(first) = items[..index].iter().position(|earlier| earlier == item) {
+            validation.problem(
+                field,
+                format!("has item {index} twice (also at {first}): each item may appear once"),
+            );
+            return;
+        }
+    }
+}

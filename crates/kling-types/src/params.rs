@@ -316,13 +316,16 @@ impl Choice {
     }
 }
 
-/// The value of a [`Choice`]: text or an integer, as in the schema's `enum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The value of a [`Choice`]: text, an integer or a number, as in the schema's `enum`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ChoiceValue {
     /// A string value (`"16:9"`).
     Text(&'static str),
-    /// An integer value (`5`).
+    /// An integer value (`5`, or the sentinel `-1`).
     Integer(i64),
+    /// A number of an enum with fractions (`0.5`).
+    Number(f64),
 }
 
 impl fmt::Display for ChoiceValue {
@@ -330,6 +333,7 @@ impl fmt::Display for ChoiceValue {
         match self {
             Self::Text(text) => f.write_str(text),
             Self::Integer(number) => write!(f, "{number}"),
+            Self::Number(number) => write!(f, "{number}"),
         }
     }
 }

@@ -294,6 +294,9 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     }) {
         lines.push(asset_summary(asset));
     }
+    if property.unique_items {
+        lines.push("No item may appear twice.".to_owned());
+    }
     if !property.model_types.is_empty() {
         let types: Vec<String> = property
             .model_types
@@ -500,6 +503,7 @@ fn enum_items(definition: &EnumDef) -> TokenStream {
     }
     match definition.variants.first().map(|variant| &variant.value) {
         Some(VariantValue::Integer(_)) => integer_enum(definition, parts),
+        Some(VariantValue::Number(_)) => number_enum(definition, parts),
         _ => string_enum(parts),
     }
 }
@@ -623,7 +627,7 @@ fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
         .iter()
         .map(|variant| match variant.value {
             VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
-            VariantValue::String(_) => Literal::i64_unsuffixed(0),
+            VariantValue::String(_) | VariantValue::Number(_) => Literal::i64_unsuffixed(0),
         })
         .collect();
     quote! {
@@ -666,6 +670,72 @@ fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             let value = de::integer(deserializer)?;
             Self::try_from(value).map_err(serde::de::Error::custom)
+        }
+    }
+    }
+}
+
+/// A model enum of numbers with fractions (`guidance`: 0.5, 1, 1.5): sent as a JSON
+/// number, read from any number equal to a member (`1` and `1.0` alike).
+fn number_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        field,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+    } = parts;
+    let numbers: Vec<Literal> = definition
+        .variants
+        .iter()
+        .map(|variant| match variant.value {
+            VariantValue::Number(number) => Literal::f64_unsuffixed(number),
+            VariantValue::Integer(number) => Literal::f64_unsuffixed(number as f64),
+            VariantValue::String(_) => Literal::f64_unsuffixed(0.0),
+        })
+        .collect();
+    quote! {
+    #[doc = #doc]
+    #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum #name {
+        #( #variant_attrs #variants, )*
+    }
+    impl #name {
+        #consts
+        /// The value as the API sends it.
+        pub fn value(self) -> f64 {
+            match self {
+                #( Self::#variants => #numbers, )*
+            }
+        }
+        /// The member equal to `value`, if any.
+        pub fn from_value(value: f64) -> Option<Self> {
+            Self::ALL.iter().copied().find(|member| member.value() == value)
+        }
+    }
+    #from_str
+    impl fmt::Display for #name {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                #( Self::#variants => #texts, )*
+            })
+        }
+    }
+    impl serde::Serialize for #name {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_f64(self.value())
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for #name {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = f64::deserialize(deserializer)?;
+            Self::from_value(value).ok_or_else(|| {
+                serde::de::Error::custom(ParseEnumError::new(#field, value.to_string(), Self::VALUES))
+            })
         }
     }
     }
@@ -868,12 +938,15 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
             continue;
         };
         let json_name = &property.json_name;
-        let value_checks = shape_checks(
+        let mut value_checks = shape_checks(
             &property.shape,
             &quote!(value),
             json_name,
             &quote!(#json_name),
         );
+        if property.unique_items {
+            value_checks.extend(quote!(checks::unique_items(&mut validation, #json_name, value);));
+        }
         if value_checks.is_empty() {
             continue;
         }

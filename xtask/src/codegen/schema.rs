@@ -159,6 +159,8 @@ pub(crate) struct Variant {
 pub(crate) enum VariantValue {
     String(String),
     Integer(i64),
+    /// A member of an enum of `"type": "number"` with a fractional member (`0.5`).
+    Number(f64),
 }
 
 impl VariantValue {
@@ -166,6 +168,7 @@ impl VariantValue {
         match self {
             Self::String(text) => text.clone(),
             Self::Integer(number) => number.to_string(),
+            Self::Number(number) => number.to_string(),
         }
     }
 }
@@ -189,6 +192,8 @@ pub(crate) struct Property {
     pub(crate) model_types: Vec<String>,
     /// `x-ui`: what Scenario's web form shows of the parameter, kept as it is.
     pub(crate) ui: Option<Value>,
+    /// `uniqueItems: true` on an array: no item twice.
+    pub(crate) unique_items: bool,
 }
 
 /// What the schema says of the file behind an asset parameter.
@@ -615,6 +620,7 @@ impl Walker<'_> {
             asset,
             model_types,
             ui,
+            unique_items: property_node.get("uniqueItems") == Some(&Value::Bool(true)),
         })
     }
 
@@ -1073,8 +1079,10 @@ impl Walker<'_> {
                 "x-max-size",
                 "x-min-duration",
                 "x-max-duration",
+                "const",
             ]),
         )?;
+        let single = self.const_as_enum(node, pointer)?;
         let asset_keywords = [
             "x-asset-kind",
             "x-max-size",
@@ -1092,7 +1100,7 @@ impl Walker<'_> {
                 "move it beside `\"format\": \"asset-id\"`, or remove it",
             ));
         }
-        if let Some(values) = node.get("enum") {
+        if let Some(values) = single.as_ref().or(node.get("enum")) {
             if node.contains_key("minLength")
                 || node.contains_key("maxLength")
                 || node.contains_key("format")
@@ -1167,6 +1175,26 @@ impl Walker<'_> {
             ));
         }
         Ok((annotate(json!({ "type": "string" })), shape))
+    }
+
+    /// `const`: the one value allowed, read as an enum of it (a model's strings and
+    /// integers only; never beside `enum`).
+    fn const_as_enum(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Option<Value>, SchemaError> {
+        let Some(value) = node.get("const") else {
+            return Ok(None);
+        };
+        if self.kind == Kind::Api || node.contains_key("enum") {
+            return Err(self.error(
+                &format!("{pointer}/const"),
+                "`const` is read as an enum of one value in a model, never beside `enum`",
+                "keep one of `const` and `enum`",
+            ));
+        }
+        Ok(Some(Value::Array(vec![value.clone()])))
     }
 
     /// `x-asset-kind` and the file limits of an asset.
@@ -1245,8 +1273,10 @@ impl Walker<'_> {
                 "multipleOf",
                 "enum",
                 "x-enum-names",
+                "const",
             ]),
         )?;
+        let single = self.const_as_enum(node, pointer)?;
         let bounds = Bounds {
             minimum: self.number(node, "minimum", pointer)?,
             maximum: self.number(node, "maximum", pointer)?,
@@ -1263,7 +1293,7 @@ impl Walker<'_> {
                 "write the step between allowed values, e.g. 0.5",
             ));
         }
-        if let Some(values) = node.get("enum") {
+        if let Some(values) = single.as_ref().or(node.get("enum")) {
             if !bounds.is_empty() {
                 return Err(self.error(
                     pointer,
@@ -1271,14 +1301,31 @@ impl Walker<'_> {
                     "list the allowed values only",
                 ));
             }
-            let values = values
+            let members = values
                 .as_array()
-                .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
+                .filter(|members| members.iter().all(Value::is_number));
+            let fractional = members.is_some_and(|members| {
+                members
+                    .iter()
+                    .any(|member| member.as_i64().is_none() && member.as_u64().is_none())
+            });
+            let values = members
+                .and_then(|members| {
+                    members
+                        .iter()
+                        .map(|member| match (fractional, ty) {
+                            // An enum of fractional numbers (`[0.5, 1, 1.5]`) is one of numbers.
+                            (true, "number") => member.as_f64().map(VariantValue::Number),
+                            (true, _) => None,
+                            (false, _) => member.as_i64().map(VariantValue::Integer),
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
                 .ok_or_else(|| {
                     self.error(
                         &format!("{pointer}/enum"),
-                        "a numeric enum must list integers",
-                        "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
+                        "a numeric enum must list integers, or numbers with `\"type\": \"number\"`",
+                        "write whole numbers for an integer, or make the type \"number\" for fractional values",
                     )
                 })?;
             return self.own_enum(node, pointer, type_name, field, values);
@@ -1326,8 +1373,17 @@ impl Walker<'_> {
         self.only_keywords(
             node,
             pointer,
-            &with(&["type", "items", "minItems", "maxItems"]),
+            &with(&["type", "items", "minItems", "maxItems", "uniqueItems"]),
         )?;
+        if let Some(unique) = node.get("uniqueItems")
+            && (!unique.is_boolean() || self.kind == Kind::Api)
+        {
+            return Err(self.error(
+                &format!("{pointer}/uniqueItems"),
+                "`uniqueItems` must be true or false, on a model's array",
+                "write \"uniqueItems\": true",
+            ));
+        }
         let items_pointer = format!("{pointer}/items");
         let items = node.get("items").ok_or_else(|| {
             self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
@@ -1610,6 +1666,7 @@ fn value_matches(value: &VariantValue, json: &Value) -> bool {
     match value {
         VariantValue::String(text) => json.as_str() == Some(text),
         VariantValue::Integer(number) => json.as_f64() == Some(*number as f64),
+        VariantValue::Number(number) => json.as_f64() == Some(*number),
     }
 }
 

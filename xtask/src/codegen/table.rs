@@ -156,6 +156,10 @@ fn kind(checked: &Checked, property: &Property, shape: &Shape) -> TokenStream {
                         let number = Literal::i64_unsuffixed(*number);
                         quote!(ChoiceValue::Integer(#number))
                     }
+                    VariantValue::Number(number) => {
+                        let number = Literal::f64_unsuffixed(*number);
+                        quote!(ChoiceValue::Number(#number))
+                    }
                 };
                 quote!(Choice { value: #value, rust_name: #rust_name })
             });
