@@ -177,6 +177,24 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
         return values;
     }
     match property["type"].as_str() {
+        Some("string") if property.get("pattern").is_some() => {
+            // Texts that match are the schema's own examples; any other text mostly does not.
+            values.fitting.extend(
+                property["examples"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            values.edge.extend([
+                json!(""),
+                json!("#FF00AA"),
+                json!("#ff00aa "),
+                json!("ab-12"),
+                json!("AB-"),
+                json!("é#ff00aa"),
+            ]);
+        }
         Some("string") => {
             let min = property["minLength"].as_u64().unwrap_or(0) as usize;
             let max = property["maxLength"].as_u64().map(|max| max as usize);

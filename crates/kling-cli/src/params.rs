@@ -282,6 +282,9 @@ fn help(model: &ModelInfo, param: &Param) -> String {
     if !param.model_types.is_empty() {
         sentences.push(format!("A model of type {}", param.model_types.join(", ")));
     }
+    if let Some(pattern) = param.pattern {
+        sentences.push(format!("Matches {pattern}"));
+    }
     if let ParamKind::List { count, .. } = &param.kind {
         let limit = count
             .max

@@ -206,3 +206,25 @@ pub fn unique_items<T: PartialEq>(validation: &mut Validation, field: &str, item
         }
     }
 }
+
+/// Checks that a text matches `pattern` (JSON Schema's `pattern`: found anywhere in the
+/// text, so anchor it with `^…$` to match the whole). The generator has checked that the
+/// pattern compiles; one that does not is reported as a problem rather than ignored.
+///
+/// ```
+/// let mut validation = kling_types::Validation::new();
+/// kling_types::__private::checks::pattern(&mut validation, "color", "#ff00aa", "^#[0-9a-f]{6}$");
+/// assert!(validation.is_valid());
+/// kling_types::__private::checks::pattern(&mut validation, "color", "red", "^#[0-9a-f]{6}$");
+/// assert_eq!(validation.problems()[0].message, "is \"red\" but must match `^#[0-9a-f]{6}$`");
+/// ```
+pub fn pattern(validation: &mut Validation, field: &str, value: &str, pattern: &str) {
+    match regex_lite::Regex::new(pattern) {
+        Ok(regex) if regex.is_match(value) => {}
+        Ok(_) => validation.problem(field, format!("is {value:?} but must match `{pattern}`")),
+        Err(error) => validation.problem(
+            field,
+            format!("cannot be checked against `{pattern}`: {error}"),
+        ),
+    }
+}

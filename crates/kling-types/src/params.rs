@@ -52,6 +52,8 @@ pub struct Param {
     /// What Scenario's web form shows of the parameter (`x-ui`), as its JSON text
     /// (`{"costImpact":true}`); empty when none. Never sent, never checked.
     pub ui: &'static str,
+    /// The regular expression a text must match (`pattern`, searched anywhere in it).
+    pub pattern: Option<&'static str>,
 }
 
 impl Param {
@@ -76,6 +78,7 @@ impl Param {
             },
             model_types: &[],
             ui: "",
+            pattern: None,
         }
     }
 
@@ -139,6 +142,13 @@ impl Param {
     #[must_use]
     pub const fn with_model_types(mut self, types: &'static [&'static str]) -> Self {
         self.model_types = types;
+        self
+    }
+
+    /// The same parameter, its text matching `pattern`.
+    #[must_use]
+    pub const fn with_pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
         self
     }
 

@@ -297,6 +297,9 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     if property.unique_items {
         lines.push("No item may appear twice.".to_owned());
     }
+    if let Some(pattern) = &property.pattern {
+        lines.push(format!("Matches `{pattern}`."));
+    }
     if !property.model_types.is_empty() {
         let types: Vec<String> = property
             .model_types
@@ -946,6 +949,10 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
         );
         if property.unique_items {
             value_checks.extend(quote!(checks::unique_items(&mut validation, #json_name, value);));
+        }
+        if let Some(pattern) = &property.pattern {
+            value_checks
+                .extend(quote!(checks::pattern(&mut validation, #json_name, value, #pattern);));
         }
         if value_checks.is_empty() {
             continue;

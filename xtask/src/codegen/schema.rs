@@ -194,6 +194,8 @@ pub(crate) struct Property {
     pub(crate) ui: Option<Value>,
     /// `uniqueItems: true` on an array: no item twice.
     pub(crate) unique_items: bool,
+    /// `pattern` on a text parameter (regex-lite's syntax, searched, not anchored).
+    pub(crate) pattern: Option<String>,
 }
 
 /// What the schema says of the file behind an asset parameter.
@@ -330,6 +332,7 @@ pub(crate) fn check(
     })?;
     let walker = Walker {
         file,
+        pattern: None,
         asset: None,
         kind,
         runtime,
@@ -345,6 +348,8 @@ pub(crate) fn check(
 
 struct Walker<'a> {
     file: &'a str,
+    /// The `pattern` of the property being read.
+    pattern: Option<String>,
     /// The asset facts of the property being read (its value or items).
     asset: Option<AssetFacts>,
     kind: Kind,
@@ -582,6 +587,7 @@ impl Walker<'_> {
             .cli_flag(property_node, &pointer)?
             .unwrap_or_else(|| kebab(name));
         self.asset = None;
+        self.pattern = None;
         let (_, shape) = self.value(
             property_node,
             &pointer,
@@ -590,6 +596,17 @@ impl Walker<'_> {
             true,
         )?;
         let asset = self.asset.take();
+        let pattern = self.pattern.take();
+        if let Some(pattern) = &pattern
+            && let Some(default) = property_node.get("default").and_then(Value::as_str)
+            && !regex_lite::Regex::new(pattern).is_ok_and(|regex| regex.is_match(default))
+        {
+            return Err(self.error(
+                &format!("{pointer}/default"),
+                format!("the default {default:?} does not match the property's `pattern`"),
+                "make the default a value the schema accepts",
+            ));
+        }
         let model_types = self.model_types(property_node, &pointer, &shape)?;
         let ui = match property_node.get("x-ui") {
             None => None,
@@ -621,6 +638,7 @@ impl Walker<'_> {
             model_types,
             ui,
             unique_items: property_node.get("uniqueItems") == Some(&Value::Bool(true)),
+            pattern,
         })
     }
 
@@ -1080,9 +1098,31 @@ impl Walker<'_> {
                 "x-min-duration",
                 "x-max-duration",
                 "const",
+                "pattern",
             ]),
         )?;
         let single = self.const_as_enum(node, pointer)?;
+        if let Some(pattern) = self.string(node, "pattern", pointer)? {
+            if self.kind == Kind::Api
+                || single.is_some()
+                || node.contains_key("enum")
+                || node.contains_key("format")
+            {
+                return Err(self.error(
+                    &format!("{pointer}/pattern"),
+                    "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
+                    "remove it, or the enum or format beside it",
+                ));
+            }
+            if let Err(error) = regex_lite::Regex::new(pattern) {
+                return Err(self.error(
+                    &format!("{pointer}/pattern"),
+                    format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
+                    "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
+                ));
+            }
+            self.pattern = Some(pattern.to_owned());
+        }
         let asset_keywords = [
             "x-asset-kind",
             "x-max-size",

@@ -106,6 +106,9 @@ fn param(checked: &Checked, property: &Property) -> TokenStream {
         let types = &property.model_types;
         tokens = quote!(#tokens.with_model_types(&[#( #types ),*]));
     }
+    if let Some(pattern) = &property.pattern {
+        tokens = quote!(#tokens.with_pattern(#pattern));
+    }
     if let Some(ui) = &property.ui {
         let text = ui.to_string();
         tokens = quote!(#tokens.with_ui(#text));
