@@ -309,6 +309,18 @@ fn a_new_model_costs_one_file() {
             && described.contains("Changes the price."),
         "{described}"
     );
+    // The sandbox serves the new models' descriptions in Scenario's vocabulary.
+    let served = kling(&["--sandbox", "models", "schema", "model_corpus-video-edit"]);
+    let served = String::from_utf8_lossy(&served.stdout).into_owned();
+    for expected in [
+        "\"kind\": \"video\"",
+        "\"maxSize\": 104857600",
+        "\"ifNotDefined\"",
+        "\"allowedValues\": [\n",
+        "\"costImpact\": true",
+    ] {
+        assert!(served.contains(expected), "missing {expected} in {served}");
+    }
     // A file over x-max-size is refused before anything is uploaded (a sparse file: no
     // 11 MB written), and a rule of `allOf` is checked naming both flags.
     let big = base.join("big.png");

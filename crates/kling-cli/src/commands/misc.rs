@@ -90,6 +90,9 @@ fn rules(model: &kling_types::ModelInfo, param: &kling_types::Param) -> Vec<Stri
     if !param.model_types.is_empty() {
         rules.push(format!("Models of type {}.", param.model_types.join(", ")));
     }
+    if let Some(pattern) = param.pattern {
+        rules.push(format!("Matches {pattern}."));
+    }
     for rule in param.required_when {
         rules.push(format!("{}.", crate::params::required_when(model, rule)));
     }
