@@ -14,7 +14,9 @@ use serde_json::{Map, Value, json};
 use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
-use crate::fixtures::generated::{fixture_motion, fixture_plain};
+use crate::fixtures::generated::{
+    corpus_lora_image, corpus_video_edit, fixture_keywords, fixture_motion, fixture_plain,
+};
 
 /// Decodes into the generated type and validates: what our side accepts.
 fn ours<R: ModelRequest + serde::de::DeserializeOwned>(instance: &Value) -> bool {
@@ -161,7 +163,8 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
         ],
         ..Candidates::default()
     };
-    if let Some(members) = property["enum"].as_array() {
+    let single = property.get("const").map(|value| vec![value.clone()]);
+    if let Some(members) = single.as_ref().or(property["enum"].as_array()) {
         values.fitting.extend(members.iter().cloned());
         // 24.0 is the integer 24 to JSON Schema.
         values.edge.extend(
@@ -174,6 +177,24 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
         return values;
     }
     match property["type"].as_str() {
+        Some("string") if property.get("pattern").is_some() => {
+            // Texts that match are the schema's own examples; any other text mostly does not.
+            values.fitting.extend(
+                property["examples"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            values.edge.extend([
+                json!(""),
+                json!("#FF00AA"),
+                json!("#ff00aa "),
+                json!("ab-12"),
+                json!("AB-"),
+                json!("é#ff00aa"),
+            ]);
+        }
         Some("string") => {
             let min = property["minLength"].as_u64().unwrap_or(0) as usize;
             let max = property["maxLength"].as_u64().map(|max| max as usize);
@@ -217,6 +238,38 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             if kind == "number" {
                 values.fitting.push(json!(low + (high - low) / 3.0));
             }
+            if let Some(step) = property["multipleOf"].as_f64() {
+                // Values on the step's grid fit; binary sums that miss it (0.1 + 0.2 is
+                // 0.30000000000000004) and half steps do not.
+                let first = (low / step).ceil();
+                let grid: Vec<f64> = [first, first + 1.0, first + 3.0, (high / step).floor()]
+                    .into_iter()
+                    .map(|k| k * step)
+                    .filter(|value| *value <= high)
+                    .collect();
+                values.fitting.retain(|value| {
+                    value.as_f64().is_some_and(|value| {
+                        grid.iter().any(|on| on == &value) || (value / step).fract() == 0.0
+                    })
+                });
+                for value in &grid {
+                    // The decimal the grid point prints as, as a person writes it.
+                    let decimal: f64 = format!("{value:.6}").parse().unwrap();
+                    values.fitting.push(json!(decimal));
+                    if kind == "integer" && decimal.fract() == 0.0 {
+                        values.fitting.push(json!(decimal as i64));
+                    }
+                    values
+                        .edge
+                        .extend([json!(value + step / 2.0), json!(decimal + step / 3.0)]);
+                }
+                values.edge.extend([
+                    json!(0.1 + 0.2),
+                    json!(step * 3.0),
+                    json!(step * 7.0 + 0.01),
+                    json!(0),
+                ]);
+            }
             for key in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
                 if let Some(bound) = property[key].as_f64() {
                     values.edge.extend([
@@ -242,6 +295,11 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             let all_items: Vec<&Value> = items.all().collect();
             let min = property["minItems"].as_u64().unwrap_or(0) as usize;
             let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
+            if let Some(first) = items.fitting.first() {
+                // Twice the same item: refused where `uniqueItems` is set.
+                values.edge.push(json!([first, first]));
+                values.fitting.push(json!([first]));
+            }
             for length in 0..=max + 1 {
                 let fits = length >= min && length <= max;
                 for offset in 0..items.fitting.len().max(1) {
@@ -297,5 +355,34 @@ fn fixture_plain_agrees_with_jsonschema() {
     check(
         fixture_plain::SCHEMA,
         ours::<fixture_plain::FixturePlainRequest>,
+    );
+}
+
+/// The corpus models (Scenario-shaped descriptions imported by `cargo xtask import-model`):
+/// asset kinds and limits, model ids, integer and fractional arrays, `multipleOf`,
+/// sentinel enums and the root's `allOf` of `if`/`then` conditions.
+#[test]
+fn corpus_video_edit_agrees_with_jsonschema() {
+    check(
+        corpus_video_edit::SCHEMA,
+        ours::<corpus_video_edit::CorpusVideoEditRequest>,
+    );
+}
+
+#[test]
+fn corpus_lora_image_agrees_with_jsonschema() {
+    check(
+        corpus_lora_image::SCHEMA,
+        ours::<corpus_lora_image::CorpusLoRAImageRequest>,
+    );
+}
+
+/// Hand-written draft-07 keywords: `const`, `uniqueItems`, `multipleOf` on integer items,
+/// and `allOf` conditions written by hand.
+#[test]
+fn fixture_keywords_agrees_with_jsonschema() {
+    check(
+        fixture_keywords::SCHEMA,
+        ours::<fixture_keywords::FixtureKeywordsRequest>,
     );
 }

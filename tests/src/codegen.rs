@@ -184,6 +184,10 @@ fn sync_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The corpus models (`tests/fixtures/import/NAME.json`, imported into
+/// `tests/fixtures/schemas/model_NAME.json`) that a maintainer would add the same way.
+const CORPUS: [&str; 2] = ["corpus-video-edit", "corpus-lora-image"];
+
 /// Adding a schema under `schema/models/` and running `cargo xtask codegen` is all it
 /// takes: typed requests, validation, a registry entry and `kling generate --model` flags,
 /// with no hand-written code. Proven on a copy of the workspace (built offline into its
@@ -218,6 +222,15 @@ fn a_new_model_costs_one_file() {
     let schema = copy.join("schema/models/model_fixture-hyper.json");
     if std::fs::read_to_string(&schema).ok().as_deref() != Some(NEW_MODEL) {
         std::fs::write(&schema, NEW_MODEL).unwrap();
+    }
+    // And the corpus: Scenario-shaped descriptions, each one file once imported.
+    for name in CORPUS {
+        let imported = root.join(format!("tests/fixtures/schemas/model_{name}.json"));
+        let bytes = std::fs::read(&imported).unwrap();
+        let target = copy.join(format!("schema/models/model_{name}.json"));
+        if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::write(&target, bytes).unwrap();
+        }
     }
     let cargo = |args: &[&str]| {
         // `cargo <command> --offline --locked --quiet <the rest>`: flags before any `--`.
@@ -267,7 +280,76 @@ fn a_new_model_costs_one_file() {
             .unwrap()
     };
     let models = kling(&["models"]);
-    assert!(String::from_utf8_lossy(&models.stdout).contains("model_fixture-hyper  Fixture Hyper"));
+    let listed = String::from_utf8_lossy(&models.stdout).into_owned();
+    assert!(
+        listed.contains("model_fixture-hyper  Fixture Hyper"),
+        "{listed}"
+    );
+    for name in CORPUS {
+        assert!(listed.contains(&format!("model_{name}")), "{listed}");
+    }
+    let video = |args: &[&str]| {
+        let mut all = vec!["generate", "--model", "model_corpus-video-edit"];
+        all.extend_from_slice(args);
+        kling(&all)
+    };
+    let help = String::from_utf8_lossy(&video(&["--help"]).stdout).into_owned();
+    assert!(
+        help.contains("--video <FILE|ASSET_ID>")
+            && help.contains("A local video file (uploaded first)")
+            && help.contains("--duration <VALUE>")
+            && help.contains("Required when --mode is lipsync"),
+        "{help}"
+    );
+    let described =
+        String::from_utf8_lossy(&kling(&["models", "model_corpus-lora-image"]).stdout).into_owned();
+    assert!(
+        described.contains("Models of type flux.1-lora, flux.1-kontext-lora.")
+            && described.contains("Required when --inference-type is img2img or inpaint.")
+            && described.contains("Changes the price."),
+        "{described}"
+    );
+    // The sandbox serves the new models' descriptions in Scenario's vocabulary.
+    let served = kling(&["--sandbox", "models", "schema", "model_corpus-video-edit"]);
+    let served = String::from_utf8_lossy(&served.stdout).into_owned();
+    for expected in [
+        "\"kind\": \"video\"",
+        "\"maxSize\": 104857600",
+        "\"ifNotDefined\"",
+        "\"allowedValues\": [\n",
+        "\"costImpact\": true",
+    ] {
+        assert!(served.contains(expected), "missing {expected} in {served}");
+    }
+    // A file over x-max-size is refused before anything is uploaded (a sparse file: no
+    // 11 MB written), and a rule of `allOf` is checked naming both flags.
+    let big = base.join("big.png");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(11_000_000)
+        .unwrap();
+    let clip = base.join("clip.mp4");
+    std::fs::write(&clip, b"\0\0\0\x18ftypisom").unwrap();
+    let refused = kling(&[
+        "--sandbox",
+        "generate",
+        "--model",
+        "model_corpus-video-edit",
+        "--video",
+        clip.to_str().unwrap(),
+        "--style-image",
+        big.to_str().unwrap(),
+        "--mode",
+        "lipsync",
+        "--dry-run",
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is 11000000 bytes but may be at most 10485760")
+            && stderr.contains("--soundtrack is required when --mode is"),
+        "{stderr}"
+    );
     let help = String::from_utf8_lossy(
         &kling(&["generate", "--model", "model_fixture-hyper", "--help"]).stdout,
     )

@@ -82,19 +82,59 @@ fn each_input_rule_maps_to_the_dialect() {
             json!({"type": "integer", "minimum": 1, "maximum": 50}),
         ),
         (
-            "number: any whole step with whole bounds is an integer",
+            "number: any whole step with whole bounds is an integer, the step its multipleOf",
             json!({"name": "p", "type": "number", "min": 0, "max": 100, "step": 10}),
-            json!({"type": "integer", "minimum": 0, "maximum": 100}),
+            json!({"type": "integer", "minimum": 0, "maximum": 100, "multipleOf": 10}),
         ),
         (
-            "number: a fractional step is the slider's, the number stays a number",
+            "number: a fractional step is multipleOf",
             json!({"name": "p", "type": "number", "min": 0, "max": 1, "step": 0.05}),
-            json!({"type": "number", "minimum": 0, "maximum": 1}),
+            json!({"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.05}),
         ),
         (
-            "number: a whole step from a fractional bound is not an integer",
+            "number: fractional allowed values are an enum of numbers",
+            json!({"name": "p", "type": "number", "allowedValues": [0.5, 1, 1.5], "default": 1}),
+            json!({"type": "number", "enum": [0.5, 1, 1.5], "default": 1}),
+        ),
+        (
+            "number: a sentinel among whole allowed values stays in the enum",
+            json!({"name": "p", "type": "number", "allowedValues": [-1, 4, 5, 15], "default": -1}),
+            json!({"type": "integer", "enum": [-1, 4, 5, 15], "default": -1}),
+        ),
+        (
+            "number_array: whole numbers are integer items",
+            json!({"name": "p", "type": "number_array", "min": 0, "max": 9, "step": 1, "maxLength": 3}),
+            json!({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}, "maxItems": 3}),
+        ),
+        (
+            "file: a video with its size and durations",
+            json!({"name": "p", "type": "file", "kind": "video", "maxSize": 10_000_000, "minDuration": 2, "maxDuration": 10.5}),
+            json!({"type": "string", "format": "asset-id", "x-asset-kind": "video", "x-max-size": 10_000_000, "x-min-duration": 2, "x-max-duration": 10.5}),
+        ),
+        (
+            "file_array: the kind and limits go on the items",
+            json!({"name": "p", "type": "file_array", "kind": "audio", "maxSize": 5_000_000, "maxLength": 2}),
+            json!({"type": "array", "items": {"type": "string", "format": "asset-id", "x-asset-kind": "audio", "x-max-size": 5_000_000}, "maxItems": 2}),
+        ),
+        (
+            "file: a 3d model",
+            json!({"name": "p", "type": "file", "kind": "3d"}),
+            json!({"type": "string", "format": "asset-id", "x-asset-kind": "3d"}),
+        ),
+        (
+            "model: a model id with its model types",
+            json!({"name": "p", "type": "model", "modelTypes": ["flux.1-lora"]}),
+            json!({"type": "string", "format": "model-id", "x-model-types": ["flux.1-lora"]}),
+        ),
+        (
+            "model_array: model ids, counted",
+            json!({"name": "p", "type": "model_array", "modelTypes": ["flux.1-lora", "custom"], "minLength": 1, "maxLength": 3}),
+            json!({"type": "array", "items": {"type": "string", "format": "model-id"}, "minItems": 1, "maxItems": 3, "x-model-types": ["flux.1-lora", "custom"]}),
+        ),
+        (
+            "number: a whole step from a fractional bound is not an integer, and counts from min: the form's (x-ui)",
             json!({"name": "p", "type": "number", "min": 0.5, "max": 9.5, "step": 1}),
-            json!({"type": "number", "minimum": 0.5, "maximum": 9.5}),
+            json!({"type": "number", "minimum": 0.5, "maximum": 9.5, "x-ui": {"step": 1}}),
         ),
         (
             "number: no step, no values: a number",
@@ -177,9 +217,14 @@ fn each_input_rule_maps_to_the_dialect() {
             json!({"type": "boolean"}),
         ),
         (
-            "UI-only fields are left out",
-            json!({"name": "p", "type": "string", "placeholder": "a fox", "group": "main", "costImpact": true, "prompt": true, "parent": "q"}),
-            json!({"type": "string"}),
+            "UI-only fields are kept under x-ui, in the input's order",
+            json!({"name": "p", "type": "string", "placeholder": "a fox", "group": "main", "costImpact": true, "prompt": true, "promptSpark": true, "color": false, "parent": "q"}),
+            json!({"type": "string", "x-ui": {"placeholder": "a fox", "group": "main", "costImpact": true, "prompt": true, "promptSpark": true, "color": false, "parent": "q"}}),
+        ),
+        (
+            "an image's background behaviour is UI-only",
+            json!({"name": "p", "type": "file", "kind": "image", "backgroundBehavior": "transparent", "parent": true}),
+            json!({"type": "string", "format": "asset-id", "x-ui": {"backgroundBehavior": "transparent", "parent": true}}),
         ),
         (
             "a null field is a field not set",
@@ -223,6 +268,37 @@ fn required_rules_become_required_and_dependencies() {
     let optional = import(&described(json!([{"name": "p", "type": "string"}]))).unwrap();
     assert_eq!(optional["required"], json!([]));
     assert!(optional.get("dependencies").is_none());
+    assert!(optional.get("allOf").is_none());
+}
+
+/// `ifNotDefined`, `when` and `conditional` become the root's `allOf` of draft-07
+/// `if`/`then`, one entry per condition, which the generator checks in `validate()`.
+#[test]
+fn conditional_rules_become_if_then() {
+    let schema = import(&described(json!([
+        {"name": "inferenceType", "type": "string", "allowedValues": ["txt2img", "img2img", "inpaint"]},
+        {"name": "prompt", "type": "string", "required": {"ifNotDefined": {"image": {"message": "A prompt or an image."}}}},
+        {"name": "image", "type": "file", "required": {"when": {"inferenceType": ["img2img", "inpaint"]}}},
+        {"name": "mask", "type": "file", "maskFrom": "image", "required": {"conditional": {"values": {"inferenceType": ["inpaint"], "strength": [1]}, "operator": "and"}}},
+        {"name": "strength", "type": "number", "allowedValues": [1, 2]},
+        {"name": "seed", "type": "number", "required": {"conditional": {"values": {"inferenceType": "img2img", "strength": [2]}, "operator": "or"}}},
+    ])))
+    .unwrap();
+    assert_eq!(
+        schema["allOf"],
+        json!([
+            {"if": {"not": {"required": ["image"]}}, "then": {"required": ["prompt"]}},
+            {"if": {"required": ["inferenceType"], "properties": {"inferenceType": {"enum": ["img2img", "inpaint"]}}}, "then": {"required": ["image"]}},
+            {"if": {"required": ["inferenceType", "strength"], "properties": {"inferenceType": {"enum": ["inpaint"]}, "strength": {"enum": [1]}}}, "then": {"required": ["mask"]}},
+            {"if": {"required": ["inferenceType"], "properties": {"inferenceType": {"enum": ["img2img"]}}}, "then": {"required": ["seed"]}},
+            {"if": {"required": ["strength"], "properties": {"strength": {"enum": [2]}}}, "then": {"required": ["seed"]}},
+        ])
+    );
+    assert_eq!(
+        schema["properties"]["mask"]["x-ui"],
+        json!({"maskFrom": "image"})
+    );
+    assert_generates(&schema);
 }
 
 #[test]
@@ -299,20 +375,44 @@ fn refusals() -> Vec<Refusal> {
     };
     vec![
         refusal(
-            "required.ifNotDefined",
-            json!([{"name": "prompt", "type": "string"}, {"name": "image", "type": "file", "required": {"ifNotDefined": {"prompt": {"message": "An image or a prompt."}}}}]),
-            (1, "image"),
+            "required.ifNotDefined naming no input",
+            json!([{"name": "image", "type": "file", "required": {"ifNotDefined": {"ghost": {"message": "…"}}}}]),
+            (0, "image"),
             "required",
-            "`required.ifNotDefined`",
-            "remove `required`",
+            "`ghost`, which is not an input",
+            "fix the description",
         ),
         refusal(
-            "required.conditional",
-            json!([{"name": "mode", "type": "string"}, {"name": "image", "type": "file", "required": {"conditional": {"values": {"mode": ["img2video"]}}}}]),
+            "required.when without values",
+            json!([{"name": "mode", "type": "string"}, {"name": "image", "type": "file", "required": {"when": {"mode": []}}}]),
             (1, "image"),
             "required",
-            "`required.conditional`",
-            "remove `required`",
+            "must list the values",
+            "save the API's answer",
+        ),
+        refusal(
+            "an unknown conditional operator",
+            json!([{"name": "mode", "type": "string"}, {"name": "image", "type": "file", "required": {"conditional": {"values": {"mode": ["a"]}, "operator": "xor"}}}]),
+            (1, "image"),
+            "required",
+            "unknown `required.conditional.operator`",
+            "`and` and `or`",
+        ),
+        refusal(
+            "an unknown field of a conditional",
+            json!([{"name": "mode", "type": "string"}, {"name": "image", "type": "file", "required": {"conditional": {"values": {"mode": ["a"]}, "negate": true}}}]),
+            (1, "image"),
+            "required",
+            "unknown field `required.conditional.negate`",
+            "teach xtask/src/import.rs",
+        ),
+        refusal(
+            "a rule naming the input itself",
+            json!([{"name": "image", "type": "file", "required": {"ifNotDefined": {"image": {"message": "…"}}}}]),
+            (0, "image"),
+            "required",
+            "names the input itself",
+            "fix the description",
         ),
         refusal(
             "an unknown required rule",
@@ -337,14 +437,6 @@ fn refusals() -> Vec<Refusal> {
             "required",
             "must be an object",
             "{\"always\": true}",
-        ),
-        refusal(
-            "fractional allowedValues",
-            json!([{"name": "p", "type": "number", "allowedValues": [0.5, 1]}]),
-            (0, "p"),
-            "allowedValues",
-            "no enums of fractional numbers",
-            "remove `allowedValues`",
         ),
         refusal(
             "allowedValues outside min/max",
@@ -387,28 +479,28 @@ fn refusals() -> Vec<Refusal> {
             "fix the description",
         ),
         refusal(
-            "whole numbers in a list",
-            json!([{"name": "p", "type": "number_array", "min": 0, "max": 9, "step": 1}]),
+            "an allowed value off the step's grid",
+            json!([{"name": "p", "type": "number", "allowedValues": [2, 3], "step": 2}]),
             (0, "p"),
-            "step",
-            "no arrays of plain integers",
-            "remove `step`",
+            "allowedValues",
+            "not a multiple of the input's own `step`",
+            "find out which is right",
         ),
         refusal(
-            "type model",
-            json!([{"name": "lora", "type": "model"}]),
+            "an unknown model type",
+            json!([{"name": "lora", "type": "model", "modelTypes": ["sdxl-lora"]}]),
             (0, "lora"),
-            "type",
-            "`model` inputs are not imported",
-            "write its property by hand",
+            "modelTypes",
+            "unknown model type \"sdxl-lora\"",
+            "add it to `MODEL_TYPES`",
         ),
         refusal(
-            "type model_array",
-            json!([{"name": "loras", "type": "model_array"}]),
-            (0, "loras"),
-            "type",
-            "`model_array` inputs are not imported",
-            "write its property by hand",
+            "a length on a model id",
+            json!([{"name": "lora", "type": "model", "maxLength": 40}]),
+            (0, "lora"),
+            "maxLength",
+            "`maxLength` on a `model` input",
+            "fix the description",
         ),
         refusal(
             "type inputs_array",
@@ -451,36 +543,60 @@ fn refusals() -> Vec<Refusal> {
             "fix the description",
         ),
         refusal(
-            "minDuration",
+            "a duration on an image",
             json!([{"name": "clip", "type": "file", "kind": "image", "minDuration": 1}]),
             (0, "clip"),
             "minDuration",
-            "a limit our dialect cannot check",
-            "remove the field",
+            "which has no duration",
+            "fix `kind`",
         ),
         refusal(
-            "maxDuration",
+            "a duration on a file of no kind (an image)",
             json!([{"name": "clip", "type": "file", "maxDuration": 10}]),
             (0, "clip"),
             "maxDuration",
-            "a limit our dialect cannot check",
-            "remove the field",
+            "of kind `image`",
+            "fix `kind`",
         ),
         refusal(
-            "maxSize",
-            json!([{"name": "clips", "type": "file_array", "maxSize": 10000000}]),
+            "a size that is not a count of bytes",
+            json!([{"name": "clips", "type": "file_array", "maxSize": 1.5}]),
             (0, "clips"),
             "maxSize",
-            "a limit our dialect cannot check",
-            "remove the field",
+            "must be a count",
+            "fix the description",
         ),
         refusal(
-            "a file of another kind than image",
-            json!([{"name": "clip", "type": "file", "kind": "video"}]),
+            "minDuration greater than maxDuration",
+            json!([{"name": "clip", "type": "file", "kind": "video", "minDuration": 10, "maxDuration": 5}]),
+            (0, "clip"),
+            "minDuration",
+            "greater than `maxDuration`",
+            "fix the description",
+        ),
+        refusal(
+            "an unknown asset kind",
+            json!([{"name": "clip", "type": "file", "kind": "hologram"}]),
             (0, "clip"),
             "kind",
-            "cannot say that the asset must be a video",
-            "teach the dialect an asset kind",
+            "unknown asset kind `hologram`",
+            "teach xtask/src/import.rs",
+        ),
+        refusal(
+            "an unknown background behaviour",
+            json!([{"name": "p", "type": "file", "backgroundBehavior": "blurred"}]),
+            (0, "p"),
+            "backgroundBehavior",
+            "unknown `backgroundBehavior`",
+            "`BACKGROUND_BEHAVIORS`",
+        ),
+        refusal(
+            "a mask drawn on no input",
+            json!([{"name": "mask", "type": "file", "maskFrom": "ghost"}]),
+            (0, "mask"),
+            "maskFrom",
+            "not an input of this model",
+            "fix the description",
         ),
         refusal(
             "a count that is not one",
@@ -879,4 +995,167 @@ fn the_verdict_comparison_sees_any_loosened_or_tightened_limit() {
         let message = caught.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(message.contains("disagree"), "{mutation}: {message}");
     }
+}
+
+/// Every corpus model the sandbox describes (from its parameter table) imports back into
+/// a schema with the same constraints and the same `jsonschema` verdicts as the schema it
+/// was generated from: asset kinds and file limits, model ids and their types, `step`,
+/// sentinel enums, integer lists and every `required` form survive the trip.
+#[test]
+fn the_corpus_round_trips_through_the_sandbox_description() {
+    for model in crate::fixtures::generated::MODELS
+        .iter()
+        .filter(|model| model.id.starts_with("model_corpus-"))
+    {
+        let description = kling_sandbox::describe_model(model);
+        let imported = import(&description).unwrap_or_else(|error| panic!("{}: {error}", model.id));
+        assert_generates(&imported);
+        let original: Value = serde_json::from_str(model.schema).unwrap();
+        assert_eq!(
+            constraints(&imported),
+            constraints(&original),
+            "{}: the same schema but for comments, titles and x- extensions",
+            model.id
+        );
+        // The sandbox labels each input with its name: titles do not come back.
+        let untitled = |schema: &Value| -> Value {
+            let mut properties = schema["properties"].clone();
+            for property in properties.as_object_mut().unwrap().values_mut() {
+                property.as_object_mut().unwrap().remove("title");
+            }
+            properties
+        };
+        assert_eq!(
+            untitled(&imported),
+            untitled(&original),
+            "{}: the x- extensions too (x-ui, x-asset-kind, …), but for titles",
+            model.id
+        );
+        assert_same_verdicts(&original, &imported);
+    }
+}
+
+/// The corpus schemas compiled as generator fixtures are exactly the imports of the
+/// corpus descriptions (so that they are regenerated, never edited by hand).
+#[test]
+fn the_compiled_corpus_is_the_import_of_the_descriptions() {
+    for name in ["corpus-video-edit", "corpus-lora-image"] {
+        let root = codegen::workspace_root();
+        let description: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(format!("tests/fixtures/import/{name}.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let mut imported = serde_json::to_string_pretty(&import(&description).unwrap()).unwrap();
+        imported.push('\n');
+        let compiled =
+            std::fs::read_to_string(root.join(format!("tests/fixtures/schemas/model_{name}.json")))
+                .unwrap();
+        assert_eq!(
+            compiled, imported,
+            "run `cargo xtask import-model tests/fixtures/import/{name}.json -o tests/fixtures/schemas/model_{name}.json --force`"
+        );
+    }
+}
+
+/// Importing a model whose schema is already curated merges: the curated `$comment`s,
+/// `x-enum-names`, `x-cli-flag` and `x-ignored-when-present` stay, the description's
+/// changes come in and are shown as `schema-diff` words them; `--force` replaces.
+#[test]
+fn an_import_over_a_curated_schema_merges_and_shows_what_changed() {
+    let scratch = Scratch::new("merge");
+    let root = codegen::workspace_root();
+    let input = root.join("tests/fixtures/import/kling-v1-6-pro-live.json");
+    let output = scratch.path("model_kling-v1-6-pro.json");
+    let curated_text =
+        std::fs::read_to_string(root.join("schema/models/model_kling-v1-6-pro.json")).unwrap();
+    std::fs::write(&output, &curated_text).unwrap();
+
+    let Outcome::Merged {
+        path,
+        report,
+        changes,
+    } = import::run(&options(&input, &output, false)).unwrap()
+    else {
+        panic!("a curated schema of the same model is merged into");
+    };
+    assert_eq!(path, output);
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let curated: Value = serde_json::from_str(&curated_text).unwrap();
+    for pointer in [
+        "/$comment",
+        "/properties/prompt/$comment",
+        "/properties/aspectRatio/x-enum-names",
+        "/properties/aspectRatio/x-ignored-when-present",
+        "/properties/duration/x-enum-names",
+        "/properties/referenceImages/x-cli-flag",
+        "/properties/startImage/x-ignored-when-present",
+    ] {
+        assert_eq!(
+            merged.pointer(pointer),
+            curated.pointer(pointer),
+            "{pointer} is kept"
+        );
+        assert!(
+            report.kept.contains(&pointer.to_owned()),
+            "{pointer}: {report:?}"
+        );
+    }
+    assert!(report.dropped.is_empty(), "{report:?}");
+    // What the live description says that the curated schema did not.
+    assert_eq!(merged["properties"]["cfgScale"]["multipleOf"], json!(0.1));
+    assert_eq!(
+        merged["properties"]["duration"]["x-ui"],
+        json!({"costImpact": true})
+    );
+    let shown: Vec<String> = changes
+        .iter()
+        .map(|change| format!("{} {} {}", change.bump, change.pointer, change.what))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|line| line.starts_with("major /properties/cfgScale multipleOf 0.1 added")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|line| line.starts_with("patch /properties/duration x-ui changed")),
+        "{shown:#?}"
+    );
+    assert_generates(&merged);
+
+    // Merging again changes nothing.
+    assert_eq!(
+        import::run(&options(&input, &output, false)).unwrap(),
+        Outcome::Unchanged {
+            path: output.clone()
+        }
+    );
+
+    // Curated names of an enum whose values the description changed are let go, and said.
+    let mut stale = curated.clone();
+    stale["properties"]["duration"]["enum"] = json!([5, 10, 15]);
+    stale["properties"]["duration"]["x-enum-names"] = json!(["Seconds5", "Seconds10", "Seconds15"]);
+    let (_, report) = import::merge::merge(&stale, &merged);
+    assert!(
+        report
+            .dropped
+            .iter()
+            .any(|line| line.starts_with("/properties/duration/x-enum-names")),
+        "{report:?}"
+    );
+
+    // `--force` replaces the file with the bare import.
+    assert!(matches!(
+        import::run(&options(&input, &output, true)).unwrap(),
+        Outcome::Wrote { .. }
+    ));
+    let replaced: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert!(
+        replaced["properties"]["duration"]
+            .get("x-enum-names")
+            .is_none()
+    );
 }

@@ -237,7 +237,7 @@ fn model_root() {
 #[rustfmt::skip]
 fn unrecognised_changes_are_major() {
     check(param(json!({"type": "string"})), param(json!({"type": "string", "pattern": "^a"})), &[(Major, P, "unrecognised change to `pattern`: review by hand")]);
-    check(param(json!({"type": "number", "multipleOf": 1})), param(json!({"type": "number", "multipleOf": 2})), &[(Major, P, "unrecognised change to `multipleOf`")]);
+    check(param(json!({"type": "number", "multipleOf": 1})), param(json!({"type": "number", "multipleOf": 2})), &[(Major, P, "multipleOf changed: 1 → 2")]);
     check(param(json!({"type": "number", "minimum": 1})), param(json!({"type": "number", "minimum": "1"})), &[(Major, P, "unrecognised change to `minimum`")]);
     let mut extended = param(json!({"type": "string"}));
     extended["x-deprecated"] = json!(true);
@@ -765,5 +765,104 @@ fn derived_variant_names_agree_with_the_generator() {
             P,
             "x-enum-names written out or left out: the Rust names stay the same",
         )],
+    );
+}
+
+/// The keywords of Scenario's vocabulary, each with its semver rule.
+#[test]
+fn the_vocabulary_keywords_have_their_bumps() {
+    let number = |extra: Value| {
+        let mut schema = json!({"type": "number", "minimum": 0, "maximum": 1});
+        schema
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        param(schema)
+    };
+    check(
+        number(json!({})),
+        number(json!({"multipleOf": 0.1})),
+        &[(Major, P, "multipleOf 0.1 added")],
+    );
+    check(
+        number(json!({"multipleOf": 0.1})),
+        number(json!({})),
+        &[(Minor, P, "multipleOf 0.1 removed")],
+    );
+    check(
+        number(json!({"multipleOf": 0.1})),
+        number(json!({"multipleOf": 0.05})),
+        &[(Minor, P, "multipleOf widened: 0.1 → 0.05")],
+    );
+    check(
+        number(json!({"multipleOf": 0.1})),
+        number(json!({"multipleOf": 0.2})),
+        &[(Major, P, "multipleOf changed: 0.1 → 0.2")],
+    );
+    let asset = |extra: Value| {
+        let mut schema = json!({"type": "string", "format": "asset-id"});
+        schema
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        param(schema)
+    };
+    check(
+        asset(json!({})),
+        asset(json!({"x-asset-kind": "video"})),
+        &[(Major, P, "x-asset-kind changed: image → video")],
+    );
+    check(
+        asset(json!({})),
+        asset(json!({"x-asset-kind": "image"})),
+        &[(Patch, P, "image either way")],
+    );
+    check(
+        asset(json!({"x-max-size": 10})),
+        asset(json!({"x-max-size": 5})),
+        &[(Major, P, "x-max-size narrowed to 5")],
+    );
+    check(
+        asset(json!({})),
+        asset(json!({"x-max-size": 5})),
+        &[(Major, P, "x-max-size narrowed to 5")],
+    );
+    check(
+        asset(json!({"x-max-size": 5})),
+        asset(json!({})),
+        &[(Minor, P, "x-max-size widened")],
+    );
+    check(
+        asset(json!({"x-asset-kind": "video"})),
+        asset(json!({"x-asset-kind": "video", "x-max-duration": 10})),
+        &[(Patch, P, "x-max-duration changed")],
+    );
+    check(
+        param(json!({"type": "string", "format": "model-id"})),
+        param(json!({"type": "string", "format": "model-id", "x-model-types": ["flux.1-lora"]})),
+        &[(Patch, P, "x-model-types changed")],
+    );
+    check(
+        param(json!({"type": "boolean"})),
+        param(json!({"type": "boolean", "x-ui": {"costImpact": true}})),
+        &[(Patch, P, "x-ui changed")],
+    );
+    let conditional = |all_of: Value| {
+        let mut schema = model(json!({"a": {"type": "string"}, "b": {"type": "string"}}));
+        if !all_of.is_null() {
+            schema["allOf"] = all_of;
+        }
+        schema
+    };
+    let unless = json!([{"if": {"not": {"required": ["a"]}}, "then": {"required": ["b"]}}]);
+    check(
+        conditional(Value::Null),
+        conditional(unless.clone()),
+        &[(Major, "/allOf", "condition added")],
+    );
+    check(
+        conditional(unless),
+        conditional(Value::Null),
+        &[(Minor, "/allOf", "condition removed")],
     );
 }

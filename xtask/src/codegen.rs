@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use schema::is_multiple_of;
 pub(crate) use schema::{DOCUMENTATION, DRAFT_07, IdKind, annotation};
 pub use schema::{Kind, SchemaError, request_type_name, variant_name};
 

@@ -16,14 +16,18 @@ use std::process::ExitCode;
 use serde_json::{Map, Value, json};
 
 use crate::codegen::{self, SchemaError};
+use crate::schema_diff::{self, Change};
+
+pub mod merge;
 
 /// Input fields that shape Scenario's web form (or its price display) and say nothing
-/// about which requests the API accepts: the importer leaves them out on purpose, after
-/// using the two that make good documentation. `(field, what becomes of it)`.
+/// about which requests the API accepts. `label` and `hint` become documentation; every
+/// other one is kept as it is under the property's `x-ui` (nothing is dropped), which the
+/// generator carries into the parameter table (`Param::ui`) and never checks.
+/// `(field, what becomes of it)`.
 ///
-/// The list comes from Scenario's model description (`label`, `description`, `hint`,
-/// `placeholder`, `group` are "UI text"; `costImpact`, `prompt`, `parent` are "flags for
-/// the UI and billing"). Anything not listed here, nor mapped, is refused.
+/// The list is the UI part of `ModelInput` in Scenario's SDK (`scenario-sdk` 2.4.0,
+/// `types/model_retrieve_response.py`). Anything not listed here, nor mapped, is refused.
 pub const UI_FIELDS: &[(&str, &str)] = &[
     (
         "label",
@@ -33,25 +37,110 @@ pub const UI_FIELDS: &[(&str, &str)] = &[
         "hint",
         "appended to the property's `description` as a second sentence",
     ),
-    ("placeholder", "example text of the form field: left out"),
-    ("group", "the form section the field is shown in: left out"),
+    (
+        "placeholder",
+        "example text of a text field: kept in `x-ui`",
+    ),
+    (
+        "group",
+        "the form section the field is shown in: kept in `x-ui`",
+    ),
     (
         "costImpact",
-        "tells the form that the price depends on the field: left out",
+        "tells the form that the price depends on the field: kept in `x-ui` (`kling models ID` says it)",
     ),
     (
         "prompt",
-        "marks the form field that holds the prompt: left out",
+        "shows a text field as a prompt area: kept in `x-ui`",
     ),
-    ("parent", "nests the form field under another one: left out"),
+    (
+        "promptSpark",
+        "offers Scenario's prompt suggestions on a text field: kept in `x-ui`",
+    ),
+    (
+        "parent",
+        "the file becomes the parent of the produced assets: kept in `x-ui`",
+    ),
+    (
+        "color",
+        "shows a text field as a colour picker: kept in `x-ui`",
+    ),
+    (
+        "backgroundBehavior",
+        "`opaque` or `transparent`, how the form shows an image's background: kept in `x-ui`",
+    ),
+    (
+        "maskFrom",
+        "the file input the form draws this mask on (checked to name an input): kept in `x-ui`",
+    ),
 ];
 
-/// Limits on file inputs that our dialect cannot check (an asset id says nothing of the
-/// asset's duration or size): an input with one of them is refused.
-const FILE_LIMITS: &[(&str, &str)] = &[
-    ("minDuration", "the shortest media accepted"),
-    ("maxDuration", "the longest media accepted"),
-    ("maxSize", "the largest file accepted"),
+/// The values of `backgroundBehavior` (Scenario's SDK).
+const BACKGROUND_BEHAVIORS: &[&str] = &["opaque", "transparent"];
+
+/// Limits on the file of a `file` or `file_array` input: `(field, extension, what)`.
+/// The size is a count of bytes (the `kling` command checks it before uploading); the
+/// durations are seconds, for video and audio only (the API checks them).
+const FILE_LIMITS: &[(&str, &str, &str)] = &[
+    ("maxSize", "x-max-size", "the largest file accepted"),
+    (
+        "minDuration",
+        "x-min-duration",
+        "the shortest media accepted",
+    ),
+    (
+        "maxDuration",
+        "x-max-duration",
+        "the longest media accepted",
+    ),
+];
+
+/// The asset kinds of `kind` (Scenario's SDK); `image` when an input names none.
+pub const ASSET_KINDS: &[&str] = &[
+    "3d",
+    "audio",
+    "document",
+    "image",
+    "image-hdr",
+    "json",
+    "text",
+    "video",
+];
+
+/// The model types a `model` or `model_array` input may name in `modelTypes` (Scenario's
+/// SDK); written as `x-model-types`.
+pub const MODEL_TYPES: &[&str] = &[
+    "custom",
+    "elevenlabs-voice",
+    "flux.1",
+    "flux.1-composition",
+    "flux.1-kontext-dev",
+    "flux.1-kontext-lora",
+    "flux.1-krea-dev",
+    "flux.1-krea-lora",
+    "flux.1-lora",
+    "flux.1-pro",
+    "flux.1.1-pro-ultra",
+    "flux.2-dev-edit-lora",
+    "flux.2-dev-lora",
+    "flux.2-klein-4b-edit-lora",
+    "flux.2-klein-4b-lora",
+    "flux.2-klein-9b-edit-lora",
+    "flux.2-klein-9b-lora",
+    "flux.2-klein-base-4b-edit-lora",
+    "flux.2-klein-base-4b-lora",
+    "flux.2-klein-base-9b-edit-lora",
+    "flux.2-klein-base-9b-lora",
+    "flux1.1-pro",
+    "gpt-image-1",
+    "qwen-image-2512-lora",
+    "qwen-image-edit-2509-lora",
+    "qwen-image-edit-2511-lora",
+    "qwen-image-edit-lora",
+    "qwen-image-lora",
+    "zimage-de-turbo-lora",
+    "zimage-lora",
+    "zimage-turbo-lora",
 ];
 
 /// The keywords of an imported property, in the order they are written (every keyword
@@ -65,34 +154,29 @@ const PROPERTY_ORDER: &[&str] = &[
     "enum",
     "minimum",
     "maximum",
+    "multipleOf",
     "minLength",
     "maxLength",
     "minItems",
     "maxItems",
+    "x-asset-kind",
+    "x-max-size",
+    "x-min-duration",
+    "x-max-duration",
+    "x-model-types",
     "default",
+    "x-ui",
 ];
 
 /// Fields every input may carry, whatever its type.
 const COMMON_FIELDS: &[&str] = &["name", "type", "required", "default", "description"];
 
 /// Input types the importer refuses: `(type, why, what to do)`.
-const REFUSED_TYPES: &[(&str, &str, &str)] = &[
-    (
-        "model",
-        "a `model` input takes another model (a LoRA, a style), and the description does not say which models it accepts",
-        "remove the input from the saved description, import again, and write its property by hand ({\"type\": \"string\", \"format\": \"model-id\"})",
-    ),
-    (
-        "model_array",
-        "a `model_array` input takes other models, and the description does not say which ones it accepts",
-        "remove the input from the saved description, import again, and write its property by hand ({\"type\": \"array\", \"items\": {\"type\": \"string\", \"format\": \"model-id\"}})",
-    ),
-    (
-        "inputs_array",
-        "an `inputs_array` input is a list of nested objects, and a model's request in our dialect is one flat object",
-        "remove the input from the saved description and import again; the model cannot be used with this parameter until the dialect has nested objects",
-    ),
-];
+const REFUSED_TYPES: &[(&str, &str, &str)] = &[(
+    "inputs_array",
+    "an `inputs_array` input is a list of nested objects, and a model's request in our dialect is one flat object",
+    "remove the input from the saved description and import again; the model cannot be used with this parameter until the dialect has nested objects",
+)];
 
 /// The command's usage, for `cargo xtask help` and usage errors.
 pub const USAGE: &str = "cargo xtask import-model FILE [-o OUT] [--force]";
@@ -157,7 +241,23 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
     let model = model
         .as_object()
         .ok_or_else(|| model_error("model", "the description is not a JSON object", HELP_SAVE))?;
-    let id = model_id(model)?;
+    let id = match model.get("id") {
+        Some(Value::String(id)) if is_file_name(id) => id.clone(),
+        Some(Value::String(id)) => {
+            return Err(model_error(
+                "id",
+                format!("the model id `{id}` cannot name a file under schema/models/"),
+                "a model id is made of letters, digits, `-`, `_` and `.` (`model_kling-v1-6-pro`): check that the file is a model description",
+            ));
+        }
+        _ => {
+            return Err(model_error(
+                "id",
+                "the description has no model `id`",
+                HELP_SAVE,
+            ));
+        }
+    };
     let text = |field: &str| -> Result<Option<String>, ImportError> {
         match model.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -183,54 +283,6 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         })?;
 
     // Every input needs a name first: `required` rules name other inputs.
-    let names = input_names(inputs)?;
-    let (properties, required, dependencies) = parameters(inputs, &names)?;
-    let mut schema = Map::new();
-    schema.insert("$schema".to_owned(), json!(crate::codegen::DRAFT_07));
-    schema.insert(
-        "$comment".to_owned(),
-        json!(format!(
-            "Imported by `cargo xtask import-model` from Scenario's description of {id} (GET /v1/models/{id}). \
-             Before committing: name the source of each constraint in a $comment, and add what the description cannot say \
-             (x-enum-names, x-ignored-when-present, x-cli-flag)."
-        )),
-    );
-    schema.insert("x-model-id".to_owned(), json!(id));
-    if let Some(title) = title {
-        schema.insert("title".to_owned(), json!(title));
-    }
-    if let Some(summary) = summary {
-        schema.insert("description".to_owned(), json!(summary));
-    }
-    schema.insert("type".to_owned(), json!("object"));
-    schema.insert("additionalProperties".to_owned(), json!(false));
-    schema.insert("required".to_owned(), Value::Array(required));
-    schema.insert("properties".to_owned(), Value::Object(properties));
-    if !dependencies.is_empty() {
-        schema.insert("dependencies".to_owned(), Value::Object(dependencies));
-    }
-    Ok(Value::Object(schema))
-}
-
-/// The model's id, which names its schema file.
-fn model_id(model: &Map<String, Value>) -> Result<String, ImportError> {
-    match model.get("id") {
-        Some(Value::String(id)) if is_file_name(id) => Ok(id.clone()),
-        Some(Value::String(id)) => Err(model_error(
-            "id",
-            format!("the model id `{id}` cannot name a file under schema/models/"),
-            "a model id is made of letters, digits, `-`, `_` and `.` (`model_kling-v1-6-pro`): check that the file is a model description",
-        )),
-        _ => Err(model_error(
-            "id",
-            "the description has no model `id`",
-            HELP_SAVE,
-        )),
-    }
-}
-
-/// The name of each input, in order: every input has one, and no two share it.
-fn input_names(inputs: &[Value]) -> Result<Vec<&str>, ImportError> {
     let mut names: Vec<&str> = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         let error = |name: Option<&str>, message: String| ImportError {
@@ -258,18 +310,12 @@ fn input_names(inputs: &[Value]) -> Result<Vec<&str>, ImportError> {
         }
         names.push(name);
     }
-    Ok(names)
-}
 
-/// A schema's `properties`, `required` and `dependencies`.
-type Parameters = (Map<String, Value>, Vec<Value>, Map<String, Value>);
-
-/// The schema's `properties`, `required` and `dependencies` from the inputs.
-fn parameters(inputs: &[Value], names: &[&str]) -> Result<Parameters, ImportError> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     let mut dependencies = Map::new();
-    for (index, (input, name)) in inputs.iter().zip(names).enumerate() {
+    let mut conditions = Vec::new();
+    for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
         let input = Input {
             index,
             name,
@@ -282,16 +328,36 @@ fn parameters(inputs: &[Value], names: &[&str]) -> Result<Parameters, ImportErro
                 .map(|(key, value)| (key.as_str(), value))
                 .collect(),
         };
-        let property = input.property()?;
-        match input.requirement(names)? {
+        let property = input.property(&names)?;
+        match input.requirement(&names)? {
             Requirement::Always => required.push(json!(name)),
-            Requirement::IfDefined(others) => {
-                for other in others {
-                    if let Value::Array(needs) = dependencies
-                        .entry(other)
-                        .or_insert_with(|| Value::Array(Vec::new()))
-                    {
-                        needs.push(json!(name));
+            Requirement::When(rules) => {
+                for rule in rules {
+                    match rule {
+                        When::Defined(other) => {
+                            if let Value::Array(needs) = dependencies
+                                .entry(other)
+                                .or_insert_with(|| Value::Array(Vec::new()))
+                            {
+                                needs.push(json!(name));
+                            }
+                        }
+                        When::NotDefined(other) => conditions.push(json!({
+                            "if": {"not": {"required": [other]}},
+                            "then": {"required": [name]},
+                        })),
+                        When::Values(group) => {
+                            let others: Vec<&String> =
+                                group.iter().map(|(other, _)| other).collect();
+                            let values: Map<String, Value> = group
+                                .iter()
+                                .map(|(other, values)| (other.clone(), json!({"enum": values})))
+                                .collect();
+                            conditions.push(json!({
+                                "if": {"required": others, "properties": values},
+                                "then": {"required": [name]},
+                            }));
+                        }
                     }
                 }
             }
@@ -299,7 +365,38 @@ fn parameters(inputs: &[Value], names: &[&str]) -> Result<Parameters, ImportErro
         }
         properties.insert((*name).to_owned(), property);
     }
-    Ok((properties, required, dependencies))
+
+    let mut schema = Map::new();
+    schema.insert(
+        "$schema".to_owned(),
+        json!("http://json-schema.org/draft-07/schema#"),
+    );
+    schema.insert(
+        "$comment".to_owned(),
+        json!(format!(
+            "Imported by `cargo xtask import-model` from Scenario's description of {id} (GET /v1/models/{id}). \
+             Before committing: name the source of each constraint in a $comment, and add what the description cannot say \
+             (x-enum-names, x-ignored-when-present, x-cli-flag)."
+        )),
+    );
+    schema.insert("x-model-id".to_owned(), json!(id));
+    if let Some(title) = title {
+        schema.insert("title".to_owned(), json!(title));
+    }
+    if let Some(summary) = summary {
+        schema.insert("description".to_owned(), json!(summary));
+    }
+    schema.insert("type".to_owned(), json!("object"));
+    schema.insert("additionalProperties".to_owned(), json!(false));
+    schema.insert("required".to_owned(), Value::Array(required));
+    schema.insert("properties".to_owned(), Value::Object(properties));
+    if !dependencies.is_empty() {
+        schema.insert("dependencies".to_owned(), Value::Object(dependencies));
+    }
+    if !conditions.is_empty() {
+        schema.insert("allOf".to_owned(), Value::Array(conditions));
+    }
+    Ok(Value::Object(schema))
 }
 
 /// A name that is safe as a file name under `schema/models/`.
@@ -321,6 +418,8 @@ enum InputType {
     FileArray,
     NumberArray,
     StringArray,
+    Model,
+    ModelArray,
 }
 
 impl InputType {
@@ -333,6 +432,8 @@ impl InputType {
             "file_array" => Self::FileArray,
             "number_array" => Self::NumberArray,
             "string_array" => Self::StringArray,
+            "model" => Self::Model,
+            "model_array" => Self::ModelArray,
             _ => return None,
         })
     }
@@ -343,8 +444,17 @@ impl InputType {
             Self::Boolean => &[],
             Self::Number => &["allowedValues", "min", "max", "step"],
             Self::String => &["allowedValues", "minLength", "maxLength"],
-            Self::File => &["kind"],
-            Self::FileArray => &["kind", "minLength", "maxLength"],
+            Self::File => &["kind", "maxSize", "minDuration", "maxDuration"],
+            Self::FileArray => &[
+                "kind",
+                "maxSize",
+                "minDuration",
+                "maxDuration",
+                "minLength",
+                "maxLength",
+            ],
+            Self::Model => &["modelTypes"],
+            Self::ModelArray => &["modelTypes", "minLength", "maxLength"],
             Self::NumberArray => &[
                 "allowedValues",
                 "min",
@@ -357,7 +467,7 @@ impl InputType {
         }
     }
 
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::Boolean,
         Self::Number,
         Self::String,
@@ -365,6 +475,8 @@ impl InputType {
         Self::FileArray,
         Self::NumberArray,
         Self::StringArray,
+        Self::Model,
+        Self::ModelArray,
     ];
 }
 
@@ -372,8 +484,19 @@ impl InputType {
 enum Requirement {
     Optional,
     Always,
-    /// Required when any of these inputs is set.
-    IfDefined(Vec<String>),
+    /// Required when any of these holds.
+    When(Vec<When>),
+}
+
+/// One reason an input becomes required.
+enum When {
+    /// `ifDefined`: another input is set (draft-07 `dependencies`).
+    Defined(String),
+    /// `ifNotDefined`: another input is left out (`allOf`: `if` `not` `required`).
+    NotDefined(String),
+    /// `when` / `conditional`: every input named has one of its values (`allOf`: `if`
+    /// `required` + `properties` `enum`).
+    Values(Vec<(String, Vec<Value>)>),
 }
 
 /// One entry of `inputs`, its `null` fields left out.
@@ -475,13 +598,12 @@ impl Input<'_> {
             self.error(
                 "type",
                 format!("unknown input type `{name}`"),
-                "the importer knows boolean, number, string, file, file_array, number_array and string_array: teach xtask/src/import.rs the new type",
+                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model and model_array (and refuses inputs_array): teach xtask/src/import.rs the new type",
             )
         })?;
         for (field, _) in &self.fields {
             let known = COMMON_FIELDS.contains(field)
                 || UI_FIELDS.iter().any(|(ui, _)| ui == field)
-                || FILE_LIMITS.iter().any(|(limit, _)| limit == field)
                 || InputType::ALL.iter().any(|ty| ty.fields().contains(field));
             if !known {
                 return Err(self.error(
@@ -491,15 +613,6 @@ impl Input<'_> {
                         self.name
                     ),
                     "find out what it means; then map it in xtask/src/import.rs, or list it in `UI_FIELDS` if it only shapes the web form",
-                ));
-            }
-            if let Some((_, what)) = FILE_LIMITS.iter().find(|(limit, _)| limit == field) {
-                return Err(self.error(
-                    field,
-                    format!(
-                        "`{field}` ({what}) is a limit our dialect cannot check: an asset id says nothing of the file's duration or size"
-                    ),
-                    "the API checks it when the job runs; remove the field from the saved description to import the input without it, and say it in the property's description",
                 ));
             }
             if !COMMON_FIELDS.contains(field)
@@ -516,18 +629,29 @@ impl Input<'_> {
         Ok(ty)
     }
 
-    /// The input's property schema.
-    fn property(&self) -> Result<Value, ImportError> {
+    /// The input's property schema (`names`: every input's, for fields that name one).
+    fn property(&self, names: &[&str]) -> Result<Value, ImportError> {
         let ty = self.input_type()?;
         let mut shape = match ty {
             InputType::Boolean => json!({"type": "boolean"}),
             InputType::String => self.string_shape()?,
             InputType::Number => self.number_shape(false)?,
             InputType::File => self.file_shape()?,
-            InputType::FileArray | InputType::StringArray | InputType::NumberArray => {
+            InputType::Model => {
+                let mut shape = json!({"type": "string", "format": "model-id"});
+                if let Some(types) = self.model_types()? {
+                    shape["x-model-types"] = types;
+                }
+                shape
+            }
+            InputType::FileArray
+            | InputType::StringArray
+            | InputType::NumberArray
+            | InputType::ModelArray => {
                 let items = match ty {
                     InputType::FileArray => self.file_shape()?,
                     InputType::StringArray => self.string_items()?,
+                    InputType::ModelArray => json!({"type": "string", "format": "model-id"}),
                     _ => self.number_items()?,
                 };
                 let mut array = json!({"type": "array", "items": items});
@@ -546,9 +670,17 @@ impl Input<'_> {
                         HELP_EDIT,
                     ));
                 }
+                if ty == InputType::ModelArray
+                    && let Some(types) = self.model_types()?
+                {
+                    array["x-model-types"] = types;
+                }
                 array
             }
         };
+        if let Some(ui) = self.ui(names)? {
+            shape["x-ui"] = ui;
+        }
         if let Some(default) = self.get("default") {
             shape["default"] = self.default(default, &shape);
         }
@@ -612,17 +744,145 @@ impl Input<'_> {
         }
     }
 
+    /// A file (or the items of a `file_array`): an asset id of its kind, with its limits.
     fn file_shape(&self) -> Result<Value, ImportError> {
-        match self.text("kind")? {
-            None | Some("image") => Ok(json!({"type": "string", "format": "asset-id"})),
-            Some(kind) => Err(self.error(
+        let mut shape = json!({"type": "string", "format": "asset-id"});
+        let kind = self.text("kind")?.unwrap_or("image");
+        if !ASSET_KINDS.contains(&kind) {
+            return Err(self.error(
                 "kind",
+                format!("unknown asset kind `{kind}`"),
                 format!(
-                    "a file of kind `{kind}`: our dialect's `format: asset-id` cannot say that the asset must be a {kind}"
+                    "Scenario's kinds are {}: teach xtask/src/import.rs and the dialect (x-asset-kind) the new one",
+                    ASSET_KINDS.join(", ")
                 ),
-                "only image inputs are imported today: teach the dialect an asset kind (schema/README.md, xtask/src/codegen/schema.rs) first, or write the property by hand",
-            )),
+            ));
         }
+        // `image` is the dialect's default: a schema says only what differs.
+        if kind != "image" {
+            shape["x-asset-kind"] = json!(kind);
+        }
+        for (field, extension, what) in FILE_LIMITS {
+            let value = if *field == "maxSize" {
+                self.count(field)?.map(|bytes| json!(bytes))
+            } else {
+                match self.number(field)? {
+                    Some(seconds) if !matches!(kind, "video" | "audio") => {
+                        return Err(self.error(
+                            field,
+                            format!("`{field}` ({what}, {seconds} s) on a file of kind `{kind}`, which has no duration"),
+                            "durations apply to video and audio files: fix `kind` or remove the field, and import again",
+                        ));
+                    }
+                    Some(seconds) if seconds < 0.0 => {
+                        return Err(self.error(
+                            field,
+                            format!("`{field}` must not be negative, got {seconds}"),
+                            HELP_EDIT,
+                        ));
+                    }
+                    seconds => seconds.map(|seconds| {
+                        integer(&json!(seconds)).map_or(json!(seconds), |whole| json!(whole))
+                    }),
+                }
+            };
+            if let Some(value) = value {
+                shape[*extension] = value;
+            }
+        }
+        if let (Some(min), Some(max)) = (self.number("minDuration")?, self.number("maxDuration")?)
+            && min > max
+        {
+            return Err(self.error(
+                "minDuration",
+                "`minDuration` is greater than `maxDuration`: no file would be accepted",
+                HELP_EDIT,
+            ));
+        }
+        Ok(shape)
+    }
+
+    /// `modelTypes`, checked against Scenario's list.
+    fn model_types(&self) -> Result<Option<Value>, ImportError> {
+        let Some(types) = self.get("modelTypes") else {
+            return Ok(None);
+        };
+        let types = types
+            .as_array()
+            .filter(|types| !types.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    "modelTypes",
+                    "`modelTypes` must be a non-empty list of model types",
+                    HELP_EDIT,
+                )
+            })?;
+        for kind in types {
+            match kind.as_str() {
+                Some(kind) if MODEL_TYPES.contains(&kind) => {}
+                _ => {
+                    return Err(self.error(
+                        "modelTypes",
+                        format!("unknown model type {kind}: the importer would pass on a value it does not know"),
+                        "if Scenario lists it (its SDK's `modelTypes`), add it to `MODEL_TYPES` in xtask/src/import.rs",
+                    ));
+                }
+            }
+        }
+        Ok(Some(Value::Array(types.clone())))
+    }
+
+    /// The web form's fields (every [`UI_FIELDS`] entry but `label` and `hint`, which
+    /// become documentation), as they are, for `x-ui`.
+    fn ui(&self, names: &[&str]) -> Result<Option<Value>, ImportError> {
+        let mut ui = Map::new();
+        for (field, value) in &self.fields {
+            if matches!(*field, "label" | "hint") || !UI_FIELDS.iter().any(|(ui, _)| ui == field) {
+                continue;
+            }
+            match *field {
+                "backgroundBehavior"
+                    if !value
+                        .as_str()
+                        .is_some_and(|value| BACKGROUND_BEHAVIORS.contains(&value)) =>
+                {
+                    return Err(self.error(
+                        field,
+                        format!("unknown `backgroundBehavior` {value}: Scenario's values are `opaque` and `transparent`"),
+                        "if Scenario added one, add it to `BACKGROUND_BEHAVIORS` in xtask/src/import.rs",
+                    ));
+                }
+                "maskFrom" if !value.as_str().is_some_and(|other| names.contains(&other)) => {
+                    return Err(self.error(
+                        field,
+                        format!("`maskFrom` names {value}, which is not an input of this model"),
+                        HELP_EDIT,
+                    ));
+                }
+                _ => {}
+            }
+            ui.insert((*field).to_owned(), (*value).clone());
+        }
+        if let Some(step) = self.off_grid_step()? {
+            ui.insert("step".to_owned(), step.clone());
+        }
+        Ok((!ui.is_empty()).then_some(Value::Object(ui)))
+    }
+
+    /// A `step` that `multipleOf` cannot say: a bound is not a multiple of it, so the
+    /// form counts it from `min` (`min` 0.5, `step` 1: 0.5, 1.5, …).
+    fn off_grid_step(&self) -> Result<Option<&Value>, ImportError> {
+        let Some(step) = self.number("step")?.filter(|step| *step > 0.0) else {
+            return Ok(None);
+        };
+        if self.get("allowedValues").is_some() {
+            return Ok(None);
+        }
+        let off = [self.number("min")?, self.number("max")?]
+            .into_iter()
+            .flatten()
+            .any(|bound| !codegen::is_multiple_of(bound, step));
+        Ok(if off { self.get("step") } else { None })
     }
 
     /// A string input: `allowedValues` become an enum, `minLength`/`maxLength` stay.
@@ -715,26 +975,19 @@ impl Input<'_> {
             ));
         }
         if let Some(values) = self.allowed_values()? {
-            let mut whole = Vec::new();
+            let mut numbers = Vec::new();
             for value in values {
-                if !value.is_number() {
-                    return Err(self.error(
+                let number = value.as_f64().ok_or_else(|| {
+                    self.error(
                         "allowedValues",
                         format!("the allowed value {value} of a number input is not a number"),
                         HELP_EDIT,
-                    ));
-                }
-                let number = integer(value).ok_or_else(|| {
-                    self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is not a whole number: our dialect has no enums of fractional numbers"),
-                        "remove `allowedValues` from the saved description and import again (the input becomes a number with `min`/`max`), then document the values in its description; or teach the dialect fractional enums first",
                     )
                 })?;
                 // The values decide; bounds they all satisfy add nothing (and our dialect
                 // refuses bounds on an enum). A value outside them is a contradiction.
-                let outside = min.is_some_and(|min| (number as f64) < min)
-                    || max.is_some_and(|max| (number as f64) > max);
+                let outside =
+                    min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
                 if outside {
                     return Err(self.error(
                         "allowedValues",
@@ -742,17 +995,50 @@ impl Input<'_> {
                         "find out which is right, fix the description, and import again",
                     ));
                 }
-                whole.push(number);
+                if let Some(step) = step
+                    && !codegen::is_multiple_of(number, step)
+                {
+                    return Err(self.error(
+                        "allowedValues",
+                        format!("the allowed value {value} is not a multiple of the input's own `step` ({step})"),
+                        "find out which is right, fix the description, and import again",
+                    ));
+                }
+                numbers.push(value);
             }
-            return Ok(json!({"type": "integer", "enum": whole}));
+            // Whole values (sentinels such as -1 too) make an integer enum; one fraction
+            // makes an enum of numbers. A `step` they all keep to adds nothing.
+            return Ok(
+                match numbers
+                    .iter()
+                    .map(|value| integer(value))
+                    .collect::<Option<Vec<i64>>>()
+                {
+                    Some(whole) => json!({"type": "integer", "enum": whole}),
+                    None => json!({"type": "number", "enum": numbers}),
+                },
+            );
         }
-        // `step` is the web form's slider step, not a documented check of the API; it only
-        // tells whole numbers (step 1, or any whole step with whole bounds) from others.
+        // A whole step with whole bounds makes whole numbers; any step other than 1 is a
+        // `multipleOf` (counted from 0, as JSON Schema counts it: a bound off the grid
+        // would be refused by the schema itself, so it is refused here).
         let whole = |bound: Option<f64>| {
             bound.is_none_or(|bound| bound.fract() == 0.0 && bound.abs() < 9e15)
         };
         let is_integer = step.is_some_and(|step| step.fract() == 0.0) && whole(min) && whole(max);
         let mut shape = json!({"type": if is_integer { "integer" } else { "number" }});
+        if let Some(step) = step.filter(|step| *step != 1.0 || !is_integer) {
+            let on_grid = [min, max]
+                .into_iter()
+                .flatten()
+                .all(|bound| codegen::is_multiple_of(bound, step));
+            // Off the grid, the step counts from `min` (0.5, 1.5, …), which `multipleOf`
+            // cannot say: it stays the form's slider step, kept under `x-ui` by `ui()`.
+            if on_grid {
+                shape["multipleOf"] =
+                    integer(&json!(step)).map_or(json!(step), |whole| json!(whole));
+            }
+        }
         for (key, bound, field) in [("minimum", min, "min"), ("maximum", max, "max")] {
             if bound.is_some() {
                 let value = self.get(field).cloned().unwrap_or_default();
@@ -777,25 +1063,18 @@ impl Input<'_> {
         Ok(shape)
     }
 
-    /// The items of a `number_array`: `min`/`max`/`allowedValues` apply to each item.
+    /// The items of a `number_array`: `min`/`max`/`step`/`allowedValues` apply to each item.
     fn number_items(&self) -> Result<Value, ImportError> {
-        let items = self.number_shape(true)?;
-        if items["type"] == "integer" && items.get("enum").is_none() {
-            return Err(self.error(
-                "step",
-                "a list of whole numbers (a whole `step`): our dialect has no arrays of plain integers",
-                "remove `step` from the saved description to import the items as numbers (fractions then pass `validate()`, and the API refuses them), or teach the dialect integer items first",
-            ));
-        }
-        Ok(items)
+        self.number_shape(true)
     }
 
-    /// `required`: always, when another input is set, or never.
+    /// `required`: always, when other inputs are (or are not) set or have given values,
+    /// or never.
     fn requirement(&self, names: &[&str]) -> Result<Requirement, ImportError> {
         let Some(rule) = self.get("required") else {
             return Ok(Requirement::Optional);
         };
-        let shape_help = "Scenario writes {\"always\": true} or {\"ifDefined\": {\"otherInput\": {\"message\": \"…\"}}}: save the API's answer as it is";
+        let shape_help = "Scenario writes {\"always\": true}, {\"ifDefined\": {\"otherInput\": …}}, {\"ifNotDefined\": {\"otherInput\": …}}, {\"when\": {\"otherInput\": [values]}} or {\"conditional\": {\"values\": {\"otherInput\": [values]}, \"operator\": \"and\"}}: save the API's answer as it is";
         let rule = rule.as_object().ok_or_else(|| {
             self.error(
                 "required",
@@ -803,8 +1082,73 @@ impl Input<'_> {
                 shape_help,
             )
         })?;
+        let other_input = |key: &str, other: &str| -> Result<String, ImportError> {
+            if other == self.name {
+                return Err(self.error(
+                    "required",
+                    format!("`required.{key}` names the input itself"),
+                    HELP_EDIT,
+                ));
+            }
+            if !names.contains(&other) {
+                return Err(self.error(
+                    "required",
+                    format!(
+                        "`required.{key}` names `{other}`, which is not an input of this model"
+                    ),
+                    HELP_EDIT,
+                ));
+            }
+            Ok(other.to_owned())
+        };
+        let keyed = |key: &str, value: &Value| -> Result<Vec<String>, ImportError> {
+            let others = value
+                .as_object()
+                .filter(|others| !others.is_empty())
+                .ok_or_else(|| {
+                    self.error(
+                        "required",
+                        format!("`required.{key}` must be an object keyed by input names"),
+                        shape_help,
+                    )
+                })?;
+            others.keys().map(|other| other_input(key, other)).collect()
+        };
+        // `{"input": [values]}` (or one value): the input has one of them.
+        let values = |key: &str, value: &Value| -> Result<Vec<(String, Vec<Value>)>, ImportError> {
+            let conditions = value
+                .as_object()
+                .filter(|conditions| !conditions.is_empty())
+                .ok_or_else(|| {
+                    self.error(
+                        "required",
+                        format!(
+                            "`required.{key}` must be an object of input names and their values"
+                        ),
+                        shape_help,
+                    )
+                })?;
+            conditions
+                .iter()
+                .map(|(other, allowed)| {
+                    let other = other_input(key, other)?;
+                    let allowed = match allowed {
+                        Value::Array(allowed) if !allowed.is_empty() => allowed.clone(),
+                        Value::Array(_) | Value::Null | Value::Object(_) => {
+                            return Err(self.error(
+                                "required",
+                                format!("`required.{key}.{other}` must list the values that make this input required"),
+                                shape_help,
+                            ));
+                        }
+                        one => vec![one.clone()],
+                    };
+                    Ok((other, allowed))
+                })
+                .collect()
+        };
         let mut always = false;
-        let mut if_defined = Vec::new();
+        let mut rules = Vec::new();
         for (key, value) in rule {
             match key.as_str() {
                 "always" => {
@@ -816,42 +1160,53 @@ impl Input<'_> {
                         )
                     })?;
                 }
-                "ifDefined" => {
-                    let others = value.as_object().ok_or_else(|| {
+                "ifDefined" => rules.extend(keyed(key, value)?.into_iter().map(When::Defined)),
+                "ifNotDefined" => {
+                    rules.extend(keyed(key, value)?.into_iter().map(When::NotDefined));
+                }
+                // Real records write `when` for what the SDK calls `conditional`: all of
+                // its inputs must have one of their values.
+                "when" => rules.push(When::Values(values(key, value)?)),
+                "conditional" => {
+                    let conditional = value.as_object().ok_or_else(|| {
                         self.error(
                             "required",
-                            "`required.ifDefined` must be an object keyed by input names",
+                            "`required.conditional` must be an object",
                             shape_help,
                         )
                     })?;
-                    for other in others.keys() {
-                        if !names.contains(&other.as_str()) {
+                    if let Some(unknown) = conditional
+                        .keys()
+                        .find(|key| !["values", "operator"].contains(&key.as_str()))
+                    {
+                        return Err(self.error(
+                            "required",
+                            format!("unknown field `required.conditional.{unknown}`: the importer would drop it silently"),
+                            "find out what it means, then teach xtask/src/import.rs",
+                        ));
+                    }
+                    let group = values(
+                        "conditional.values",
+                        conditional.get("values").unwrap_or(&Value::Null),
+                    )?;
+                    match conditional
+                        .get("operator")
+                        .map(|operator| operator.as_str())
+                    {
+                        // `and` (the default): one condition over every input.
+                        None | Some(Some("and")) => rules.push(When::Values(group)),
+                        // `or`: one condition per input.
+                        Some(Some("or")) => {
+                            rules.extend(group.into_iter().map(|one| When::Values(vec![one])));
+                        }
+                        Some(_) => {
                             return Err(self.error(
                                 "required",
-                                format!("`required.ifDefined` names `{other}`, which is not an input of this model"),
-                                HELP_EDIT,
+                                format!("unknown `required.conditional.operator` {}", conditional["operator"]),
+                                "Scenario's operators are `and` and `or`: save the API's answer as it is",
                             ));
                         }
-                        if_defined.push(other.clone());
                     }
-                }
-                "ifNotDefined" | "conditional" => {
-                    let (what, help) = if key == "ifNotDefined" {
-                        (
-                            "required when another input is *not* set",
-                            "draft-07 `dependencies` only say \"when A is set, B must be too\", and our dialect refuses `oneOf`/`anyOf`/`if`",
-                        )
-                    } else {
-                        (
-                            "required when other inputs have given values",
-                            "draft-07 `dependencies` cannot look at values, and our dialect refuses `if`/`then`",
-                        )
-                    };
-                    return Err(self.error(
-                        "required",
-                        format!("`required.{key}` ({what}) cannot be said in our dialect: {help}"),
-                        "remove `required` from the input in the saved description and import again: the input becomes optional, and the API checks the rule; say the rule in the property's description",
-                    ));
                 }
                 other => {
                     return Err(self.error(
@@ -865,12 +1220,12 @@ impl Input<'_> {
             }
         }
         Ok(if always {
-            // Always required: "required when X is set" adds nothing.
+            // Always required: "required when …" adds nothing.
             Requirement::Always
-        } else if if_defined.is_empty() {
+        } else if rules.is_empty() {
             Requirement::Optional
         } else {
-            Requirement::IfDefined(if_defined)
+            Requirement::When(rules)
         })
     }
 }
@@ -948,6 +1303,16 @@ pub enum Outcome {
         model_id: String,
         /// How many parameters the schema has.
         parameters: usize,
+    },
+    /// `path` held a curated schema of the model: the import was merged into it (its
+    /// curated keys kept) and written.
+    Merged {
+        /// The file.
+        path: PathBuf,
+        /// What the merge kept of the curated schema, and what it let go.
+        report: merge::Merged,
+        /// What the description changed, as `schema-diff` words it (old file → merged).
+        changes: Vec<Change>,
     },
     /// `path` already holds exactly this schema.
     Unchanged {
@@ -1046,9 +1411,28 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
     if path == Path::new("-") {
         return Ok(Outcome::Printed(out));
     }
+    let mut merged = None;
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing == out => return Ok(Outcome::Unchanged { path }),
-        Ok(_) if !options.force => return Err(CommandError::Exists(path)),
+        Ok(existing) if !options.force => {
+            // A curated schema of this very model is merged into; anything else is left
+            // alone unless `--force` says to replace it.
+            let curated = serde_json::from_str::<Value>(&existing)
+                .ok()
+                .filter(|curated| curated["x-model-id"] == schema["x-model-id"])
+                .ok_or_else(|| CommandError::Exists(path.clone()))?;
+            let (schema, report) = merge::merge(&curated, &schema);
+            out = serde_json::to_string_pretty(&schema)
+                .map_err(|error| CommandError::NotJson(options.file.clone(), error))?;
+            out.push('\n');
+            if out == existing {
+                return Ok(Outcome::Unchanged { path });
+            }
+            codegen::generate_model(&shown, &out, "kling_types")
+                .map_err(CommandError::Generator)?;
+            let changes = schema_diff::diff_model(&shown, &curated, &schema);
+            merged = Some((report, changes));
+        }
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(CommandError::Io(path, error)),
@@ -1060,10 +1444,17 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     std::fs::write(&path, out).map_err(io(&path))?;
-    Ok(Outcome::Wrote {
-        path,
-        model_id,
-        parameters,
+    Ok(match merged {
+        Some((report, changes)) => Outcome::Merged {
+            path,
+            report,
+            changes,
+        },
+        None => Outcome::Wrote {
+            path,
+            model_id,
+            parameters,
+        },
     })
 }
 
@@ -1098,6 +1489,30 @@ pub fn main(args: &[&str]) -> ExitCode {
         }
         Ok(Outcome::Unchanged { path }) => {
             eprintln!("{} is up to date: nothing to do", shown(&path));
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Merged {
+            path,
+            report,
+            changes,
+        }) => {
+            eprintln!(
+                "merged into {} (kept {} curated keys; --force replaces the file instead)",
+                shown(&path),
+                report.kept.len()
+            );
+            for dropped in &report.dropped {
+                eprintln!("  dropped {dropped}");
+            }
+            if changes.is_empty() {
+                eprintln!("the description changed nothing the schema checks");
+            } else {
+                eprintln!("what the description changed:");
+                for change in schema_diff::sorted(&changes) {
+                    eprintln!("  {}: {} {}", change.bump, change.pointer, change.what);
+                }
+                eprintln!("{}", schema_diff::verdict_line(&changes));
+            }
             ExitCode::SUCCESS
         }
         Ok(Outcome::Wrote {

@@ -170,35 +170,6 @@ pub fn diff_file(
     }
 }
 
-/// The keywords of a value schema that [`Differ::schema`] compares; any other that
-/// changed is reported for review by hand.
-const VALUE_KEYWORDS: &[&str] = &[
-    "type",
-    "format",
-    "$ref",
-    "enum",
-    "x-enum-names",
-    "minimum",
-    "exclusiveMinimum",
-    "maximum",
-    "exclusiveMaximum",
-    "minLength",
-    "maxLength",
-    "minItems",
-    "maxItems",
-    "default",
-    "items",
-    "properties",
-    "required",
-    "additionalProperties",
-    "x-ignored-when-present",
-    "x-cli-flag",
-    "description",
-    "title",
-    "$comment",
-    "examples",
-];
-
 /// Walks two versions of one schema side by side and collects the changes.
 struct Differ<'a> {
     file: &'a str,
@@ -390,6 +361,7 @@ impl<'a> Differ<'a> {
         self.additional_parameters(old, new);
         let added = self.properties("", old, new);
         self.dependencies(old, new, &added);
+        self.conditions(old, new);
         self.leftovers(
             "",
             old,
@@ -406,8 +378,40 @@ impl<'a> Differ<'a> {
                 "properties",
                 "required",
                 "dependencies",
+                "allOf",
             ],
         );
+    }
+
+    /// The root's `allOf` of `if`/`then` (conditional requirements): a condition added
+    /// is major (requests that were valid now fail), one removed minor.
+    fn conditions(&mut self, old: &Map<String, Value>, new: &Map<String, Value>) {
+        let entries = |node: &Map<String, Value>| -> Vec<Value> {
+            node.get("allOf")
+                .and_then(Value::as_array)
+                .map(|entries| entries.iter().map(without_annotations).collect())
+                .unwrap_or_default()
+        };
+        let (old_entries, new_entries) = (entries(old), entries(new));
+        for entry in new_entries
+            .iter()
+            .filter(|entry| !old_entries.contains(entry))
+        {
+            self.push(
+                Bump::Major,
+                "/allOf",
+                format!("condition added: {entry} (requests that were valid now fail)"),
+            );
+        }
+        for entry in old_entries
+            .iter()
+            .filter(|entry| !new_entries.contains(entry))
+        {
+            self.push(Bump::Minor, "/allOf", format!("condition removed: {entry}"));
+        }
+        if old_entries == new_entries && old.get("allOf") != new.get("allOf") {
+            self.push(Bump::Patch, "/allOf", "conditions' annotations changed");
+        }
     }
 
     /// A model's `additionalProperties`: absent means `true`.
@@ -694,19 +698,6 @@ impl<'a> Differ<'a> {
             }
         }
         self.enum_values(pointer, old, new);
-        self.limits(pointer, old, new);
-        self.default_value(pointer, old, new);
-        self.nested(pointer, old, new);
-        self.ignored_when_present(pointer, old, new);
-        self.cli_flag(pointer, old, new);
-        let title_names_type = self.kind == SchemaKind::Api
-            && old.get("type").and_then(Value::as_str) == Some("object");
-        self.annotations(pointer, old, new, title_names_type);
-        self.leftovers(pointer, old, new, VALUE_KEYWORDS);
-    }
-
-    /// Ranges, lengths and item counts: tighter is major, looser minor.
-    fn limits(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
         self.bound(
             pointer,
             old,
@@ -755,10 +746,7 @@ impl<'a> Differ<'a> {
             Side::Upper,
             &[("maxItems", false)],
         );
-    }
-
-    /// The schemas inside: items, properties, the values of a map.
-    fn nested(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
+        self.default_value(pointer, old, new);
         match (old.get("items"), new.get("items")) {
             (Some(old_items), Some(new_items)) => {
                 self.schema(&format!("{pointer}/items"), old_items, new_items, true);
@@ -791,10 +779,8 @@ impl<'a> Differ<'a> {
             }
             _ => {}
         }
-    }
-
-    /// `x-cli-flag`: nothing for kling-types, breaking for scripts of the `kling` CLI.
-    fn cli_flag(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
+        self.ignored_when_present(pointer, old, new);
+        self.vocabulary(pointer, old, new);
         if old.get("x-cli-flag") != new.get("x-cli-flag") {
             let flag = |value: Option<&Value>| match value {
                 None => "(none: the kebab-case of the name)".to_owned(),
@@ -809,6 +795,161 @@ impl<'a> Differ<'a> {
                     flag(new.get("x-cli-flag"))
                 ),
             );
+        }
+        let title_names_type = self.kind == SchemaKind::Api
+            && old.get("type").and_then(Value::as_str) == Some("object");
+        self.annotations(pointer, old, new, title_names_type);
+        self.leftovers(
+            pointer,
+            old,
+            new,
+            &[
+                "type",
+                "format",
+                "$ref",
+                "enum",
+                "x-enum-names",
+                "minimum",
+                "exclusiveMinimum",
+                "maximum",
+                "exclusiveMaximum",
+                "minLength",
+                "maxLength",
+                "minItems",
+                "maxItems",
+                "default",
+                "items",
+                "properties",
+                "required",
+                "additionalProperties",
+                "x-ignored-when-present",
+                "x-cli-flag",
+                "description",
+                "title",
+                "$comment",
+                "examples",
+                "multipleOf",
+                "x-asset-kind",
+                "x-max-size",
+                "x-min-duration",
+                "x-max-duration",
+                "x-model-types",
+                "x-ui",
+                "uniqueItems",
+                "const",
+            ],
+        );
+    }
+
+    /// The keywords of Scenario's vocabulary (issue 15): `multipleOf` like a bound
+    /// (added or a coarser step: major; removed or a finer step that keeps every old
+    /// value: minor); the asset's kind (major: other files are uploaded and accepted);
+    /// `x-max-size` (the `kling` command refuses larger files before uploading: smaller
+    /// is major, larger or removed minor); durations, model types and `x-ui` (documented,
+    /// checked by the API, never by `validate()`): patch.
+    fn vocabulary(&mut self, pointer: &str, old: &Map<String, Value>, new: &Map<String, Value>) {
+        let number = |node: &Map<String, Value>, key: &str| node.get(key).and_then(Value::as_f64);
+        match (number(old, "multipleOf"), number(new, "multipleOf")) {
+            (old_step, new_step) if old_step == new_step => {}
+            (None, Some(step)) => self.push(
+                Bump::Major,
+                pointer,
+                format!("multipleOf {step} added (requests that were valid now fail)"),
+            ),
+            (Some(step), None) => {
+                self.push(Bump::Minor, pointer, format!("multipleOf {step} removed"));
+            }
+            (Some(old_step), Some(new_step)) => {
+                if crate::codegen::is_multiple_of(old_step, new_step) {
+                    self.push(
+                        Bump::Minor,
+                        pointer,
+                        format!("multipleOf widened: {old_step} → {new_step} (every old value still fits)"),
+                    );
+                } else {
+                    self.push(
+                        Bump::Major,
+                        pointer,
+                        format!("multipleOf changed: {old_step} → {new_step} (requests that were valid now fail)"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if old.get("x-asset-kind") != new.get("x-asset-kind") {
+            let kind = |node: &Map<String, Value>| {
+                node.get("x-asset-kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("image")
+                    .to_owned()
+            };
+            let (old_kind, new_kind) = (kind(old), kind(new));
+            if old_kind == new_kind {
+                self.push(
+                    Bump::Patch,
+                    pointer,
+                    "x-asset-kind written out or left out: image either way",
+                );
+            } else {
+                self.push(
+                    Bump::Major,
+                    pointer,
+                    format!("x-asset-kind changed: {old_kind} → {new_kind} (`ParamKind::Asset` changes; other files are uploaded and accepted)"),
+                );
+            }
+        }
+        let count = |node: &Map<String, Value>| node.get("x-max-size").and_then(Value::as_u64);
+        match (count(old), count(new)) {
+            (old_size, new_size) if old_size == new_size => {}
+            (old_size, Some(new_size)) if old_size.is_none_or(|old_size| new_size < old_size) => self.push(
+                Bump::Major,
+                pointer,
+                format!("x-max-size narrowed to {new_size} bytes (the `kling` command refuses larger files before uploading)"),
+            ),
+            (old_size, new_size) => self.push(
+                Bump::Minor,
+                pointer,
+                format!("x-max-size widened: {} → {}", shown(old_size.map(Value::from).as_ref()), shown(new_size.map(Value::from).as_ref())),
+            ),
+        }
+        let unique =
+            |node: &Map<String, Value>| node.get("uniqueItems") == Some(&Value::Bool(true));
+        match (unique(old), unique(new)) {
+            (false, true) => self.push(
+                Bump::Major,
+                pointer,
+                "uniqueItems added (requests that were valid now fail)",
+            ),
+            (true, false) => self.push(Bump::Minor, pointer, "uniqueItems removed"),
+            _ => {}
+        }
+        match (old.get("const"), new.get("const")) {
+            (old_value, new_value) if old_value == new_value => {}
+            (Some(value), None) => {
+                self.push(Bump::Minor, pointer, format!("const {value} removed"));
+            }
+            (old_value, new_value) => self.push(
+                Bump::Major,
+                pointer,
+                format!(
+                    "const changed: {} → {} (its enum's one variant changes)",
+                    shown(old_value),
+                    shown(new_value)
+                ),
+            ),
+        }
+        for keyword in ["x-min-duration", "x-max-duration", "x-model-types", "x-ui"] {
+            if old.get(keyword) != new.get(keyword) {
+                self.push(
+                    Bump::Patch,
+                    pointer,
+                    format!(
+                        "{keyword} changed: {} → {} (documentation and the parameter table; the API checks it, `validate()` does not)",
+                        shown(old.get(keyword)),
+                        shown(new.get(keyword))
+                    ),
+                );
+            }
         }
     }
 

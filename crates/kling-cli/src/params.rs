@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches};
-use kling_types::{ChoiceValue, FileKind, Literal, ModelInfo, Param, ParamKind};
+use kling_types::{ChoiceValue, FileKind, Literal, ModelInfo, Param, ParamKind, RequiredWhen};
 use serde_json::{Map, Value};
 
 /// An image given on the command line: a file to upload, or an asset id.
@@ -25,22 +25,47 @@ pub(crate) enum ImageRef {
 }
 
 impl ImageRef {
-    pub(crate) fn parse(flag: &str, value: &str) -> anyhow::Result<Self> {
+    /// A file of `kind` (`video`) or an asset id.
+    pub(crate) fn parse(flag: &str, value: &str, kind: FileKind) -> anyhow::Result<Self> {
         let path = PathBuf::from(value);
+        let noun = file_noun(kind);
         if path.is_file() {
             Ok(Self::File(path))
         } else if value.starts_with("asset_") {
             Ok(Self::Asset(value.to_owned()))
         } else if path.exists() {
             Err(crate::exit::usage(format!(
-                "--{flag} {value}: that is a folder, not an image file"
+                "--{flag} {value}: that is a folder, not {noun} file"
             )))
         } else {
             Err(crate::exit::usage(format!(
-                "--{flag} {value}: no such file, and not an asset id (asset_…): give a local image or an asset id"
+                "--{flag} {value}: no such file, and not an asset id (asset_…): give a local {} or an asset id",
+                kind_word(kind)
             )))
         }
     }
+}
+
+/// The kind of file in words: `image`, `video`, `3d model`.
+pub(crate) fn kind_word(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::ThreeD => "3d model",
+        FileKind::ImageHdr => "HDR image",
+        FileKind::Audio => "sound",
+        FileKind::Json => "JSON",
+        kind => kind.name(),
+    }
+}
+
+/// `an image`, `a video`, `a 3d model`.
+fn file_noun(kind: FileKind) -> String {
+    let word = kind_word(kind);
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u', 'H']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }
 
 /// One value of a model flag, as its value parser read it.
@@ -48,8 +73,8 @@ impl ImageRef {
 pub(crate) enum Read {
     /// The JSON value of the parameter (or of one item of a list).
     Value(Value),
-    /// A local file to upload; the asset id it gets is the value.
-    Upload(PathBuf),
+    /// A local file of this kind to upload; the asset id it gets is the value.
+    Upload(PathBuf, FileKind),
     /// What is wrong with the value, worded in full (`--duration is 7 but must be one of 5, 10`).
     Bad(String),
 }
@@ -68,7 +93,7 @@ pub(crate) struct Problem {
 #[derive(Debug)]
 pub(crate) struct RawRequest {
     pub(crate) body: Map<String, Value>,
-    pub(crate) uploads: Vec<(String, PathBuf)>,
+    pub(crate) uploads: Vec<(String, PathBuf, FileKind)>,
     pub(crate) problems: Vec<Problem>,
     /// The parameters (JSON names, or `name[index]` for an item of a repeated flag) those
     /// problems are about: what the model's validation says of them is not shown again (it
@@ -147,9 +172,18 @@ fn read(param: &Param, raw: &str) -> Read {
                 },
                 |choice| Read::Value(choice_json(choice.value)),
             ),
-        ParamKind::Asset(_) => match ImageRef::parse(flag, raw) {
+        ParamKind::Asset(kind) => match ImageRef::parse(flag, raw, *kind) {
             Ok(ImageRef::Asset(id)) => Read::Value(id.into()),
-            Ok(ImageRef::File(path)) => Read::Upload(path),
+            Ok(ImageRef::File(path)) => {
+                // The size is known before uploading: a file too large is refused here.
+                match (param.file_limits.max_size, std::fs::metadata(&path)) {
+                    (Some(max), Ok(metadata)) if metadata.len() > max => Read::Bad(format!(
+                        "--{flag} {raw} is {} bytes but may be at most {max}",
+                        metadata.len()
+                    )),
+                    _ => Read::Upload(path, *kind),
+                }
+            }
             Err(error) => Read::Bad(error.to_string()),
         },
         _ => Read::Value(raw.into()),
@@ -160,6 +194,9 @@ fn choice_json(value: ChoiceValue) -> Value {
     match value {
         ChoiceValue::Text(text) => text.into(),
         ChoiceValue::Integer(number) => number.into(),
+        ChoiceValue::Number(number) => number.into(),
+        // A kind of value this version does not know: its text.
+        other => other.to_string().into(),
     }
 }
 
@@ -189,7 +226,8 @@ pub(crate) fn args(model: Option<&'static ModelInfo>, models: &'static [ModelInf
 
 fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
     let value_name = match param.value_kind() {
-        ParamKind::Asset(FileKind::Image) => "FILE|ASSET_ID",
+        ParamKind::Asset(_) => "FILE|ASSET_ID",
+        ParamKind::ModelId => "MODEL_ID",
         ParamKind::Integer(_) => "INTEGER",
         ParamKind::Number(_) => "NUMBER",
         ParamKind::Boolean => "true|false",
@@ -221,7 +259,7 @@ fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
 /// wording of kling-types (`between 0 and 1`).
 fn help(model: &ModelInfo, param: &Param) -> String {
     let mut first = param.description.trim_end_matches('.').to_owned();
-    if let Some(limits) = limits(param.value_kind()) {
+    if let Some(limits) = value_limits(param) {
         let limits = if param.is_list() {
             format!("each {limits}")
         } else {
@@ -234,8 +272,20 @@ fn help(model: &ModelInfo, param: &Param) -> String {
         };
     }
     let mut sentences: Vec<String> = Vec::from_iter((!first.is_empty()).then_some(first));
-    if let ParamKind::Asset(FileKind::Image) = param.value_kind() {
-        sentences.push("A local image file (uploaded first) or an asset id".to_owned());
+    if let ParamKind::Asset(kind) = param.value_kind() {
+        sentences.push(format!(
+            "A local {} file (uploaded first) or an asset id",
+            kind_word(*kind)
+        ));
+        if let Some(limits) = file_limits(param) {
+            sentences.push(capitalized(&limits));
+        }
+    }
+    if !param.model_types.is_empty() {
+        sentences.push(format!("A model of type {}", param.model_types.join(", ")));
+    }
+    if let Some(pattern) = param.pattern {
+        sentences.push(format!("Matches {pattern}"));
     }
     if let ParamKind::List { count, .. } = &param.kind {
         let limit = count
@@ -258,6 +308,9 @@ fn help(model: &ModelInfo, param: &Param) -> String {
             .map(|need| flag_of(model, need))
             .collect();
         sentences.push(format!("Needs {}", needs.join(" and ")));
+    }
+    for rule in param.required_when {
+        sentences.push(required_when(model, rule));
     }
     let mut help = sentences.join(". ");
     if !help.is_empty() {
@@ -296,6 +349,62 @@ pub(crate) fn limits(kind: &ParamKind) -> Option<String> {
             Some(bounds.to_string())
         }
         _ => None,
+    }
+}
+
+/// [`limits`] with the step of a number (`between 0 and 1, in steps of 0.05`).
+pub(crate) fn value_limits(param: &Param) -> Option<String> {
+    let range = limits(param.value_kind());
+    let step = param.multiple_of.map(|step| format!("in steps of {step}"));
+    match (range, step) {
+        (Some(range), Some(step)) => Some(format!("{range}, {step}")),
+        (range, step) => range.or(step),
+    }
+}
+
+/// The limits of an asset's file in words (`at most 10485760 bytes, 1 to 30.5 s long`).
+pub(crate) fn file_limits(param: &Param) -> Option<String> {
+    let limits = param.file_limits;
+    let mut parts = Vec::new();
+    if let Some(max) = limits.max_size {
+        parts.push(format!("at most {max} bytes"));
+    }
+    match (limits.min_duration, limits.max_duration) {
+        (Some(min), Some(max)) => parts.push(format!("{min} to {max} s long")),
+        (Some(min), None) => parts.push(format!("at least {min} s long")),
+        (None, Some(max)) => parts.push(format!("at most {max} s long")),
+        (None, None) => {}
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// "Required without --style-image", "Required when --mode is lipsync".
+pub(crate) fn required_when(model: &ModelInfo, rule: &RequiredWhen) -> String {
+    match rule {
+        RequiredWhen::Absent { other } => format!("Required without {}", flag_of(model, other)),
+        RequiredWhen::Values(conditions) => {
+            let parts: Vec<String> = conditions
+                .iter()
+                .map(|condition| {
+                    let values: Vec<String> = condition
+                        .values
+                        .iter()
+                        .map(|text| {
+                            serde_json::from_str::<Value>(text)
+                                .ok()
+                                .and_then(|value| value.as_str().map(str::to_owned))
+                                .unwrap_or_else(|| (*text).to_owned())
+                        })
+                        .collect();
+                    let flag = flag_of(model, condition.field);
+                    match values.as_slice() {
+                        [one] => format!("{flag} is {one}"),
+                        _ => format!("{flag} is {}", values.join(" or ")),
+                    }
+                })
+                .collect();
+            format!("Required when {}", parts.join(" and "))
+        }
     }
 }
 
@@ -386,13 +495,13 @@ pub(crate) fn request(model: &ModelInfo, models: &[ModelInfo], matches: &ArgMatc
         for (index, read) in reads.into_iter().enumerate() {
             match read {
                 Read::Value(value) => values.push(value.clone()),
-                Read::Upload(path) => {
+                Read::Upload(path, kind) => {
                     let pointer = if param.is_list() {
                         format!("/{}/{index}", param.json_name)
                     } else {
                         format!("/{}", param.json_name)
                     };
-                    request.uploads.push((pointer, path.clone()));
+                    request.uploads.push((pointer, path.clone(), *kind));
                     // A stand-in until the upload gives the asset id; it validates like one.
                     values.push(Value::from(format!("asset_to_upload_{index}")));
                 }
@@ -528,8 +637,9 @@ mod tests {
     #[test]
     fn a_flag_of_another_model_is_refused_naming_the_model_that_has_it() {
         let models = crate::fixture_models::MODELS;
-        let plain = &models[1];
-        let motion = &models[0];
+        let by_id = |id: &str| models.iter().find(|model| model.id == id).unwrap();
+        let plain = by_id("model_fixture-plain");
+        let motion = by_id("model_fixture-motion");
         let matches = command(plain, models)
             .try_get_matches_from(["generate", "--text", "a cat", "--fps", "30", "--loop"])
             .unwrap();

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use kling_types::AssetId;
 use kling_types::api::{AssetResponse, UploadResponse, UploadStatus};
+use kling_types::{AssetId, FileKind};
 use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
@@ -55,6 +55,86 @@ pub fn sniff_image_type(head: &[u8]) -> Option<&'static str> {
         let text = text.trim_start_matches('\u{feff}').trim_start();
         (text.starts_with("<svg") || (text.starts_with("<?xml") && text.contains("<svg")))
             .then_some("image/svg+xml")
+    }
+}
+
+/// The type of a file of `kind` (a video, a sound, a 3d model, …), by its first bytes
+/// where the format has a signature, else by the extension of `name`: what the upload
+/// declares as its content type. `None` for a file that is not of that kind.
+///
+/// ```
+/// use kling_types::FileKind;
+/// assert_eq!(kling_client::sniff_file_type(b"\0\0\0\x18ftypisom", FileKind::Video, "a.mp4"), Some("video/mp4"));
+/// assert_eq!(kling_client::sniff_file_type(b"ID3\x04", FileKind::Audio, "a.mp3"), Some("audio/mpeg"));
+/// assert_eq!(kling_client::sniff_file_type(b"glTF\x02", FileKind::ThreeD, "a.glb"), Some("model/gltf-binary"));
+/// assert_eq!(kling_client::sniff_file_type(b"%PDF-1.7", FileKind::Video, "a.pdf"), None);
+/// ```
+pub fn sniff_file_type(head: &[u8], kind: FileKind, name: &str) -> Option<&'static str> {
+    let brand = head.get(8..12).filter(|_| head.get(4..8) == Some(b"ftyp"));
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase())
+        .unwrap_or_default();
+    match kind {
+        FileKind::Image => sniff_image_type(head),
+        FileKind::Video => match brand {
+            Some(b"qt  ") => Some("video/quicktime"),
+            Some(brand) if !matches!(brand, b"M4A " | b"avif" | b"avis" | b"heic" | b"mif1") => {
+                Some("video/mp4")
+            }
+            _ => head
+                .starts_with(&[0x1A, 0x45, 0xDF, 0xA3])
+                .then_some("video/webm"),
+        },
+        FileKind::Audio => {
+            if head.starts_with(b"ID3")
+                || (head.first() == Some(&0xFF) && head.get(1).is_some_and(|b| b & 0xE0 == 0xE0))
+            {
+                Some("audio/mpeg")
+            } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+                Some("audio/wav")
+            } else if head.starts_with(b"OggS") {
+                Some("audio/ogg")
+            } else if head.starts_with(b"fLaC") {
+                Some("audio/flac")
+            } else if brand == Some(b"M4A ") {
+                Some("audio/mp4")
+            } else {
+                None
+            }
+        }
+        FileKind::ThreeD => {
+            if head.starts_with(b"glTF") {
+                Some("model/gltf-binary")
+            } else {
+                match extension.as_str() {
+                    "gltf" => Some("model/gltf+json"),
+                    "obj" => Some("model/obj"),
+                    "fbx" => Some("application/octet-stream"),
+                    "usdz" if head.starts_with(b"PK") => Some("model/vnd.usdz+zip"),
+                    _ => None,
+                }
+            }
+        }
+        FileKind::Document => head.starts_with(b"%PDF").then_some("application/pdf"),
+        FileKind::ImageHdr => {
+            if head.starts_with(b"#?RADIANCE") || head.starts_with(b"#?RGBE") {
+                Some("image/vnd.radiance")
+            } else if head.starts_with(&[0x76, 0x2F, 0x31, 0x01]) {
+                Some("image/x-exr")
+            } else {
+                None
+            }
+        }
+        FileKind::Json => {
+            let text = String::from_utf8_lossy(head);
+            text.trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with(['{', '['])
+                .then_some("application/json")
+        }
+        FileKind::Text => std::str::from_utf8(head).is_ok().then_some("text/plain"),
+        _ => None,
     }
 }
 
@@ -127,6 +207,57 @@ impl Client {
             .await
     }
 
+    /// Uploads a file of `kind` (a video, a sound, a 3d model, …) and returns its asset
+    /// id: an image as [`Client::upload_image`] does, any other kind in parts
+    /// (`/v1/uploads`), its type read from its first bytes (or its extension).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = kling_sandbox::Sandbox::start(kling_sandbox::SandboxConfig::default()).await?;
+    /// # let client = kling_client::Client::new(kling_client::Credentials::new("sandbox-key", "sandbox-secret")).with_base_url(sandbox.base_url());
+    /// # let path = std::env::temp_dir().join(format!("kling-doc-clip-{}.mp4", std::process::id()));
+    /// # std::fs::write(&path, b"\0\0\0\x18ftypisom not really a video")?;
+    /// let clip = client.upload_file(&path, kling_types::FileKind::Video).await?;
+    /// assert!(clip.as_str().starts_with("asset_"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn upload_file(&self, path: &Path, kind: FileKind) -> Result<AssetId, Error> {
+        if kind == FileKind::Image {
+            return self.upload_image(path).await;
+        }
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let unsupported = |reason: String| Error::Upload {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+        let size = file.metadata().await.map_err(io)?.len();
+        if size == 0 {
+            return Err(unsupported("the file is empty".to_owned()));
+        }
+        let mut head = vec![0; 512];
+        let read = file.read(&mut head).await.map_err(io)?;
+        head.truncate(read);
+        let name = path.file_name().map_or_else(
+            || kind.name().to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let Some(mime_type) = sniff_file_type(&head, kind, &name) else {
+            return Err(unsupported(format!(
+                "it is not a file of kind `{}` the API accepts",
+                kind.name()
+            )));
+        };
+        self.upload_parts(path, &mut file, &name, mime_type, size, kind)
+            .await
+    }
+
     async fn upload_in_parts(
         &self,
         path: &Path,
@@ -134,6 +265,19 @@ impl Client {
         name: &str,
         mime_type: &str,
         size: u64,
+    ) -> Result<AssetId, Error> {
+        self.upload_parts(path, file, name, mime_type, size, FileKind::Image)
+            .await
+    }
+
+    async fn upload_parts(
+        &self,
+        path: &Path,
+        file: &mut tokio::fs::File,
+        name: &str,
+        mime_type: &str,
+        size: u64,
+        kind: FileKind,
     ) -> Result<AssetId, Error> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
@@ -145,7 +289,7 @@ impl Client {
         };
         let parts = size.div_ceil(PART_BYTES);
         let call = Call::api(Method::POST, "/uploads".to_owned())
-            .json(json!({"fileName": name, "contentType": mime_type, "fileSize": size, "kind": "image", "parts": parts}));
+            .json(json!({"fileName": name, "contentType": mime_type, "fileSize": size, "kind": kind.name(), "parts": parts}));
         let upload = self
             .send(&call)
             .await?

@@ -57,6 +57,19 @@ pub use error::Error;
 pub use faults::{Fault, FaultRule};
 pub use state::{JobRecord, RequestRecord};
 
+/// The model description the sandbox serves at `GET /v1/models/{modelId}` (the `model`
+/// object, without its `{"model": …}` envelope), derived from the model's parameter table
+/// the way Scenario describes models: tests import it back with `cargo xtask import-model`.
+///
+/// ```
+/// let kling = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+/// let description = kling_sandbox::describe_model(kling);
+/// assert_eq!(description["inputs"][0]["name"], "prompt");
+/// ```
+pub fn describe_model(model: &kling_types::ModelInfo) -> serde_json::Value {
+    models::describe(model).unwrap_or_default()
+}
+
 use crate::routes::DropConnection;
 use crate::state::State;
 

@@ -1,7 +1,7 @@
 //! `GET /v1/models/{modelId}`: each model of `kling_types::MODELS`, described the way
 //! Scenario describes models, with the `inputs` list derived from its parameter table.
 
-use kling_types::{Choice, ChoiceValue, FileKind, Literal, Param, ParamKind};
+use kling_types::{Choice, ChoiceValue, Literal, Param, ParamKind, RequiredWhen};
 use serde_json::{Map, Value, json};
 
 /// The model description, or `None` for an unknown model.
@@ -32,15 +32,23 @@ pub(crate) fn inputs(params: &[Param]) -> Vec<Value> {
 }
 
 fn input(params: &[Param], param: &Param) -> Value {
+    let step = |whole: bool| match (param.multiple_of, whole) {
+        (Some(step), _) => json!({"step": number(step)}),
+        // Scenario has one "number" type; a step of 1 says it takes whole numbers.
+        (None, true) => json!({"step": 1}),
+        (None, false) => json!({}),
+    };
     let (kind, mut input) = match &param.kind {
         ParamKind::List { items, .. } => match items {
-            ParamKind::Asset(FileKind::Image) => ("file_array", json!({"kind": "image"})),
-            ParamKind::Integer(_) | ParamKind::Number(_) => ("number_array", json!({})),
+            ParamKind::Asset(file) => ("file_array", json!({"kind": file.name()})),
+            ParamKind::ModelId => ("model_array", json!({})),
+            ParamKind::Integer(_) => ("number_array", step(true)),
+            ParamKind::Number(_) => ("number_array", step(false)),
             _ => ("string_array", json!({})),
         },
-        ParamKind::Asset(FileKind::Image) => ("file", json!({"kind": "image"})),
-        // Scenario has one "number" type; a step of 1 says it takes whole numbers.
-        ParamKind::Integer(_) => ("number", json!({"step": 1})),
+        ParamKind::Asset(file) => ("file", json!({"kind": file.name()})),
+        ParamKind::ModelId => ("model", json!({})),
+        ParamKind::Integer(_) => ("number", step(true)),
         ParamKind::Choice(choices)
             if matches!(
                 choices.first(),
@@ -52,7 +60,18 @@ fn input(params: &[Param], param: &Param) -> Value {
         {
             ("number", json!({"step": 1}))
         }
-        ParamKind::Number(_) => ("number", json!({})),
+        ParamKind::Choice(choices)
+            if matches!(
+                choices.first(),
+                Some(Choice {
+                    value: ChoiceValue::Number(_),
+                    ..
+                })
+            ) =>
+        {
+            ("number", json!({}))
+        }
+        ParamKind::Number(_) => ("number", step(false)),
         ParamKind::Boolean => ("boolean", json!({})),
         _ => ("string", json!({})),
     };
@@ -64,6 +83,42 @@ fn input(params: &[Param], param: &Param) -> Value {
     }
     if let Some(default) = param.default.and_then(|default| literal(param, default)) {
         input["default"] = default;
+    }
+    let limits = param.file_limits;
+    if let Some(size) = limits.max_size {
+        input["maxSize"] = json!(size);
+    }
+    if let Some(seconds) = limits.min_duration {
+        input["minDuration"] = number(seconds);
+    }
+    if let Some(seconds) = limits.max_duration {
+        input["maxDuration"] = number(seconds);
+    }
+    if !param.model_types.is_empty() {
+        input["modelTypes"] = json!(param.model_types);
+    }
+    // Scenario's form fields, as the schema kept them (`x-ui`).
+    if let Ok(Value::Object(ui)) = serde_json::from_str::<Value>(param.ui) {
+        for (field, value) in ui {
+            input[field] = value;
+        }
+    }
+    match param.value_kind() {
+        ParamKind::Choice(choices) if param.is_list() => {
+            input["allowedValues"] = choices
+                .iter()
+                .map(|choice| choice_json(choice.value))
+                .collect();
+        }
+        ParamKind::Integer(bounds) | ParamKind::Number(bounds) if param.is_list() => {
+            if let Some(min) = bounds.minimum {
+                input["min"] = number(min);
+            }
+            if let Some(max) = bounds.maximum {
+                input["max"] = number(max);
+            }
+        }
+        _ => {}
     }
     match &param.kind {
         ParamKind::Choice(choices) => {
@@ -105,11 +160,74 @@ fn input(params: &[Param], param: &Param) -> Value {
                 (other.json_name.to_owned(), json!({"message": message}))
             })
             .collect();
+        let mut required = Map::new();
         if !needed_by.is_empty() {
-            input["required"] = json!({"ifDefined": needed_by});
+            required.insert("ifDefined".to_owned(), Value::Object(needed_by));
+        }
+        required.extend(required_when(param));
+        if !required.is_empty() {
+            input["required"] = Value::Object(required);
         }
     }
     input
+}
+
+/// `ifNotDefined` and `conditional` from the parameter's conditions: several conditions
+/// on one parameter each are `or`, one condition on several is `and`.
+fn required_when(param: &Param) -> Map<String, Value> {
+    let mut required = Map::new();
+    let absent: Map<String, Value> = param
+        .required_when
+        .iter()
+        .filter_map(|rule| match rule {
+            RequiredWhen::Absent { other } => Some((
+                (*other).to_owned(),
+                json!({"message": format!("`{}` or `{other}` is required.", param.json_name)}),
+            )),
+            RequiredWhen::Values(_) => None,
+        })
+        .collect();
+    if !absent.is_empty() {
+        required.insert("ifNotDefined".to_owned(), Value::Object(absent));
+    }
+    let groups: Vec<Map<String, Value>> = param
+        .required_when
+        .iter()
+        .filter_map(|rule| match rule {
+            RequiredWhen::Values(conditions) => Some(
+                conditions
+                    .iter()
+                    .map(|condition| {
+                        let values: Vec<Value> = condition
+                            .values
+                            .iter()
+                            .filter_map(|text| serde_json::from_str(text).ok())
+                            .collect();
+                        (condition.field.to_owned(), Value::Array(values))
+                    })
+                    .collect(),
+            ),
+            RequiredWhen::Absent { .. } => None,
+        })
+        .collect();
+    let conditional = match groups.as_slice() {
+        [] => None,
+        [one] => Some(json!({"values": one, "operator": "and"})),
+        many if many.iter().all(|group| group.len() == 1) => {
+            let values: Map<String, Value> = many
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            // Two conditions on one parameter cannot be one `or` of a map: keep the first.
+            (values.len() == many.len()).then(|| json!({"values": values, "operator": "or"}))
+        }
+        _ => None,
+    };
+    if let Some(conditional) = conditional {
+        required.insert("conditional".to_owned(), conditional);
+    }
+    required
 }
 
 /// A bound as the schema wrote it: `0`, not `0.0`, for a whole number.
@@ -125,6 +243,8 @@ fn choice_json(value: ChoiceValue) -> Value {
     match value {
         ChoiceValue::Text(text) => json!(text),
         ChoiceValue::Integer(number) => json!(number),
+        ChoiceValue::Number(value) => number(value),
+        other => json!(other.to_string()),
     }
 }
 

@@ -38,6 +38,32 @@ where
     integer(deserializer).map(Some)
 }
 
+/// Reads a list of integers the way JSON Schema counts integers: `[5, 6.0]` is `[5, 6]`.
+pub fn integers<'de, D>(deserializer: D) -> Result<Vec<i64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Vec::<Whole>::deserialize(deserializer)
+        .map(|items| items.into_iter().map(|Whole(n)| n).collect())
+}
+
+/// [`integers`] for an optional field that, when present, must hold a value.
+pub fn present_integers<'de, D>(deserializer: D) -> Result<Option<Vec<i64>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    integers(deserializer).map(Some)
+}
+
+/// One item of [`integers`].
+struct Whole(i64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        integer(deserializer).map(Whole)
+    }
+}
+
 /// Reads `null` as the type's default (an empty list), anything else as usual.
 pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where

@@ -64,6 +64,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod api_ext;
+mod decimal;
 mod enums;
 #[rustfmt::skip]
 mod generated;
@@ -78,7 +79,8 @@ pub use enums::ParseEnumError;
 pub use generated::*;
 pub use ids::{AssetId, JobId, ModelId};
 pub use params::{
-    Bounds, Choice, ChoiceValue, FileKind, IgnoredWhen, Length, Literal, Param, ParamKind,
+    Bounds, Choice, ChoiceValue, FileKind, FileLimits, IgnoredWhen, Length, Literal, Param,
+    ParamKind, RequiredWhen, ValueCondition,
 };
 pub use request::{ModelInfo, ModelRequest, find_model};
 pub use validation::{Finding, Validation, ValidationError};

@@ -38,6 +38,22 @@ pub struct Param {
     pub needs: &'static [&'static str],
     /// When the API ignores this parameter (`x-ignored-when-present`).
     pub ignored_when: &'static [IgnoredWhen],
+    /// Each value must be a whole multiple of this (`multipleOf`, Scenario's `step`).
+    pub multiple_of: Option<f64>,
+    /// When this parameter becomes required although it is optional on its own (a
+    /// condition of the schema's `allOf`, Scenario's `ifNotDefined`, `when`, `conditional`).
+    pub required_when: &'static [RequiredWhen],
+    /// Limits on the file behind an asset parameter (`x-max-size`, `x-min-duration`,
+    /// `x-max-duration`): the size is checked before uploading, durations by the API.
+    pub file_limits: FileLimits,
+    /// The kinds of model a model parameter takes (`x-model-types`: `flux.1-lora`), as
+    /// documentation; empty when any model.
+    pub model_types: &'static [&'static str],
+    /// What Scenario's web form shows of the parameter (`x-ui`), as its JSON text
+    /// (`{"costImpact":true}`); empty when none. Never sent, never checked.
+    pub ui: &'static str,
+    /// The regular expression a text must match (`pattern`, searched anywhere in it).
+    pub pattern: Option<&'static str>,
 }
 
 impl Param {
@@ -53,6 +69,16 @@ impl Param {
             description: "",
             needs: &[],
             ignored_when: &[],
+            multiple_of: None,
+            required_when: &[],
+            file_limits: FileLimits {
+                max_size: None,
+                min_duration: None,
+                max_duration: None,
+            },
+            model_types: &[],
+            ui: "",
+            pattern: None,
         }
     }
 
@@ -88,6 +114,48 @@ impl Param {
     #[must_use]
     pub const fn with_ignored_when(mut self, rules: &'static [IgnoredWhen]) -> Self {
         self.ignored_when = rules;
+        self
+    }
+
+    /// The same parameter, its values whole multiples of `step`.
+    #[must_use]
+    pub const fn with_multiple_of(mut self, step: f64) -> Self {
+        self.multiple_of = Some(step);
+        self
+    }
+
+    /// The same parameter, required under `rules`.
+    #[must_use]
+    pub const fn with_required_when(mut self, rules: &'static [RequiredWhen]) -> Self {
+        self.required_when = rules;
+        self
+    }
+
+    /// The same parameter, its file limited by `limits`.
+    #[must_use]
+    pub const fn with_file_limits(mut self, limits: FileLimits) -> Self {
+        self.file_limits = limits;
+        self
+    }
+
+    /// The same parameter, taking models of `types`.
+    #[must_use]
+    pub const fn with_model_types(mut self, types: &'static [&'static str]) -> Self {
+        self.model_types = types;
+        self
+    }
+
+    /// The same parameter, its text matching `pattern`.
+    #[must_use]
+    pub const fn with_pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
+        self
+    }
+
+    /// The same parameter, with Scenario's form hints (`x-ui`, as JSON text).
+    #[must_use]
+    pub const fn with_ui(mut self, ui: &'static str) -> Self {
+        self.ui = ui;
         self
     }
 
@@ -134,13 +202,112 @@ pub enum ParamKind {
     },
 }
 
-/// The kind of file an asset parameter stands for. `#[non_exhaustive]`: models that take
-/// videos or audio add kinds.
+/// The kind of file an asset parameter stands for (`x-asset-kind`, Scenario's `kind`).
+/// `#[non_exhaustive]`: Scenario may add kinds.
+///
+/// ```
+/// use kling_types::FileKind;
+/// assert_eq!(FileKind::from_name("3d"), Some(FileKind::ThreeD));
+/// assert_eq!(FileKind::Video.name(), "video");
+/// assert!(FileKind::Audio.has_duration());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileKind {
     /// An image (PNG, JPEG, WebP, GIF).
     Image,
+    /// A high dynamic range image (`image-hdr`: EXR, HDR).
+    ImageHdr,
+    /// A video (MP4, MOV, WebM).
+    Video,
+    /// A sound (MP3, WAV, OGG).
+    Audio,
+    /// A 3D model (`3d`: GLB, GLTF, OBJ).
+    ThreeD,
+    /// A document (PDF).
+    Document,
+    /// A JSON file.
+    Json,
+    /// A text file.
+    Text,
+}
+
+impl FileKind {
+    /// Every kind, in the order of Scenario's SDK.
+    pub const ALL: [Self; 8] = [
+        Self::ThreeD,
+        Self::Audio,
+        Self::Document,
+        Self::Image,
+        Self::ImageHdr,
+        Self::Json,
+        Self::Text,
+        Self::Video,
+    ];
+
+    /// The kind's name as Scenario and `x-asset-kind` spell it (`3d`, `image-hdr`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::ImageHdr => "image-hdr",
+            Self::Video => "video",
+            Self::Audio => "audio",
+            Self::ThreeD => "3d",
+            Self::Document => "document",
+            Self::Json => "json",
+            Self::Text => "text",
+        }
+    }
+
+    /// The kind named `name` (`video`), if Scenario has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether files of this kind last (videos and sounds: `x-min-duration` applies).
+    pub const fn has_duration(self) -> bool {
+        matches!(self, Self::Video | Self::Audio)
+    }
+}
+
+/// Limits on the file behind an asset parameter; `None` where the schema sets none.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FileLimits {
+    /// The largest file accepted, in bytes (`x-max-size`).
+    pub max_size: Option<u64>,
+    /// The shortest media accepted, in seconds (`x-min-duration`).
+    pub min_duration: Option<f64>,
+    /// The longest media accepted, in seconds (`x-max-duration`).
+    pub max_duration: Option<f64>,
+}
+
+impl FileLimits {
+    /// Whether any limit is set.
+    pub fn is_limited(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
+/// "This parameter is required when …": one condition of the schema's `allOf`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequiredWhen {
+    /// Required when `other` is left out (Scenario's `ifNotDefined`): set one of the two.
+    Absent {
+        /// The other parameter, by JSON name.
+        other: &'static str,
+    },
+    /// Required when every one of these parameters is set to one of its values
+    /// (Scenario's `when` and `conditional`).
+    Values(&'static [ValueCondition]),
+}
+
+/// "`field` is set to one of `values`" (each value as its JSON text: `"img2img"`, `5`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueCondition {
+    /// The parameter looked at, by JSON name.
+    pub field: &'static str,
+    /// Its values that make the condition hold, as JSON text.
+    pub values: &'static [&'static str],
 }
 
 /// One allowed value of a choice, and the variant of the generated enum that holds it.
@@ -159,13 +326,16 @@ impl Choice {
     }
 }
 
-/// The value of a [`Choice`]: text or an integer, as in the schema's `enum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The value of a [`Choice`]: text, an integer or a number, as in the schema's `enum`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ChoiceValue {
     /// A string value (`"16:9"`).
     Text(&'static str),
-    /// An integer value (`5`).
+    /// An integer value (`5`, or the sentinel `-1`).
     Integer(i64),
+    /// A number of an enum with fractions (`0.5`).
+    Number(f64),
 }
 
 impl fmt::Display for ChoiceValue {
@@ -173,6 +343,7 @@ impl fmt::Display for ChoiceValue {
         match self {
             Self::Text(text) => f.write_str(text),
             Self::Integer(number) => write!(f, "{number}"),
+            Self::Number(number) => write!(f, "{number}"),
         }
     }
 }

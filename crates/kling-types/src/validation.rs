@@ -28,6 +28,11 @@ enum Wording {
     Requires,
     /// The API ignores `field` because `other` is set.
     Ignored { reason: String },
+    /// `field` is required because `other` is left out.
+    RequiredUnless,
+    /// `field` is required because `other` has one of the values the schema names
+    /// (`condition`: the rule in words, with `{other}` where the other is named).
+    RequiredWhen { condition: String },
 }
 
 impl Finding {
@@ -58,6 +63,23 @@ impl Finding {
             because,
             Wording::Ignored {
                 reason: reason.to_owned(),
+            },
+        )
+    }
+
+    /// `field` is required because `other` is not set.
+    pub(crate) fn required_unless(field: &str, other: &str) -> Self {
+        Self::worded(field, other, Wording::RequiredUnless)
+    }
+
+    /// `field` is required because `other` is set to one of the values in `condition`
+    /// (words such as `is "img2img"`).
+    pub(crate) fn required_when(field: &str, other: &str, condition: &str) -> Self {
+        Self::worded(
+            field,
+            other,
+            Wording::RequiredWhen {
+                condition: condition.to_owned(),
             },
         )
     }
@@ -112,6 +134,13 @@ impl Finding {
             }
             Wording::Ignored { reason } => {
                 format!("is ignored because {} is set: {reason}", name(other))
+            }
+            Wording::RequiredUnless => {
+                let (other, field) = (name(other), name(self.parameter()));
+                format!("is required when {other} is left out: set {field} or {other}")
+            }
+            Wording::RequiredWhen { condition } => {
+                format!("is required when {} {condition}", name(other))
             }
         }
     }

@@ -24,6 +24,7 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("Choice", None),
     ("ChoiceValue", None),
     ("FileKind", None),
+    ("FileLimits", None),
     ("IgnoredWhen", None),
     ("JobId", None),
     ("Length", None),
@@ -33,7 +34,9 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("Param", None),
     ("ParamKind", None),
     ("ParseEnumError", None),
+    ("RequiredWhen", None),
     ("Validation", None),
+    ("ValueCondition", None),
 ];
 
 /// Modules of the runtime's `__private` that generated code names (`checks::number`).

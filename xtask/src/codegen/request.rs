@@ -50,19 +50,26 @@ fn field(checked: &Checked, property: &Property, runtime: Runtime<'_>) -> TokenS
     let rename = (ident != json_name.as_str()).then(|| quote!(rename = #json_name,));
     let ty = rust_type(checked, &property.shape);
     let integer = matches!(property.shape, Shape::Integer(_));
+    // A list of plain integers reads `5.0` as `5` too (an integer enum reads its own).
+    let integers = matches!(&property.shape, Shape::Array { items, .. } if matches!(**items, Shape::Integer(_)));
     let rt = runtime.0;
     let (serde, ty) = if property.required {
-        let with = integer.then(|| {
-            let path = format!("{rt}::__private::de::integer");
+        let with = match (integer, integers) {
+            (true, _) => Some("integer"),
+            (_, true) => Some("integers"),
+            _ => None,
+        }
+        .map(|helper| {
+            let path = format!("{rt}::__private::de::{helper}");
             quote!(deserialize_with = #path)
         });
         let serde = (rename.is_some() || with.is_some()).then(|| quote!(#[serde(#rename #with)]));
         (serde, ty)
     } else {
-        let helper = if integer {
-            "present_integer"
-        } else {
-            "present"
+        let helper = match (integer, integers) {
+            (true, _) => "present_integer",
+            (_, true) => "present_integers",
+            _ => "present",
         };
         let path = format!("{rt}::__private::de::{helper}");
         (

@@ -6,7 +6,11 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::visit_mut::VisitMut;
 
-use super::schema::{Checked, EnumDef, Kind, Property, SchemaError, Shape, VariantValue};
+use serde_json::Value;
+
+use super::schema::{
+    AssetFacts, Checked, EnumDef, Kind, Property, Rule, SchemaError, Shape, VariantValue,
+};
 
 /// What the generated code calls the crate holding `Validation`, `AssetId`, …
 #[derive(Clone, Copy, Debug)]
@@ -275,7 +279,74 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     for (other, why) in &property.ignored_when_present {
         lines.push(format!("Ignored when `{other}` is set: {why}."));
     }
+    for condition in checked
+        .conditions
+        .iter()
+        .filter(|condition| condition.field == property.json_name)
+    {
+        lines.push(condition_summary(&condition.rule));
+    }
+    if let Some(asset) = property.asset.as_ref().filter(|asset| {
+        asset.kind != "image"
+            || asset.max_size.is_some()
+            || asset.min_duration.is_some()
+            || asset.max_duration.is_some()
+    }) {
+        lines.push(asset_summary(asset));
+    }
+    if property.unique_items {
+        lines.push("No item may appear twice.".to_owned());
+    }
+    if let Some(pattern) = &property.pattern {
+        lines.push(format!("Matches `{pattern}`."));
+    }
+    if !property.model_types.is_empty() {
+        let types: Vec<String> = property
+            .model_types
+            .iter()
+            .map(|kind| format!("`{kind}`"))
+            .collect();
+        lines.push(format!("Takes models of type {}.", types.join(", ")));
+    }
     lines
+}
+
+/// "Required when …", for the docs.
+pub(crate) fn condition_summary(rule: &Rule) -> String {
+    match rule {
+        Rule::Absent(other) => format!("Required when `{other}` is left out."),
+        Rule::Values(conditions) => {
+            let parts: Vec<String> = conditions
+                .iter()
+                .map(|(other, values)| {
+                    let values: Vec<String> =
+                        values.iter().map(|value| format!("`{value}`")).collect();
+                    match values.as_slice() {
+                        [one] => format!("`{other}` is {one}"),
+                        _ => format!("`{other}` is one of {}", values.join(", ")),
+                    }
+                })
+                .collect();
+            format!("Required when {}.", parts.join(" and "))
+        }
+    }
+}
+
+/// The kind and limits of an asset, for the docs: "An asset of kind `video`, of at most
+/// 10485760 bytes, 2 to 10 s long."
+fn asset_summary(asset: &AssetFacts) -> String {
+    let mut text = format!("An asset of kind `{}`", asset.kind);
+    if let Some(size) = asset.max_size {
+        text.push_str(&format!(", of at most {}", plural(size, "byte")));
+    }
+    match (asset.min_duration, asset.max_duration) {
+        (Some(min), Some(max)) => text.push_str(&format!(", {min} to {max} s long")),
+        (Some(min), None) => text.push_str(&format!(", at least {min} s long")),
+        (None, Some(max)) => text.push_str(&format!(", at most {max} s long")),
+        (None, None) => {}
+    }
+    text.push('.');
+    text
 }
 
 /// A default as a Rust value in docs: [`AspectRatio::Landscape16x9`], `0.5`, `""`.
@@ -315,6 +386,9 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
         },
         Shape::Integer(bounds) | Shape::Number(bounds) => {
             let mut parts = Vec::new();
+            if let Some(step) = bounds.multiple_of {
+                parts.push(format!("a multiple of {step}"));
+            }
             if let Some(min) = bounds.minimum {
                 parts.push(format!("at least {min}"));
             }
@@ -432,6 +506,7 @@ fn enum_items(definition: &EnumDef) -> TokenStream {
     }
     match definition.variants.first().map(|variant| &variant.value) {
         Some(VariantValue::Integer(_)) => integer_enum(definition, parts),
+        Some(VariantValue::Number(_)) => number_enum(definition, parts),
         _ => string_enum(parts),
     }
 }
@@ -555,7 +630,7 @@ fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
         .iter()
         .map(|variant| match variant.value {
             VariantValue::Integer(number) => Literal::i64_unsuffixed(number),
-            VariantValue::String(_) => Literal::i64_unsuffixed(0),
+            VariantValue::String(_) | VariantValue::Number(_) => Literal::i64_unsuffixed(0),
         })
         .collect();
     quote! {
@@ -598,6 +673,72 @@ fn integer_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             let value = de::integer(deserializer)?;
             Self::try_from(value).map_err(serde::de::Error::custom)
+        }
+    }
+    }
+}
+
+/// A model enum of numbers with fractions (`guidance`: 0.5, 1, 1.5): sent as a JSON
+/// number, read from any number equal to a member (`1` and `1.0` alike).
+fn number_enum(definition: &EnumDef, parts: EnumParts) -> TokenStream {
+    let (from_str, consts) = closed_parts(&parts);
+    let EnumParts {
+        name,
+        field,
+        doc,
+        variants,
+        texts,
+        variant_attrs,
+        default_derive,
+    } = parts;
+    let numbers: Vec<Literal> = definition
+        .variants
+        .iter()
+        .map(|variant| match variant.value {
+            VariantValue::Number(number) => Literal::f64_unsuffixed(number),
+            VariantValue::Integer(number) => Literal::f64_unsuffixed(number as f64),
+            VariantValue::String(_) => Literal::f64_unsuffixed(0.0),
+        })
+        .collect();
+    quote! {
+    #[doc = #doc]
+    #[derive(Clone, Copy, Debug, #default_derive PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum #name {
+        #( #variant_attrs #variants, )*
+    }
+    impl #name {
+        #consts
+        /// The value as the API sends it.
+        pub fn value(self) -> f64 {
+            match self {
+                #( Self::#variants => #numbers, )*
+            }
+        }
+        /// The member equal to `value`, if any.
+        pub fn from_value(value: f64) -> Option<Self> {
+            Self::ALL.iter().copied().find(|member| member.value() == value)
+        }
+    }
+    #from_str
+    impl fmt::Display for #name {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                #( Self::#variants => #texts, )*
+            })
+        }
+    }
+    impl serde::Serialize for #name {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_f64(self.value())
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for #name {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = f64::deserialize(deserializer)?;
+            Self::from_value(value).ok_or_else(|| {
+                serde::de::Error::custom(ParseEnumError::new(#field, value.to_string(), Self::VALUES))
+            })
         }
     }
     }
@@ -800,12 +941,19 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
             continue;
         };
         let json_name = &property.json_name;
-        let value_checks = shape_checks(
+        let mut value_checks = shape_checks(
             &property.shape,
             &quote!(value),
             json_name,
             &quote!(#json_name),
         );
+        if property.unique_items {
+            value_checks.extend(quote!(checks::unique_items(&mut validation, #json_name, value);));
+        }
+        if let Some(pattern) = &property.pattern {
+            value_checks
+                .extend(quote!(checks::pattern(&mut validation, #json_name, value, #pattern);));
+        }
         if value_checks.is_empty() {
             continue;
         }
@@ -829,6 +977,44 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
                     checks::requires(&mut validation, #field, #need);
                 }
             });
+        }
+    }
+    for condition in &checked.conditions {
+        let field = &condition.field;
+        let Some(absent) = presence(field, false) else {
+            continue;
+        };
+        match &condition.rule {
+            Rule::Absent(other) => {
+                let Some(other_absent) = presence(other, false) else {
+                    continue;
+                };
+                checks.push(quote! {
+                    if #absent && #other_absent {
+                        checks::required_unless(&mut validation, #field, #other);
+                    }
+                });
+            }
+            Rule::Values(conditions) => {
+                let tests = conditions.iter().filter_map(|(other, values)| {
+                    let ident = field_of(other)?;
+                    let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                    Some(if property_of(other)?.required {
+                        quote!(checks::is_one_of(&self.#ident, &[#( #texts ),*]))
+                    } else {
+                        quote!(self.#ident.as_ref().is_some_and(|value| checks::is_one_of(value, &[#( #texts ),*])))
+                    })
+                });
+                let Some((first, values)) = conditions.first() else {
+                    continue;
+                };
+                let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                checks.push(quote! {
+                    if #absent #( && #tests )* {
+                        checks::required_when(&mut validation, #field, #first, &[#( #texts ),*]);
+                    }
+                });
+            }
         }
     }
     for property in &checked.properties {
@@ -890,14 +1076,21 @@ fn shape_checks(
                 bound(bounds.exclusive_minimum),
                 bound(bounds.exclusive_maximum),
             );
-            quote! {
-                checks::number(&mut validation, #field, #as_f64, &Bounds {
-                    minimum: #minimum,
-                    maximum: #maximum,
-                    exclusive_minimum: #exclusive_minimum,
-                    exclusive_maximum: #exclusive_maximum,
-                });
-            }
+            let range = bounds.has_range().then(|| {
+                quote! {
+                    checks::number(&mut validation, #field, #as_f64, &Bounds {
+                        minimum: #minimum,
+                        maximum: #maximum,
+                        exclusive_minimum: #exclusive_minimum,
+                        exclusive_maximum: #exclusive_maximum,
+                    });
+                }
+            });
+            let step = bounds.multiple_of.map(|step| {
+                let step = Literal::f64_unsuffixed(step);
+                quote!(checks::multiple_of(&mut validation, #field, #as_f64, #step);)
+            });
+            quote!(#range #step)
         }
         Shape::Array {
             items,

@@ -11,6 +11,10 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+/// `multipleOf` in decimal: the very file `kling-types` checks it with.
+#[path = "../../../crates/kling-types/src/decimal.rs"]
+mod decimal;
+
 /// Whether a schema describes a model's request or the platform's wire types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -105,6 +109,8 @@ pub(crate) struct Bounds {
     pub(crate) maximum: Option<f64>,
     pub(crate) exclusive_minimum: Option<f64>,
     pub(crate) exclusive_maximum: Option<f64>,
+    /// `multipleOf` (Scenario's `step`): each value is a whole multiple of it.
+    pub(crate) multiple_of: Option<f64>,
 }
 
 impl Bounds {
@@ -112,11 +118,22 @@ impl Bounds {
         *self == Self::default()
     }
 
+    /// Whether a minimum or maximum is set (`multipleOf` aside).
+    pub(crate) fn has_range(&self) -> bool {
+        Self {
+            multiple_of: None,
+            ..*self
+        } != Self::default()
+    }
+
     fn admits(&self, value: f64) -> bool {
         self.minimum.is_none_or(|min| value >= min)
             && self.maximum.is_none_or(|max| value <= max)
             && self.exclusive_minimum.is_none_or(|min| value > min)
             && self.exclusive_maximum.is_none_or(|max| value < max)
+            && self
+                .multiple_of
+                .is_none_or(|step| decimal::is_multiple_of(value, step))
     }
 }
 
@@ -142,6 +159,8 @@ pub(crate) struct Variant {
 pub(crate) enum VariantValue {
     String(String),
     Integer(i64),
+    /// A member of an enum of `"type": "number"` with a fractional member (`0.5`).
+    Number(f64),
 }
 
 impl VariantValue {
@@ -149,6 +168,7 @@ impl VariantValue {
         match self {
             Self::String(text) => text.clone(),
             Self::Integer(number) => number.to_string(),
+            Self::Number(number) => number.to_string(),
         }
     }
 }
@@ -165,6 +185,58 @@ pub(crate) struct Property {
     pub(crate) default: Option<Value>,
     /// `(other field, why)`: the API ignores this field when the other is set.
     pub(crate) ignored_when_present: Vec<(String, String)>,
+    /// The asset's kind and file limits (`x-asset-kind`, `x-max-size`, …), for an asset
+    /// parameter or a list of assets.
+    pub(crate) asset: Option<AssetFacts>,
+    /// `x-model-types`: the kinds of model a model parameter takes (documentation).
+    pub(crate) model_types: Vec<String>,
+    /// `x-ui`: what Scenario's web form shows of the parameter, kept as it is.
+    pub(crate) ui: Option<Value>,
+    /// `uniqueItems: true` on an array: no item twice.
+    pub(crate) unique_items: bool,
+    /// `pattern` on a text parameter (regex-lite's syntax, searched, not anchored).
+    pub(crate) pattern: Option<String>,
+}
+
+/// What the schema says of the file behind an asset parameter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct AssetFacts {
+    /// `x-asset-kind` (`video`); `image` when left out.
+    pub(crate) kind: String,
+    pub(crate) max_size: Option<u64>,
+    pub(crate) min_duration: Option<f64>,
+    pub(crate) max_duration: Option<f64>,
+}
+
+/// The asset kinds `x-asset-kind` names (Scenario's `kind`, as the SDK lists them).
+pub(crate) const ASSET_KINDS: &[&str] = &[
+    "3d",
+    "audio",
+    "document",
+    "image",
+    "image-hdr",
+    "json",
+    "text",
+    "video",
+];
+
+/// "`field` is required when …": one entry of the model's root `allOf` (draft-07
+/// `if`/`then`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Condition {
+    /// The property `then` requires.
+    pub(crate) field: String,
+    pub(crate) rule: Rule,
+}
+
+/// When a [`Condition`] holds.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Rule {
+    /// `{"if": {"not": {"required": [other]}}}`: the other property is left out.
+    Absent(String),
+    /// `{"if": {"required": [a, …], "properties": {a: {"enum": […]}, …}}}`: every
+    /// property named is set to one of its values.
+    Values(Vec<(String, Vec<Value>)>),
 }
 
 /// The value schema being checked, and what its checks need to know of where it is.
@@ -216,6 +288,8 @@ pub(crate) struct Checked {
     pub(crate) properties: Vec<Property>,
     /// `(field, fields it requires)` from draft-07 `dependencies`.
     pub(crate) dependencies: Vec<(String, Vec<String>)>,
+    /// Conditional requirements, from the root's `allOf` of `if`/`then`.
+    pub(crate) conditions: Vec<Condition>,
     pub(crate) enums: Vec<EnumDef>,
     /// A model's request accepts parameters its schema does not list
     /// (`additionalProperties` left out or `true`).
@@ -258,6 +332,8 @@ pub(crate) fn check(
     })?;
     let walker = Walker {
         file,
+        pattern: None,
+        asset: None,
         kind,
         runtime,
         enums: Vec::new(),
@@ -272,6 +348,10 @@ pub(crate) fn check(
 
 struct Walker<'a> {
     file: &'a str,
+    /// The `pattern` of the property being read.
+    pattern: Option<String>,
+    /// The asset facts of the property being read (its value or items).
+    asset: Option<AssetFacts>,
     kind: Kind,
     runtime: &'a str,
     enums: Vec<EnumDef>,
@@ -394,6 +474,7 @@ impl Walker<'_> {
                 "required",
                 "additionalProperties",
                 "dependencies",
+                "allOf",
             ],
         )?;
         let meta = self.model_meta(node)?;
@@ -419,11 +500,13 @@ impl Walker<'_> {
             .map(|(name, property)| self.property(name, property, properties_node, &required))
             .collect::<Result<Vec<_>, _>>()?;
         let dependencies = self.dependencies(node, properties_node)?;
+        let conditions = self.conditions(node, &properties)?;
         Ok(Checked {
             kind: self.kind,
             model: Some(meta),
             properties,
             dependencies,
+            conditions,
             enums: self.enums,
             open_request,
             // Typify writes no model's code: the generator writes it from the above.
@@ -503,6 +586,8 @@ impl Walker<'_> {
         let flag = self
             .cli_flag(property_node, &pointer)?
             .unwrap_or_else(|| kebab(name));
+        self.asset = None;
+        self.pattern = None;
         let (_, shape) = self.value(
             property_node,
             &pointer,
@@ -510,6 +595,30 @@ impl Walker<'_> {
             name,
             true,
         )?;
+        let asset = self.asset.take();
+        let pattern = self.pattern.take();
+        if let Some(pattern) = &pattern
+            && let Some(default) = property_node.get("default").and_then(Value::as_str)
+            && !regex_lite::Regex::new(pattern).is_ok_and(|regex| regex.is_match(default))
+        {
+            return Err(self.error(
+                &format!("{pointer}/default"),
+                format!("the default {default:?} does not match the property's `pattern`"),
+                "make the default a value the schema accepts",
+            ));
+        }
+        let model_types = self.model_types(property_node, &pointer, &shape)?;
+        let ui = match property_node.get("x-ui") {
+            None => None,
+            Some(ui @ Value::Object(_)) => Some(ui.clone()),
+            Some(_) => {
+                return Err(self.error(
+                    &format!("{pointer}/x-ui"),
+                    "`x-ui` must be an object of Scenario's form fields",
+                    "write e.g. {\"costImpact\": true, \"group\": \"main\"}",
+                ));
+            }
+        };
         let default = property_node.get("default").cloned();
         if let Some(default) = &default {
             self.check_default(&shape, default, &format!("{pointer}/default"))?;
@@ -525,7 +634,169 @@ impl Walker<'_> {
                 .map(str::to_owned),
             default,
             ignored_when_present,
+            asset,
+            model_types,
+            ui,
+            unique_items: property_node.get("uniqueItems") == Some(&Value::Bool(true)),
+            pattern,
         })
+    }
+
+    /// `x-model-types`: a list of model kinds, on a model id or a list of them.
+    fn model_types(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        shape: &Shape,
+    ) -> Result<Vec<String>, SchemaError> {
+        let Some(types) = node.get("x-model-types") else {
+            return Ok(Vec::new());
+        };
+        let pointer = format!("{pointer}/x-model-types");
+        let is_model = match shape {
+            Shape::Id(IdKind::Model) => true,
+            Shape::Array { items, .. } => **items == Shape::Id(IdKind::Model),
+            _ => false,
+        };
+        if !is_model {
+            return Err(self.error(
+                &pointer,
+                "`x-model-types` belongs to a model parameter",
+                "use it beside \"format\": \"model-id\" (or on an array of model ids)",
+            ));
+        }
+        types
+            .as_array()
+            .and_then(|types| {
+                types
+                    .iter()
+                    .map(|kind| {
+                        kind.as_str()
+                            .filter(|kind| !kind.is_empty())
+                            .map(str::to_owned)
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                self.error(
+                    &pointer,
+                    "`x-model-types` must be a list of model types",
+                    "write e.g. [\"flux.1-lora\"]",
+                )
+            })
+    }
+
+    /// The root's `allOf`: conditional requirements, each `{"if": …, "then": {"required": [field]}}`.
+    fn conditions(
+        &self,
+        node: &Map<String, Value>,
+        properties: &[Property],
+    ) -> Result<Vec<Condition>, SchemaError> {
+        let Some(all_of) = node.get("allOf") else {
+            return Ok(Vec::new());
+        };
+        let help = "write {\"if\": {\"not\": {\"required\": [\"other\"]}}, \"then\": {\"required\": [\"field\"]}} or \
+             {\"if\": {\"required\": [\"other\"], \"properties\": {\"other\": {\"enum\": [\"value\"]}}}, \"then\": {\"required\": [\"field\"]}}";
+        let entries = all_of
+            .as_array()
+            .ok_or_else(|| self.error("/allOf", "`allOf` must be a list of conditions", help))?;
+        let property = |name: &str| {
+            properties
+                .iter()
+                .find(|property| property.json_name == name)
+        };
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let pointer = format!("/allOf/{index}");
+                let entry = self.object(entry, &pointer)?;
+                self.only_keywords(entry, &pointer, &["if", "then"])?;
+                let names = |node: Option<&Value>, at: &str| -> Result<Vec<String>, SchemaError> {
+                    let names = node
+                        .and_then(Value::as_array)
+                        .and_then(|names| {
+                            names
+                                .iter()
+                                .map(|name| name.as_str().map(str::to_owned))
+                                .collect::<Option<Vec<_>>>()
+                        })
+                        .filter(|names| !names.is_empty())
+                        .ok_or_else(|| self.error(at, "expected a non-empty list of property names", help))?;
+                    match names.iter().find(|name| property(name).is_none()) {
+                        Some(unknown) => Err(self.error(
+                            at,
+                            format!("`{unknown}` is not a property of this model"),
+                            "name properties listed under `properties`",
+                        )),
+                        None => Ok(names),
+                    }
+                };
+                let then = entry
+                    .get("then")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| self.error(&pointer, "a condition needs `then`", help))?;
+                self.only_keywords(then, &format!("{pointer}/then"), &["required"])?;
+                let then_pointer = format!("{pointer}/then/required");
+                let fields = names(then.get("required"), &then_pointer)?;
+                let [field] = fields.as_slice() else {
+                    return Err(self.error(&then_pointer, "`then` requires one property", help));
+                };
+                let condition = entry
+                    .get("if")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| self.error(&pointer, "a condition needs `if`", help))?;
+                let if_pointer = format!("{pointer}/if");
+                let rule = if let Some(not) = condition.get("not") {
+                    self.only_keywords(condition, &if_pointer, &["not"])?;
+                    let not = self.object(not, &format!("{if_pointer}/not"))?;
+                    self.only_keywords(not, &format!("{if_pointer}/not"), &["required"])?;
+                    let others = names(not.get("required"), &format!("{if_pointer}/not/required"))?;
+                    let [other] = others.as_slice() else {
+                        return Err(self.error(&if_pointer, "`not` names one property", help));
+                    };
+                    Rule::Absent(other.clone())
+                } else {
+                    self.only_keywords(condition, &if_pointer, &["required", "properties"])?;
+                    let others = names(condition.get("required"), &format!("{if_pointer}/required"))?;
+                    let values = condition
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .ok_or_else(|| self.error(&if_pointer, "`if` needs `properties` with the values", help))?;
+                    if values.len() != others.len() || others.iter().any(|other| !values.contains_key(other)) {
+                        return Err(self.error(
+                            &if_pointer,
+                            "`if` must list the same properties under `required` and `properties`",
+                            "without `required`, draft-07 holds the condition when the property is left out",
+                        ));
+                    }
+                    let mut rule = Vec::new();
+                    for other in &others {
+                        let at = format!("{if_pointer}/properties/{}", escape(other));
+                        let allowed = self.object(&values[other], &at)?;
+                        self.only_keywords(allowed, &at, &["enum"])?;
+                        let allowed = allowed
+                            .get("enum")
+                            .and_then(Value::as_array)
+                            .filter(|allowed| !allowed.is_empty())
+                            .ok_or_else(|| self.error(&at, "list the values under `enum`", help))?;
+                        rule.push((other.clone(), allowed.clone()));
+                    }
+                    Rule::Values(rule)
+                };
+                if property(field).is_some_and(|property| property.required) {
+                    return Err(self.error(
+                        &then_pointer,
+                        format!("`{field}` is always required: the condition adds nothing"),
+                        "remove the condition, or `field` from the root's `required`",
+                    ));
+                }
+                Ok(Condition {
+                    field: field.clone(),
+                    rule,
+                })
+            })
+            .collect()
     }
 
     fn api(mut self, root: &Value) -> Result<Checked, SchemaError> {
@@ -564,6 +835,7 @@ impl Walker<'_> {
             model: None,
             properties: Vec::new(),
             dependencies: Vec::new(),
+            conditions: Vec::new(),
             enums: self.enums,
             open_request: false,
             lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
@@ -718,7 +990,12 @@ impl Walker<'_> {
             type_name,
             field,
             property_keywords: if at_property && self.kind == Kind::Model {
-                &["x-ignored-when-present", "x-cli-flag"]
+                &[
+                    "x-ignored-when-present",
+                    "x-cli-flag",
+                    "x-ui",
+                    "x-model-types",
+                ]
             } else {
                 &[]
             },
@@ -816,9 +1093,54 @@ impl Walker<'_> {
                 "enum",
                 "x-enum-names",
                 "format",
+                "x-asset-kind",
+                "x-max-size",
+                "x-min-duration",
+                "x-max-duration",
+                "const",
+                "pattern",
             ]),
         )?;
-        if let Some(values) = node.get("enum") {
+        let single = self.const_as_enum(node, pointer)?;
+        if let Some(pattern) = self.string(node, "pattern", pointer)? {
+            if self.kind == Kind::Api
+                || single.is_some()
+                || node.contains_key("enum")
+                || node.contains_key("format")
+            {
+                return Err(self.error(
+                    &format!("{pointer}/pattern"),
+                    "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
+                    "remove it, or the enum or format beside it",
+                ));
+            }
+            if let Err(error) = regex_lite::Regex::new(pattern) {
+                return Err(self.error(
+                    &format!("{pointer}/pattern"),
+                    format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
+                    "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
+                ));
+            }
+            self.pattern = Some(pattern.to_owned());
+        }
+        let asset_keywords = [
+            "x-asset-kind",
+            "x-max-size",
+            "x-min-duration",
+            "x-max-duration",
+        ];
+        if let Some(keyword) = asset_keywords
+            .iter()
+            .find(|keyword| node.contains_key(**keyword))
+            && (self.kind == Kind::Api || node.get("format") != Some(&json!("asset-id")))
+        {
+            return Err(self.error(
+                &format!("{pointer}/{keyword}"),
+                format!("`{keyword}` belongs to an asset of a model (`\"format\": \"asset-id\"`)"),
+                "move it beside `\"format\": \"asset-id\"`, or remove it",
+            ));
+        }
+        if let Some(values) = single.as_ref().or(node.get("enum")) {
             if node.contains_key("minLength")
                 || node.contains_key("maxLength")
                 || node.contains_key("format")
@@ -859,6 +1181,9 @@ impl Walker<'_> {
                         "leave them out; ids are opaque",
                     ));
                 }
+                if id == IdKind::Asset && self.kind == Kind::Model {
+                    self.asset = Some(self.asset_facts(node, pointer)?);
+                }
                 return Ok((
                     annotate(self.replace(id.type_name(), &self.rust_id(id))),
                     Shape::Id(id),
@@ -892,6 +1217,79 @@ impl Walker<'_> {
         Ok((annotate(json!({ "type": "string" })), shape))
     }
 
+    /// `const`: the one value allowed, read as an enum of it (a model's strings and
+    /// integers only; never beside `enum`).
+    fn const_as_enum(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Option<Value>, SchemaError> {
+        let Some(value) = node.get("const") else {
+            return Ok(None);
+        };
+        if self.kind == Kind::Api || node.contains_key("enum") {
+            return Err(self.error(
+                &format!("{pointer}/const"),
+                "`const` is read as an enum of one value in a model, never beside `enum`",
+                "keep one of `const` and `enum`",
+            ));
+        }
+        Ok(Some(Value::Array(vec![value.clone()])))
+    }
+
+    /// `x-asset-kind` and the file limits of an asset.
+    fn asset_facts(
+        &self,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<AssetFacts, SchemaError> {
+        let kind = self
+            .string(node, "x-asset-kind", pointer)?
+            .unwrap_or("image");
+        if !ASSET_KINDS.contains(&kind) {
+            return Err(self.error(
+                &format!("{pointer}/x-asset-kind"),
+                format!("`{kind}` is not an asset kind"),
+                format!("Scenario's kinds: {}", ASSET_KINDS.join(", ")),
+            ));
+        }
+        let seconds = |key: &str| -> Result<Option<f64>, SchemaError> {
+            match self.number(node, key, pointer)? {
+                Some(seconds) if seconds < 0.0 => Err(self.error(
+                    &format!("{pointer}/{key}"),
+                    format!("`{key}` must not be negative"),
+                    "write a duration in seconds, e.g. 2.5",
+                )),
+                seconds => Ok(seconds),
+            }
+        };
+        let facts = AssetFacts {
+            kind: kind.to_owned(),
+            max_size: self.count(node, "x-max-size", pointer)?,
+            min_duration: seconds("x-min-duration")?,
+            max_duration: seconds("x-max-duration")?,
+        };
+        if (facts.min_duration.is_some() || facts.max_duration.is_some())
+            && !["video", "audio"].contains(&kind)
+        {
+            return Err(self.error(
+                pointer,
+                format!("a file of kind `{kind}` has no duration"),
+                "durations belong to video and audio assets: set `x-asset-kind`, or remove them",
+            ));
+        }
+        if let (Some(min), Some(max)) = (facts.min_duration, facts.max_duration)
+            && min > max
+        {
+            return Err(self.error(
+                &format!("{pointer}/x-min-duration"),
+                "`x-min-duration` is greater than `x-max-duration`: no file would be accepted",
+                "fix one of them",
+            ));
+        }
+        Ok(facts)
+    }
+
     /// `"type": "integer"` or `"number"`: bounds, or an enum of integers.
     fn number_value(&mut self, site: &Site<'_>, ty: &str) -> Result<(Value, Shape), SchemaError> {
         let Site {
@@ -912,17 +1310,30 @@ impl Walker<'_> {
                 "maximum",
                 "exclusiveMinimum",
                 "exclusiveMaximum",
+                "multipleOf",
                 "enum",
                 "x-enum-names",
+                "const",
             ]),
         )?;
+        let single = self.const_as_enum(node, pointer)?;
         let bounds = Bounds {
             minimum: self.number(node, "minimum", pointer)?,
             maximum: self.number(node, "maximum", pointer)?,
             exclusive_minimum: self.number(node, "exclusiveMinimum", pointer)?,
             exclusive_maximum: self.number(node, "exclusiveMaximum", pointer)?,
+            multiple_of: self.number(node, "multipleOf", pointer)?,
         };
-        if let Some(values) = node.get("enum") {
+        if let Some(step) = bounds.multiple_of
+            && !(step > 0.0 && step.is_finite())
+        {
+            return Err(self.error(
+                &format!("{pointer}/multipleOf"),
+                format!("`multipleOf` must be greater than 0, got {step}"),
+                "write the step between allowed values, e.g. 0.5",
+            ));
+        }
+        if let Some(values) = single.as_ref().or(node.get("enum")) {
             if !bounds.is_empty() {
                 return Err(self.error(
                     pointer,
@@ -930,14 +1341,31 @@ impl Walker<'_> {
                     "list the allowed values only",
                 ));
             }
-            let values = values
+            let members = values
                 .as_array()
-                .and_then(|values| values.iter().map(|value| value.as_i64().map(VariantValue::Integer)).collect::<Option<Vec<_>>>())
+                .filter(|members| members.iter().all(Value::is_number));
+            let fractional = members.is_some_and(|members| {
+                members
+                    .iter()
+                    .any(|member| member.as_i64().is_none() && member.as_u64().is_none())
+            });
+            let values = members
+                .and_then(|members| {
+                    members
+                        .iter()
+                        .map(|member| match (fractional, ty) {
+                            // An enum of fractional numbers (`[0.5, 1, 1.5]`) is one of numbers.
+                            (true, "number") => member.as_f64().map(VariantValue::Number),
+                            (true, _) => None,
+                            (false, _) => member.as_i64().map(VariantValue::Integer),
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
                 .ok_or_else(|| {
                     self.error(
                         &format!("{pointer}/enum"),
-                        "a numeric enum must list integers",
-                        "enums of fractional numbers are not supported: use bounds (minimum/maximum) instead",
+                        "a numeric enum must list integers, or numbers with `\"type\": \"number\"`",
+                        "write whole numbers for an integer, or make the type \"number\" for fractional values",
                     )
                 })?;
             return self.own_enum(node, pointer, type_name, field, values);
@@ -985,8 +1413,17 @@ impl Walker<'_> {
         self.only_keywords(
             node,
             pointer,
-            &with(&["type", "items", "minItems", "maxItems"]),
+            &with(&["type", "items", "minItems", "maxItems", "uniqueItems"]),
         )?;
+        if let Some(unique) = node.get("uniqueItems")
+            && (!unique.is_boolean() || self.kind == Kind::Api)
+        {
+            return Err(self.error(
+                &format!("{pointer}/uniqueItems"),
+                "`uniqueItems` must be true or false, on a model's array",
+                "write \"uniqueItems\": true",
+            ));
+        }
         let items_pointer = format!("{pointer}/items");
         let items = node.get("items").ok_or_else(|| {
             self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
@@ -1018,11 +1455,11 @@ impl Walker<'_> {
                 },
             ));
         }
-        if matches!(items_shape, Shape::Array { .. } | Shape::Integer(_)) {
+        if matches!(items_shape, Shape::Array { .. }) {
             return Err(self.error(
                 &items_pointer,
-                "arrays of arrays and arrays of plain integers are not supported in a model",
-                "use strings, numbers, booleans, ids or an enum as items",
+                "arrays of arrays are not supported in a model",
+                "use strings, integers, numbers, booleans, ids or an enum as items",
             ));
         }
         let shape = Shape::Array {
@@ -1269,6 +1706,7 @@ fn value_matches(value: &VariantValue, json: &Value) -> bool {
     match value {
         VariantValue::String(text) => json.as_str() == Some(text),
         VariantValue::Integer(number) => json.as_f64() == Some(*number as f64),
+        VariantValue::Number(number) => json.as_f64() == Some(*number),
     }
 }
 
@@ -1281,6 +1719,18 @@ fn escape(name: &str) -> String {
 /// `Kling 1.6 Pro` → `Kling16ProRequest`.
 pub fn request_type_name(title: &str) -> String {
     format!("{}Request", upper_camel(title.trim_start_matches("model_")))
+}
+
+/// Whether `value` is a whole multiple of `step` in decimal, as `multipleOf` means it:
+/// the very check the generated `validate()` runs (one source file, shared with
+/// kling-types), for the importer and `schema-diff`.
+///
+/// ```
+/// assert!(xtask::codegen::is_multiple_of(0.3, 0.1));
+/// assert!(!xtask::codegen::is_multiple_of(0.35, 0.1));
+/// ```
+pub fn is_multiple_of(value: f64, step: f64) -> bool {
+    decimal::is_multiple_of(value, step)
 }
 
 /// Whether the generator treats `key` as an annotation (see [`DOCUMENTATION`]).
@@ -1368,6 +1818,10 @@ pub fn variant_name(value: &str) -> String {
             c
         });
         capitalize = false;
+    }
+    // `-1` (Scenario's "auto" sentinel) must not read as `1`.
+    if value.starts_with('-') && value[1..].starts_with(|first: char| first.is_ascii_digit()) {
+        out.insert_str(0, "Minus");
     }
     if out.is_empty() || out.starts_with(|first: char| first.is_ascii_digit()) {
         out.insert(0, 'V');

@@ -6,7 +6,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use serde_json::Value;
 
-use super::schema::{Bounds, Checked, IdKind, Property, Shape, VariantValue};
+use super::schema::{Bounds, Checked, IdKind, Property, Rule, Shape, VariantValue};
 
 /// `pub static PARAMS: &[Param] = &[…];` for a checked model schema.
 pub(crate) fn params(checked: &Checked) -> TokenStream {
@@ -29,7 +29,7 @@ pub(crate) fn params(checked: &Checked) -> TokenStream {
 fn param(checked: &Checked, property: &Property) -> TokenStream {
     let json_name = &property.json_name;
     let flag = &property.flag;
-    let kind = kind(checked, &property.shape);
+    let kind = kind(checked, property, &property.shape);
     let mut tokens = quote!(Param::new(#json_name, #flag, #kind));
     if property.required {
         tokens = quote!(#tokens.required());
@@ -60,10 +60,77 @@ fn param(checked: &Checked, property: &Property) -> TokenStream {
             .map(|(other, reason)| quote!(IgnoredWhen { other: #other, reason: #reason }));
         tokens = quote!(#tokens.with_ignored_when(&[#( #rules ),*]));
     }
+    let value_shape = match &property.shape {
+        Shape::Array { items, .. } => items,
+        shape => shape,
+    };
+    if let Shape::Integer(bounds) | Shape::Number(bounds) = value_shape
+        && let Some(step) = bounds.multiple_of
+    {
+        let step = Literal::f64_unsuffixed(step);
+        tokens = quote!(#tokens.with_multiple_of(#step));
+    }
+    let rules: Vec<TokenStream> = checked
+        .conditions
+        .iter()
+        .filter(|condition| condition.field == property.json_name)
+        .map(|condition| match &condition.rule {
+            Rule::Absent(other) => quote!(RequiredWhen::Absent { other: #other }),
+            Rule::Values(conditions) => {
+                let conditions = conditions.iter().map(|(field, values)| {
+                    let texts = values.iter().map(Value::to_string);
+                    quote!(ValueCondition { field: #field, values: &[#( #texts ),*] })
+                });
+                quote!(RequiredWhen::Values(&[#( #conditions ),*]))
+            }
+        })
+        .collect();
+    if !rules.is_empty() {
+        tokens = quote!(#tokens.with_required_when(&[#( #rules ),*]));
+    }
+    if let Some(asset) = &property.asset
+        && (asset.max_size.is_some()
+            || asset.min_duration.is_some()
+            || asset.max_duration.is_some())
+    {
+        let max_size = option(asset.max_size.map(Literal::u64_unsuffixed));
+        let min_duration = option(asset.min_duration.map(Literal::f64_unsuffixed));
+        let max_duration = option(asset.max_duration.map(Literal::f64_unsuffixed));
+        tokens = quote!(#tokens.with_file_limits(FileLimits {
+            max_size: #max_size,
+            min_duration: #min_duration,
+            max_duration: #max_duration,
+        }));
+    }
+    if !property.model_types.is_empty() {
+        let types = &property.model_types;
+        tokens = quote!(#tokens.with_model_types(&[#( #types ),*]));
+    }
+    if let Some(pattern) = &property.pattern {
+        tokens = quote!(#tokens.with_pattern(#pattern));
+    }
+    if let Some(ui) = &property.ui {
+        let text = ui.to_string();
+        tokens = quote!(#tokens.with_ui(#text));
+    }
     tokens
 }
 
-fn kind(checked: &Checked, shape: &Shape) -> TokenStream {
+/// The `FileKind` variant of an `x-asset-kind`.
+fn file_kind(kind: &str) -> TokenStream {
+    match kind {
+        "image-hdr" => quote!(FileKind::ImageHdr),
+        "video" => quote!(FileKind::Video),
+        "audio" => quote!(FileKind::Audio),
+        "3d" => quote!(FileKind::ThreeD),
+        "document" => quote!(FileKind::Document),
+        "json" => quote!(FileKind::Json),
+        "text" => quote!(FileKind::Text),
+        _ => quote!(FileKind::Image),
+    }
+}
+
+fn kind(checked: &Checked, property: &Property, shape: &Shape) -> TokenStream {
     match shape {
         Shape::String {
             min_length,
@@ -72,7 +139,15 @@ fn kind(checked: &Checked, shape: &Shape) -> TokenStream {
             let length = length(*min_length, *max_length);
             quote!(ParamKind::Text(#length))
         }
-        Shape::Id(IdKind::Asset) => quote!(ParamKind::Asset(FileKind::Image)),
+        Shape::Id(IdKind::Asset) => {
+            let file = file_kind(
+                property
+                    .asset
+                    .as_ref()
+                    .map_or("image", |asset| asset.kind.as_str()),
+            );
+            quote!(ParamKind::Asset(#file))
+        }
         Shape::Id(IdKind::Job) => quote!(ParamKind::JobId),
         Shape::Id(IdKind::Model) => quote!(ParamKind::ModelId),
         Shape::Enum(index) => {
@@ -83,6 +158,10 @@ fn kind(checked: &Checked, shape: &Shape) -> TokenStream {
                     VariantValue::Integer(number) => {
                         let number = Literal::i64_unsuffixed(*number);
                         quote!(ChoiceValue::Integer(#number))
+                    }
+                    VariantValue::Number(number) => {
+                        let number = Literal::f64_unsuffixed(*number);
+                        quote!(ChoiceValue::Number(#number))
                     }
                 };
                 quote!(Choice { value: #value, rust_name: #rust_name })
@@ -103,7 +182,7 @@ fn kind(checked: &Checked, shape: &Shape) -> TokenStream {
             min_items,
             max_items,
         } => {
-            let items = kind(checked, items);
+            let items = kind(checked, property, items);
             let count = length(*min_items, *max_items);
             quote!(ParamKind::List { items: &#items, count: #count })
         }

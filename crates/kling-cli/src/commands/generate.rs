@@ -18,7 +18,7 @@ use crate::params;
 pub(crate) struct Prepared {
     model: &'static kling_types::ModelInfo,
     body: Value,
-    uploads: Vec<(String, std::path::PathBuf)>,
+    uploads: Vec<(String, std::path::PathBuf, kling_types::FileKind)>,
 }
 
 /// Reads the model's flags and shows every problem at once, named by flag, before
@@ -186,9 +186,9 @@ async fn dry_run(
     ctx: &Ctx,
     model: &kling_types::ModelInfo,
     body: Value,
-    uploads: &[(String, std::path::PathBuf)],
+    uploads: &[(String, std::path::PathBuf, kling_types::FileKind)],
 ) -> anyhow::Result<()> {
-    for (pointer, path) in uploads {
+    for (pointer, path, _) in uploads {
         ctx.out.note(&format!(
             "{} would be uploaded first ({pointer})",
             path.display()
@@ -238,19 +238,21 @@ async fn within_budget(
 /// Uploads the local images and puts their asset ids into the body.
 async fn upload_images(
     ctx: &Ctx,
-    uploads: &[(String, std::path::PathBuf)],
+    uploads: &[(String, std::path::PathBuf, kling_types::FileKind)],
     body: &mut Value,
 ) -> anyhow::Result<()> {
-    for (pointer, path) in uploads {
+    for (pointer, path, kind) in uploads {
         ctx.out.note(&format!("uploading {}", path.display()));
-        let asset_id =
-            unless_interrupted(async { Ok(ctx.client.upload_image(path).await?) }, || {
+        let asset_id = unless_interrupted(
+            async { Ok(ctx.client.upload_file(path, *kind).await?) },
+            || {
                 format!(
                     "interrupted while uploading {}: nothing was submitted",
                     path.display()
                 )
-            })
-            .await?;
+            },
+        )
+        .await?;
         if let Some(slot) = body.pointer_mut(pointer) {
             *slot = Value::from(asset_id.as_str());
         }

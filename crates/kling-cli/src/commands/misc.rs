@@ -72,8 +72,35 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
             "",
             param.description
         ))?;
+        for rule in rules(model, param) {
+            out.result(&format!("  {:<20} {rule}", ""))?;
+        }
     }
     Ok(())
+}
+
+/// What the table says of a parameter beyond its kind: its file's limits, the models it
+/// takes, when it becomes required, and whether it changes the price (Scenario's
+/// `costImpact`, kept in `x-ui`).
+fn rules(model: &kling_types::ModelInfo, param: &kling_types::Param) -> Vec<String> {
+    let mut rules = Vec::new();
+    if let Some(limits) = crate::params::file_limits(param) {
+        rules.push(format!("File: {limits}."));
+    }
+    if !param.model_types.is_empty() {
+        rules.push(format!("Models of type {}.", param.model_types.join(", ")));
+    }
+    if let Some(pattern) = param.pattern {
+        rules.push(format!("Matches {pattern}."));
+    }
+    for rule in param.required_when {
+        rules.push(format!("{}.", crate::params::required_when(model, rule)));
+    }
+    let ui: serde_json::Value = serde_json::from_str(param.ui).unwrap_or_default();
+    if ui["costImpact"] == serde_json::Value::Bool(true) {
+        rules.push("Changes the price.".to_owned());
+    }
+    rules
 }
 
 /// `kling models schema ID`: the API's description of a model, as it answered (pretty).
@@ -94,6 +121,7 @@ fn describe_kind(param: &kling_types::Param) -> String {
             format!("one of {}", values.join(", "))
         }
         ParamKind::Asset(FileKind::Image) => "an image file or asset id".to_owned(),
+        ParamKind::Asset(kind) => format!("a {} file or asset id", crate::params::kind_word(*kind)),
         ParamKind::JobId => "a job id".to_owned(),
         ParamKind::ModelId => "a model id".to_owned(),
         ParamKind::Boolean => "true or false".to_owned(),
@@ -103,7 +131,7 @@ fn describe_kind(param: &kling_types::Param) -> String {
                 ParamKind::Number(_) => "number",
                 _ => "text",
             };
-            match crate::params::limits(kind) {
+            match crate::params::value_limits(param) {
                 Some(limits) => format!("{name}, {limits}"),
                 None => name.to_owned(),
             }

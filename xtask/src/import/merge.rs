@@ -1,0 +1,118 @@
+//! `cargo xtask import-model` over a schema that is already there: the import brings
+//! what Scenario's description says, the curated file keeps what only a person can say
+//! (`$comment`s naming each constraint's source, `x-enum-names`, `x-cli-flag`,
+//! `x-ignored-when-present`, `examples`). Merging never clobbers those; `--force`
+//! replaces the file with the bare import instead.
+
+use serde_json::{Map, Value};
+
+/// Keys of a curated property that the description cannot say, kept by a merge.
+pub const CURATED: &[&str] = &[
+    "$comment",
+    "examples",
+    "x-enum-names",
+    "x-cli-flag",
+    "x-ignored-when-present",
+];
+
+/// What a merge kept of the curated schema, and what it had to let go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// JSON pointers of the curated keys the merge kept (`/properties/duration/x-enum-names`).
+    pub kept: Vec<String>,
+    /// Curated keys the import made wrong, each with why (`x-enum-names` of an enum whose
+    /// values changed).
+    pub dropped: Vec<String>,
+}
+
+/// `imported` with the curated keys of `curated` put back, property by property (and
+/// on the items of arrays); the root keeps the curated `$comment`.
+///
+/// ```
+/// use serde_json::json;
+/// let curated = json!({"$comment": "sources", "properties": {
+///     "duration": {"type": "integer", "enum": [5, 10], "x-enum-names": ["Seconds5", "Seconds10"]}}});
+/// let imported = json!({"$comment": "Imported by …", "properties": {
+///     "duration": {"type": "integer", "enum": [5, 10]}}});
+/// let (merged, report) = xtask::import::merge::merge(&curated, &imported);
+/// assert_eq!(merged["properties"]["duration"]["x-enum-names"], json!(["Seconds5", "Seconds10"]));
+/// assert_eq!(merged["$comment"], "sources");
+/// assert_eq!(report.kept, ["/$comment", "/properties/duration/x-enum-names"]);
+/// ```
+pub fn merge(curated: &Value, imported: &Value) -> (Value, Merged) {
+    let mut merged = imported.clone();
+    let mut report = Merged::default();
+    if let (Some(comment), Some(root)) = (curated.get("$comment"), merged.as_object_mut()) {
+        root.insert("$comment".to_owned(), comment.clone());
+        report.kept.push("/$comment".to_owned());
+    }
+    let names: Vec<String> = imported["properties"]
+        .as_object()
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default();
+    if let (Some(old), Some(new)) = (
+        curated["properties"].as_object(),
+        merged.get_mut("properties").and_then(Value::as_object_mut),
+    ) {
+        for (name, property) in new.iter_mut() {
+            if let (Some(old), Some(new)) = (
+                old.get(name).and_then(Value::as_object),
+                property.as_object_mut(),
+            ) {
+                let pointer = format!("/properties/{}", name.replace('~', "~0").replace('/', "~1"));
+                keep(old, new, &pointer, &names, &mut report);
+            }
+        }
+    }
+    (merged, report)
+}
+
+/// Puts the curated keys of `old` into `new` where they still hold.
+fn keep(
+    old: &Map<String, Value>,
+    new: &mut Map<String, Value>,
+    pointer: &str,
+    names: &[String],
+    report: &mut Merged,
+) {
+    for key in CURATED {
+        let Some(value) = old.get(*key) else {
+            continue;
+        };
+        let here = format!("{pointer}/{key}");
+        let still_holds = match *key {
+            // The names go with the values, in order: other values need other names.
+            "x-enum-names" => old.get("enum") == new.get("enum"),
+            // Each rule names another parameter, which must still be there.
+            "x-ignored-when-present" => value
+                .as_object()
+                .is_some_and(|rules| rules.keys().all(|other| names.contains(other))),
+            _ => true,
+        };
+        if still_holds {
+            new.insert((*key).to_owned(), value.clone());
+            report.kept.push(here);
+        } else {
+            report.dropped.push(format!(
+                "{here}: {}",
+                if *key == "x-enum-names" {
+                    "the enum's values changed: name the new ones"
+                } else {
+                    "it names a parameter the model no longer has"
+                }
+            ));
+        }
+    }
+    if let (Some(old_items), Some(new_items)) = (
+        old.get("items").and_then(Value::as_object),
+        new.get_mut("items").and_then(Value::as_object_mut),
+    ) {
+        keep(
+            old_items,
+            new_items,
+            &format!("{pointer}/items"),
+            names,
+            report,
+        );
+    }
+}
