@@ -1764,7 +1764,7 @@ fn merge_report(
         )
     })?;
     let dated = format!("- rows of `cargo xtask bench {}`:", sections.join(" "));
-    let date = kling_types::time::format_iso8601(std::time::SystemTime::now());
+    let date = kling_types::__private::time::format_iso8601(std::time::SystemTime::now());
     let page_rows: Vec<PageRow> = rows
         .iter()
         .map(|row| PageRow {
