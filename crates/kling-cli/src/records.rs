@@ -321,24 +321,23 @@ fn temporary_for(path: &Path, name: &str) -> std::io::Result<(std::fs::File, Pat
         .write(true)
         .truncate(false)
         .open(&shared)?;
-    match file.try_lock() {
-        Ok(()) => {
-            file.set_len(0)?;
-            Ok((file, shared))
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let own = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-            Ok((std::fs::File::create(&own)?, own))
-        }
+    let locked = match file.try_lock() {
+        Ok(()) => true,
+        Err(std::fs::TryLockError::WouldBlock) => false,
         // A file system without locks: a file of this process's own.
         Err(std::fs::TryLockError::Error(error))
             if error.kind() == std::io::ErrorKind::Unsupported =>
         {
-            let own = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-            Ok((std::fs::File::create(&own)?, own))
+            false
         }
-        Err(std::fs::TryLockError::Error(error)) => Err(error),
+        Err(std::fs::TryLockError::Error(error)) => return Err(error),
+    };
+    if locked {
+        file.set_len(0)?;
+        return Ok((file, shared));
     }
+    let own = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    Ok((std::fs::File::create(&own)?, own))
 }
 
 /// Syncs the folder of `path` (on Unix; elsewhere a rename is made durable by the OS).

@@ -860,7 +860,7 @@ fn same_request(
         .all(|key| value(sent, defaults, key) == value(input, defaults, key))
 }
 
-/// The defaults of a model's parameters, from its schema (read once per process).
+/// The defaults of a model's parameters, from its parameter table (made once per process).
 fn model_defaults(model_id: &str) -> &'static Map<String, Value> {
     static DEFAULTS: std::sync::OnceLock<
         std::collections::HashMap<&'static str, Map<String, Value>>,
@@ -870,14 +870,10 @@ fn model_defaults(model_id: &str) -> &'static Map<String, Value> {
         kling_types::MODELS
             .iter()
             .map(|model| {
-                let schema: Value = serde_json::from_str(model.schema).unwrap_or(Value::Null);
-                let defaults = schema["properties"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(name, property)| {
-                        Some((name.clone(), property.get("default")?.clone()))
-                    })
+                let defaults = model
+                    .params
+                    .iter()
+                    .filter_map(|param| Some((param.json_name.to_owned(), param.default_json()?)))
                     .collect();
                 (model.id, defaults)
             })

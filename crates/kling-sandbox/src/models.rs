@@ -1,7 +1,7 @@
 //! `GET /v1/models/{modelId}`: each model of `kling_types::MODELS`, described the way
 //! Scenario describes models, with the `inputs` list derived from its parameter table.
 
-use kling_types::{Choice, ChoiceValue, Literal, Param, ParamKind, RequiredWhen};
+use kling_types::{Choice, ChoiceValue, Param, ParamKind, RequiredWhen};
 use serde_json::{Map, Value, json};
 
 /// The model description, or `None` for an unknown model.
@@ -81,7 +81,7 @@ fn input(params: &[Param], param: &Param) -> Value {
     if !param.description.is_empty() {
         input["description"] = json!(param.description);
     }
-    if let Some(default) = param.default.and_then(|default| literal(param, default)) {
+    if let Some(default) = param.default_json() {
         input["default"] = default;
     }
     let limits = param.file_limits;
@@ -107,7 +107,7 @@ fn input(params: &[Param], param: &Param) -> Value {
         ParamKind::Choice(choices) if param.is_list() => {
             input["allowedValues"] = choices
                 .iter()
-                .map(|choice| choice_json(choice.value))
+                .map(|choice| choice.value.to_json())
                 .collect();
         }
         ParamKind::Integer(bounds) | ParamKind::Number(bounds) if param.is_list() => {
@@ -124,7 +124,7 @@ fn input(params: &[Param], param: &Param) -> Value {
         ParamKind::Choice(choices) => {
             input["allowedValues"] = choices
                 .iter()
-                .map(|choice| choice_json(choice.value))
+                .map(|choice| choice.value.to_json())
                 .collect();
         }
         ParamKind::Integer(bounds) | ParamKind::Number(bounds) => {
@@ -237,28 +237,4 @@ fn number(value: f64) -> Value {
     } else {
         json!(value)
     }
-}
-
-fn choice_json(value: ChoiceValue) -> Value {
-    match value {
-        ChoiceValue::Text(text) => json!(text),
-        ChoiceValue::Integer(number) => json!(number),
-        ChoiceValue::Number(value) => number(value),
-        other => json!(other.to_string()),
-    }
-}
-
-fn literal(param: &Param, default: Literal) -> Option<Value> {
-    Some(match default {
-        Literal::Text(text) => json!(text),
-        Literal::Integer(value) => json!(value),
-        Literal::Number(value) => number(value),
-        Literal::Boolean(value) => json!(value),
-        Literal::Choice(index) => match &param.kind {
-            ParamKind::Choice(choices) => choice_json(choices.get(index)?.value),
-            _ => return None,
-        },
-        Literal::List(text) => serde_json::from_str(text).ok()?,
-        _ => return None,
-    })
 }

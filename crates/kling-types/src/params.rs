@@ -171,6 +171,37 @@ impl Param {
     pub fn is_list(&self) -> bool {
         matches!(self.kind, ParamKind::List { .. })
     }
+
+    /// The default as the JSON a request would send (what the API assumes when the
+    /// parameter is left out).
+    ///
+    /// ```
+    /// let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+    /// let aspect = model.param("aspectRatio").unwrap();
+    /// assert_eq!(aspect.default_json(), Some(serde_json::json!("16:9")));
+    /// ```
+    pub fn default_json(&self) -> Option<serde_json::Value> {
+        Some(match self.default? {
+            Literal::Text(text) => serde_json::Value::from(text),
+            Literal::Integer(value) => serde_json::Value::from(value),
+            Literal::Number(value) => json_number(value),
+            Literal::Boolean(value) => serde_json::Value::from(value),
+            Literal::Choice(index) => match self.value_kind() {
+                ParamKind::Choice(choices) => choices.get(index)?.value.to_json(),
+                _ => return None,
+            },
+            Literal::List(text) => serde_json::from_str(text).ok()?,
+        })
+    }
+}
+
+/// A number as JSON: a whole one as an integer (`5`, not `5.0`), as schemas write them.
+fn json_number(value: f64) -> serde_json::Value {
+    if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        serde_json::Value::from(value as i64)
+    } else {
+        serde_json::Value::from(value)
+    }
 }
 
 /// What a parameter holds. `#[non_exhaustive]`: the dialect may learn more kinds.
@@ -336,6 +367,17 @@ pub enum ChoiceValue {
     Integer(i64),
     /// A number of an enum with fractions (`0.5`).
     Number(f64),
+}
+
+impl ChoiceValue {
+    /// The value as JSON (`"16:9"`, `5`, `0.5`).
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Self::Text(text) => serde_json::Value::from(text),
+            Self::Integer(number) => serde_json::Value::from(number),
+            Self::Number(value) => json_number(value),
+        }
+    }
 }
 
 impl fmt::Display for ChoiceValue {
