@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 use crate::bench_page::{self, PageRow};
+use crate::cargo::{cargo, target_directory};
 use crate::codegen;
 
 /// One line of the report.
@@ -205,32 +206,6 @@ fn run(sections: &[&str]) -> Fallible<(Vec<Row>, Vec<Micro>)> {
     Ok((rows, micro))
 }
 
-/// Where cargo puts what it builds (`CARGO_TARGET_DIR`, a `build.target-dir` setting, or
-/// `target/`), as `cargo metadata` says.
-fn target_directory(root: &Path) -> Fallible<PathBuf> {
-    let output = Command::new(cargo())
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|error| format!("cannot run cargo metadata: {error}"))?;
-    if !output.status.success() {
-        return Err("cargo metadata failed".to_owned());
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("cargo metadata: {error}"))?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata gave no target_directory".to_owned())
-}
-
 /// The release `kling` and `kling-sandbox` the sections measure.
 #[expect(clippy::print_stderr, reason = "progress of a long task")]
 fn build_release_binaries(root: &Path) -> Fallible<()> {
@@ -372,10 +347,6 @@ impl Drop for Scratch {
             };
         }
     }
-}
-
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
 struct Bins {

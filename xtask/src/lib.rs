@@ -6,6 +6,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod bench_page;
+mod cargo;
 pub mod codegen;
 pub mod import;
 pub mod man;

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use serde_json::Value;
 
+use crate::cargo::{cargo, target_directory};
 use crate::codegen::workspace_root;
 
 #[expect(
@@ -62,10 +63,6 @@ fn run(out: Option<PathBuf>) -> Result<PathBuf, String> {
     }
 }
 
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
 /// Builds `kling` (debug) and returns where cargo put it, as its JSON messages say.
 fn build_kling(root: &Path) -> Result<PathBuf, String> {
     let output = Command::new(cargo())
@@ -93,29 +90,4 @@ fn build_kling(root: &Path) -> Result<PathBuf, String> {
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo built no kling executable".to_owned())
-}
-
-/// Where cargo puts what it builds (`CARGO_TARGET_DIR` honoured), as `cargo metadata` says.
-fn target_directory(root: &Path) -> Result<PathBuf, String> {
-    let output = Command::new(cargo())
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|error| format!("cannot run cargo metadata: {error}"))?;
-    if !output.status.success() {
-        return Err("cargo metadata failed".to_owned());
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("cargo metadata: {error}"))?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata gave no target_directory".to_owned())
 }
