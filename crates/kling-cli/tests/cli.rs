@@ -2287,25 +2287,11 @@ async fn on_a_terminal(
     args: &[&str],
     typed: &str,
 ) -> Option<Output> {
-    let command_line = std::iter::once(env!("CARGO_BIN_EXE_kling"))
-        .chain(args.iter().copied())
-        .map(|arg| format!("'{arg}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let template = kling(scratch, Some(sandbox), &[]);
-    let mut command = Command::new("script");
+    let mut command = terminal::under_pty(&kling(scratch, Some(sandbox), args), 100);
     command
-        .args(["-qec", &command_line, "/dev/null"])
-        .current_dir(&scratch.0)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    for (key, value) in template.get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {

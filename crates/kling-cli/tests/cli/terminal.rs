@@ -13,7 +13,7 @@ use super::{Scratch, assert_exit, kling, run, sandbox, text};
 
 /// `command` run by `script` on a new pseudo-terminal of `columns` columns: what the
 /// terminal showed (stdout and stderr together, with `\r\n` line ends).
-fn under_pty(command: &Command, columns: u16) -> Command {
+pub(super) fn under_pty(command: &Command, columns: u16) -> Command {
     let quote =
         |arg: &std::ffi::OsStr| format!("'{}'", arg.to_string_lossy().replace('\'', "'\\''"));
     let line = std::iter::once(command.get_program())
