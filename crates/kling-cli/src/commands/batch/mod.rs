@@ -921,6 +921,15 @@ impl Run<'_> {
                 Ok(None)
             }
             Stage::Wait { job, job_id } => {
+                if job.is_none() && task.known.entry.is_some() {
+                    // Resumed from the journal, which hears of a job before the history
+                    // does: a run killed between the two left the history without it.
+                    // Telling it again is harmless (the same job on the same entry).
+                    let submitted = EventKind::Submitted {
+                        job_id: job_id.clone(),
+                    };
+                    self.ctx.record_async(&task.entry(), submitted).await?;
+                }
                 let ended = match &job {
                     _ if self.watch_alone => {
                         let options = WaitOptions::default()
