@@ -43,6 +43,8 @@ pub struct Client {
     user_agent: String,
     /// Built on first use, so that building a client cannot fail.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// The connections of downloads, apart from the API's (see [`Self::transfer_http`]).
+    transfer_http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     custom_http: bool,
     /// Certificate authorities trusted besides the system's.
     extra_roots: Vec<reqwest::Certificate>,
@@ -58,6 +60,16 @@ pub(crate) struct Shared {
     budget: Mutex<f64>,
     /// Jobs this process submitted or adopted: reconciliation never adopts one twice.
     pub(crate) claimed: Mutex<HashSet<String>>,
+}
+
+/// The idle connections kept per host for downloads: as many as `kling batch` runs at
+/// once (its `MAX_DOWNLOADS`), so they are reused, not reopened.
+pub(crate) const TRANSFER_IDLE_CONNECTIONS: usize = 16;
+
+/// A lazily built HTTP client, or why it could not be built.
+fn built(http: &Result<reqwest::Client, String>) -> Result<&reqwest::Client, Error> {
+    http.as_ref()
+        .map_err(|error| Error::Config(format!("cannot set up HTTP: {error}")))
 }
 
 impl fmt::Debug for Client {
@@ -83,6 +95,7 @@ impl Client {
             retry,
             user_agent: format!("kling-client/{} (Rust)", env!("CARGO_PKG_VERSION")),
             http: Arc::new(OnceLock::new()),
+            transfer_http: Arc::new(OnceLock::new()),
             custom_http: false,
             extra_roots: Vec::new(),
             durable_downloads: true,
@@ -162,6 +175,7 @@ impl Client {
     /// decide connect timeouts and the `User-Agent`; per-request timeouts still apply.
     #[must_use]
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.transfer_http = Arc::new(OnceLock::from(Ok(http.clone())));
         self.http = Arc::new(OnceLock::from(Ok(http)));
         self.custom_http = true;
         self
@@ -207,22 +221,41 @@ impl Client {
     fn rebuild_http(&mut self) {
         if !self.custom_http {
             self.http = Arc::new(OnceLock::new());
+            self.transfer_http = Arc::new(OnceLock::new());
         }
     }
 
+    /// The connections of API requests: small JSON bodies.
     pub(crate) fn http(&self) -> Result<&reqwest::Client, Error> {
-        let built = self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(self.timeouts.connect)
-                .read_timeout(self.timeouts.read)
-                .user_agent(self.user_agent.clone())
-                .tls_certs_merge(self.extra_roots.iter().cloned())
-                .build()
-                .map_err(|error| error.without_url().to_string())
-        });
-        built
-            .as_ref()
-            .map_err(|error| Error::Config(format!("cannot set up HTTP: {error}")))
+        built(self.http.get_or_init(|| self.build_http(None)))
+    }
+
+    /// The connections of downloads and of lists (large answers): a pool of its own, of at most
+    /// [`TRANSFER_IDLE_CONNECTIONS`] idle ones. hyper grows a connection's read buffer to
+    /// the size of the reads it sees (up to about 400 KiB) and keeps it while the
+    /// connection lives, so a download over an API connection would leave it that large,
+    /// and a batch of 256 lines then held tens of MiB of buffers for polls of a few
+    /// hundred bytes. Apart, the API's connections stay small and the large ones are
+    /// bounded in number whatever `--concurrency` is.
+    pub(crate) fn transfer_http(&self) -> Result<&reqwest::Client, Error> {
+        built(
+            self.transfer_http
+                .get_or_init(|| self.build_http(Some(TRANSFER_IDLE_CONNECTIONS))),
+        )
+    }
+
+    fn build_http(&self, max_idle: Option<usize>) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(self.timeouts.connect)
+            .read_timeout(self.timeouts.read)
+            .user_agent(self.user_agent.clone())
+            .tls_certs_merge(self.extra_roots.iter().cloned());
+        if let Some(max_idle) = max_idle {
+            builder = builder.pool_max_idle_per_host(max_idle);
+        }
+        builder
+            .build()
+            .map_err(|error| error.without_url().to_string())
     }
 
     /// The URL of an API path (`/jobs/…`).
@@ -321,7 +354,11 @@ impl Client {
         let span = tracing::debug_span!("kling_request", method = %call.method, request = %call.what, retry);
         async {
             let started = Instant::now();
-            let http = self.http()?;
+            let http = if call.large_answer {
+                self.transfer_http()?
+            } else {
+                self.http()?
+            };
             let mut request = match &call.target {
                 Target::Api(path) => http
                     .request(call.method.clone(), self.url(path))
@@ -468,6 +505,10 @@ pub(crate) struct Call<'a> {
     pub(crate) body: Option<Payload>,
     /// What the request is, for messages and logs (`GET /jobs/job_1`); never a signed URL.
     pub(crate) what: String,
+    /// Whether its answer may be large (a page of 100 jobs is about 170 KiB): it then
+    /// goes over the transfer connections ([`Client::transfer_http`]), so the API's
+    /// many connections keep small read buffers.
+    pub(crate) large_answer: bool,
 }
 
 impl<'a> Call<'a> {
@@ -479,6 +520,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             what,
+            large_answer: false,
         }
     }
 
@@ -489,7 +531,14 @@ impl<'a> Call<'a> {
             target: Target::Url(url),
             query: Vec::new(),
             body: None,
+            large_answer: false,
         }
+    }
+
+    /// Marks a request whose answer may be large (a page of a list).
+    pub(crate) fn with_large_answer(mut self) -> Self {
+        self.large_answer = true;
+        self
     }
 
     pub(crate) fn json(mut self, body: Value) -> Self {

@@ -643,7 +643,7 @@ impl Client {
         filter: &JobFilter,
         token: Option<&str>,
     ) -> Result<JobList, Error> {
-        let mut call = Call::api(Method::GET, "/jobs".to_owned());
+        let mut call = Call::api(Method::GET, "/jobs".to_owned()).with_large_answer();
         if let Some(size) = filter.page_size {
             call = call.query("pageSize", size.clamp(1, 100).to_string());
         }

@@ -106,7 +106,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
             Some(url) => url,
             None => client.download_link(asset_id).await?.url,
         };
-        let http = client.http()?;
+        let http = client.transfer_http()?;
         let file = PartFile::create(part, client.durable_downloads)
             .await
             .map_err(|source| write_error(asset_id, part, source))?;

@@ -698,7 +698,9 @@ impl Run<'_> {
     /// The scheduler: admits new submits as the window allows, runs every line to its
     /// end, and puts lines that can be retried back in the queue.
     async fn schedule(&self, mut tasks: Vec<Task>) -> anyhow::Result<Vec<Outcome>> {
-        let mut outcomes = Vec::new();
+        // One outcome per line: room for them all at once, not doubled as they come
+        // (10,000 lines would otherwise hold room for 16,384).
+        let mut outcomes = Vec::with_capacity(tasks.len());
         let mut active = FuturesUnordered::new();
         // Later tries, by when they are due.
         let mut later: Vec<(Instant, Task)> = Vec::new();
