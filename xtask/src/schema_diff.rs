@@ -18,9 +18,7 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
-use crate::codegen::{
-    DOCUMENTATION, DRAFT_07, IdKind, annotation, request_type_name, variant_name,
-};
+use kling_dialect::{DOCUMENTATION, DRAFT_07, IdKind, annotation, request_type_name, variant_name};
 
 /// A JSON object, as a schema node is.
 type Object = Map<String, Value>;
@@ -860,7 +858,7 @@ impl<'a> Differ<'a> {
                 self.push(Bump::Minor, pointer, format!("multipleOf {step} removed"));
             }
             (Some(old_step), Some(new_step)) => {
-                if crate::codegen::is_multiple_of(old_step, new_step) {
+                if kling_dialect::is_multiple_of(old_step, new_step) {
                     self.push(
                         Bump::Minor,
                         pointer,

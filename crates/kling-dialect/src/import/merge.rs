@@ -1,4 +1,4 @@
-//! `cargo xtask import-model` over a schema that is already there: the import brings
+//! An import over a schema that is already there: the import brings
 //! what Scenario's description says, the curated file keeps what only a person can say
 //! (`$comment`s naming each constraint's source, `x-enum-names`, `x-cli-flag`,
 //! `x-ignored-when-present`, `examples`). Merging never clobbers those; `--force`
@@ -34,7 +34,7 @@ pub struct Merged {
 ///     "duration": {"type": "integer", "enum": [5, 10], "x-enum-names": ["Seconds5", "Seconds10"]}}});
 /// let imported = json!({"$comment": "Imported by …", "properties": {
 ///     "duration": {"type": "integer", "enum": [5, 10]}}});
-/// let (merged, report) = xtask::import::merge::merge(&curated, &imported);
+/// let (merged, report) = kling_dialect::merge(&curated, &imported);
 /// assert_eq!(merged["properties"]["duration"]["x-enum-names"], json!(["Seconds5", "Seconds10"]));
 /// assert_eq!(merged["$comment"], "sources");
 /// assert_eq!(report.kept, ["/$comment", "/properties/duration/x-enum-names"]);
