@@ -29,6 +29,20 @@ pub enum Kind {
     Api,
 }
 
+impl Kind {
+    /// How messages name the kind, with its article: `a model`, `an api`.
+    ///
+    /// ```
+    /// assert_eq!(kling_dialect::Kind::Api.noun(), "an api");
+    /// ```
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Model => "a model",
+            Self::Api => "an api",
+        }
+    }
+}
+
 /// A schema the generator refuses, with where and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaError {

@@ -7,6 +7,8 @@
 //!   schema of the dialect ([`ImportError`] names the input and field it cannot map), and
 //!   [`merge`] puts a curated schema's own keys (`$comment`s, `x-enum-names`, flags) back
 //!   over an import.
+//! - [`diff_model`] and [`diff_api`] word every [`Change`] between two versions of a schema
+//!   with the semver [`Bump`] it needs; [`verdict`] is the largest.
 //! - The naming functions ([`request_type_name`], [`variant_name`], [`kebab`], …) decide
 //!   every Rust and flag name the dialect implies.
 //!
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod check;
+mod diff;
 mod import;
 mod naming;
 
@@ -41,6 +44,7 @@ pub use check::{
     Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation, check,
     is_multiple_of,
 };
+pub use diff::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
 pub use import::merge::{CURATED, Merged, merge};
 pub use import::{HELP_SAVE, ImportError, MODEL_TYPES, UI_FIELDS, import};
 pub use naming::{
