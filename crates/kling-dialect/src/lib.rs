@@ -45,7 +45,7 @@ pub use check::{
     is_multiple_of,
 };
 pub use diff::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
-pub use import::merge::{CURATED, Merged, merge};
+pub use import::merge::{CURATED, Merged, carry_enum_names, merge};
 pub use import::{HELP_SAVE, ImportError, MODEL_TYPES, UI_FIELDS, import};
 pub use naming::{
     kebab, module_name, property_type_name, request_type_name, upper_camel, variant_name,
