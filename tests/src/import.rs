@@ -7,11 +7,12 @@
 use std::path::Path;
 
 use kling_client::{Client, Credentials};
+use kling_dialect::{ImportError, import};
 use kling_sandbox::{Sandbox, SandboxConfig};
 use kling_types::ModelId;
 use serde_json::{Value, json};
 use xtask::codegen;
-use xtask::import::{self, CommandError, ImportError, Options, Outcome, import};
+use xtask::import::{self, CommandError, Options, Outcome};
 
 use crate::agreement::{Candidates, candidates};
 use crate::support::Scratch;
@@ -404,7 +405,7 @@ fn refusals() -> Vec<Refusal> {
             (1, "image"),
             "required",
             "unknown field `required.conditional.negate`",
-            "teach xtask/src/import.rs",
+            "teach crates/kling-dialect/src/import.rs",
         ),
         refusal(
             "a rule naming the input itself",
@@ -420,7 +421,7 @@ fn refusals() -> Vec<Refusal> {
             (0, "p"),
             "required",
             "unknown rule `required.sometimes`",
-            "teach xtask/src/import.rs",
+            "teach crates/kling-dialect/src/import.rs",
         ),
         refusal(
             "required.ifDefined naming no input",
@@ -516,7 +517,7 @@ fn refusals() -> Vec<Refusal> {
             (0, "p"),
             "type",
             "unknown input type `color`",
-            "teach xtask/src/import.rs",
+            "teach crates/kling-dialect/src/import.rs",
         ),
         refusal(
             "a missing type",
@@ -532,7 +533,7 @@ fn refusals() -> Vec<Refusal> {
             (1, "q"),
             "pattern",
             "unknown field `pattern` on input `q`: the importer would drop it silently",
-            "map it in xtask/src/import.rs",
+            "map it in crates/kling-dialect/src/import.rs",
         ),
         refusal(
             "a field of another type",
@@ -580,7 +581,7 @@ fn refusals() -> Vec<Refusal> {
             (0, "clip"),
             "kind",
             "unknown asset kind `hologram`",
-            "teach xtask/src/import.rs",
+            "teach crates/kling-dialect/src/import.rs",
         ),
         refusal(
             "an unknown background behaviour",
@@ -1138,7 +1139,7 @@ fn an_import_over_a_curated_schema_merges_and_shows_what_changed() {
     let mut stale = curated.clone();
     stale["properties"]["duration"]["enum"] = json!([5, 10, 15]);
     stale["properties"]["duration"]["x-enum-names"] = json!(["Seconds5", "Seconds10", "Seconds15"]);
-    let (_, report) = import::merge::merge(&stale, &merged);
+    let (_, report) = kling_dialect::merge(&stale, &merged);
     assert!(
         report
             .dropped

@@ -1357,6 +1357,48 @@ async fn large_files_upload_in_parts() {
 }
 
 #[tokio::test]
+async fn a_model_description_given_replaces_the_sandboxs_own() {
+    let drifted = json!({"model": {"id": KLING, "name": "Kling 1.6 Pro", "inputs": [
+        {"name": "prompt", "type": "string", "required": {"always": true}}
+    ]}});
+    let api = Api::start(
+        SandboxConfig::default()
+            .with_model_description(drifted)
+            .unwrap(),
+    )
+    .await;
+    let model = api.get(&format!("/models/{KLING}")).await.json()["model"].clone();
+    assert_eq!(model["inputs"].as_array().unwrap().len(), 1, "{model}");
+    let listed = api.get("/models").await.json()["models"].clone();
+    let kling = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|model| model["id"] == KLING)
+        .unwrap()
+        .clone();
+    assert_eq!(kling, model, "the list serves the same description");
+}
+
+#[test]
+fn a_model_description_without_an_id_is_refused() {
+    for (description, says) in [
+        (json!([1]), "expected a JSON object"),
+        (json!({"model": {"inputs": []}}), "has no `id`"),
+        (json!({"id": KLING, "inputs": {}}), "`inputs` is not a list"),
+    ] {
+        let error = SandboxConfig::default()
+            .with_model_description(description)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("bad model description: ") && error.contains(says),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn models_are_described_from_our_schema() {
     let api = Api::new().await;
     let model = api.get(&format!("/models/{KLING}")).await.json()["model"].clone();

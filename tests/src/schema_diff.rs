@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kling_dialect::Kind;
 use serde_json::{Value, json};
 use xtask::codegen;
 use xtask::schema_diff::{
-    self, Bump, Bump::Major, Bump::Minor, Bump::Patch, Change, Input, Options, SchemaKind,
+    self, Bump, Bump::Major, Bump::Minor, Bump::Patch, Change, Input, Options,
 };
 
 /// Compares `old` with `new` (an api schema when it has `definitions` and no
@@ -19,8 +20,8 @@ use xtask::schema_diff::{
 #[track_caller]
 fn check(old: Value, new: Value, expected: &[(Bump, &str, &str)]) {
     let changes = match schema_diff::kind_of("test.json", &old) {
-        SchemaKind::Model => schema_diff::diff_model("test.json", &old, &new),
-        SchemaKind::Api => schema_diff::diff_api("test.json", &old, &new),
+        Kind::Model => schema_diff::diff_model("test.json", &old, &new),
+        Kind::Api => schema_diff::diff_api("test.json", &old, &new),
     };
     let matches = changes.len() == expected.len()
         && changes
@@ -276,32 +277,32 @@ fn api_changes() {
 fn files_added_and_removed() {
     let kling = kling_schema();
     let one = |kind, old, new| schema_diff::diff_file("schema/x.json", kind, old, new);
-    assert_eq!(one(SchemaKind::Model, None, Some(&kling))[0].bump, Minor);
+    assert_eq!(one(Kind::Model, None, Some(&kling))[0].bump, Minor);
     assert!(
-        one(SchemaKind::Model, None, Some(&kling))[0]
+        one(Kind::Model, None, Some(&kling))[0]
             .what
             .contains("model added: `model_kling-v1-6-pro`")
     );
-    assert_eq!(one(SchemaKind::Model, Some(&kling), None)[0].bump, Major);
+    assert_eq!(one(Kind::Model, Some(&kling), None)[0].bump, Major);
     assert!(
-        one(SchemaKind::Model, Some(&kling), None)[0]
+        one(Kind::Model, Some(&kling), None)[0]
             .what
             .contains("model removed: `model_kling-v1-6-pro`")
     );
     let jobs = api(json!({}));
-    assert_eq!(one(SchemaKind::Api, None, Some(&jobs))[0].bump, Minor);
-    assert_eq!(one(SchemaKind::Api, Some(&jobs), None)[0].bump, Major);
-    assert!(one(SchemaKind::Api, None, None).is_empty());
+    assert_eq!(one(Kind::Api, None, Some(&jobs))[0].bump, Minor);
+    assert_eq!(one(Kind::Api, Some(&jobs), None)[0].bump, Major);
+    assert!(one(Kind::Api, None, None).is_empty());
 }
 
 #[test]
 #[rustfmt::skip]
 fn kinds_are_told_apart() {
-    assert_eq!(schema_diff::kind_of("schema/api/jobs.json", &json!({})), SchemaKind::Api);
-    assert_eq!(schema_diff::kind_of("/work/x/schema/api/jobs.json", &json!({})), SchemaKind::Api);
-    assert_eq!(schema_diff::kind_of("old.json", &api(json!({}))), SchemaKind::Api);
-    assert_eq!(schema_diff::kind_of("old.json", &kling_schema()), SchemaKind::Model);
-    assert_eq!(schema_diff::kind_of("schema/models/a.json", &json!({"x-model-id": "a", "definitions": {}})), SchemaKind::Model);
+    assert_eq!(schema_diff::kind_of("schema/api/jobs.json", &json!({})), Kind::Api);
+    assert_eq!(schema_diff::kind_of("/work/x/schema/api/jobs.json", &json!({})), Kind::Api);
+    assert_eq!(schema_diff::kind_of("old.json", &api(json!({}))), Kind::Api);
+    assert_eq!(schema_diff::kind_of("old.json", &kling_schema()), Kind::Model);
+    assert_eq!(schema_diff::kind_of("schema/models/a.json", &json!({"x-model-id": "a", "definitions": {}})), Kind::Model);
 }
 
 #[test]

@@ -5,16 +5,14 @@
 mod imports;
 mod request;
 mod rust;
-mod schema;
 mod table;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use schema::is_multiple_of;
-pub(crate) use schema::{DOCUMENTATION, DRAFT_07, IdKind, annotation};
-pub use schema::{Kind, SchemaError, request_type_name, variant_name};
+use kling_dialect as schema;
+pub use kling_dialect::{Kind, SchemaError};
 
 use self::rust::Runtime;
 

@@ -222,6 +222,21 @@ pub(crate) struct Generate {
     /// Write no NAME.kling.json record beside the output (the request, ids, costs, SHA-256).
     #[arg(long)]
     pub(crate) no_record: bool,
+    #[command(flatten)]
+    pub(crate) drift: DriftFlags,
+}
+
+/// The drift check's flags, on the commands that pay.
+#[derive(Clone, Copy, Debug, Args)]
+pub(crate) struct DriftFlags {
+    /// Refuse to submit when the API's description of the model breaks the schema built into
+    /// kling, or cannot be checked (exit 7) [config: strict_schema].
+    #[arg(long)]
+    pub(crate) strict_schema: bool,
+    /// Do not compare the API's description of the model with the built-in schema before
+    /// paying (checked once a day per model otherwise) [config: drift_check].
+    #[arg(long)]
+    pub(crate) no_drift_check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,6 +368,8 @@ pub(crate) struct Batch {
     /// Write no index.html gallery into the output folder.
     #[arg(long)]
     pub(crate) no_gallery: bool,
+    #[command(flatten)]
+    pub(crate) drift: DriftFlags,
 }
 
 /// The flags of `kling rerun`.
@@ -380,6 +397,8 @@ pub(crate) struct Rerun {
     /// Write no NAME.kling.json record beside the new outputs.
     #[arg(long)]
     pub(crate) no_record: bool,
+    #[command(flatten)]
+    pub(crate) drift: DriftFlags,
 }
 
 /// A number of creative units: finite, 0 or more.

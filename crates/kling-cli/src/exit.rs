@@ -15,6 +15,9 @@ pub(crate) enum Exit {
     Timeout,
     /// Stopped by the spending limit (`--max-cu`): some requests were not started.
     Budget,
+    /// Refused by the drift check (`--strict-schema`): the model's live description
+    /// breaks the built-in schema, or could not be checked. Nothing was sent.
+    Drift,
     /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP), cleanly.
     Interrupted(Signal),
 }
@@ -29,6 +32,7 @@ impl Exit {
             Self::JobFailed => 4,
             Self::Timeout => 5,
             Self::Budget => 6,
+            Self::Drift => 7,
             // 128 + the signal's number: what a shell reports when that signal ends a
             // process, so callers read the same code as for a program that does not catch
             // it, and can tell the three apart.
@@ -47,6 +51,8 @@ Exit codes:
   4    the job failed or was canceled
   5    timed out (the job may still be running: `kling jobs wait ID`)
   6    stopped by the spending limit (--max-cu): some requests were not started
+  7    refused by --strict-schema: the model's live description drifted from the built-in
+       schema (or could not be checked); nothing was sent
   129  hung up (SIGHUP: the terminal closed)
   130  interrupted (Ctrl-C, SIGINT)
   143  terminated (SIGTERM)

@@ -7,6 +7,7 @@
 mod append_log;
 mod cli;
 mod commands;
+mod drift;
 mod exit;
 /// The generator's fixture models (`tests/fixtures/schemas/`), whose flags and help are
 /// tested here as the built-in models' are.

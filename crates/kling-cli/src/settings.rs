@@ -52,6 +52,9 @@ pub(crate) struct Settings {
     pub(crate) config_file: Option<(PathBuf, bool)>,
     pub(crate) data_dir: PathBuf,
     pub(crate) spending: Spending,
+    /// The drift check as the config file sets it (`drift_check`, `strict_schema`); the
+    /// paid commands' flags come on top.
+    pub(crate) drift: crate::drift::Policy,
 }
 
 /// What `kling` may spend, in creative units (CU).
@@ -96,6 +99,10 @@ struct ConfigFile {
     max_cu: Option<f64>,
     /// Above this estimate, a batch asks before starting (on a terminal).
     confirm_above_cu: Option<f64>,
+    /// `false`: no drift check before paying (`--no-drift-check`).
+    drift_check: Option<bool>,
+    /// `true`: refuse to submit on a breaking drift (`--strict-schema`).
+    strict_schema: Option<bool>,
 }
 
 /// The flags that override the rest.
@@ -215,6 +222,10 @@ impl Settings {
             }),
             data_dir,
             spending,
+            drift: crate::drift::Policy {
+                check: file.drift_check.unwrap_or(true),
+                strict: file.strict_schema.unwrap_or(false),
+            },
         })
     }
 
@@ -311,8 +322,7 @@ fn spending(file: &ConfigFile, file_source: Source) -> anyhow::Result<Spending> 
 }
 
 /// What a config file may hold, for messages.
-const CONFIG_KEYS: &str =
-    "it may hold api_key, api_secret, base_url, ca_cert, no_spend, max_cu and confirm_above_cu";
+const CONFIG_KEYS: &str = "it may hold api_key, api_secret, base_url, ca_cert, no_spend, max_cu, confirm_above_cu, drift_check and strict_schema";
 
 /// A config file larger than this is not one: it holds a few short settings.
 const MAX_CONFIG_BYTES: usize = 64 << 10;

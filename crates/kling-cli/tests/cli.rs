@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/drift.rs"]
+mod drift;
 #[path = "cli/install.rs"]
 mod install;
 #[path = "cli/kept.rs"]

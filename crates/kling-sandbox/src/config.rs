@@ -1,8 +1,13 @@
 //! How a sandbox behaves: credentials, how long jobs take, when URLs expire, how large
-//! outputs are, and which faults to inject.
+//! outputs are, which faults to inject, and which model descriptions to serve instead of
+//! its own.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde_json::Value;
+
+use crate::error::Error;
 use crate::faults::FaultRule;
 
 /// The key and secret the sandbox accepts (HTTP Basic, as the real API).
@@ -79,6 +84,10 @@ pub struct SandboxConfig {
     /// Serve HTTPS with a self-signed certificate made at start
     /// ([`SandboxHandle::certificate_pem`](crate::SandboxHandle::certificate_pem)).
     pub tls: bool,
+    /// Model descriptions served at `GET /v1/models/{id}` (and in the model list) instead
+    /// of the one the sandbox derives from the model's schema, by model id: the bare
+    /// `model` object (see [`SandboxConfig::with_model_description`]).
+    pub model_descriptions: BTreeMap<String, Value>,
 }
 
 impl Default for SandboxConfig {
@@ -93,6 +102,7 @@ impl Default for SandboxConfig {
             faults: Vec::new(),
             parallel_jobs: None,
             tls: false,
+            model_descriptions: BTreeMap::new(),
         }
     }
 }
@@ -178,6 +188,49 @@ impl SandboxConfig {
     pub fn with_tls(mut self) -> Self {
         self.tls = true;
         self
+    }
+
+    /// Serves `description` for the model it names instead of the sandbox's own (a model
+    /// whose live description drifted from the built-in schema, for `kling`'s drift
+    /// check). `description` is what `GET /v1/models/{id}` answers, `{"model": {"id": …}}`,
+    /// or the bare model object; an `Err` when it is neither.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let drifted = json!({"model": {"id": "model_kling-v1-6-pro", "inputs": []}});
+    /// let config = kling_sandbox::SandboxConfig::default().with_model_description(drifted)?;
+    /// assert!(config.model_descriptions.contains_key("model_kling-v1-6-pro"));
+    /// assert!(kling_sandbox::SandboxConfig::default().with_model_description(json!([])).is_err());
+    /// # Ok::<(), kling_sandbox::Error>(())
+    /// ```
+    pub fn with_model_description(mut self, description: Value) -> Result<Self, Error> {
+        let refuse = |reason: &str| Error::InvalidModelDescription {
+            reason: reason.to_owned(),
+        };
+        let model = match description {
+            Value::Object(mut object) if object.contains_key("model") => object
+                .remove("model")
+                .ok_or_else(|| refuse("no `model` object"))?,
+            other => other,
+        };
+        if !model.is_object() {
+            return Err(refuse(
+                "expected a JSON object: `{\"model\": {\"id\": …, \"inputs\": […]}}`, as `GET /v1/models/{id}` answers",
+            ));
+        }
+        let id = model
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                refuse("the model has no `id` (a string such as `model_kling-v1-6-pro`)")
+            })?
+            .to_owned();
+        if !model.get("inputs").is_none_or(Value::is_array) {
+            return Err(refuse("the model's `inputs` is not a list"));
+        }
+        self.model_descriptions.insert(id, model);
+        Ok(self)
     }
 
     /// Adds a fault rule (after the ones already there).

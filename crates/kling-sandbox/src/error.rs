@@ -1,5 +1,5 @@
 //! What the sandbox refuses to be told: a fault it cannot understand, or a rule that
-//! cannot apply as written.
+//! cannot apply as written, a model description that is not one.
 
 /// The sandbox's error.
 ///
@@ -25,6 +25,13 @@ pub enum Error {
     /// that is not an error, a path that does not start with `/`).
     #[error("bad fault rule: {reason}")]
     InvalidRule {
+        /// What is wrong, and how to write it.
+        reason: String,
+    },
+    /// A model description to serve that is not one
+    /// ([`SandboxConfig::with_model_description`](crate::SandboxConfig::with_model_description)).
+    #[error("bad model description: {reason}")]
+    InvalidModelDescription {
         /// What is wrong, and how to write it.
         reason: String,
     },

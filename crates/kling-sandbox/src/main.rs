@@ -58,6 +58,11 @@ struct Args {
     /// temporary folder]; removed at shutdown.
     #[arg(long, value_name = "FILE", requires = "tls", value_hint = clap::ValueHint::FilePath)]
     cert_file: Option<PathBuf>,
+    /// Serve this JSON file (what GET /v1/models/{id} answers, `{"model": {"id": …}}`) for
+    /// the model it names instead of the sandbox's own description (a drifted model, for
+    /// `kling`'s drift check); may be given once per model.
+    #[arg(long, value_name = "FILE", value_parser = description_file, value_hint = clap::ValueHint::FilePath)]
+    model_description: Vec<DescriptionFile>,
 }
 
 /// Whether the log shows colours, by the rule of `kling` (and ripgrep, gh):
@@ -119,6 +124,23 @@ fn fault_file(path: &str) -> Result<FaultFile, String> {
     Ok(FaultFile(rules))
 }
 
+/// A `--model-description` file, read and checked at start.
+#[derive(Clone, Debug)]
+struct DescriptionFile(serde_json::Value);
+
+/// `--model-description`: a file holding a model description the sandbox can serve.
+fn description_file(path: &str) -> Result<DescriptionFile, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("cannot read {path}: {error}"))?;
+    let description: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{path} is not JSON: {error}"))?;
+    // The same check `SandboxConfig::with_model_description` makes when the server starts.
+    SandboxConfig::default()
+        .with_model_description(description.clone())
+        .map_err(|error| format!("{path}: {error}"))?;
+    Ok(DescriptionFile(description))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -170,6 +192,11 @@ async fn run(args: Args) -> Result<(), String> {
     }
     if args.tls {
         config = config.with_tls();
+    }
+    for DescriptionFile(description) in args.model_description {
+        config = config
+            .with_model_description(description)
+            .map_err(|error| error.to_string())?;
     }
     let sandbox = Sandbox::bind(SocketAddr::new(args.host, args.port), config)
         .await

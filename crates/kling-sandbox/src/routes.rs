@@ -891,18 +891,33 @@ async fn get_upload(
     ok(json!({"upload": views::upload(upload, &urls)}))
 }
 
-async fn list_models() -> ApiResult {
-    let models: Vec<Value> = kling_types::MODELS
+async fn list_models(AxumState(state): AxumState<Arc<State>>) -> ApiResult {
+    let served = &state.config.model_descriptions;
+    let mut models: Vec<Value> = kling_types::MODELS
         .iter()
-        .filter_map(models::describe)
+        .filter_map(|model| match served.get(model.id) {
+            Some(description) => Some(description.clone()),
+            None => models::describe(model),
+        })
         .collect();
+    models.extend(
+        served
+            .iter()
+            .filter(|(id, _)| kling_types::find_model(id).is_none())
+            .map(|(_, description)| description.clone()),
+    );
     ok(json!({"models": models}))
 }
 
-async fn get_model(Path(model_id): Path<String>) -> ApiResult {
-    let model = kling_types::find_model(&model_id)
-        .and_then(models::describe)
-        .ok_or_else(|| ApiError::not_found("Model", &model_id))?;
+async fn get_model(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(model_id): Path<String>,
+) -> ApiResult {
+    let model = match state.config.model_descriptions.get(&model_id) {
+        Some(description) => Some(description.clone()),
+        None => kling_types::find_model(&model_id).and_then(models::describe),
+    }
+    .ok_or_else(|| ApiError::not_found("Model", &model_id))?;
     ok(json!({"model": model}))
 }
 

@@ -1,5 +1,5 @@
 //! `multipleOf` in decimal, as JSON Schema means it and the `jsonschema` crate checks it.
-//! One file, included by `xtask` too (`#[path]`), so the generator's check of a default
+//! One file, included by `kling-dialect` too (`#[path]`), so the generator's check of a default
 //! and the generated `validate()` can never disagree.
 
 /// Whether `value` is a whole multiple of `step` (positive), in decimal.

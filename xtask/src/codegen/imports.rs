@@ -11,7 +11,7 @@ use serde_json::Value;
 use syn::visit_mut::VisitMut;
 
 use super::rust::Runtime;
-use super::schema::upper_camel;
+use kling_dialect::upper_camel;
 
 /// Names generated code uses unqualified, and where each comes from (`None`: the
 /// runtime crate; `Some(path)`: a path of std).

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::rust::{Runtime, rust_type, summary};
-use super::schema::{Checked, Property, Shape};
+use kling_dialect::{Checked, Property, Shape};
 
 /// The struct of a model's request.
 pub(crate) fn request_struct(checked: &Checked, runtime: Runtime<'_>) -> TokenStream {

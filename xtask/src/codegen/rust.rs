@@ -8,7 +8,7 @@ use syn::visit_mut::VisitMut;
 
 use serde_json::Value;
 
-use super::schema::{
+use kling_dialect::{
     AssetFacts, Checked, EnumDef, Kind, Property, Rule, SchemaError, Shape, VariantValue,
 };
 
@@ -81,7 +81,7 @@ fn api_file(
         file: file.to_owned(),
         pointer: String::new(),
         message: format!("typify could not convert the lowered schema: {error}"),
-        help: "this is a bug in xtask/src/codegen/schema.rs: it let through something typify cannot read".to_owned(),
+        help: "this is a bug in crates/kling-dialect/src/check.rs: it let through something typify cannot read".to_owned(),
     }
     };
     let mut settings = typify::TypeSpaceSettings::default();

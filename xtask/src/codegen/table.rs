@@ -6,7 +6,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use serde_json::Value;
 
-use super::schema::{Bounds, Checked, IdKind, Property, Rule, Shape, VariantValue};
+use kling_dialect::{Bounds, Checked, IdKind, Property, Rule, Shape, VariantValue};
 
 /// `pub static PARAMS: &[Param] = &[…];` for a checked model schema.
 pub(crate) fn params(checked: &Checked) -> TokenStream {

@@ -136,6 +136,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Generate, prepared: Prepared) -> anyho
     }
     ctx.ensure_history_writable()?;
     ctx.ensure_may_spend("kling generate")?;
+    ctx.check_drift(&args.drift, &[model]).await?;
     within_budget(ctx, args, model, &body).await?;
     upload_images(ctx, &uploads, &mut body).await?;
 

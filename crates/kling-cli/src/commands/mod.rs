@@ -33,6 +33,9 @@ pub(crate) struct Ctx {
     pub(crate) sandbox: Option<crate::sandbox::Handle>,
     /// What commands may spend.
     pub(crate) spending: crate::settings::Spending,
+    /// Where the drift check keeps its results, for which API, as the config sets it
+    /// (`None` with `--sandbox`: it serves the built-in schemas, and nothing is paid).
+    drift: Option<(PathBuf, String, crate::drift::Policy)>,
 }
 
 impl Ctx {
@@ -56,6 +59,7 @@ impl Ctx {
                 history: None,
                 sandbox: Some(sandbox.handle),
                 spending: settings.spending.clone(),
+                drift: None,
             });
         }
         let client = settings.client()?.with_durable_downloads(!global.no_fsync);
@@ -65,6 +69,11 @@ impl Ctx {
             history: Some(History::in_dir(&settings.data_dir)),
             sandbox: None,
             spending: settings.spending.clone(),
+            drift: Some((
+                settings.data_dir.clone(),
+                settings.base_url.value.clone(),
+                settings.drift,
+            )),
         })
     }
 
@@ -104,6 +113,25 @@ impl Ctx {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// The drift check before paying for `models` (see `drift`): the config's policy
+    /// with the command's flags on top; a warning, or an error (exit 7) when strict.
+    pub(crate) async fn check_drift(
+        &self,
+        flags: &crate::cli::DriftFlags,
+        models: &[&'static kling_types::ModelInfo],
+    ) -> anyhow::Result<()> {
+        let Some((data_dir, base_url, config)) = &self.drift else {
+            return Ok(());
+        };
+        let policy = crate::drift::Policy {
+            check: config.check && !flags.no_drift_check,
+            strict: config.strict || flags.strict_schema,
+        };
+        crate::drift::DriftCheck::new(data_dir, base_url, policy)
+            .before_paying(&self.out, &self.client, models)
+            .await
     }
 
     /// How to pick a job up again after an interruption.

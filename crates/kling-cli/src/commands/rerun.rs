@@ -73,6 +73,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
     }
     ctx.ensure_history_writable()?;
     ctx.ensure_may_spend("kling rerun")?;
+    let models: Vec<&'static kling_types::ModelInfo> = reruns
+        .iter()
+        .filter_map(|rerun| kling_types::find_model(rerun.model))
+        .collect();
+    ctx.check_drift(&args.drift, &models).await?;
     let max_cu = args
         .max_cu
         .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));

@@ -323,6 +323,13 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     if !to_submit.is_empty() {
         ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
     }
+    // Once per model of the run, before any line is paid for (not per line).
+    let models: Vec<&'static kling_types::ModelInfo> = plan
+        .may_submit()
+        .iter()
+        .filter_map(|line| kling_types::find_model(line.model))
+        .collect();
+    ctx.check_drift(&args.drift, &models).await?;
     let confirm = !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
     let quotes = if max_cu.is_some() || confirm {
         // Lines whose lost submit may have started nothing are priced too: if their job

@@ -11,8 +11,13 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+use crate::naming::{
+    is_upper_camel_ident, kebab, module_name, property_type_name, request_type_name, upper_camel,
+    variant_name,
+};
+
 /// `multipleOf` in decimal: the very file `kling-types` checks it with.
-#[path = "../../../crates/kling-types/src/decimal.rs"]
+#[path = "../../kling-types/src/decimal.rs"]
 mod decimal;
 
 /// Whether a schema describes a model's request or the platform's wire types.
@@ -22,6 +27,20 @@ pub enum Kind {
     Model,
     /// `schema/api/*.json`: response types, decoded leniently; every enum is open.
     Api,
+}
+
+impl Kind {
+    /// How messages name the kind, with its article: `a model`, `an api`.
+    ///
+    /// ```
+    /// assert_eq!(kling_dialect::Kind::Api.noun(), "an api");
+    /// ```
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Model => "a model",
+            Self::Api => "an api",
+        }
+    }
 }
 
 /// A schema the generator refuses, with where and what to do about it.
@@ -56,14 +75,18 @@ impl std::error::Error for SchemaError {}
 
 /// The ids that are strings on the wire and newtypes in Rust.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IdKind {
+pub enum IdKind {
+    /// An asset (`format: asset-id`): `AssetId`.
     Asset,
+    /// A job (`format: job-id`): `JobId`.
     Job,
+    /// A model (`format: model-id`): `ModelId`.
     Model,
 }
 
 impl IdKind {
-    pub(crate) fn from_format(format: &str) -> Option<Self> {
+    /// The id a string's `format` names (`asset-id`, `job-id`, `model-id`).
+    pub fn from_format(format: &str) -> Option<Self> {
         match format {
             "asset-id" => Some(Self::Asset),
             "job-id" => Some(Self::Job),
@@ -72,7 +95,8 @@ impl IdKind {
         }
     }
 
-    pub(crate) fn type_name(self) -> &'static str {
+    /// The Rust newtype of the id (`AssetId`).
+    pub fn type_name(self) -> &'static str {
         match self {
             Self::Asset => "AssetId",
             Self::Job => "JobId",
@@ -83,20 +107,31 @@ impl IdKind {
 
 /// A value's type and the constraints `validate()` checks on it.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Shape {
+pub enum Shape {
+    /// Text (`String`), with its length limits.
     String {
+        /// `minLength`.
         min_length: Option<u64>,
+        /// `maxLength`.
         max_length: Option<u64>,
     },
+    /// An id, a newtype in Rust (`format: asset-id`, …).
     Id(IdKind),
     /// Index into [`Checked::enums`].
     Enum(usize),
+    /// A whole number (`i64`) within its bounds.
     Integer(Bounds),
+    /// A number (`f64`) within its bounds.
     Number(Bounds),
+    /// A flag (`bool`).
     Boolean,
+    /// A list (`Vec<_>`) of one shape, with its item count limits.
     Array {
+        /// The shape of every item.
         items: Box<Shape>,
+        /// `minItems`.
         min_items: Option<u64>,
+        /// `maxItems`.
         max_items: Option<u64>,
     },
     /// Anything typify maps on its own (api schemas only): objects, references, any JSON.
@@ -104,22 +139,28 @@ pub(crate) enum Shape {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct Bounds {
-    pub(crate) minimum: Option<f64>,
-    pub(crate) maximum: Option<f64>,
-    pub(crate) exclusive_minimum: Option<f64>,
-    pub(crate) exclusive_maximum: Option<f64>,
+/// The range (and step) of a number, as its keywords say it.
+pub struct Bounds {
+    /// `minimum`: the value is at least this.
+    pub minimum: Option<f64>,
+    /// `maximum`: the value is at most this.
+    pub maximum: Option<f64>,
+    /// `exclusiveMinimum`: the value is above this.
+    pub exclusive_minimum: Option<f64>,
+    /// `exclusiveMaximum`: the value is below this.
+    pub exclusive_maximum: Option<f64>,
     /// `multipleOf` (Scenario's `step`): each value is a whole multiple of it.
-    pub(crate) multiple_of: Option<f64>,
+    pub multiple_of: Option<f64>,
 }
 
 impl Bounds {
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether no keyword bounds the value.
+    pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
 
     /// Whether a minimum or maximum is set (`multipleOf` aside).
-    pub(crate) fn has_range(&self) -> bool {
+    pub fn has_range(&self) -> bool {
         Self {
             multiple_of: None,
             ..*self
@@ -139,32 +180,44 @@ impl Bounds {
 
 /// An enum we generate ourselves (typify's variant names are `X169`; its enums are closed).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct EnumDef {
-    pub(crate) rust_name: String,
+pub struct EnumDef {
+    /// Its Rust name (`AspectRatio`).
+    pub rust_name: String,
     /// The JSON name of the field it belongs to, for error messages.
-    pub(crate) field: String,
-    pub(crate) description: Option<String>,
-    pub(crate) variants: Vec<Variant>,
-    pub(crate) open: bool,
-    pub(crate) default: Option<usize>,
+    pub field: String,
+    /// Its documentation, from the schema's `description`.
+    pub description: Option<String>,
+    /// Its members, in the schema's order.
+    pub variants: Vec<Variant>,
+    /// Whether unknown values decode (api enums: a newer server's values).
+    pub open: bool,
+    /// The member the property's `default` names, by index in `variants`.
+    pub default: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Variant {
-    pub(crate) rust_name: String,
-    pub(crate) value: VariantValue,
+/// One member of an [`EnumDef`].
+pub struct Variant {
+    /// Its Rust name (`Landscape16x9`).
+    pub rust_name: String,
+    /// Its value on the wire.
+    pub value: VariantValue,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum VariantValue {
+/// A member's value on the wire.
+pub enum VariantValue {
+    /// A string (`"16:9"`).
     String(String),
+    /// A whole number (`5`).
     Integer(i64),
     /// A member of an enum of `"type": "number"` with a fractional member (`0.5`).
     Number(f64),
 }
 
 impl VariantValue {
-    pub(crate) fn text(&self) -> String {
+    /// The value as text, as messages and flags show it (`16:9`, `5`, `0.5`).
+    pub fn text(&self) -> String {
         match self {
             Self::String(text) => text.clone(),
             Self::Integer(number) => number.to_string(),
@@ -175,41 +228,49 @@ impl VariantValue {
 
 /// One parameter of a model's request.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Property {
-    pub(crate) json_name: String,
+pub struct Property {
+    /// Its name in JSON (`cfgScale`).
+    pub json_name: String,
     /// The `kling generate` flag: `x-cli-flag`, or the name in kebab-case.
-    pub(crate) flag: String,
-    pub(crate) required: bool,
-    pub(crate) shape: Shape,
-    pub(crate) description: Option<String>,
-    pub(crate) default: Option<Value>,
+    pub flag: String,
+    /// Whether the request must carry it (the root's `required`).
+    pub required: bool,
+    /// Its type and the constraints on it.
+    pub shape: Shape,
+    /// Its documentation, from the schema's `description`.
+    pub description: Option<String>,
+    /// Its `default`, checked against its shape.
+    pub default: Option<Value>,
     /// `(other field, why)`: the API ignores this field when the other is set.
-    pub(crate) ignored_when_present: Vec<(String, String)>,
+    pub ignored_when_present: Vec<(String, String)>,
     /// The asset's kind and file limits (`x-asset-kind`, `x-max-size`, …), for an asset
     /// parameter or a list of assets.
-    pub(crate) asset: Option<AssetFacts>,
+    pub asset: Option<AssetFacts>,
     /// `x-model-types`: the kinds of model a model parameter takes (documentation).
-    pub(crate) model_types: Vec<String>,
+    pub model_types: Vec<String>,
     /// `x-ui`: what Scenario's web form shows of the parameter, kept as it is.
-    pub(crate) ui: Option<Value>,
+    pub ui: Option<Value>,
     /// `uniqueItems: true` on an array: no item twice.
-    pub(crate) unique_items: bool,
+    pub unique_items: bool,
     /// `pattern` on a text parameter (regex-lite's syntax, searched, not anchored).
-    pub(crate) pattern: Option<String>,
+    pub pattern: Option<String>,
 }
 
 /// What the schema says of the file behind an asset parameter.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct AssetFacts {
+pub struct AssetFacts {
     /// `x-asset-kind` (`video`); `image` when left out.
-    pub(crate) kind: String,
-    pub(crate) max_size: Option<u64>,
-    pub(crate) min_duration: Option<f64>,
-    pub(crate) max_duration: Option<f64>,
+    pub kind: String,
+    /// `x-max-size`: the largest file, in bytes.
+    pub max_size: Option<u64>,
+    /// `x-min-duration`: the shortest media, in seconds.
+    pub min_duration: Option<f64>,
+    /// `x-max-duration`: the longest media, in seconds.
+    pub max_duration: Option<f64>,
 }
 
 /// The asset kinds `x-asset-kind` names (Scenario's `kind`, as the SDK lists them).
-pub(crate) const ASSET_KINDS: &[&str] = &[
+pub const ASSET_KINDS: &[&str] = &[
     "3d",
     "audio",
     "document",
@@ -223,15 +284,16 @@ pub(crate) const ASSET_KINDS: &[&str] = &[
 /// "`field` is required when …": one entry of the model's root `allOf` (draft-07
 /// `if`/`then`).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Condition {
+pub struct Condition {
     /// The property `then` requires.
-    pub(crate) field: String,
-    pub(crate) rule: Rule,
+    pub field: String,
+    /// When it is required.
+    pub rule: Rule,
 }
 
 /// When a [`Condition`] holds.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Rule {
+pub enum Rule {
     /// `{"if": {"not": {"required": [other]}}}`: the other property is left out.
     Absent(String),
     /// `{"if": {"required": [a, …], "properties": {a: {"enum": […]}, …}}}`: every
@@ -272,39 +334,48 @@ impl Site<'_> {
 
 /// The model's identity, from `x-model-id` and `title`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ModelMeta {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) description: String,
-    pub(crate) rust_name: String,
-    pub(crate) module: String,
+pub struct ModelMeta {
+    /// The model's id, `x-model-id` (`model_kling-v1-6-pro`).
+    pub id: String,
+    /// Its `title` (or its id without one).
+    pub title: String,
+    /// Its `description` (empty without one).
+    pub description: String,
+    /// Its request struct's name (`Kling16ProRequest`).
+    pub rust_name: String,
+    /// The module its code goes into (`kling_v1_6_pro`).
+    pub module: String,
 }
 
 /// A schema file that passed every check.
 #[derive(Clone, Debug)]
-pub(crate) struct Checked {
-    pub(crate) kind: Kind,
-    pub(crate) model: Option<ModelMeta>,
-    pub(crate) properties: Vec<Property>,
+pub struct Checked {
+    /// A model or an api schema.
+    pub kind: Kind,
+    /// The model's identity (model schemas only).
+    pub model: Option<ModelMeta>,
+    /// A model's parameters, in the schema's order (empty for an api schema).
+    pub properties: Vec<Property>,
     /// `(field, fields it requires)` from draft-07 `dependencies`.
-    pub(crate) dependencies: Vec<(String, Vec<String>)>,
+    pub dependencies: Vec<(String, Vec<String>)>,
     /// Conditional requirements, from the root's `allOf` of `if`/`then`.
-    pub(crate) conditions: Vec<Condition>,
-    pub(crate) enums: Vec<EnumDef>,
+    pub conditions: Vec<Condition>,
+    /// The enums generated for it; [`Shape::Enum`] indexes them.
+    pub enums: Vec<EnumDef>,
     /// A model's request accepts parameters its schema does not list
     /// (`additionalProperties` left out or `true`).
-    pub(crate) open_request: bool,
+    pub open_request: bool,
     /// What typify reads (api schemas; `Null` for a model, whose code is ours).
-    pub(crate) lowered: Value,
+    pub lowered: Value,
     /// `(definition name, Rust type)` for typify's `with_replacement`.
-    pub(crate) replacements: BTreeMap<String, String>,
+    pub replacements: BTreeMap<String, String>,
 }
 
 /// The one dialect of JSON Schema the generator reads (typify 0.8's).
-pub(crate) const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 /// Keywords that document a schema and never change its code (what `schema-diff`
 /// reports as patch changes), in the order `schema-diff` reports them.
-pub(crate) const DOCUMENTATION: &[&str] = &["description", "title", "$comment", "examples"];
+pub const DOCUMENTATION: &[&str] = &["description", "title", "$comment", "examples"];
 
 /// Keywords the generator accepts anywhere and acts on as annotations: the documentation
 /// and `default` (checked against its property, and shown in docs).
@@ -312,18 +383,13 @@ fn is_annotation(key: &str) -> bool {
     DOCUMENTATION.contains(&key) || key == "default"
 }
 const HELP_UNKNOWN: &str = "the generator would drop it silently, so it refuses it: remove it, or teach \
-     xtask/src/codegen/schema.rs what it means and document it in schema/README.md";
+     crates/kling-dialect/src/check.rs what it means and document it in schema/README.md";
 
 /// Checks `text` (the contents of `file`) and lowers it for typify.
 ///
 /// `runtime` is the path of the crate that holds `AssetId` and friends (`crate` inside
 /// kling-types, `kling_types` elsewhere).
-pub(crate) fn check(
-    file: &str,
-    text: &str,
-    kind: Kind,
-    runtime: &str,
-) -> Result<Checked, SchemaError> {
+pub fn check(file: &str, text: &str, kind: Kind, runtime: &str) -> Result<Checked, SchemaError> {
     let root: Value = serde_json::from_str(text).map_err(|error| SchemaError {
         file: file.to_owned(),
         pointer: String::new(),
@@ -1715,179 +1781,19 @@ fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
-/// The request struct's name for a model's `title` (or its id, without one):
-/// `Kling 1.6 Pro` → `Kling16ProRequest`.
-pub fn request_type_name(title: &str) -> String {
-    format!("{}Request", upper_camel(title.trim_start_matches("model_")))
-}
-
 /// Whether `value` is a whole multiple of `step` in decimal, as `multipleOf` means it:
 /// the very check the generated `validate()` runs (one source file, shared with
 /// kling-types), for the importer and `schema-diff`.
 ///
 /// ```
-/// assert!(xtask::codegen::is_multiple_of(0.3, 0.1));
-/// assert!(!xtask::codegen::is_multiple_of(0.35, 0.1));
+/// assert!(kling_dialect::is_multiple_of(0.3, 0.1));
+/// assert!(!kling_dialect::is_multiple_of(0.35, 0.1));
 /// ```
 pub fn is_multiple_of(value: f64, step: f64) -> bool {
     decimal::is_multiple_of(value, step)
 }
 
 /// Whether the generator treats `key` as an annotation (see [`DOCUMENTATION`]).
-pub(crate) fn annotation(key: &str) -> bool {
+pub fn annotation(key: &str) -> bool {
     is_annotation(key)
-}
-
-/// Names of std types that users import, which a generated type must not take: a
-/// `duration` parameter's enum would otherwise shadow `std::time::Duration`.
-const STD_NAMES: &[&str] = &[
-    "Arc",
-    "Box",
-    "Cell",
-    "Cow",
-    "Duration",
-    "Error",
-    "File",
-    "Instant",
-    "Option",
-    "Ordering",
-    "Path",
-    "PathBuf",
-    "Range",
-    "Rc",
-    "RefCell",
-    "Result",
-    "String",
-    "SystemTime",
-    "Vec",
-];
-
-/// The type a model parameter's own type (its enum) is named: `aspectRatio` →
-/// `AspectRatio`, `duration` → `DurationValue` (not std's `Duration`).
-pub(crate) fn property_type_name(name: &str) -> String {
-    let type_name = upper_camel(name);
-    if STD_NAMES.contains(&type_name.as_str()) {
-        format!("{type_name}Value")
-    } else {
-        type_name
-    }
-}
-
-/// `aspectRatio` → `AspectRatio`, `Kling 1.6 Pro` → `Kling16Pro`, `in-progress` → `InProgress`.
-pub(crate) fn upper_camel(text: &str) -> String {
-    let mut out = String::new();
-    let mut capitalize = true;
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            if capitalize {
-                out.push(c.to_ascii_uppercase());
-            } else {
-                out.push(c);
-            }
-            capitalize = false;
-        } else {
-            capitalize = true;
-        }
-    }
-    out
-}
-
-/// A variant name for an enum value when the schema gives none: `in-progress` →
-/// `InProgress`, `16:9` → `V16_9`, `5` → `V5` (a name cannot start with a digit, and
-/// digits on both sides of a separator keep an underscore so `1:10` and `11:0` differ).
-pub fn variant_name(value: &str) -> String {
-    let mut out = String::new();
-    let mut capitalize = true;
-    let mut pending_separator = false;
-    for c in value.chars() {
-        if !c.is_ascii_alphanumeric() {
-            pending_separator = true;
-            capitalize = true;
-            continue;
-        }
-        if pending_separator
-            && c.is_ascii_digit()
-            && out.ends_with(|last: char| last.is_ascii_digit())
-        {
-            out.push('_');
-        }
-        pending_separator = false;
-        out.push(if capitalize {
-            c.to_ascii_uppercase()
-        } else {
-            c
-        });
-        capitalize = false;
-    }
-    // `-1` (Scenario's "auto" sentinel) must not read as `1`.
-    if value.starts_with('-') && value[1..].starts_with(|first: char| first.is_ascii_digit()) {
-        out.insert_str(0, "Minus");
-    }
-    if out.is_empty() || out.starts_with(|first: char| first.is_ascii_digit()) {
-        out.insert(0, 'V');
-    }
-    out
-}
-
-fn is_upper_camel_ident(name: &str) -> bool {
-    name.starts_with(|first: char| first.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name != "Self"
-}
-
-/// A parameter's flag when the schema names none: `cfgScale` → `cfg-scale`,
-/// `seed_value` → `seed-value`.
-pub(crate) fn kebab(name: &str) -> String {
-    let mut flag = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            flag.push('-');
-            flag.push(c.to_ascii_lowercase());
-        } else if c == '_' {
-            flag.push('-');
-        } else {
-            flag.push(c);
-        }
-    }
-    flag.trim_start_matches('-').to_owned()
-}
-
-/// `model_kling-v1-6-pro` → `kling_v1_6_pro`.
-pub(crate) fn module_name(model_id: &str) -> String {
-    let name: String = model_id
-        .trim_start_matches("model_")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.starts_with(|first: char| first.is_ascii_digit()) || name.is_empty() {
-        format!("model_{name}")
-    } else {
-        name
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_read_well() {
-        assert_eq!(upper_camel("aspectRatio"), "AspectRatio");
-        assert_eq!(upper_camel("Kling 1.6 Pro"), "Kling16Pro");
-        assert_eq!(variant_name("in-progress"), "InProgress");
-        assert_eq!(variant_name("16:9"), "V16_9");
-        assert_eq!(variant_name("10"), "V10");
-        assert_eq!(variant_name("txt2video"), "Txt2video");
-        assert_eq!(module_name("model_kling-v1-6-pro"), "kling_v1_6_pro");
-        assert_eq!(property_type_name("aspectRatio"), "AspectRatio");
-        assert_eq!(property_type_name("duration"), "DurationValue");
-        assert_eq!(kebab("cfgScale"), "cfg-scale");
-        assert_eq!(kebab("negativePrompt"), "negative-prompt");
-    }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask import-model` over a schema that is already there: the import brings
+//! An import over a schema that is already there: the import brings
 //! what Scenario's description says, the curated file keeps what only a person can say
 //! (`$comment`s naming each constraint's source, `x-enum-names`, `x-cli-flag`,
 //! `x-ignored-when-present`, `examples`). Merging never clobbers those; `--force`
@@ -34,7 +34,7 @@ pub struct Merged {
 ///     "duration": {"type": "integer", "enum": [5, 10], "x-enum-names": ["Seconds5", "Seconds10"]}}});
 /// let imported = json!({"$comment": "Imported by …", "properties": {
 ///     "duration": {"type": "integer", "enum": [5, 10]}}});
-/// let (merged, report) = xtask::import::merge::merge(&curated, &imported);
+/// let (merged, report) = kling_dialect::merge(&curated, &imported);
 /// assert_eq!(merged["properties"]["duration"]["x-enum-names"], json!(["Seconds5", "Seconds10"]));
 /// assert_eq!(merged["$comment"], "sources");
 /// assert_eq!(report.kept, ["/$comment", "/properties/duration/x-enum-names"]);
@@ -65,6 +65,70 @@ pub fn merge(curated: &Value, imported: &Value) -> (Value, Merged) {
         }
     }
     (merged, report)
+}
+
+/// `merged` (a [`merge`] of an import over `curated`) with the Rust names of enum values
+/// that both keep carried over where the merge had to drop `x-enum-names` (the values
+/// changed), and the generator's own names ([`variant_name`](crate::variant_name)) for new
+/// values: what a comparison with `curated` needs, so that a value added or removed does
+/// not also read as every other variant renamed. Not for writing a schema: a person names
+/// new values.
+///
+/// ```
+/// use serde_json::json;
+/// let curated = json!({"properties": {"duration": {"type": "integer", "enum": [5, 10],
+///     "x-enum-names": ["Seconds5", "Seconds10"]}}});
+/// let imported = json!({"properties": {"duration": {"type": "integer", "enum": [5]}}});
+/// let (mut merged, _) = kling_dialect::merge(&curated, &imported);
+/// kling_dialect::carry_enum_names(&curated, &mut merged);
+/// assert_eq!(merged["properties"]["duration"]["x-enum-names"], json!(["Seconds5"]));
+/// ```
+pub fn carry_enum_names(curated: &Value, merged: &mut Value) {
+    let (Some(old), Some(new)) = (
+        curated["properties"].as_object(),
+        merged.get_mut("properties").and_then(Value::as_object_mut),
+    ) else {
+        return;
+    };
+    for (name, property) in new.iter_mut() {
+        if let (Some(old), Some(new)) = (old.get(name), property.as_object_mut()) {
+            carry_names(old, new);
+            if let (Some(old_items), Some(Value::Object(new_items))) =
+                (old.get("items"), new.get_mut("items"))
+            {
+                carry_names(old_items, new_items);
+            }
+        }
+    }
+}
+
+fn carry_names(old: &Value, new: &mut Map<String, Value>) {
+    let (Some(values), Some(names), Some(now)) = (
+        old.get("enum").and_then(Value::as_array),
+        old.get("x-enum-names").and_then(Value::as_array),
+        new.get("enum").and_then(Value::as_array),
+    ) else {
+        return;
+    };
+    if new.contains_key("x-enum-names") {
+        return;
+    }
+    let carried: Vec<Value> = now
+        .iter()
+        .map(|value| {
+            values
+                .iter()
+                .position(|old_value| old_value == value)
+                .and_then(|index| names.get(index).cloned())
+                .unwrap_or_else(|| {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    Value::String(crate::variant_name(&text))
+                })
+        })
+        .collect();
+    new.insert("x-enum-names".to_owned(), Value::Array(carried));
 }
 
 /// Puts the curated keys of `old` into `new` where they still hold.
