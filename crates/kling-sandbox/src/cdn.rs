@@ -136,11 +136,14 @@ pub(crate) async fn download(
             return (StatusCode::NOT_FOUND, "Not Found").into_response();
         };
         let content = match &asset.content {
-            Content::Uploaded(bytes) => Source::Bytes(Arc::clone(bytes)),
-            Content::Video(mp4) => Source::Video(Arc::clone(mp4)),
+            Content::Uploaded(bytes) => Ok(Source::Bytes(Arc::clone(bytes))),
+            Content::Video(mp4) => Ok(Source::Video(Arc::clone(mp4))),
+            Content::Poster(poster) => Err(*poster),
         };
         (content, asset.mime_type.clone())
     };
+    // A poster is rendered here, out of the lock, and dropped once sent.
+    let content = content.unwrap_or_else(|poster| Source::Bytes(Arc::new(poster.render())));
     let length = content.len();
     let etag = format!("\"{asset_id}-{length}\"");
     let range = match headers

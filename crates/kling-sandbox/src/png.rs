@@ -9,6 +9,37 @@ const MAX_SIDE: u32 = 320;
 /// The most bytes one stored deflate block holds.
 const STORED_BLOCK: usize = 65_535;
 
+/// A poster of a video, as the sandbox keeps it: what it looks like, rendered into a
+/// PNG only when someone downloads it (10,000 jobs would otherwise hold 1.7 GB of
+/// pictures for the life of the sandbox).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Poster {
+    /// The video's size.
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// Where on the colour wheel it starts (0..1).
+    pub(crate) hue: f32,
+}
+
+impl Poster {
+    /// The PNG.
+    pub(crate) fn render(&self) -> Vec<u8> {
+        poster(self.width, self.height, self.hue)
+    }
+
+    /// The PNG's length in bytes, without rendering it: its deflate blocks are stored,
+    /// so the length follows from the size alone.
+    pub(crate) fn len(&self) -> u64 {
+        let (width, height) = fit(self.width.max(1), self.height.max(1));
+        let rows = (u64::from(width) * 3 + 1) * u64::from(height);
+        let blocks = rows.div_ceil(STORED_BLOCK as u64).max(1);
+        // zlib: 2 header bytes, 5 per block, the data, the Adler-32.
+        let zlib = 2 + 5 * blocks + rows + 4;
+        // Signature, then IHDR, IDAT and IEND, each 12 bytes besides its data.
+        8 + (12 + 13) + (12 + zlib) + 12
+    }
+}
+
 /// A poster for a `width` × `height` video, [`MAX_SIDE`] on its longest side.
 pub(crate) fn poster(width: u32, height: u32, hue: f32) -> Vec<u8> {
     let (width, height) = fit(width.max(1), height.max(1));
@@ -146,6 +177,29 @@ mod tests {
             b = (b + a) % 65_521;
         }
         assert_eq!(u64::from(adler32(&ones)), (b << 16) | a);
+    }
+
+    #[test]
+    fn a_posters_length_is_known_without_rendering_it() {
+        for (width, height) in [
+            (1280, 720),
+            (720, 1280),
+            (1024, 1024),
+            (1, 1),
+            (0, 0),
+            (4000, 10),
+        ] {
+            let poster = Poster {
+                width,
+                height,
+                hue: 0.25,
+            };
+            assert_eq!(
+                poster.len(),
+                poster.render().len() as u64,
+                "{width}x{height}"
+            );
+        }
     }
 
     #[test]

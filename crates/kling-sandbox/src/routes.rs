@@ -414,7 +414,11 @@ async fn generate(
         .fold(0u32, |hash, byte| {
             hash.wrapping_mul(31).wrapping_add(u32::from(byte))
         });
-    let poster = crate::png::poster(width, height, (hue % 360) as f32 / 360.0);
+    let poster = crate::png::Poster {
+        width,
+        height,
+        hue: (hue % 360) as f32 / 360.0,
+    };
     inner.assets.insert(
         poster_id.clone(),
         Asset {
@@ -425,7 +429,7 @@ async fn generate(
             created_at: now,
             source: generation,
             job_id: Some(job_id.clone()),
-            content: Content::Uploaded(Arc::new(poster)),
+            content: Content::Poster(poster),
             width: None,
             height: None,
             duration_secs: None,

@@ -86,6 +86,8 @@ pub(crate) enum Content {
     Uploaded(Arc<Vec<u8>>),
     /// A generated video, rendered on demand.
     Video(Arc<Mp4>),
+    /// A generated video's poster, rendered on demand.
+    Poster(crate::png::Poster),
 }
 
 #[derive(Debug)]
@@ -113,6 +115,7 @@ impl Asset {
         match &self.content {
             Content::Uploaded(bytes) => bytes.len() as u64,
             Content::Video(mp4) => mp4.len(),
+            Content::Poster(poster) => poster.len(),
         }
     }
 }

@@ -115,6 +115,31 @@ pub(crate) struct Known {
 }
 
 impl Known {
+    /// Nothing known: a line no run has submitted (as [`Default`], in a `const`).
+    pub(crate) const NOTHING: Self = Self {
+        line: 0,
+        name: String::new(),
+        model: String::new(),
+        params: Value::Null,
+        submitting_at: None,
+        job_id: None,
+        quoted_cu: None,
+        charged_cu: None,
+        files: None,
+        failed: None,
+        earlier_jobs: Vec::new(),
+        entry: None,
+    };
+
+    /// Without the request it was of (model and parameters): once matched to a line of
+    /// the file, the line holds the request, and a parsed copy for each of many thousand
+    /// lines would be kept for nothing.
+    pub(crate) fn without_request(mut self) -> Self {
+        self.model = String::new();
+        self.params = Value::Null;
+        self
+    }
+
     /// Creative units this request has cost or will cost: charged when known, else quoted.
     pub(crate) fn cost(&self) -> f64 {
         if self.job_id.is_none() && self.submitting_at.is_none() {

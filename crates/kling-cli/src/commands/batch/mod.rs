@@ -135,10 +135,10 @@ impl Outcome {
             line: Some(task.line.number),
             status,
             name: Some(task.name.clone()),
-            job_id: task.known.job_id.clone(),
-            files: task.known.files.clone().unwrap_or_default(),
-            quoted_cu: task.known.quoted_cu,
-            charged_cu: task.known.charged_cu,
+            job_id: task.known().job_id.clone(),
+            files: task.known().files.clone().unwrap_or_default(),
+            quoted_cu: task.known().quoted_cu,
+            charged_cu: task.known().charged_cu,
             error: None,
             exit,
         }
@@ -186,7 +186,9 @@ struct Task {
     line: Line,
     /// The name of its outputs (kept in the journal: a line that moves keeps its files).
     name: String,
-    known: Known,
+    /// What earlier runs knew of it, and this run learns (`None`: nothing yet, as for
+    /// every line of a new batch: 8 bytes a line, not a whole [`Known`]).
+    known: Option<Box<Known>>,
     stage: Stage,
     /// When this run first tried it, and how often it went back to the queue.
     first_try: Option<Instant>,
@@ -354,7 +356,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         "{} requests from {} ({} done before, {} running, {} to start), up to {} at a time, into {}",
         plan.tasks.len(),
         args.file.display(),
-        plan.count(|task| task.known.files.is_some()),
+        plan.count(|task| task.known().files.is_some()),
         plan.count(|task| matches!(task.stage, Stage::Wait { .. } | Stage::Recover { .. })),
         to_submit.len(),
         args.concurrency,
@@ -477,7 +479,7 @@ impl Plan {
             tasks.push(Task {
                 line,
                 name,
-                known,
+                known: (known != Known::default()).then(|| Box::new(known.without_request())),
                 stage,
                 first_try: None,
                 requeues: 0,
@@ -557,11 +559,24 @@ impl Plan {
     }
 }
 
+/// What is known of a line no run has submitted.
+static NOTHING_KNOWN: Known = Known::NOTHING;
+
 impl Task {
+    /// What is known of the line so far.
+    fn known(&self) -> &Known {
+        self.known.as_deref().unwrap_or(&NOTHING_KNOWN)
+    }
+
+    /// What is known of the line, to learn more.
+    fn known_mut(&mut self) -> &mut Known {
+        self.known.get_or_insert_with(Box::default)
+    }
+
     /// The job history's entry of its submit: an earlier run's, or a new one (made when
     /// first needed, not for every line of a large file up front).
     fn entry(&mut self) -> String {
-        self.known
+        self.known_mut()
             .entry
             .get_or_insert_with(History::new_entry)
             .clone()
@@ -569,7 +584,7 @@ impl Task {
 
     /// Done by an earlier run, with its files still there.
     fn done_before(&self) -> bool {
-        self.known
+        self.known()
             .files
             .as_ref()
             .is_some_and(|files| files.iter().all(|file| Path::new(file).exists()))
@@ -581,7 +596,7 @@ impl Task {
         if self.done_before() {
             return Some(Outcome::of(self, LineStatus::AlreadyDone, Exit::Success));
         }
-        let reason = self.known.failed.as_ref().filter(|_| !retry_failed)?;
+        let reason = self.known().failed.as_ref().filter(|_| !retry_failed)?;
         Some(
             Outcome::of(self, LineStatus::Failed, Exit::JobFailed).with_error(format!(
                 "{reason} (in an earlier run; --retry-failed starts it again, and pays again)"
@@ -921,16 +936,16 @@ impl Run<'_> {
                     None => {
                         // The lost submit started nothing: what it committed is free
                         // again (the next submit commits its quote anew).
-                        lock(&self.budget).committed -= task.known.quoted_cu.unwrap_or(0.0);
-                        task.known.quoted_cu = None;
-                        task.known.submitting_at = None;
+                        lock(&self.budget).committed -= task.known().quoted_cu.unwrap_or(0.0);
+                        task.known_mut().quoted_cu = None;
+                        task.known_mut().submitting_at = None;
                         task.stage = Stage::Submit;
                     }
                 }
                 Ok(None)
             }
             Stage::Wait { job, job_id } => {
-                if job.is_none() && task.known.entry.is_some() {
+                if job.is_none() && task.known().entry.is_some() {
                     // Resumed from the journal, which hears of a job before the history
                     // does: a run killed between the two left the history without it.
                     // Telling it again is harmless (the same job on the same entry).
@@ -966,10 +981,10 @@ impl Run<'_> {
                         },
                     )
                     .await?;
-                if task.known.charged_cu.is_some() {
+                if task.known().charged_cu.is_some() {
                     let charged = EventKind::Cost {
                         quoted_cu: None,
-                        charged_cu: task.known.charged_cu,
+                        charged_cu: task.known().charged_cu,
                     };
                     self.ctx.record_async(&task.entry(), charged).await?;
                 }
@@ -980,7 +995,7 @@ impl Run<'_> {
                 let _saving = Saving::enter(self);
                 let permit = self.downloads.acquire().await.ok();
                 let dir: PathBuf = self.args.out.join("");
-                let provenance = records::provenance_of_line(&task.line, task.known.quoted_cu);
+                let provenance = records::provenance_of_line(&task.line, task.known().quoted_cu);
                 let files = Box::pin(download_outputs(
                     self.ctx,
                     &self.ctx.out.silent(),
@@ -1001,7 +1016,7 @@ impl Run<'_> {
                         &task.line.key,
                         Event::Done {
                             files: files.clone(),
-                            charged_cu: task.known.charged_cu,
+                            charged_cu: task.known().charged_cu,
                         },
                     )
                     .await?;
@@ -1013,7 +1028,7 @@ impl Run<'_> {
                         },
                     )
                     .await?;
-                task.known.files = Some(files);
+                task.known_mut().files = Some(files);
                 Ok(Some(Outcome::of(task, LineStatus::Done, Exit::Success)))
             }
         }
@@ -1040,9 +1055,9 @@ impl Run<'_> {
             }
             budget.committed += quote.unwrap_or(0.0);
         }
-        task.known.quoted_cu = quote;
-        task.known.failed = None;
-        task.known.job_id = None;
+        task.known_mut().quoted_cu = quote;
+        task.known_mut().failed = None;
+        task.known_mut().job_id = None;
         let entry = task.entry();
         self.journal
             .record(
@@ -1050,7 +1065,7 @@ impl Run<'_> {
                 Journal::submitting(&task.line, &task.name, quote, Some(&entry)),
             )
             .await?;
-        task.known.submitting_at = Some(SystemTime::now());
+        task.known_mut().submitting_at = Some(SystemTime::now());
         self.ctx
             .record_async(
                 &task.entry(),
@@ -1082,8 +1097,8 @@ impl Run<'_> {
                 if !uncertain {
                     // It started nothing: nothing is committed.
                     lock(&self.budget).committed -= quote.unwrap_or(0.0);
-                    task.known.submitting_at = None;
-                } else if let Some(at) = task.known.submitting_at {
+                    task.known_mut().submitting_at = None;
+                } else if let Some(at) = task.known().submitting_at {
                     task.stage = Stage::Recover {
                         since: recover_since(at),
                     };
@@ -1095,13 +1110,13 @@ impl Run<'_> {
 
     /// Records a job the line started (answered, or found again).
     async fn submitted(&self, task: &mut Task, job: &Job, cost: Option<f64>) -> anyhow::Result<()> {
-        let quoted = cost.or(task.known.quoted_cu);
+        let quoted = cost.or(task.known().quoted_cu);
         if let Some(cost) = cost {
             // The API's own price replaces the estimate committed before the submit.
-            lock(&self.budget).committed += cost - task.known.quoted_cu.unwrap_or(0.0);
+            lock(&self.budget).committed += cost - task.known().quoted_cu.unwrap_or(0.0);
         }
-        task.known.quoted_cu = quoted;
-        task.known.job_id = Some(job.job_id.as_str().to_owned());
+        task.known_mut().quoted_cu = quoted;
+        task.known_mut().job_id = Some(job.job_id.as_str().to_owned());
         self.journal
             .record(
                 &task.line.key,
@@ -1136,12 +1151,12 @@ impl Run<'_> {
             return;
         };
         let before = task
-            .known
+            .known()
             .charged_cu
-            .or(task.known.quoted_cu)
+            .or(task.known().quoted_cu)
             .unwrap_or(0.0);
         lock(&self.budget).committed += charged - before;
-        task.known.charged_cu = Some(charged);
+        task.known_mut().charged_cu = Some(charged);
     }
 
     /// A step failed: back to the queue when a retry can fix it (until the line's
@@ -1211,7 +1226,7 @@ impl Run<'_> {
                 // Final for this line: the next run knows it (--retry-failed sends it again).
                 let record = Event::Failed {
                     reason: message.clone(),
-                    charged_cu: task.known.charged_cu,
+                    charged_cu: task.known().charged_cu,
                 };
                 if let Err(error) = self.journal.record(&task.line.key, record).await {
                     self.ctx.out.warn(&format!("{error:#}"));

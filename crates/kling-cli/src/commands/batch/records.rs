@@ -40,7 +40,7 @@ pub(super) async fn line_failed(
     let Some(error) = error.filter(|_| !run.args.no_record) else {
         return;
     };
-    let record = failure_record(&task.line, &task.known, error);
+    let record = failure_record(&task.line, task.known(), error);
     let path = run
         .args
         .out
