@@ -15,7 +15,8 @@ use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
 use crate::fixtures::generated::{
-    corpus_lora_image, corpus_video_edit, fixture_keywords, fixture_motion, fixture_plain,
+    corpus_lora_image, corpus_reserved_names, corpus_video_edit, fixture_keywords, fixture_motion,
+    fixture_plain,
 };
 
 /// Decodes into the generated type and validates: what our side accepts.
@@ -374,6 +375,14 @@ fn corpus_lora_image_agrees_with_jsonschema() {
     check(
         corpus_lora_image::SCHEMA,
         ours::<corpus_lora_image::CorpusLoRAImageRequest>,
+    );
+}
+
+#[test]
+fn corpus_reserved_names_agrees_with_jsonschema() {
+    check(
+        corpus_reserved_names::SCHEMA,
+        ours::<corpus_reserved_names::CorpusReservedNamesRequest>,
     );
 }
 

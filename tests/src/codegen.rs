@@ -186,7 +186,11 @@ fn sync_tree(from: &Path, to: &Path) {
 
 /// The corpus models (`tests/fixtures/import/NAME.json`, imported into
 /// `tests/fixtures/schemas/model_NAME.json`) that a maintainer would add the same way.
-const CORPUS: [&str; 2] = ["corpus-video-edit", "corpus-lora-image"];
+const CORPUS: [&str; 3] = [
+    "corpus-video-edit",
+    "corpus-lora-image",
+    "corpus-reserved-names",
+];
 
 /// Adding a schema under `schema/models/` and running `cargo xtask codegen` is all it
 /// takes: typed requests, validation, a registry entry and `kling generate --model` flags,
@@ -300,6 +304,22 @@ fn a_new_model_costs_one_file() {
             && help.contains("--duration <VALUE>")
             && help.contains("Required when --mode is lipsync"),
         "{help}"
+    );
+    // Inputs named like kling's own flags get flags of their own: no clap panic.
+    let reserved = kling(&[
+        "generate",
+        "--model",
+        "model_corpus-reserved-names",
+        "--help",
+    ]);
+    let help = String::from_utf8_lossy(&reserved.stdout).into_owned();
+    assert!(
+        reserved.status.success()
+            && help.contains("--model-version <VALUE>")
+            && help.contains("--model-output <VALUE>")
+            && help.contains("--model-model <MODEL_ID>"),
+        "{help}{}",
+        String::from_utf8_lossy(&reserved.stderr)
     );
     let described =
         String::from_utf8_lossy(&kling(&["models", "model_corpus-lora-image"]).stdout).into_owned();

@@ -128,6 +128,11 @@ fn each_input_rule_maps_to_the_dialect() {
             json!({"type": "string", "format": "model-id", "x-model-types": ["flux.1-lora"]}),
         ),
         (
+            "model: a model id's length is the API's to check (x-ui)",
+            json!({"name": "p", "type": "model", "minLength": 1, "maxLength": 40}),
+            json!({"type": "string", "format": "model-id", "x-ui": {"minLength": 1, "maxLength": 40}}),
+        ),
+        (
             "model_array: model ids, counted",
             json!({"name": "p", "type": "model_array", "modelTypes": ["flux.1-lora", "custom"], "minLength": 1, "maxLength": 3}),
             json!({"type": "array", "items": {"type": "string", "format": "model-id"}, "minItems": 1, "maxItems": 3, "x-model-types": ["flux.1-lora", "custom"]}),
@@ -244,6 +249,41 @@ fn each_input_rule_maps_to_the_dialect() {
         );
         assert_generates(&schema);
     }
+}
+
+/// An input named like a flag of `kling generate` itself (`version`, `output`, …) gets
+/// the flag `--model-NAME` (`x-cli-flag`), and a `$comment` that says why; the generator
+/// accepts the schema, and the import command says so.
+#[test]
+fn an_input_named_like_a_flag_of_kling_generate_gets_a_flag_of_its_own() {
+    let schema = import(&described(json!([
+        {"name": "version", "type": "string", "allowedValues": ["1", "2"]},
+        {"name": "dry_run", "type": "boolean"},
+        {"name": "seed", "type": "number", "step": 1},
+    ])))
+    .unwrap();
+    assert_eq!(
+        schema["properties"]["version"],
+        json!({
+            "$comment": "`--version` is a flag of `kling generate` itself: the importer named this parameter's flag `--model-version`",
+            "type": "string",
+            "enum": ["1", "2"],
+            "x-cli-flag": "model-version",
+        })
+    );
+    assert_eq!(
+        schema["properties"]["dry_run"]["x-cli-flag"],
+        "model-dry-run"
+    );
+    assert!(schema["properties"]["seed"].get("x-cli-flag").is_none());
+    assert_generates(&schema);
+    assert_eq!(
+        import::notes(&schema),
+        [
+            "input `version`: `--version` is a flag of `kling generate` itself, so its flag is `--model-version` (x-cli-flag)",
+            "input `dry_run`: `--dry-run` is a flag of `kling generate` itself, so its flag is `--model-dry-run` (x-cli-flag)",
+        ]
+    );
 }
 
 /// `required` rules: always, never, and "when another is set" as draft-07 dependencies.
@@ -496,20 +536,44 @@ fn refusals() -> Vec<Refusal> {
             "add it to `MODEL_TYPES`",
         ),
         refusal(
-            "a length on a model id",
-            json!([{"name": "lora", "type": "model", "maxLength": 40}]),
-            (0, "lora"),
-            "maxLength",
-            "`maxLength` on a `model` input",
+            "type inputs_array",
+            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "image", "type": "file"}, {"name": "seconds", "type": "number"}]}]),
+            (0, "shots"),
+            "type",
+            "a list of objects, each with the inputs `image`, `seconds`) are not imported: the dialect has no nested objects",
+            "remove inputs[0] from the saved description and import again; the schema then has no `shots` parameter",
+        ),
+        refusal(
+            "a required inputs_array",
+            json!([{"name": "shots", "type": "inputs_array", "required": {"always": true}}]),
+            (0, "shots"),
+            "type",
+            "are not imported",
+            "the model cannot be used from kling until the dialect has arrays of objects",
+        ),
+        refusal(
+            "the items of an inputs_array on another type",
+            json!([{"name": "p", "type": "string", "inputs": []}]),
+            (0, "p"),
+            "inputs",
+            "`inputs` on a `string` input",
             "fix the description",
         ),
         refusal(
-            "type inputs_array",
-            json!([{"name": "shots", "type": "inputs_array"}]),
-            (0, "shots"),
-            "type",
-            "`inputs_array` inputs are not imported",
-            "remove the input",
+            "two inputs of one flag",
+            json!([{"name": "fooBar", "type": "string"}, {"name": "foo_bar", "type": "string"}]),
+            (1, "foo_bar"),
+            "name",
+            "`fooBar` and `foo_bar` would both be the flag `--foo-bar`",
+            "x-cli-flag",
+        ),
+        refusal(
+            "an input whose renamed flag is another input's",
+            json!([{"name": "version", "type": "string"}, {"name": "modelVersion", "type": "string"}]),
+            (1, "modelVersion"),
+            "name",
+            "`version` and `modelVersion` would both be the flag `--model-version`",
+            "x-cli-flag",
         ),
         refusal(
             "an unknown type",
@@ -765,7 +829,8 @@ fn the_command_writes_once_and_never_overwrites_silently() {
         Outcome::Wrote {
             path: output.clone(),
             model_id: "model_fixture-import".to_owned(),
-            parameters: 1
+            parameters: 1,
+            notes: Vec::new(),
         }
     );
     let written = std::fs::read_to_string(&output).unwrap();
@@ -1040,7 +1105,11 @@ fn the_corpus_round_trips_through_the_sandbox_description() {
 /// corpus descriptions (so that they are regenerated, never edited by hand).
 #[test]
 fn the_compiled_corpus_is_the_import_of_the_descriptions() {
-    for name in ["corpus-video-edit", "corpus-lora-image"] {
+    for name in [
+        "corpus-video-edit",
+        "corpus-lora-image",
+        "corpus-reserved-names",
+    ] {
         let root = codegen::workspace_root();
         let description: Value = serde_json::from_str(
             &std::fs::read_to_string(root.join(format!("tests/fixtures/import/{name}.json")))
@@ -1076,6 +1145,7 @@ fn an_import_over_a_curated_schema_merges_and_shows_what_changed() {
         path,
         report,
         changes,
+        ..
     } = import::run(&options(&input, &output, false)).unwrap()
     else {
         panic!("a curated schema of the same model is merged into");

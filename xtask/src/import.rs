@@ -81,6 +81,8 @@ pub enum Outcome {
         model_id: String,
         /// How many parameters the schema has.
         parameters: usize,
+        /// What the importer decided on its own ([`notes`]).
+        notes: Vec<String>,
     },
     /// `path` held a curated schema of the model: the import was merged into it (its
     /// curated keys kept) and written.
@@ -91,6 +93,8 @@ pub enum Outcome {
         report: Merged,
         /// What the description changed, as `schema-diff` words it (old file → merged).
         changes: Vec<Change>,
+        /// What the importer decided on its own ([`notes`]).
+        notes: Vec<String>,
     },
     /// `path` already holds exactly this schema.
     Unchanged {
@@ -174,6 +178,7 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
     let schema = import(&description)?;
     let model_id = schema["x-model-id"].as_str().unwrap_or_default().to_owned();
     let parameters = schema["properties"].as_object().map_or(0, Map::len);
+    let notes = notes(&schema);
     let mut out = serde_json::to_string_pretty(&schema)
         .map_err(|error| CommandError::NotJson(options.file.clone(), error))?;
     out.push('\n');
@@ -227,13 +232,34 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
             path,
             report,
             changes,
+            notes,
         },
         None => Outcome::Wrote {
             path,
             model_id,
             parameters,
+            notes,
         },
     })
+}
+
+/// What the importer decided on its own, for the maintainer to review: each input whose
+/// flag would be one of `kling generate`'s own, and the `x-cli-flag` it got instead.
+pub fn notes(schema: &Value) -> Vec<String> {
+    let Some(properties) = schema["properties"].as_object() else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .filter(|(name, _)| kling_dialect::is_reserved_flag(&kling_dialect::kebab(name)))
+        .filter_map(|(name, property)| {
+            let flag = property["x-cli-flag"].as_str()?;
+            Some(format!(
+                "input `{name}`: `--{}` is a flag of `kling generate` itself, so its flag is `--{flag}` (x-cli-flag)",
+                kling_dialect::kebab(name)
+            ))
+        })
+        .collect()
 }
 
 /// `schema/models/<model id>.json` in the workspace.
@@ -273,7 +299,9 @@ pub fn main(args: &[&str]) -> ExitCode {
             path,
             report,
             changes,
+            notes,
         }) => {
+            print_notes(&notes);
             eprintln!(
                 "merged into {} (kept {} curated keys; --force replaces the file instead)",
                 shown(&path),
@@ -297,7 +325,9 @@ pub fn main(args: &[&str]) -> ExitCode {
             path,
             model_id,
             parameters,
+            notes,
         }) => {
+            print_notes(&notes);
             eprintln!(
                 "wrote {} ({parameters} parameters of {model_id})\n\
                  next: review it (a $comment for each constraint, x-enum-names), then run `cargo xtask codegen` \
@@ -314,5 +344,12 @@ pub fn main(args: &[&str]) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "the xtask command reports on stderr")]
+fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("note: {note}");
     }
 }

@@ -479,6 +479,36 @@ mod tests {
         generate_help(crate::fixture_models::MODELS);
     }
 
+    /// The reserved flags the dialect refuses as model flags are exactly the long flags
+    /// `kling generate` has of its own (global ones and clap's included): a flag added to
+    /// the command without adding it to `kling_dialect::RESERVED_FLAGS` fails here.
+    #[test]
+    fn the_reserved_flags_are_the_flags_of_kling_generate() {
+        let mut command = command_for(None, &[]);
+        command.build();
+        let generate = command
+            .find_subcommand("generate")
+            .expect("kling generate exists");
+        let actual: std::collections::BTreeSet<&str> = generate
+            .get_arguments()
+            .filter_map(clap::Arg::get_long)
+            .collect();
+        let reserved: std::collections::BTreeSet<&str> =
+            kling_dialect::RESERVED_FLAGS.iter().copied().collect();
+        assert_eq!(
+            actual, reserved,
+            "update kling_dialect::RESERVED_FLAGS (crates/kling-dialect/src/flags.rs)"
+        );
+        // Model flags are long only: a short flag cannot collide, but only while every
+        // short one belongs to a reserved long one.
+        for arg in generate
+            .get_arguments()
+            .filter(|arg| arg.get_short().is_some())
+        {
+            assert!(arg.get_long().is_some_and(kling_dialect::is_reserved_flag));
+        }
+    }
+
     #[test]
     fn the_model_is_read_before_clap_parses() {
         let args = |words: &[&str]| -> Vec<std::ffi::OsString> {

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+use crate::flags::{is_reserved_flag, renamed_flag};
 use crate::naming::{
     is_upper_camel_ident, kebab, module_name, property_type_name, request_type_name, upper_camel,
     variant_name,
@@ -565,6 +566,7 @@ impl Walker<'_> {
             .iter()
             .map(|(name, property)| self.property(name, property, properties_node, &required))
             .collect::<Result<Vec<_>, _>>()?;
+        self.distinct_flags(&properties)?;
         let dependencies = self.dependencies(node, properties_node)?;
         let conditions = self.conditions(node, &properties)?;
         Ok(Checked {
@@ -652,6 +654,7 @@ impl Walker<'_> {
         let flag = self
             .cli_flag(property_node, &pointer)?
             .unwrap_or_else(|| kebab(name));
+        self.unreserved_flag(name, &flag, property_node, &pointer)?;
         self.asset = None;
         self.pattern = None;
         let (_, shape) = self.value(
@@ -994,6 +997,55 @@ impl Walker<'_> {
                 "write the name without dashes in front, e.g. \"reference-image\"",
             )),
         }
+    }
+
+    /// A parameter's flag must not be one of `kling generate`'s own (clap would refuse the
+    /// command, and `kling generate` panic at start).
+    fn unreserved_flag(
+        &self,
+        name: &str,
+        flag: &str,
+        node: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<(), SchemaError> {
+        if !is_reserved_flag(flag) {
+            return Ok(());
+        }
+        let (pointer, whose) = if node.contains_key("x-cli-flag") {
+            (format!("{pointer}/x-cli-flag"), "the `x-cli-flag`")
+        } else {
+            (pointer.to_owned(), "the flag")
+        };
+        Err(self.error(
+            &pointer,
+            format!(
+                "{whose} `--{flag}` of `{name}` is one of `kling generate`'s own flags: clap would refuse the command"
+            ),
+            format!(
+                "give the parameter another flag, e.g. \"x-cli-flag\": \"{}\" (what the importer writes; see schema/README.md, Extensions)",
+                renamed_flag(flag)
+            ),
+        ))
+    }
+
+    /// Two parameters of one model must not share a flag.
+    fn distinct_flags(&self, properties: &[Property]) -> Result<(), SchemaError> {
+        for (index, property) in properties.iter().enumerate() {
+            if let Some(first) = properties[..index]
+                .iter()
+                .find(|other| other.flag == property.flag)
+            {
+                return Err(self.error(
+                    &format!("/properties/{}", escape(&property.json_name)),
+                    format!(
+                        "`{}` and `{}` would both be `--{}`: clap would refuse the command",
+                        first.json_name, property.json_name, property.flag
+                    ),
+                    "give one of them another flag with `x-cli-flag` (schema/README.md, Extensions)",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn dependencies(

@@ -13,7 +13,8 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use crate::ASSET_KINDS;
+use crate::flags::{is_reserved_flag, renamed_flag};
+use crate::{ASSET_KINDS, kebab};
 
 pub(crate) mod merge;
 
@@ -131,6 +132,7 @@ pub const MODEL_TYPES: &[&str] = &[
 /// The keywords of an imported property, in the order they are written (every keyword
 /// the importer writes is listed).
 const PROPERTY_ORDER: &[&str] = &[
+    "$comment",
     "type",
     "format",
     "title",
@@ -150,18 +152,20 @@ const PROPERTY_ORDER: &[&str] = &[
     "x-max-duration",
     "x-model-types",
     "default",
+    "x-cli-flag",
     "x-ui",
 ];
 
 /// Fields every input may carry, whatever its type.
 const COMMON_FIELDS: &[&str] = &["name", "type", "required", "default", "description"];
 
-/// Input types the importer refuses: `(type, why, what to do)`.
-const REFUSED_TYPES: &[(&str, &str, &str)] = &[(
-    "inputs_array",
-    "an `inputs_array` input is a list of nested objects, and a model's request in our dialect is one flat object",
-    "remove the input from the saved description and import again; the model cannot be used with this parameter until the dialect has nested objects",
-)];
+/// The input type the importer refuses: a list of objects, each with inputs of its own
+/// (`inputs`, the SDK's `ModelInput`s again). The dialect has no nested objects (a model's
+/// request is one flat object of parameters): see [`Input::refuse_inputs_array`].
+const INPUTS_ARRAY: &str = "inputs_array";
+
+/// The field that only an `inputs_array` input carries: the inputs of each of its objects.
+const INPUTS_ARRAY_FIELD: &str = "inputs";
 
 /// A model description the importer cannot turn into a schema of our dialect, with the
 /// input and field at fault and what to do about it.
@@ -293,6 +297,7 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         }
         names.push(name);
     }
+    distinct_flags(&names)?;
 
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -382,6 +387,38 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
     Ok(Value::Object(schema))
 }
 
+/// The `kling generate` flag of the input `name`: its kebab-case, renamed with
+/// [`renamed_flag`] when that is one of `kling generate`'s own flags (`version` →
+/// `model-version`).
+fn input_flag(name: &str) -> (String, bool) {
+    let flag = kebab(name);
+    if is_reserved_flag(&flag) {
+        (renamed_flag(&flag), true)
+    } else {
+        (flag, false)
+    }
+}
+
+/// Two inputs whose flags would be the same (`fooBar` and `foo_bar`, or `version` and
+/// `modelVersion` once `version` is renamed): clap would refuse the command.
+fn distinct_flags(names: &[&str]) -> Result<(), ImportError> {
+    let flags: Vec<String> = names.iter().map(|name| input_flag(name).0).collect();
+    for (index, flag) in flags.iter().enumerate() {
+        if let Some(first) = flags[..index].iter().position(|other| other == flag) {
+            return Err(ImportError {
+                input: Some((index, Some(names[index].to_owned()))),
+                field: Some("name".to_owned()),
+                message: format!(
+                    "`{}` and `{}` would both be the flag `--{flag}` of `kling generate`",
+                    names[first], names[index]
+                ),
+                help: "import without one of them, then add it by hand to the schema with an `x-cli-flag` of its own (schema/README.md, Extensions)".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A name that is safe as a file name under `schema/models/`.
 fn is_file_name(id: &str) -> bool {
     !id.is_empty()
@@ -436,7 +473,9 @@ impl InputType {
                 "minLength",
                 "maxLength",
             ],
-            Self::Model => &["modelTypes"],
+            // A model id's length, in characters (the SDK's `minLength`/`maxLength` of a
+            // `model` input): kept under `x-ui` (see `ui`).
+            Self::Model => &["modelTypes", "minLength", "maxLength"],
             Self::ModelArray => &["modelTypes", "minLength", "maxLength"],
             Self::NumberArray => &[
                 "allowedValues",
@@ -570,22 +609,19 @@ impl Input<'_> {
                 "Scenario gives every input a type; save the API's answer as it is",
             )
         })?;
-        if let Some((_, why, help)) = REFUSED_TYPES.iter().find(|(refused, ..)| *refused == name) {
-            return Err(self.error(
-                "type",
-                format!("`{name}` inputs are not imported: {why}"),
-                *help,
-            ));
+        if name == INPUTS_ARRAY {
+            return Err(self.refuse_inputs_array());
         }
         let ty = InputType::parse(name).ok_or_else(|| {
             self.error(
                 "type",
                 format!("unknown input type `{name}`"),
-                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model and model_array (and refuses inputs_array): teach crates/kling-dialect/src/import.rs the new type",
+                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model and model_array (and refuses inputs_array, a list of objects): teach crates/kling-dialect/src/import.rs the new type",
             )
         })?;
         for (field, _) in &self.fields {
             let known = COMMON_FIELDS.contains(field)
+                || *field == INPUTS_ARRAY_FIELD
                 || UI_FIELDS.iter().any(|(ui, _)| ui == field)
                 || InputType::ALL.iter().any(|ty| ty.fields().contains(field));
             if !known {
@@ -610,6 +646,50 @@ impl Input<'_> {
             }
         }
         Ok(ty)
+    }
+
+    /// An `inputs_array` input, refused naming its items' inputs and what a maintainer
+    /// does: the dialect has no nested objects, so no schema can say it, by hand either.
+    fn refuse_inputs_array(&self) -> ImportError {
+        let items: Vec<String> = self
+            .get(INPUTS_ARRAY_FIELD)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get("name").and_then(Value::as_str))
+            .map(|name| format!("`{name}`"))
+            .collect();
+        let each = if items.is_empty() {
+            String::new()
+        } else {
+            format!(", each with the inputs {}", items.join(", "))
+        };
+        let always = self
+            .get("required")
+            .and_then(|rule| rule.get("always"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let consequence = if always {
+            format!(
+                "the model requires `{}`, so the API refuses every request without it: the model cannot be used from kling until the dialect has arrays of objects",
+                self.name
+            )
+        } else {
+            format!(
+                "the schema then has no `{}` parameter and requests never send it (the API uses its default)",
+                self.name
+            )
+        };
+        self.error(
+            "type",
+            format!(
+                "`{INPUTS_ARRAY}` inputs (a list of objects{each}) are not imported: the dialect has no nested objects, a model's request is one flat object of parameters"
+            ),
+            format!(
+                "remove inputs[{}] from the saved description and import again; {consequence}. No schema can say it by hand either (schema/README.md refuses nested objects): carrying it needs arrays of objects in crates/kling-dialect/src/check.rs, the generator (xtask/src/codegen) and `kling generate`",
+                self.index
+            ),
+        )
     }
 
     /// The input's property schema (`names`: every input's, for fields that name one).
@@ -661,7 +741,7 @@ impl Input<'_> {
                 array
             }
         };
-        if let Some(ui) = self.ui(names)? {
+        if let Some(ui) = self.ui(ty, names)? {
             shape["x-ui"] = ui;
         }
         if let Some(default) = self.get("default") {
@@ -678,6 +758,16 @@ impl Input<'_> {
         }
         if let Some(description) = self.description()? {
             shape.insert("description".to_owned(), json!(description));
+        }
+        if let (flag, true) = input_flag(self.name) {
+            let own = kebab(self.name);
+            shape.insert(
+                "$comment".to_owned(),
+                json!(format!(
+                    "`--{own}` is a flag of `kling generate` itself: the importer named this parameter's flag `--{flag}`"
+                )),
+            );
+            shape.insert("x-cli-flag".to_owned(), json!(flag));
         }
         let mut property = Map::new();
         for key in PROPERTY_ORDER {
@@ -816,9 +906,18 @@ impl Input<'_> {
     }
 
     /// The web form's fields (every [`UI_FIELDS`] entry but `label` and `hint`, which
-    /// become documentation), as they are, for `x-ui`.
-    fn ui(&self, names: &[&str]) -> Result<Option<Value>, ImportError> {
+    /// become documentation), as they are, for `x-ui`; and what the dialect cannot say of
+    /// a value: a `step` off its bounds' grid, the length of a model id (`minLength`,
+    /// `maxLength` of a `model` input: a model id is opaque, the API checks it).
+    fn ui(&self, ty: InputType, names: &[&str]) -> Result<Option<Value>, ImportError> {
         let mut ui = Map::new();
+        if ty == InputType::Model {
+            for field in ["minLength", "maxLength"] {
+                if let Some(count) = self.count(field)? {
+                    ui.insert(field.to_owned(), json!(count));
+                }
+            }
+        }
         for (field, value) in &self.fields {
             if matches!(*field, "label" | "hint") || !UI_FIELDS.iter().any(|(ui, _)| ui == field) {
                 continue;

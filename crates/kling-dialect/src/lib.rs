@@ -10,7 +10,8 @@
 //! - [`diff_model`] and [`diff_api`] word every [`Change`] between two versions of a schema
 //!   with the semver [`Bump`] it needs; [`verdict`] is the largest.
 //! - The naming functions ([`request_type_name`], [`variant_name`], [`kebab`], …) decide
-//!   every Rust and flag name the dialect implies.
+//!   every Rust and flag name the dialect implies; [`RESERVED_FLAGS`] are the flags of
+//!   `kling generate` itself, which no parameter may take.
 //!
 //! It carries no code generator (no `quote`, `syn` or typify): `xtask` builds on it to
 //! write code, and the `kling` binary links it to check a model's live description
@@ -36,6 +37,7 @@
 
 mod check;
 mod diff;
+mod flags;
 mod import;
 mod naming;
 
@@ -45,6 +47,7 @@ pub use check::{
     is_multiple_of,
 };
 pub use diff::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
+pub use flags::{RESERVED_FLAGS, is_reserved_flag, renamed_flag};
 pub use import::merge::{CURATED, Merged, carry_enum_names, merge};
 pub use import::{HELP_SAVE, ImportError, MODEL_TYPES, UI_FIELDS, import};
 pub use naming::{
