@@ -40,11 +40,13 @@ mod import;
 mod naming;
 
 pub use check::{
-    ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, EnumDef, IdKind,
-    Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation, check,
-    is_multiple_of,
+    ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, Docs, EnumDef,
+    IdKind, Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation,
+    check, check_value, is_multiple_of,
 };
-pub use diff::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
+pub use diff::{
+    Bump, Change, DiffError, Version, diff_api, diff_file, diff_model, kind_of, verdict,
+};
 pub use import::merge::{CURATED, Merged, carry_enum_names, merge};
 pub use import::{HELP_SAVE, ImportError, MODEL_TYPES, UI_FIELDS, import};
 pub use naming::{
