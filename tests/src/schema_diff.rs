@@ -736,6 +736,47 @@ fn command_on_two_files() {
 }
 
 #[test]
+fn a_version_the_dialect_refuses_exits_2_naming_its_own_file() {
+    let dir = TempRepo::new("refused");
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    let mut refused = kling_schema();
+    refused["properties"]["cfgScale"]["x-step"] = json!(0.1);
+    std::fs::write(&old, serde_json::to_string(&refused).unwrap()).unwrap();
+    std::fs::write(&new, serde_json::to_string(&kling_schema()).unwrap()).unwrap();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let outcome = schema_diff::run(&[old, new], dir.path());
+    assert_eq!(
+        (outcome.code, outcome.stdout.as_str()),
+        (2, ""),
+        "{outcome:#?}"
+    );
+    assert!(
+        outcome.stderr.starts_with(&format!(
+            "error: {old}: at `/properties/cfgScale/x-step`: the keyword `x-step` is not understood here\n  help: "
+        )),
+        "{}",
+        outcome.stderr
+    );
+
+    let repo = TempRepo::new("refused-against");
+    let kling = "schema/models/model_kling-v1-6-pro.json";
+    repo.write(kling, &kling_schema());
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "--quiet", "-m", "schemas"]);
+    repo.write(kling, &refused);
+    let error = schema_diff::diff_against(repo.path(), "HEAD")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "{kling} (at the working tree): at `/properties/cfgScale/x-step`"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
 fn arguments() {
     let parse = Options::parse;
     assert_eq!(

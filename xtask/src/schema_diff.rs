@@ -2,6 +2,9 @@
 //! and which semver bump it needs, with the rules of [`kling_dialect`]'s diff
 //! ([`diff_model`], [`diff_api`], [`diff_file`]).
 //!
+//! A version the dialect refuses is an error ([`DiffError::Refused`], exit code 2) named
+//! after its own file (`old.json`, or `schema/models/x.json (at HEAD)`), never a change.
+//!
 //! This module reads the schemas to compare: two files ([`diff_paths`]), or whole
 //! `schema/` trees (files added and removed included, [`diff_sources`]) through a
 //! [`SchemaSource`]: a git revision ([`GitRevision`]) or the working tree
@@ -537,8 +540,8 @@ pub struct Outcome {
     pub stdout: String,
     /// Errors, with what to do.
     pub stderr: String,
-    /// 0 fine; 1 a breaking change without `--allow-breaking`; 2 bad usage or a file
-    /// that cannot be read.
+    /// 0 fine; 1 a breaking change without `--allow-breaking`; 2 bad usage, a file
+    /// that cannot be read, or a version the dialect refuses.
     pub code: u8,
 }
 

@@ -7,8 +7,9 @@
 //!   schema of the dialect ([`ImportError`] names the input and field it cannot map), and
 //!   [`merge`] puts a curated schema's own keys (`$comment`s, `x-enum-names`, flags) back
 //!   over an import.
-//! - [`diff_model`] and [`diff_api`] word every [`Change`] between two versions of a schema
-//!   with the semver [`Bump`] it needs; [`verdict`] is the largest.
+//! - [`diff_model`] and [`diff_api`] check two versions of a schema and word every
+//!   [`Change`] between their checked forms with the semver [`Bump`] it needs ([`DiffError`]
+//!   when the dialect refuses one); [`verdict`] is the largest.
 //! - The naming functions ([`request_type_name`], [`variant_name`], [`kebab`], …) decide
 //!   every Rust and flag name the dialect implies.
 //!

@@ -133,11 +133,7 @@ impl ShapeDiff<'_, '_> {
         upper: (&'static str, Option<u64>, Option<u64>),
     ) {
         let limit = |keyword, count: Option<u64>| {
-            count.map(|count| Limit {
-                keyword,
-                number: count as f64,
-                exclusive: false,
-            })
+            Limit::of(keyword, count.map(|count| count as f64), false)
         };
         for ((keyword, old, new), side) in [(lower, Side::Lower), (upper, Side::Upper)] {
             self.limit(
@@ -159,8 +155,20 @@ impl ShapeDiff<'_, '_> {
             exclusive_maximum: _,
             multiple_of,
         } = old;
-        self.limit(pointer, "range", Side::Lower, old.lower(), new.lower());
-        self.limit(pointer, "range", Side::Upper, old.upper(), new.upper());
+        self.limit(
+            pointer,
+            "range",
+            Side::Lower,
+            effective(old, Side::Lower),
+            effective(new, Side::Lower),
+        );
+        self.limit(
+            pointer,
+            "range",
+            Side::Upper,
+            effective(old, Side::Upper),
+            effective(new, Side::Upper),
+        );
         match (*multiple_of, new.multiple_of) {
             (None, None) => {}
             (Some(old_step), Some(new_step)) if old_step == new_step => {}
@@ -234,31 +242,21 @@ impl ShapeDiff<'_, '_> {
                 .find(|variant| variant.value == *value)
                 .map(|variant| variant.rust_name.clone())
         };
-        for variant in &old.variants {
-            if find(new, &variant.value).is_none() {
-                self.changes.push(
-                    Bump::Major,
-                    pointer,
-                    format!(
-                        "enum value removed: {} (the variant `{}` is gone)",
-                        variant.value.text(),
-                        variant.rust_name
-                    ),
-                );
-            }
+        // The members of `from` whose value `to` does not have.
+        let missing = |from: &'_ EnumDef, to: &EnumDef| -> Vec<(String, String)> {
+            from.variants
+                .iter()
+                .filter(|variant| find(to, &variant.value).is_none())
+                .map(|variant| (variant.value.text(), variant.rust_name.clone()))
+                .collect()
+        };
+        for (value, name) in missing(old, new) {
+            let what = format!("enum value removed: {value} (the variant `{name}` is gone)");
+            self.changes.push(Bump::Major, pointer, what);
         }
-        for variant in &new.variants {
-            if find(old, &variant.value).is_none() {
-                self.changes.push(
-                    Bump::Minor,
-                    pointer,
-                    format!(
-                        "enum value added: {} (a new variant `{}`)",
-                        variant.value.text(),
-                        variant.rust_name
-                    ),
-                );
-            }
+        for (value, name) in missing(new, old) {
+            let what = format!("enum value added: {value} (a new variant `{name}`)");
+            self.changes.push(Bump::Minor, pointer, what);
         }
         for variant in &old.variants {
             if let Some(new_name) = find(new, &variant.value)
@@ -412,6 +410,15 @@ struct Limit {
 }
 
 impl Limit {
+    /// The limit `keyword` sets, when it is written.
+    fn of(keyword: &'static str, number: Option<f64>, exclusive: bool) -> Option<Self> {
+        number.map(|number| Self {
+            keyword,
+            number,
+            exclusive,
+        })
+    }
+
     /// Whether this limit admits fewer values than `other` on the same side.
     fn is_tighter_than(&self, other: &Self, side: Side) -> bool {
         let same_number = self.number == other.number;
@@ -449,40 +456,23 @@ impl fmt::Display for Limit {
     }
 }
 
-impl Bounds {
-    /// The effective lower limit: `minimum` or `exclusiveMinimum`, the tighter.
-    fn lower(&self) -> Option<Limit> {
-        let limit = |keyword, number: Option<f64>, exclusive| {
-            number.map(|number| Limit {
-                keyword,
-                number,
-                exclusive,
-            })
-        };
-        Limit::tightest(
-            Side::Lower,
-            [
-                limit("minimum", self.minimum, false),
-                limit("exclusiveMinimum", self.exclusive_minimum, true),
-            ],
-        )
-    }
-
-    /// The effective upper limit: `maximum` or `exclusiveMaximum`, the tighter.
-    fn upper(&self) -> Option<Limit> {
-        let limit = |keyword, number: Option<f64>, exclusive| {
-            number.map(|number| Limit {
-                keyword,
-                number,
-                exclusive,
-            })
-        };
-        Limit::tightest(
-            Side::Upper,
-            [
-                limit("maximum", self.maximum, false),
-                limit("exclusiveMaximum", self.exclusive_maximum, true),
-            ],
-        )
-    }
+/// The effective limit of `bounds` on `side`: the tighter of its two keywords.
+fn effective(bounds: &Bounds, side: Side) -> Option<Limit> {
+    let ((inclusive, at_least), (exclusive, beyond)) = match side {
+        Side::Lower => (
+            ("minimum", bounds.minimum),
+            ("exclusiveMinimum", bounds.exclusive_minimum),
+        ),
+        Side::Upper => (
+            ("maximum", bounds.maximum),
+            ("exclusiveMaximum", bounds.exclusive_maximum),
+        ),
+    };
+    Limit::tightest(
+        side,
+        [
+            Limit::of(inclusive, at_least, false),
+            Limit::of(exclusive, beyond, true),
+        ],
+    )
 }
