@@ -52,6 +52,18 @@ impl ShapeDiff<'_, '_> {
     /// The type, then its constraints; `false` when the type changed (a major change,
     /// and nothing more to compare).
     pub(super) fn shape(&mut self, pointer: &str, old: &Shape, new: &Shape, items: bool) -> bool {
+        // A new kind of shape must get its arm below (else two equal ones would fall into
+        // "type changed"): this match stops compiling until it is listed.
+        match old {
+            Shape::String { .. }
+            | Shape::Id(_)
+            | Shape::Enum(_)
+            | Shape::Integer(_)
+            | Shape::Number(_)
+            | Shape::Boolean
+            | Shape::Array { .. }
+            | Shape::Typify => {}
+        }
         match (old, new) {
             (
                 Shape::String {
