@@ -1230,3 +1230,31 @@ fn an_import_over_a_curated_schema_merges_and_shows_what_changed() {
             .is_none()
     );
 }
+
+/// A curated schema the dialect refuses is not merged into: the import says which file,
+/// where and why, and leaves it as it was.
+#[test]
+fn an_import_over_a_curated_schema_the_dialect_refuses_writes_nothing() {
+    let scratch = Scratch::new("merge-refused");
+    let root = codegen::workspace_root();
+    let input = root.join("tests/fixtures/import/kling-v1-6-pro-live.json");
+    let output = scratch.path("model_kling-v1-6-pro.json");
+    let mut curated: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schema/models/model_kling-v1-6-pro.json")).unwrap(),
+    )
+    .unwrap();
+    curated["properties"]["prompt"]["x-deprecated"] = json!(true);
+    let curated_text = serde_json::to_string_pretty(&curated).unwrap();
+    std::fs::write(&output, &curated_text).unwrap();
+
+    let Err(error) = import::run(&options(&input, &output, false)) else {
+        panic!("a refused curated schema is an error");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("does not pass the dialect's checks, so nothing was merged or written")
+            && error.contains("at `/properties/prompt/x-deprecated`: the keyword `x-deprecated`"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), curated_text);
+}

@@ -118,6 +118,8 @@ pub enum CommandError {
     Generator(SchemaError),
     /// The output exists and differs; `--force` was not given.
     Exists(PathBuf),
+    /// The curated schema to merge into is one the dialect refuses.
+    Curated(PathBuf, SchemaError),
     /// Reading or writing a file failed.
     Io(PathBuf, std::io::Error),
 }
@@ -142,6 +144,12 @@ impl fmt::Display for CommandError {
                 f,
                 "{} exists and differs from the import: nothing was written\n  \
                  help: pass --force to overwrite it (then review `git diff`), or `-o -` to print the import instead",
+                path.display()
+            ),
+            Self::Curated(path, error) => write!(
+                f,
+                "the curated schema {} does not pass the dialect's checks, so nothing was merged or written:\n{error}\n  \
+                 help: fix it (`cargo xtask codegen` shows the same error), or pass --force to replace it with the import",
                 path.display()
             ),
             Self::Io(path, error) => write!(f, "{}: {error}", path.display()),
@@ -213,7 +221,9 @@ pub fn run(options: &Options) -> Result<Outcome, CommandError> {
             }
             codegen::generate_model(&shown, &out, "kling_types")
                 .map_err(CommandError::Generator)?;
-            let changes = schema_diff::diff_model(&shown, &curated, &schema);
+            // The merge passed the generator above: only the curated version can be refused.
+            let changes = schema_diff::diff_model(&shown, &curated, &schema)
+                .map_err(|error| CommandError::Curated(path.clone(), error.error))?;
             merged = Some((report, changes));
         }
         Ok(_) => {}

@@ -2,6 +2,9 @@
 //! and which semver bump it needs, with the rules of [`kling_dialect`]'s diff
 //! ([`diff_model`], [`diff_api`], [`diff_file`]).
 //!
+//! A version the dialect refuses is an error ([`DiffError::Refused`], exit code 2) named
+//! after its own file (`old.json`, or `schema/models/x.json (at HEAD)`), never a change.
+//!
 //! This module reads the schemas to compare: two files ([`diff_paths`]), or whole
 //! `schema/` trees (files added and removed included, [`diff_sources`]) through a
 //! [`SchemaSource`]: a git revision ([`GitRevision`]) or the working tree
@@ -12,8 +15,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kling_dialect::Kind;
 pub use kling_dialect::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
+use kling_dialect::{Kind, SchemaError, Version};
 use serde_json::Value;
 
 /// Something `cargo xtask schema-diff` could not read.
@@ -40,6 +43,8 @@ pub enum DiffError {
         /// What git said.
         message: String,
     },
+    /// The dialect refuses one of the versions compared: there is nothing to compare.
+    Refused(SchemaError),
     /// The two files given are not the same kind of schema.
     KindMismatch {
         /// The old file and its kind.
@@ -64,6 +69,7 @@ impl fmt::Display for DiffError {
                 f,
                 "`{command}` failed: {message}\n  help: run it inside the workspace's git repository, with a revision that exists (see `git log --oneline`)"
             ),
+            Self::Refused(error) => write!(f, "{error}"),
             Self::KindMismatch { old, new } => write!(
                 f,
                 "{} is {} schema but {} is {} schema\n  help: compare a model schema with a model schema, or an api schema with an api schema",
@@ -77,6 +83,20 @@ impl fmt::Display for DiffError {
 }
 
 impl std::error::Error for DiffError {}
+
+impl DiffError {
+    /// The dialect's refusal of one version, named as `old` and `new` name the versions.
+    fn refused(error: kling_dialect::DiffError, old: &str, new: &str) -> Self {
+        let file = match error.version {
+            Version::Old => old,
+            Version::New => new,
+        };
+        Self::Refused(SchemaError {
+            file: file.to_owned(),
+            ..error.error
+        })
+    }
+}
 
 /// Compares two schema files (the two-file form of the command). The kind comes from the
 /// new file (see [`kind_of`]); changes are reported under the new file's path.
@@ -100,12 +120,8 @@ pub fn diff_paths(old: &Path, new: &Path) -> Result<Vec<Change>, DiffError> {
             new: (new_file, new_kind),
         });
     }
-    Ok(diff_file(
-        &new_file,
-        new_kind,
-        Some(&old_value),
-        Some(&new_value),
-    ))
+    diff_file(&new_file, new_kind, Some(&old_value), Some(&new_value))
+        .map_err(|error| DiffError::refused(error, &old_file, &new_file))
 }
 
 fn parse(file: &str, text: &str) -> Result<Value, DiffError> {
@@ -302,21 +318,20 @@ pub fn diff_sources(
         let old_files: BTreeSet<String> = old.list(dir)?.into_iter().collect();
         let new_files: BTreeSet<String> = new.list(dir)?.into_iter().collect();
         for file in old_files.union(&new_files) {
+            let at = |source: &dyn SchemaSource| format!("{file} (at {})", source.describe());
             let read = |source: &dyn SchemaSource, files: &BTreeSet<String>| {
                 if !files.contains(file) {
                     return Ok(None);
                 }
                 let text = source.read(file)?;
-                parse(&format!("{file} (at {})", source.describe()), &text).map(Some)
+                parse(&at(source), &text).map(Some)
             };
             let old_value = read(old, &old_files)?;
             let new_value = read(new, &new_files)?;
-            changes.extend(diff_file(
-                file,
-                kind,
-                old_value.as_ref(),
-                new_value.as_ref(),
-            ));
+            changes.extend(
+                diff_file(file, kind, old_value.as_ref(), new_value.as_ref())
+                    .map_err(|error| DiffError::refused(error, &at(old), &at(new)))?,
+            );
         }
     }
     Ok(changes)
@@ -525,8 +540,8 @@ pub struct Outcome {
     pub stdout: String,
     /// Errors, with what to do.
     pub stderr: String,
-    /// 0 fine; 1 a breaking change without `--allow-breaking`; 2 bad usage or a file
-    /// that cannot be read.
+    /// 0 fine; 1 a breaking change without `--allow-breaking`; 2 bad usage, a file
+    /// that cannot be read, or a version the dialect refuses.
     pub code: u8,
 }
 

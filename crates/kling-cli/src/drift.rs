@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use kling_dialect::{Bump, Change, Kind};
+use kling_dialect::{Bump, Change, SchemaError, Version};
 use kling_types::{ModelId, ModelInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -236,21 +236,28 @@ fn compare(model: &ModelInfo, description: &Value) -> Result<Vec<Change>, String
     }
     let (mut merged, _) = kling_dialect::merge(&built_in, &imported);
     kling_dialect::carry_enum_names(&built_in, &mut merged);
-    let text = |schema: &Value| serde_json::to_string(schema).unwrap_or_default();
-    kling_dialect::check(&file, model.schema, Kind::Model, "kling_types")
-        .map_err(|error| format!("the dialect refuses {error}"))?;
-    kling_dialect::check(
-        "the API's description",
-        &text(&merged),
-        Kind::Model,
-        "kling_types",
-    )
-    .map_err(|error| format!("the dialect refuses the API's description as imported: {error}"))?;
-    Ok(kling_dialect::diff_model(
+    // The diff checks both versions against the dialect first.
+    kling_dialect::diff_model(
         &format!("schema/models/{}.json", model.id),
         &built_in,
         &merged,
-    ))
+    )
+    .map_err(|refused| match refused.version {
+        Version::Old => format!(
+            "the dialect refuses {}",
+            SchemaError {
+                file,
+                ..refused.error
+            }
+        ),
+        Version::New => format!(
+            "the dialect refuses the API's description as imported: {}",
+            SchemaError {
+                file: "the API's description".to_owned(),
+                ..refused.error
+            }
+        ),
+    })
 }
 
 /// `https://api.cloud.scenario.com/v1` → `api.cloud.scenario.com`; the port stays.

@@ -6,6 +6,7 @@
 //! gives the *lowered* schema typify reads, stripped of those facts, in which every type
 //! we generate ourselves is a `$ref` that typify replaces with our type.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -194,6 +195,9 @@ pub struct EnumDef {
     pub open: bool,
     /// The member the property's `default` names, by index in `variants`.
     pub default: Option<usize>,
+    /// Where the enum is written, as a JSON pointer (`/definitions/JobStatus`): how
+    /// `schema-diff` finds an api schema's enum again.
+    pub pointer: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -348,6 +352,50 @@ pub struct ModelMeta {
     pub module: String,
 }
 
+/// What one schema node says for readers only: the keywords of [`DOCUMENTATION`], as
+/// written (any JSON: the checker accepts them anywhere and generates no code from them
+/// but descriptions and a model's title, which [`Property`], [`EnumDef`] and
+/// [`ModelMeta`] also carry).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Docs {
+    /// `description`.
+    pub description: Option<Value>,
+    /// `title`.
+    pub title: Option<Value>,
+    /// `$comment`: a note for maintainers.
+    pub comment: Option<Value>,
+    /// `examples`.
+    pub examples: Option<Value>,
+}
+
+impl Docs {
+    /// The documentation of `node`.
+    fn of(node: &Map<String, Value>) -> Self {
+        let get = |keyword: &str| node.get(keyword).cloned();
+        Self {
+            description: get("description"),
+            title: get("title"),
+            comment: get("$comment"),
+            examples: get("examples"),
+        }
+    }
+
+    /// Each keyword of [`DOCUMENTATION`] with its value here, in that order.
+    ///
+    /// ```
+    /// let docs = kling_dialect::Docs::default();
+    /// assert_eq!(docs.entries().map(|(keyword, _)| keyword), kling_dialect::DOCUMENTATION);
+    /// ```
+    pub fn entries(&self) -> [(&'static str, Option<&Value>); 4] {
+        [
+            ("description", self.description.as_ref()),
+            ("title", self.title.as_ref()),
+            ("$comment", self.comment.as_ref()),
+            ("examples", self.examples.as_ref()),
+        ]
+    }
+}
+
 /// A schema file that passed every check.
 #[derive(Clone, Debug)]
 pub struct Checked {
@@ -370,6 +418,40 @@ pub struct Checked {
     pub lowered: Value,
     /// `(definition name, Rust type)` for typify's `with_replacement`.
     pub replacements: BTreeMap<String, String>,
+    /// The documentation of every schema node checked, by JSON pointer (`""` for the
+    /// root, `/properties/prompt`, `/properties/images/items`, `/allOf/0/if`, …); a
+    /// node without any is there with empty [`Docs`]. Only `schema-diff` reads it.
+    pub docs: BTreeMap<String, Docs>,
+}
+
+impl Checked {
+    /// The Rust type the generator gives a value of `shape` (`String`, `AssetId`,
+    /// `AspectRatio`, `Vec<AssetId>`), as messages name it: ids without their crate.
+    ///
+    /// ```
+    /// let schema = r#"{"x-model-id": "model_demo", "type": "object", "properties": {
+    ///     "images": {"type": "array", "items": {"type": "string", "format": "asset-id"}}}}"#;
+    /// let checked = kling_dialect::check("demo.json", schema, kling_dialect::Kind::Model, "kling_types")?;
+    /// assert_eq!(checked.rust_type(&checked.properties[0].shape), "Vec<AssetId>");
+    /// # Ok::<(), kling_dialect::SchemaError>(())
+    /// ```
+    pub fn rust_type(&self, shape: &Shape) -> String {
+        rust_type(shape, &self.enums, &|id| id.type_name().to_owned())
+    }
+}
+
+/// The Rust type of `shape`, its enums named from `enums`, its ids by `id`.
+fn rust_type(shape: &Shape, enums: &[EnumDef], id: &dyn Fn(IdKind) -> String) -> String {
+    match shape {
+        Shape::String { .. } => "String".to_owned(),
+        Shape::Id(kind) => id(*kind),
+        Shape::Enum(index) => enums[*index].rust_name.clone(),
+        Shape::Integer(_) => "i64".to_owned(),
+        Shape::Number(_) => "f64".to_owned(),
+        Shape::Boolean => "bool".to_owned(),
+        Shape::Array { items, .. } => format!("Vec<{}>", rust_type(items, enums, id)),
+        Shape::Typify => "serde_json::Value".to_owned(),
+    }
 }
 
 /// The one dialect of JSON Schema the generator reads (typify 0.8's).
@@ -397,6 +479,23 @@ pub fn check(file: &str, text: &str, kind: Kind, runtime: &str) -> Result<Checke
         message: format!("not valid JSON: {error}"),
         help: "fix the syntax; `python3 -m json.tool FILE` points at the same place".to_owned(),
     })?;
+    check_value(file, &root, kind, runtime)
+}
+
+/// [`check`] of a schema already parsed.
+///
+/// ```
+/// let schema = serde_json::json!({"x-model-id": "model_demo", "type": "object", "pattern": "a"});
+/// let error = kling_dialect::check_value("demo.json", &schema, kling_dialect::Kind::Model, "kling_types")
+///     .unwrap_err();
+/// assert_eq!(error.pointer, "/pattern");
+/// ```
+pub fn check_value(
+    file: &str,
+    root: &Value,
+    kind: Kind,
+    runtime: &str,
+) -> Result<Checked, SchemaError> {
     let walker = Walker {
         file,
         pattern: None,
@@ -406,10 +505,11 @@ pub fn check(file: &str, text: &str, kind: Kind, runtime: &str) -> Result<Checke
         enums: Vec::new(),
         replacements: BTreeMap::new(),
         definitions: Map::new(),
+        docs: RefCell::new(BTreeMap::new()),
     };
     match kind {
-        Kind::Model => walker.model(&root),
-        Kind::Api => walker.api(&root),
+        Kind::Model => walker.model(root),
+        Kind::Api => walker.api(root),
     }
 }
 
@@ -425,6 +525,8 @@ struct Walker<'a> {
     replacements: BTreeMap<String, String>,
     /// Placeholder definitions that typify replaces with our types.
     definitions: Map<String, Value>,
+    /// [`Checked::docs`], filled as each node's keywords are accepted.
+    docs: RefCell<BTreeMap<String, Docs>>,
 }
 
 impl Walker<'_> {
@@ -462,6 +564,9 @@ impl Walker<'_> {
         pointer: &str,
         allowed: &[&str],
     ) -> Result<(), SchemaError> {
+        self.docs
+            .borrow_mut()
+            .insert(pointer.to_owned(), Docs::of(node));
         match node
             .keys()
             .find(|key| !allowed.contains(&key.as_str()) && !is_annotation(key))
@@ -580,6 +685,7 @@ impl Walker<'_> {
             // Typify writes no model's code: the generator writes it from the above.
             lowered: Value::Null,
             replacements: self.replacements,
+            docs: self.docs.into_inner(),
         })
     }
 
@@ -909,6 +1015,7 @@ impl Walker<'_> {
             open_request: false,
             lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
             replacements: self.replacements,
+            docs: self.docs.into_inner(),
         })
     }
 
@@ -1181,6 +1288,7 @@ impl Walker<'_> {
         let Site { node, pointer, .. } = *site;
         let annotate = |lowered: Value| site.annotate(lowered);
         if self.kind == Kind::Api && node.keys().all(|key| is_annotation(key)) {
+            self.only_keywords(node, pointer, &[])?;
             return Ok((annotate(json!({})), Shape::Typify));
         }
         Err(self.error(
@@ -1741,6 +1849,7 @@ impl Walker<'_> {
                 .collect(),
             open: self.kind == Kind::Api,
             default,
+            pointer: pointer.to_owned(),
         });
         let mut lowered = self.replace(type_name, type_name);
         if let Some(description) = node.get("description") {
@@ -1763,16 +1872,7 @@ impl Walker<'_> {
     }
 
     fn rust_type(&self, shape: &Shape) -> String {
-        match shape {
-            Shape::String { .. } => "String".to_owned(),
-            Shape::Id(id) => self.rust_id(*id),
-            Shape::Enum(index) => self.enums[*index].rust_name.clone(),
-            Shape::Integer(_) => "i64".to_owned(),
-            Shape::Number(_) => "f64".to_owned(),
-            Shape::Boolean => "bool".to_owned(),
-            Shape::Array { items, .. } => format!("Vec<{}>", self.rust_type(items)),
-            Shape::Typify => "serde_json::Value".to_owned(),
-        }
+        rust_type(shape, &self.enums, &|id| self.rust_id(id))
     }
 
     /// A default the schema's own constraints reject would be a lie in the docs.
@@ -1829,7 +1929,7 @@ fn value_matches(value: &VariantValue, json: &Value) -> bool {
 }
 
 /// Escapes a property name for a JSON pointer (RFC 6901).
-fn escape(name: &str) -> String {
+pub(crate) fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 

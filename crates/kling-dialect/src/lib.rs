@@ -7,8 +7,9 @@
 //!   schema of the dialect ([`ImportError`] names the input and field it cannot map), and
 //!   [`merge`] puts a curated schema's own keys (`$comment`s, `x-enum-names`, flags) back
 //!   over an import.
-//! - [`diff_model`] and [`diff_api`] word every [`Change`] between two versions of a schema
-//!   with the semver [`Bump`] it needs; [`verdict`] is the largest.
+//! - [`diff_model`] and [`diff_api`] check two versions of a schema and word every
+//!   [`Change`] between their checked forms with the semver [`Bump`] it needs ([`DiffError`]
+//!   when the dialect refuses one); [`verdict`] is the largest.
 //! - The naming functions ([`request_type_name`], [`variant_name`], [`kebab`], …) decide
 //!   every Rust and flag name the dialect implies; [`RESERVED_FLAGS`] are the flags of
 //!   `kling generate` itself, which no parameter may take.
@@ -42,11 +43,13 @@ mod import;
 mod naming;
 
 pub use check::{
-    ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, EnumDef, IdKind,
-    Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation, check,
-    is_multiple_of,
+    ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, Docs, EnumDef,
+    IdKind, Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation,
+    check, check_value, is_multiple_of,
 };
-pub use diff::{Bump, Change, diff_api, diff_file, diff_model, kind_of, verdict};
+pub use diff::{
+    Bump, Change, DiffError, Version, diff_api, diff_file, diff_model, kind_of, verdict,
+};
 pub use flags::{RESERVED_FLAGS, is_reserved_flag, renamed_flag};
 pub use import::merge::{CURATED, Merged, carry_enum_names, merge};
 pub use import::{HELP_SAVE, ImportError, MODEL_TYPES, UI_FIELDS, import};
