@@ -322,7 +322,7 @@ fn spending(file: &ConfigFile, file_source: Source) -> anyhow::Result<Spending> 
 }
 
 /// What a config file may hold, for messages.
-const CONFIG_KEYS: &str = "it may hold api_key, api_secret, base_url, ca_cert, no_spend, max_cu, confirm_above_cu, drift_check and strict_schema";
+pub(crate) const CONFIG_KEYS: &str = "it may hold api_key, api_secret, base_url, ca_cert, no_spend, max_cu, confirm_above_cu, drift_check and strict_schema";
 
 /// A config file larger than this is not one: it holds a few short settings.
 const MAX_CONFIG_BYTES: usize = 64 << 10;

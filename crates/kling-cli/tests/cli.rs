@@ -747,6 +747,28 @@ fn config_shows_sources_and_masks_secrets() {
         "{shown}"
     );
 
+    // The spending controls and the drift check show as the config file sets them.
+    std::fs::write(
+        scratch.path("spend.toml"),
+        "max_cu = 1200\nstrict_schema = true\n",
+    )
+    .unwrap();
+    let mut command = kling(&scratch, None, &["config"]);
+    command
+        .env("KLING_CONFIG", scratch.path("spend.toml"))
+        .env("KLING_NO_SPEND", "1");
+    let output = command.output().unwrap();
+    assert_exit(&output, 0);
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("spending    no paid submit [environment KLING_NO_SPEND]; at most 1200 CU a command [config file"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("drift check on, strict: refuses a breaking drift"),
+        "{shown}"
+    );
+
     std::fs::write(scratch.path("bad.toml"), "api_token = 1\n").unwrap();
     let mut command = kling(&scratch, None, &["config"]);
     command.env("KLING_CONFIG", scratch.path("bad.toml"));

@@ -178,6 +178,12 @@ pub(crate) fn config(out: &Output, settings: &Settings) -> anyhow::Result<()> {
             "caCert": {"value": ca_cert, "source": ca_cert_source},
             "configFile": {"path": file, "exists": exists},
             "history": history.path().display().to_string(),
+            "spending": {
+                "noSpend": settings.spending.no_spend.as_ref().map(|source| json!({"source": source.to_string()})),
+                "maxCu": settings.spending.max_cu.as_ref().map(|(cu, source)| json!({"value": cu, "source": source.to_string()})),
+                "confirmAboveCu": settings.spending.confirm_above_cu,
+            },
+            "driftCheck": {"check": settings.drift.check, "strict": settings.drift.strict},
         }))?;
         return Ok(());
     }
@@ -213,18 +219,43 @@ pub(crate) fn config(out: &Output, settings: &Settings) -> anyhow::Result<()> {
         format!(
             "config file {file}{}",
             if exists {
-                ""
+                String::new()
             } else {
-                " (absent; it may hold api_key, api_secret, base_url)"
+                format!(" (absent; {})", crate::settings::CONFIG_KEYS)
             }
         ),
         format!("history     {}", history.path().display()),
+        spending_line(&settings.spending),
+        format!(
+            "drift check {}  (--no-drift-check, --strict-schema on a paid command)",
+            match (settings.drift.check, settings.drift.strict) {
+                (false, _) => "off",
+                (true, false) => "on, warns",
+                (true, true) => "on, strict: refuses a breaking drift",
+            }
+        ),
         "precedence  flags > environment > config file".to_owned(),
     ];
     for line in lines {
         out.result(&line)?;
     }
     Ok(())
+}
+
+/// `kling config`'s line of the spending controls.
+fn spending_line(spending: &crate::settings::Spending) -> String {
+    let no_spend = match &spending.no_spend {
+        Some(source) => format!("no paid submit [{source}]"),
+        None => "paid submits allowed".to_owned(),
+    };
+    let ceiling = match &spending.max_cu {
+        Some((cu, source)) => format!("at most {cu} CU a command [{source}]"),
+        None => "no ceiling (--max-cu)".to_owned(),
+    };
+    format!(
+        "spending    {no_spend}; {ceiling}; batch asks above {} CU",
+        spending.confirm_above_cu
+    )
 }
 
 pub(crate) fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
