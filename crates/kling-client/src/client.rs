@@ -64,7 +64,7 @@ pub(crate) struct Shared {
 
 /// The idle connections kept per host for downloads: as many as `kling batch` runs at
 /// once (its `MAX_DOWNLOADS`), so they are reused, not reopened.
-pub(crate) const TRANSFER_IDLE_CONNECTIONS: usize = 16;
+pub(crate) const TRANSFER_IDLE_CONNECTIONS: usize = 8;
 
 /// A lazily built HTTP client, or why it could not be built.
 fn built(http: &Result<reqwest::Client, String>) -> Result<&reqwest::Client, Error> {

@@ -43,7 +43,7 @@ use crate::output::{BatchCounts, BatchProgress};
 const REPORT: &str = "report.json";
 /// Downloads at once, whatever `--concurrency` says: a handful keeps up with any number
 /// of jobs (each file is fetched at the link's speed), and each holds buffers.
-const MAX_DOWNLOADS: usize = 16;
+const MAX_DOWNLOADS: usize = 8;
 /// The longest pause before a line that failed is tried again.
 const MAX_REQUEUE_PAUSE: Duration = Duration::from_secs(60);
 
