@@ -341,12 +341,7 @@ impl Cache {
             .changes
             .iter()
             .map(|kept| {
-                let bump = match kept.bump.as_str() {
-                    "patch" => Bump::Patch,
-                    "minor" => Bump::Minor,
-                    "major" => Bump::Major,
-                    _ => return None,
-                };
+                let bump = Bump::from_name(&kept.bump)?;
                 Some(Change {
                     bump,
                     file: format!("schema/models/{}.json", key.model),

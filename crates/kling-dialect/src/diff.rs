@@ -91,6 +91,19 @@ impl Bump {
             Self::Major => "major",
         }
     }
+
+    /// The bump of a [`Self::name`]; `None` for any other text.
+    ///
+    /// ```
+    /// use kling_dialect::Bump;
+    /// assert_eq!(Bump::from_name("minor"), Some(Bump::Minor));
+    /// assert_eq!(Bump::from_name("huge"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Patch, Self::Minor, Self::Major]
+            .into_iter()
+            .find(|bump| bump.name() == name)
+    }
 }
 
 impl fmt::Display for Bump {

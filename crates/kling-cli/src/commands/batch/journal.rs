@@ -93,7 +93,7 @@ pub(crate) enum Event {
 }
 
 /// What the journal knows of one request.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Known {
     /// Where it stood in the batch file when last submitted.
     pub(crate) line: usize,
@@ -114,8 +114,15 @@ pub(crate) struct Known {
     pub(crate) entry: Option<String>,
 }
 
+impl Default for Known {
+    fn default() -> Self {
+        Self::NOTHING
+    }
+}
+
 impl Known {
-    /// Nothing known: a line no run has submitted (as [`Default`], in a `const`).
+    /// Nothing known: a line no run has submitted (also [`Default`]; a `const`, so that
+    /// a line without a journal entry can lend a `&'static` one).
     pub(crate) const NOTHING: Self = Self {
         line: 0,
         name: String::new(),

@@ -479,7 +479,7 @@ impl Plan {
             tasks.push(Task {
                 line,
                 name,
-                known: (known != Known::default()).then(|| Box::new(known.without_request())),
+                known: (known != Known::NOTHING).then(|| Box::new(known.without_request())),
                 stage,
                 first_try: None,
                 requeues: 0,
