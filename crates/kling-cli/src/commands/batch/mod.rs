@@ -906,132 +906,150 @@ impl Run<'_> {
                     return Step::Finished(outcome);
                 }
                 Ok(None) => {}
-                Err(error) => return self.failed(task, error).await,
+                // Boxed: a failure's handling is larger than any step, and rare.
+                Err(error) => return Box::pin(self.failed(task, error)).await,
             }
         }
     }
 
     /// One step of a line: `Some` when it ended.
+    ///
+    /// Each step is a future of its own, boxed: a line in flight holds only the step it
+    /// is at, not room for the largest of them (at 256 lines in flight, a few kB each
+    /// add up to megabytes).
     async fn advance(&self, task: &mut Task) -> anyhow::Result<Option<Outcome>> {
-        // The larger steps are boxed: a line in flight holds only the step it is at
-        // (a few hundred lines of 10 kB each, for the step it is not at, add up).
-        match task.stage.clone() {
+        match &task.stage {
             Stage::Submit => Box::pin(self.submit(task)).await,
             Stage::Recover { since } => {
-                let params = task.line.params();
-                let found = Box::pin(self.ctx.client.recover_submitted(
-                    task.line.model,
-                    &params,
-                    since,
-                ))
-                .await?;
-                match found {
-                    Some(job) => {
-                        self.submitted(task, &job, None).await?;
-                        task.stage = Stage::Wait {
-                            job_id: job.job_id.as_str().to_owned(),
-                            job: Some(Box::new(job)),
-                        };
-                    }
-                    None => {
-                        // The lost submit started nothing: what it committed is free
-                        // again (the next submit commits its quote anew).
-                        lock(&self.budget).committed -= task.known().quoted_cu.unwrap_or(0.0);
-                        task.known_mut().quoted_cu = None;
-                        task.known_mut().submitting_at = None;
-                        task.stage = Stage::Submit;
-                    }
-                }
-                Ok(None)
+                let since = *since;
+                Box::pin(self.recover(task, since)).await.map(|()| None)
             }
             Stage::Wait { job, job_id } => {
-                if job.is_none() && task.known().entry.is_some() {
-                    // Resumed from the journal, which hears of a job before the history
-                    // does: a run killed between the two left the history without it.
-                    // Telling it again is harmless (the same job on the same entry).
-                    let submitted = EventKind::Submitted {
-                        job_id: job_id.clone(),
-                    };
-                    self.ctx.record_async(&task.entry(), submitted).await?;
-                }
-                let ended = match &job {
-                    _ if self.watch_alone => {
-                        let options = WaitOptions::default()
-                            .with_deadline(Duration::from_secs(self.args.timeout));
-                        Box::pin(self.ctx.client.wait(&JobId::new(job_id), options)).await
-                    }
-                    Some(job) => Box::pin(self.board.wait_for(job)).await,
-                    None => Box::pin(self.board.wait(&JobId::new(job_id))).await,
-                };
-                // Seen to end (or given up): the job no longer holds one of our slots.
-                let job_ended = !matches!(
-                    ended,
-                    Err(ref error) if error.is_retryable() || matches!(error, kling_client::Error::Deadline { .. })
-                );
-                if job_ended {
-                    self.leave_window(task);
-                }
-                let job = ended?;
-                self.charged(task, &job);
-                self.ctx
-                    .record_async(
-                        &task.entry(),
-                        EventKind::Finished {
-                            status: job.status.to_string(),
-                        },
-                    )
-                    .await?;
-                if task.known().charged_cu.is_some() {
-                    let charged = EventKind::Cost {
-                        quoted_cu: None,
-                        charged_cu: task.known().charged_cu,
-                    };
-                    self.ctx.record_async(&task.entry(), charged).await?;
-                }
-                task.stage = Stage::Download { job: Box::new(job) };
-                Ok(None)
+                let (job, job_id) = (job.clone(), JobId::new(job_id.clone()));
+                Box::pin(self.wait(task, job, job_id)).await.map(|()| None)
             }
             Stage::Download { job } => {
-                let _saving = Saving::enter(self);
-                let permit = self.downloads.acquire().await.ok();
-                let dir: PathBuf = self.args.out.join("");
-                let provenance = records::provenance_of_line(&task.line, task.known().quoted_cu);
-                let files = Box::pin(download_outputs(
-                    self.ctx,
-                    &self.ctx.out.silent(),
-                    &job,
-                    &task.name,
-                    Some(&dir),
-                    None,
-                    (!self.args.no_record).then_some(&provenance),
-                ))
-                .await?;
-                drop(permit);
-                let files: Vec<String> = files
-                    .iter()
-                    .map(|file| file.display().to_string())
-                    .collect();
-                self.journal
-                    .record(
-                        &task.line.key,
-                        Event::Done {
-                            files: files.clone(),
-                            charged_cu: task.known().charged_cu,
-                        },
-                    )
-                    .await?;
-                self.ctx
-                    .record_async(
-                        &task.entry(),
-                        EventKind::Downloaded {
-                            files: files.clone(),
-                        },
-                    )
-                    .await?;
-                task.known_mut().files = Some(files);
-                Ok(Some(Outcome::of(task, LineStatus::Done, Exit::Success)))
+                let job = job.clone();
+                Box::pin(self.download(task, &job)).await.map(Some)
             }
         }
+    }
+
+    /// Looks for the job of a submit whose answer was lost: waits for it when found,
+    /// submits again when the submit started nothing.
+    async fn recover(&self, task: &mut Task, since: SystemTime) -> anyhow::Result<()> {
+        let params = task.line.params();
+        let found = Box::pin(
+            self.ctx
+                .client
+                .recover_submitted(task.line.model, &params, since),
+        )
+        .await?;
+        match found {
+            Some(job) => {
+                Box::pin(self.submitted(task, &job, None)).await?;
+                task.stage = Stage::Wait {
+                    job_id: job.job_id.as_str().to_owned(),
+                    job: Some(Box::new(job)),
+                };
+            }
+            None => {
+                // The lost submit started nothing: what it committed is free again (the
+                // next submit commits its quote anew).
+                lock(&self.budget).committed -= task.known().quoted_cu.unwrap_or(0.0);
+                task.known_mut().quoted_cu = None;
+                task.known_mut().submitting_at = None;
+                task.stage = Stage::Submit;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the line's job to end (with the job board, or alone), and records how
+    /// it ended and what it was charged.
+    async fn wait(
+        &self,
+        task: &mut Task,
+        job: Option<Box<Job>>,
+        job_id: JobId,
+    ) -> anyhow::Result<()> {
+        if job.is_none() && task.known().entry.is_some() {
+            // Resumed from the journal, which hears of a job before the history does: a
+            // run killed between the two left the history without it. Telling it again
+            // is harmless (the same job on the same entry).
+            let submitted = EventKind::Submitted {
+                job_id: job_id.as_str().to_owned(),
+            };
+            self.ctx.record_async(&task.entry(), submitted).await?;
+        }
+        let ended = match &job {
+            _ if self.watch_alone => {
+                let options =
+                    WaitOptions::default().with_deadline(Duration::from_secs(self.args.timeout));
+                Box::pin(self.ctx.client.wait(&job_id, options)).await
+            }
+            Some(job) => Box::pin(self.board.wait_for(job)).await,
+            None => Box::pin(self.board.wait(&job_id)).await,
+        };
+        // Seen to end (or given up): the job no longer holds one of our slots.
+        let job_ended = !matches!(
+            ended,
+            Err(ref error) if error.is_retryable() || matches!(error, kling_client::Error::Deadline { .. })
+        );
+        if job_ended {
+            self.leave_window(task);
+        }
+        // Boxed at once: a job is large, and the records below are awaited.
+        let job = Box::new(ended?);
+        self.charged(task, &job);
+        let finished = EventKind::Finished {
+            status: job.status.to_string(),
+        };
+        self.ctx.record_async(&task.entry(), finished).await?;
+        if task.known().charged_cu.is_some() {
+            let charged = EventKind::Cost {
+                quoted_cu: None,
+                charged_cu: task.known().charged_cu,
+            };
+            self.ctx.record_async(&task.entry(), charged).await?;
+        }
+        task.stage = Stage::Download { job };
+        Ok(())
+    }
+
+    /// Downloads the outputs of the line's job (a few at once, whatever the number in
+    /// flight), then records the line done.
+    async fn download(&self, task: &mut Task, job: &Job) -> anyhow::Result<Outcome> {
+        let _saving = Saving::enter(self);
+        let permit = self.downloads.acquire().await.ok();
+        let dir: PathBuf = self.args.out.join("");
+        let provenance = records::provenance_of_line(&task.line, task.known().quoted_cu);
+        let files = Box::pin(download_outputs(
+            self.ctx,
+            &self.ctx.out.silent(),
+            job,
+            &task.name,
+            Some(&dir),
+            None,
+            (!self.args.no_record).then_some(&provenance),
+        ))
+        .await?;
+        drop(permit);
+        let files: Vec<String> = files
+            .iter()
+            .map(|file| file.display().to_string())
+            .collect();
+        let done = Event::Done {
+            files: files.clone(),
+            charged_cu: task.known().charged_cu,
+        };
+        self.journal.record(&task.line.key, done).await?;
+        let downloaded = EventKind::Downloaded {
+            files: files.clone(),
+        };
+        self.ctx.record_async(&task.entry(), downloaded).await?;
+        task.known_mut().files = Some(files);
+        Ok(Outcome::of(task, LineStatus::Done, Exit::Success))
     }
 
     /// Submits a line, if the budget allows: journal first, then the request.
@@ -1085,7 +1103,7 @@ impl Run<'_> {
             Ok(submitted) => {
                 self.answered(task, Window::started);
                 let job = submitted.job.clone();
-                self.submitted(task, &job, submitted.cost).await?;
+                Box::pin(self.submitted(task, &job, submitted.cost)).await?;
                 task.stage = Stage::Wait {
                     job_id: job.job_id.as_str().to_owned(),
                     job: Some(Box::new(job)),
