@@ -84,6 +84,19 @@ pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
+/// A usage or validation error caused by `source` (a file that cannot be read, a
+/// certificate that cannot be parsed): the message says what is wrong and what to do,
+/// the source stays the error's cause (`message: source`), not text inside it.
+pub(crate) fn usage_because(
+    message: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    anyhow::Error::new(source).context(Failure {
+        exit: Exit::Usage,
+        message: message.into(),
+    })
+}
+
 /// Stopped by a signal (see `signals`).
 pub(crate) fn interrupted(signal: Signal, message: impl Into<String>) -> anyhow::Error {
     Failure {
@@ -124,8 +137,12 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
     message
 }
 
-/// The exit code an error stands for: the first cause that says.
+/// The exit code an error stands for: the first cause that says (a [`Failure`] given
+/// as context, as [`usage_because`] gives it, is the outermost).
 pub(crate) fn exit_for(error: &anyhow::Error) -> Exit {
+    if let Some(failure) = error.downcast_ref::<Failure>() {
+        return failure.exit;
+    }
     for cause in error.chain() {
         if let Some(failure) = cause.downcast_ref::<Failure>() {
             return failure.exit;

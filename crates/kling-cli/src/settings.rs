@@ -266,18 +266,24 @@ impl Settings {
 fn trust(client: Client, ca_cert: &Sourced) -> anyhow::Result<Client> {
     let path = Path::new(&ca_cert.value);
     let pem = std::fs::read(path).map_err(|error| {
-        crate::exit::usage(format!(
-            "cannot read the CA certificate file {} ({}): {error}",
-            path.display(),
-            ca_cert.source
-        ))
+        crate::exit::usage_because(
+            format!(
+                "cannot read the CA certificate file {} ({})",
+                path.display(),
+                ca_cert.source
+            ),
+            error,
+        )
     })?;
     client.with_root_certificates(&pem).map_err(|error| {
-        crate::exit::usage(format!(
-            "the CA certificate file {} ({}) is not usable: {error}",
-            path.display(),
-            ca_cert.source
-        ))
+        crate::exit::usage_because(
+            format!(
+                "the CA certificate file {} ({}) is not usable",
+                path.display(),
+                ca_cert.source
+            ),
+            error,
+        )
     })
 }
 
