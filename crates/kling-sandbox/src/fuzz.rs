@@ -353,19 +353,8 @@ fn fuzz_job_list_queries() {
 
 /// Whole requests through the router, in-process: bounded to a few hundred cases, as
 /// each one renders a video when it generates.
-#[test]
-fn fuzz_http_requests() {
-    let config = fuzz_config();
-    let config = Config {
-        cases: config.cases.min(300),
-        ..config
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let state = Arc::new(state());
-    let router = crate::routes::router(Arc::clone(&state));
+/// The paths of every route (and of none), with ids that exist, do not, or cannot.
+fn http_path() -> impl Strategy<Value = String> {
     let id = prop::sample::select(vec![
         "job_sbx000001",
         "asset_sbx000002",
@@ -374,47 +363,40 @@ fn fuzz_http_requests() {
         "x",
         "",
     ]);
-    let path = (
-        prop::sample::select(vec![
-            "/v1/generate/custom/{}",
-            "/v1/generate/custom/model_kling-v1-6-pro",
-            "/v1/jobs",
-            "/v1/jobs/{}",
-            "/v1/jobs/{}/action",
-            "/v1/assets",
-            "/v1/assets/{}",
-            "/v1/assets/{}/download",
-            "/v1/uploads",
-            "/v1/uploads/{}",
-            "/v1/uploads/{}/action",
-            "/v1/models",
-            "/v1/models/{}",
-            "/v1/nowhere",
-            "/cdn/assets/{}/a.mp4",
-            "/upload-parts/{}/1",
-            "/upload-parts/{}/{}",
-            "/_sandbox/faults",
-            "/_sandbox/log",
-        ]),
-        id,
-        query(),
-    )
-        .prop_map(|(template, id, query)| {
-            let path = template.replace("{}", id);
-            match query {
-                Some(query) => format!("{path}?{query}"),
-                None => path,
-            }
-        });
-    let method = prop::sample::select(vec![
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
+    let template = prop::sample::select(vec![
+        "/v1/generate/custom/{}",
+        "/v1/generate/custom/model_kling-v1-6-pro",
+        "/v1/jobs",
+        "/v1/jobs/{}",
+        "/v1/jobs/{}/action",
+        "/v1/assets",
+        "/v1/assets/{}",
+        "/v1/assets/{}/download",
+        "/v1/uploads",
+        "/v1/uploads/{}",
+        "/v1/uploads/{}/action",
+        "/v1/models",
+        "/v1/models/{}",
+        "/v1/nowhere",
+        "/cdn/assets/{}/a.mp4",
+        "/upload-parts/{}/1",
+        "/upload-parts/{}/{}",
+        "/_sandbox/faults",
+        "/_sandbox/log",
     ]);
-    // Garbage that never parses as a fault, and the faults that answer at once with no 5xx.
-    let fault = proptest::option::of(prop_oneof![
+    (template, id, query()).prop_map(|(template, id, query)| {
+        let path = template.replace("{}", id);
+        match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        }
+    })
+}
+
+/// An `x-sandbox-fault` header, or none: garbage that never parses as a fault, and the
+/// faults that answer at once with no 5xx.
+fn fault_header() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of(prop_oneof![
         "x[a-z=;0-9 ]{0,16}",
         prop::sample::select(vec![
             "status=429",
@@ -428,6 +410,27 @@ fn fuzz_http_requests() {
             "empty-page",
         ])
         .prop_map(str::to_owned),
+    ])
+}
+
+/// One whole request of the HTTP fuzz target, in parts.
+#[derive(Debug)]
+struct HttpCase {
+    method: Method,
+    path: String,
+    body: Vec<u8>,
+    fault: Option<String>,
+    auth: Option<&'static str>,
+    range: Option<String>,
+}
+
+fn http_case() -> impl Strategy<Value = HttpCase> {
+    let method = prop::sample::select(vec![
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
     ]);
     let auth = prop::sample::select(vec![
         Some("Basic c2FuZGJveC1rZXk6c2FuZGJveC1zZWNyZXQ="),
@@ -436,23 +439,54 @@ fn fuzz_http_requests() {
         None,
     ]);
     let range = proptest::option::of("\\PC{0,20}");
-    let case = (method, path, body(), fault, auth, range);
-    fuzz(config, case, |(method, path, body, fault, auth, range)| {
-        let Ok(uri) = path.parse::<axum::http::Uri>() else {
-            return Ok(()); // Not a request line anyone can send.
-        };
-        let mut request = Request::builder().method(method).uri(uri);
+    (method, http_path(), body(), fault_header(), auth, range).prop_map(
+        |(method, path, body, fault, auth, range)| HttpCase {
+            method,
+            path,
+            body,
+            fault,
+            auth,
+            range,
+        },
+    )
+}
+
+impl HttpCase {
+    /// The request, or `None` when no client could send it (a path that is no URI, a
+    /// header value that is not one).
+    fn request(self) -> Option<Request<Body>> {
+        let uri = self.path.parse::<axum::http::Uri>().ok()?;
+        let mut request = Request::builder().method(self.method).uri(uri);
         for (name, value) in [
-            ("authorization", auth.map(str::to_owned)),
-            ("x-sandbox-fault", fault),
-            ("range", range),
+            ("authorization", self.auth.map(str::to_owned)),
+            ("x-sandbox-fault", self.fault),
+            ("range", self.range),
         ] {
             if let Some(value) = value {
                 request = request.header(name, value);
             }
         }
-        let Ok(request) = request.body(Body::from(body)) else {
-            return Ok(()); // A header value no client can send.
+        request.body(Body::from(self.body)).ok()
+    }
+}
+
+#[test]
+fn fuzz_http_requests() {
+    let config = fuzz_config();
+    let config = Config {
+        cases: config.cases.min(300),
+        ..config
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = Arc::new(state());
+    let router = crate::routes::router(Arc::clone(&state));
+    fuzz(config, http_case(), |case| {
+        let path = case.path.clone();
+        let Some(request) = case.request() else {
+            return Ok(()); // Not a request anyone can send.
         };
         let response = runtime.block_on(router.clone().oneshot(request)).unwrap();
         // A rule this request added must not make the next one stall.
