@@ -216,6 +216,27 @@ mod tests {
     }
 
     #[test]
+    fn a_usage_error_with_a_cause_keeps_it_and_its_exit_code() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let error = usage_because(
+            "cannot read the CA certificate file ca.pem (flag --ca-cert)",
+            io,
+        )
+        .context("cannot start");
+        assert_eq!(exit_for(&error), Exit::Usage, "{error:#}");
+        assert!(
+            error.chain().any(|cause| cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)),
+            "the io error is a cause, not text: {error:?}"
+        );
+        assert_eq!(
+            message(&error),
+            "cannot start: cannot read the CA certificate file ca.pem (flag --ca-cert): permission denied"
+        );
+    }
+
+    #[test]
     fn every_exit_code_is_documented() {
         let exits = [
             Exit::Success,

@@ -335,10 +335,13 @@ const MAX_CONFIG_BYTES: usize = 64 << 10;
 
 fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
     let bytes = std::fs::read(path).map_err(|error| {
-        config_error(format!(
-            "cannot read the config file {}: {error}: point --config or KLING_CONFIG at a file",
-            path.display()
-        ))
+        crate::exit::usage_because(
+            format!(
+                "cannot read the config file {} (point --config or KLING_CONFIG at a file)",
+                path.display()
+            ),
+            error,
+        )
     })?;
     parse_config(path, &bytes)
 }
