@@ -725,6 +725,7 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
     Ok(download_rows(throughput, rss, placement))
 }
 
+/// A gibibyte: the size of the download bench's main file.
 const GIB: u64 = 1 << 30;
 
 /// The download bench's servers (one per file size) and the ways it downloads.
@@ -745,6 +746,8 @@ struct DownloadBench<'a> {
 }
 
 impl<'a> DownloadBench<'a> {
+    /// Starts the three sandboxes (64 MiB, 1 GiB and 4 GiB outputs) and makes one
+    /// output on each.
     fn start(bins: &'a Bins) -> Fallible<Self> {
         // The sandbox on one CPU, the downloads on the other: left to itself, the scheduler
         // at times put the sandbox and a fast client on one CPU, which halved kling's

@@ -351,8 +351,6 @@ fn fuzz_job_list_queries() {
     });
 }
 
-/// Whole requests through the router, in-process: bounded to a few hundred cases, as
-/// each one renders a video when it generates.
 /// The paths of every route (and of none), with ids that exist, do not, or cannot.
 fn http_path() -> impl Strategy<Value = String> {
     let id = prop::sample::select(vec![
@@ -424,6 +422,7 @@ struct HttpCase {
     range: Option<String>,
 }
 
+/// Any method, path, body, fault, credentials and `Range` header.
 fn http_case() -> impl Strategy<Value = HttpCase> {
     let method = prop::sample::select(vec![
         Method::GET,
@@ -470,6 +469,8 @@ impl HttpCase {
     }
 }
 
+/// Whole requests through the router, in-process: bounded to a few hundred cases, as
+/// each one renders a video when it generates.
 #[test]
 fn fuzz_http_requests() {
     let config = fuzz_config();

@@ -404,10 +404,7 @@ async fn generate(
     );
     inner.assets.insert(
         poster_id.clone(),
-        Asset {
-            created_at: now,
-            ..poster_asset(&poster_id, &job_id, generation, poster)
-        },
+        poster_asset(&poster_id, &job_id, generation, now, poster),
     );
     let asset = Asset {
         created_at: now,
@@ -438,8 +435,6 @@ async fn generate(
     ok(body)
 }
 
-/// The team limit's 429, saying when the first running job ends (in real seconds, at
-/// least 1).
 /// How a new job ends, as the request's fault (if any) says: in failure
 /// (`job-failure`), canceled (`job-canceled`), or with its video.
 fn planned_outcome(fault: Option<&Fault>) -> Outcome {
@@ -467,11 +462,12 @@ fn poster_of(prompt: &str, width: u32, height: u32) -> crate::png::Poster {
     }
 }
 
-/// The image asset of a job's poster (created at the epoch: the caller sets the moment).
+/// The image asset of a job's poster, created with the job at `created_at`.
 fn poster_asset(
     poster_id: &str,
     job_id: &str,
     generation: &'static str,
+    created_at: SystemTime,
     poster: crate::png::Poster,
 ) -> Asset {
     Asset {
@@ -479,7 +475,7 @@ fn poster_asset(
         kind: "image",
         mime_type: "image/png".to_owned(),
         file_name: format!("{poster_id}.png"),
-        created_at: SystemTime::UNIX_EPOCH,
+        created_at,
         source: generation,
         job_id: Some(job_id.to_owned()),
         content: Content::Poster(poster),
@@ -491,6 +487,8 @@ fn poster_asset(
     }
 }
 
+/// The team limit's 429, saying when the first running job ends (in real seconds, at
+/// least 1).
 fn team_limit_refusal(state: &State, limit: u32, running: &crate::state::Running) -> Response {
     let mut response = ApiError::team_limit(limit).into_response();
     let wait = running.first_end.map_or(1, |end| {

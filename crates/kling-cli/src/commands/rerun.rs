@@ -101,6 +101,7 @@ async fn may_start(
     total: f64,
 ) -> anyhow::Result<()> {
     let jobs = reruns.len();
+    // Nothing is paid for that cannot be saved, or recorded.
     for rerun in reruns {
         super::ensure_writable(Some(&rerun.stem.with_extension("mp4")))?;
     }
