@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt as _;
-use kling_client::{Client, Credentials, Error, JobFilter, RetryPolicy, Timeouts, WaitOptions};
+use kling_client::{
+    Client, Credentials, Error, JobFilter, JobLookup, RetryPolicy, Timeouts, WaitOptions,
+};
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 use kling_types::api::JobStatus;
 use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue as Seconds, Kling16ProRequest};
@@ -234,11 +236,25 @@ async fn a_submit_whose_outcome_stays_unknown_says_so() {
         .submit(&Kling16ProRequest::new("x"))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::SubmitUncertain { .. }), "{error:?}");
+    let Error::SubmitUncertain { lookup, source } = &error else {
+        panic!("{error:?}");
+    };
     assert!(
         error.to_string().contains("check `kling jobs list`"),
         "{error}"
     );
+    assert!(
+        matches!(lookup, JobLookup::NotListed),
+        "the job list was read: {lookup:?}"
+    );
+    assert_eq!(source.status(), Some(502), "the last failure is the cause");
+    assert!(
+        std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<Box<Error>>())
+            .is_some_and(|cause| cause.status() == Some(502)),
+        "`source()` is the 502: {error:?}"
+    );
+    assert!(!error.is_retryable(), "only the user can tell: {error}");
     assert!(sandbox.jobs().is_empty());
 }
 
@@ -387,12 +403,24 @@ async fn a_yes_that_cannot_be_read_and_no_job_to_be_found_is_uncertain() {
         .submit(&Kling16ProRequest::new("x"))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::SubmitUncertain { .. }), "{error:?}");
+    let Error::SubmitUncertain { lookup, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(matches!(lookup, JobLookup::NotListed), "{lookup:?}");
+    // The cause is the answer that could not be read, and beneath it serde's error.
+    let answer = std::error::Error::source(&error)
+        .and_then(|cause| cause.downcast_ref::<Box<Error>>())
+        .expect("the submit's failure is the source");
+    assert!(matches!(&**answer, Error::Decode { .. }), "{answer:?}");
     assert!(
-        error
+        answer
             .to_string()
             .contains("text/html instead of JSON: <html><body>Accepted</body></html>"),
-        "{error}"
+        "{answer}"
+    );
+    assert!(
+        std::error::Error::source(&**answer).is_some_and(|cause| cause.is::<serde_json::Error>()),
+        "{answer:?}"
     );
     assert!(sandbox.jobs().is_empty());
     let generates = proxy

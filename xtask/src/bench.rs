@@ -714,131 +714,215 @@ fn an_output(bins: &Bins, sandbox: &SandboxProcess) -> Fallible<(String, String)
 
 /// 2. Download throughput of 1 GiB against `curl -o`; peak RSS, flat from 64 MiB to 4 GiB.
 fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
-    const GIB: u64 = 1 << 30;
-    // The sandbox on one CPU, the downloads on the other: left to itself, the scheduler
-    // at times put the sandbox and a fast client on one CPU, which halved kling's
-    // throughput for whole runs (578-2369 MiB/s in one bench; curl, itself the slower
-    // end, barely noticed).
-    let cpus = two_cpus();
-    let (server_cpu, client_cpu) = (
-        cpus.map(|(server, _)| server),
-        cpus.map(|(_, client)| client),
-    );
-    let big = SandboxProcess::start_on(
-        &bins.sandbox,
-        &["--job-seconds", "0", "--output-size", &GIB.to_string()],
-        server_cpu,
-    )?;
-    let sized = |bytes: u64| {
-        SandboxProcess::start_on(
-            &bins.sandbox,
-            &["--job-seconds", "0", "--output-size", &bytes.to_string()],
-            server_cpu,
-        )
-    };
-    let (small, huge) = (sized(64 << 20)?, sized(4 * GIB)?);
-    let (big_asset, big_url) = an_output(bins, &big)?;
-    let (small_asset, _) = an_output(bins, &small)?;
-    let (huge_asset, _) = an_output(bins, &huge)?;
-    let file = bins.dir.join("download.bin");
-    let speed = |run: &Measured| GIB as f64 / run.wall / (1 << 20) as f64;
-    // Throughput: the four ways in turn, so that a slow spell of this shared machine
-    // falls on all of them; no RSS sampling (it slows what it watches).
-    let (mut fast, mut curl, mut durable, mut curl_synced) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // Each run of ours next to one of curl's: the ratio judged is the median of these
-    // run-by-run ratios, which a slow spell of the host (hitting both) leaves alone,
-    // where the ratio of the two medians can swing by 20% from one bench to the next.
-    let (mut fast_pairs, mut durable_pairs) = (Vec::new(), Vec::new());
-    let download = |sandbox: &SandboxProcess, asset: &str, flags: &[&str]| {
-        let mut command = bins.kling(sandbox, &["assets", "download", asset, "-q"]);
-        command.args(flags).arg("-o").arg(&file);
-        command
-    };
-    let curl_download = || {
-        let mut command = Command::new("curl");
-        command.args(["-s", "-f", "-o"]).arg(&file).arg(&big_url);
-        command
-    };
-    // On equal footing with kling's default: curl, then the file flushed to disk.
-    let curl_download_synced = || {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(format!(
-            "curl -s -f -o '{0}' '{1}' && sync '{0}'",
-            file.display(),
-            big_url
-        ));
-        command
-    };
-    // Every run starts with no file at the target.
-    let run = |command: Command, sample_rss: bool| {
-        let measured = run_measured(&mut on_cpu(command, client_cpu), sample_rss);
-        let _ = std::fs::remove_file(&file);
-        measured
-    };
-    // Before measuring: what the release build (or an earlier section) left to write
-    // back goes to disk, and one unmeasured round warms the sandbox and the page cache.
-    // Without it the first two rounds after a build ran at a third of the speed of the
-    // rest (kling 554 and 891 MiB/s, then about 2200).
-    let _ = Command::new("sync").status();
-    run(download(&big, &big_asset, &["--no-fsync"]), false)?;
-    run(curl_download(), false)?;
-    run(download(&big, &big_asset, &[]), false)?;
-    run(curl_download_synced(), false)?;
-    for _ in 0..THROUGHPUT_RUNS {
-        fast.push(speed(&run(
-            download(&big, &big_asset, &["--no-fsync"]),
-            false,
-        )?));
-        curl.push(speed(&run(curl_download(), false)?));
-        durable.push(speed(&run(download(&big, &big_asset, &[]), false)?));
-        curl_synced.push(speed(&run(curl_download_synced(), false)?));
-        let last = |speeds: &[f64]| speeds.last().copied().unwrap_or(f64::NAN);
-        fast_pairs.push(last(&fast) / last(&curl));
-        durable_pairs.push(last(&durable) / last(&curl_synced));
-    }
-    // Peak RSS, in runs of their own, sampled.
-    let (mut ours_rss, mut small_rss, mut huge_rss, mut curl_rss) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RSS_RUNS {
-        ours_rss.push(run(download(&big, &big_asset, &[]), true)?.peak_rss_mib);
-        curl_rss.push(run(curl_download(), true)?.peak_rss_mib);
-        small_rss.push(run(download(&small, &small_asset, &[]), true)?.peak_rss_mib);
-        huge_rss.push(run(download(&huge, &huge_asset, &[]), true)?.peak_rss_mib);
-    }
-    let (fast_ratio, durable_ratio) = (median(&mut fast_pairs), median(&mut durable_pairs));
-    let placement = if cpus.is_some() {
+    let bench = DownloadBench::start(bins)?;
+    let throughput = bench.throughput()?;
+    let rss = bench.peak_rss()?;
+    let placement = if bench.pinned {
         "the sandbox on CPU 0, each download on CPU 1 (`taskset`)"
     } else {
         "sandbox and downloads not pinned to CPUs (one CPU, or no `taskset`)"
     };
+    Ok(download_rows(throughput, rss, placement))
+}
+
+/// A gibibyte: the size of the download bench's main file.
+const GIB: u64 = 1 << 30;
+
+/// The download bench's servers (one per file size) and the ways it downloads.
+struct DownloadBench<'a> {
+    bins: &'a Bins,
+    big: SandboxProcess,
+    small: SandboxProcess,
+    huge: SandboxProcess,
+    /// The assets of 1 GiB, 64 MiB and 4 GiB, and the 1 GiB one's URL (for curl).
+    big_asset: String,
+    small_asset: String,
+    huge_asset: String,
+    big_url: String,
+    /// Where every download goes (removed after each).
+    file: PathBuf,
+    client_cpu: Option<&'static str>,
+    pinned: bool,
+}
+
+impl<'a> DownloadBench<'a> {
+    /// Starts the three sandboxes (64 MiB, 1 GiB and 4 GiB outputs) and makes one
+    /// output on each.
+    fn start(bins: &'a Bins) -> Fallible<Self> {
+        // The sandbox on one CPU, the downloads on the other: left to itself, the scheduler
+        // at times put the sandbox and a fast client on one CPU, which halved kling's
+        // throughput for whole runs (578-2369 MiB/s in one bench; curl, itself the slower
+        // end, barely noticed).
+        let cpus = two_cpus();
+        let server_cpu = cpus.map(|(server, _)| server);
+        let sized = |bytes: u64| {
+            SandboxProcess::start_on(
+                &bins.sandbox,
+                &["--job-seconds", "0", "--output-size", &bytes.to_string()],
+                server_cpu,
+            )
+        };
+        let big = sized(GIB)?;
+        let (small, huge) = (sized(64 << 20)?, sized(4 * GIB)?);
+        let (big_asset, big_url) = an_output(bins, &big)?;
+        let (small_asset, _) = an_output(bins, &small)?;
+        let (huge_asset, _) = an_output(bins, &huge)?;
+        Ok(Self {
+            bins,
+            big,
+            small,
+            huge,
+            big_asset,
+            small_asset,
+            huge_asset,
+            big_url,
+            file: bins.dir.join("download.bin"),
+            client_cpu: cpus.map(|(_, client)| client),
+            pinned: cpus.is_some(),
+        })
+    }
+
+    /// `kling assets download` of `asset` with `flags`.
+    fn kling(&self, sandbox: &SandboxProcess, asset: &str, flags: &[&str]) -> Command {
+        let mut command = self
+            .bins
+            .kling(sandbox, &["assets", "download", asset, "-q"]);
+        command.args(flags).arg("-o").arg(&self.file);
+        command
+    }
+
+    /// The 1 GiB file with `--no-fsync`, and with the default (durable).
+    fn fast(&self) -> Command {
+        self.kling(&self.big, &self.big_asset, &["--no-fsync"])
+    }
+
+    fn durable(&self) -> Command {
+        self.kling(&self.big, &self.big_asset, &[])
+    }
+
+    fn curl(&self) -> Command {
+        let mut command = Command::new("curl");
+        command
+            .args(["-s", "-f", "-o"])
+            .arg(&self.file)
+            .arg(&self.big_url);
+        command
+    }
+
+    /// On equal footing with kling's default: curl, then the file flushed to disk.
+    fn curl_synced(&self) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "curl -s -f -o '{0}' '{1}' && sync '{0}'",
+            self.file.display(),
+            self.big_url
+        ));
+        command
+    }
+
+    /// One run, on the client's CPU; every run starts with no file at the target.
+    fn run(&self, command: Command, sample_rss: bool) -> Fallible<Measured> {
+        let measured = run_measured(&mut on_cpu(command, self.client_cpu), sample_rss);
+        let _ = std::fs::remove_file(&self.file);
+        measured
+    }
+
+    /// MiB/s of one run of the 1 GiB file.
+    fn speed(&self, command: Command) -> Fallible<f64> {
+        let run = self.run(command, false)?;
+        Ok(GIB as f64 / run.wall / (1 << 20) as f64)
+    }
+
+    /// Throughput: the four ways in turn, so that a slow spell of this shared machine
+    /// falls on all of them; no RSS sampling (it slows what it watches).
+    fn throughput(&self) -> Fallible<Throughput> {
+        // Before measuring: what the release build (or an earlier section) left to write
+        // back goes to disk, and one unmeasured round warms the sandbox and the page cache.
+        // Without it the first two rounds after a build ran at a third of the speed of the
+        // rest (kling 554 and 891 MiB/s, then about 2200).
+        let _ = Command::new("sync").status();
+        for command in [self.fast(), self.curl(), self.durable(), self.curl_synced()] {
+            self.run(command, false)?;
+        }
+        let mut speeds = Throughput::default();
+        for _ in 0..THROUGHPUT_RUNS {
+            let fast = self.speed(self.fast())?;
+            let curl = self.speed(self.curl())?;
+            let durable = self.speed(self.durable())?;
+            let curl_synced = self.speed(self.curl_synced())?;
+            speeds.fast.push(fast);
+            speeds.curl.push(curl);
+            speeds.durable.push(durable);
+            speeds.curl_synced.push(curl_synced);
+            speeds.fast_pairs.push(fast / curl);
+            speeds.durable_pairs.push(durable / curl_synced);
+        }
+        Ok(speeds)
+    }
+
+    /// Peak RSS, in runs of their own, sampled.
+    fn peak_rss(&self) -> Fallible<PeakRss> {
+        let mut rss = PeakRss::default();
+        for _ in 0..RSS_RUNS {
+            rss.big.push(self.run(self.durable(), true)?.peak_rss_mib);
+            rss.curl.push(self.run(self.curl(), true)?.peak_rss_mib);
+            let small = self.kling(&self.small, &self.small_asset, &[]);
+            rss.small.push(self.run(small, true)?.peak_rss_mib);
+            let huge = self.kling(&self.huge, &self.huge_asset, &[]);
+            rss.huge.push(self.run(huge, true)?.peak_rss_mib);
+        }
+        Ok(rss)
+    }
+}
+
+/// The download bench's speeds (MiB/s) of each run.
+#[derive(Default)]
+struct Throughput {
+    fast: Vec<f64>,
+    curl: Vec<f64>,
+    durable: Vec<f64>,
+    curl_synced: Vec<f64>,
+    /// Each run of ours next to one of curl's: the ratio judged is the median of these
+    /// run-by-run ratios, which a slow spell of the host (hitting both) leaves alone,
+    /// where the ratio of the two medians can swing by 20% from one bench to the next.
+    fast_pairs: Vec<f64>,
+    durable_pairs: Vec<f64>,
+}
+
+/// The download bench's peak RSS (MiB) of each run: ours of 1 GiB, 64 MiB and 4 GiB,
+/// and curl's of 1 GiB.
+#[derive(Default)]
+struct PeakRss {
+    big: Vec<f64>,
+    small: Vec<f64>,
+    huge: Vec<f64>,
+    curl: Vec<f64>,
+}
+
+/// The download bench's rows: its medians against their targets.
+fn download_rows(mut speeds: Throughput, mut rss: PeakRss, placement: &str) -> Vec<Row> {
+    let (fast_ratio, durable_ratio) = (
+        median(&mut speeds.fast_pairs),
+        median(&mut speeds.durable_pairs),
+    );
     let note = format!(
         "ours {}; curl {}; the ratio is the median of the {} run-by-run ratios ({}); {placement}",
-        spread(&fast, "MiB/s"),
-        spread(&curl, "MiB/s"),
-        fast_pairs.len(),
-        spread(&fast_pairs, "×"),
+        spread(&speeds.fast, "MiB/s"),
+        spread(&speeds.curl, "MiB/s"),
+        speeds.fast_pairs.len(),
+        spread(&speeds.fast_pairs, "×"),
     );
     let durable_note = format!(
         "the default: the file reaches the disk before it gets its name; ours {}; curl + sync {}; \
          the ratio is the median of the {} run-by-run ratios ({})",
-        spread(&durable, "MiB/s"),
-        spread(&curl_synced, "MiB/s"),
-        durable_pairs.len(),
-        spread(&durable_pairs, "×"),
+        spread(&speeds.durable, "MiB/s"),
+        spread(&speeds.curl_synced, "MiB/s"),
+        speeds.durable_pairs.len(),
+        spread(&speeds.durable_pairs, "×"),
     );
-    let (fast, curl) = (median(&mut fast), median(&mut curl));
-    let (durable, curl_synced) = (median(&mut durable), median(&mut curl_synced));
-    let (rss, rss_small, rss_huge, rss_curl) = (
-        median(&mut ours_rss),
-        median(&mut small_rss),
-        median(&mut huge_rss),
-        median(&mut curl_rss),
-    );
-    // Flat: no more than 0.1% of the extra bytes (4 MiB for 64× them); what stays is
-    // the allocator's and the blocking pool's few MiB, which do not grow with the file.
-    let growth = rss.max(rss_huge).max(rss_small) - rss.min(rss_huge).min(rss_small);
-    Ok(vec![
+    let (fast, curl) = (median(&mut speeds.fast), median(&mut speeds.curl));
+    let (durable, curl_synced) = (median(&mut speeds.durable), median(&mut speeds.curl_synced));
+    let mut rows = vec![
         Row {
             name: "download 1 GiB (`--no-fsync`) vs `curl -o`: throughput".into(),
             ours: fast,
@@ -859,14 +943,31 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             met: durable_ratio >= 0.95,
             note: durable_note,
         },
+    ];
+    rows.extend(rss_rows(&mut rss));
+    rows
+}
+
+/// The download bench's rows of peak RSS: of 1 GiB, and its growth with the file's size.
+fn rss_rows(rss: &mut PeakRss) -> [Row; 2] {
+    let (big, small, huge, curl) = (
+        median(&mut rss.big),
+        median(&mut rss.small),
+        median(&mut rss.huge),
+        median(&mut rss.curl),
+    );
+    // Flat: no more than 0.1% of the extra bytes (4 MiB for 64× them); what stays is
+    // the allocator's and the blocking pool's few MiB, which do not grow with the file.
+    let growth = big.max(huge).max(small) - big.min(huge).min(small);
+    [
         Row {
             name: "download 1 GiB: peak RSS".into(),
-            ours: rss,
-            theirs: Some(rss_curl),
+            ours: big,
+            theirs: Some(curl),
             unit: "MiB",
             ratio: None,
             target: "≤ 16 MiB".into(),
-            met: rss <= 16.0,
+            met: big <= 16.0,
             note: "the whole `kling assets download` process; curl for reference".to_owned(),
         },
         Row {
@@ -878,11 +979,11 @@ fn bench_download(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             target: "flat: ≤ 4 MiB for 64× the bytes (0.1% of them)".into(),
             met: growth <= 4.0,
             note: format!(
-                "medians of {RSS_RUNS} runs: {rss_small:.1} MiB for 64 MiB, {rss:.1} MiB for 1 GiB, \
-                 {rss_huge:.1} MiB for 4 GiB"
+                "medians of {RSS_RUNS} runs: {small:.1} MiB for 64 MiB, {big:.1} MiB for 1 GiB, \
+                 {huge:.1} MiB for 4 GiB"
             ),
         },
-    ])
+    ]
 }
 
 /// 3. Cold start: `kling --help` against `python -c "import scenario_sdk"`.
@@ -1185,127 +1286,156 @@ fn baseline() -> Option<PathBuf> {
 /// (against each job polled alone, side by side), a team's parallel-job limit under a
 /// large `--concurrency`, and 10,000 jobs at 256 in flight.
 fn bench_batch_scale(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
-    let mut rows = Vec::new();
-    // One poll for many, against each job polled alone (`KLING_BATCH_WATCH=each`, the
-    // way before the job board).
-    {
-        const JOBS: usize = 1000;
-        const CONCURRENCY: usize = 64;
-        let file = batch_lines(bins, "scale-1000.jsonl", JOBS)?;
-        let sandbox = ["--job-seconds", "2"];
-        let (board, board_seen) = batch_run(bins, &bins.kling, &file, CONCURRENCY, &sandbox, &[])?;
-        let (each, each_seen) = batch_run(
-            bins,
-            &bins.kling,
-            &file,
-            CONCURRENCY,
-            &sandbox,
-            &[("KLING_BATCH_WATCH", "each")],
-        )?;
-        let per_job = |seen: &Seen| seen.status_requests as f64 / JOBS as f64;
-        let fewer = per_job(&each_seen) / per_job(&board_seen).max(f64::MIN_POSITIVE);
-        rows.push(Row {
-            name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: status requests per job"),
-            ours: per_job(&board_seen),
-            theirs: Some(per_job(&each_seen)),
-            unit: "",
-            ratio: Some(fewer),
-            target: "≥ 10× fewer than each job polled alone, ends seen no later (wall ≤ 1.02×)".into(),
-            met: fewer >= 10.0 && board.wall <= each.wall * 1.02,
-            note: format!(
-                "theirs: each job polled alone (KLING_BATCH_WATCH=each, how kling batch waited before); wall {:.1} s vs {:.1} s (ideal {:.0} s)",
-                board.wall,
-                each.wall,
-                JOBS.div_ceil(CONCURRENCY) as f64 * 2.0
-            ),
-        });
-    }
-    // A team limit of 5 parallel jobs under --concurrency 32.
-    {
-        const JOBS: usize = 200;
-        const LIMIT: usize = 5;
-        let ideal = JOBS.div_ceil(LIMIT) as f64 * 2.0;
-        let file = batch_lines(bins, "scale-200.jsonl", JOBS)?;
-        let sandbox = ["--job-seconds", "2", "--parallel-jobs", "5"];
-        let (ours, seen) = batch_run(bins, &bins.kling, &file, 32, &sandbox, &[])?;
-        let before = baseline()
-            .map(|kling| batch_run(bins, &kling, &file, 32, &sandbox, &[]))
-            .transpose()?;
-        let share = |seen: &Seen| seen.refused as f64 / seen.submits.max(1) as f64;
-        rows.push(Row {
-            name: format!("batch of {JOBS} × 2 s jobs, --concurrency 32, team limit {LIMIT}: wall"),
-            ours: ours.wall,
-            theirs: before.as_ref().map(|(run, _)| run.wall),
-            unit: "s",
-            ratio: Some(ours.wall / ideal),
-            target: format!(
-                "≤ 1.15× ideal ({ideal:.0} s: {} rounds)",
-                JOBS.div_ceil(LIMIT)
-            ),
-            met: ours.wall <= 1.15 * ideal && seen.jobs == JOBS,
-            note: format!(
-                "ratio is ours over the ideal; {} jobs for {JOBS} lines{}",
-                seen.jobs,
-                before
-                    .as_ref()
-                    .map(|(_, seen)| format!(
-                        "; theirs: KLING_BENCH_BASELINE (the kling before this change), {} jobs for {JOBS} lines in one run, {} of {} submits refused",
-                        seen.jobs, seen.refused, seen.submits
-                    ))
-                    .unwrap_or_default()
-            ),
-        });
-        rows.push(Row {
-            name: format!("… 429 answers per submit (team limit {LIMIT})"),
-            ours: share(&seen),
-            theirs: before.as_ref().map(|(_, seen)| share(seen)),
-            unit: "",
-            ratio: None,
-            target: "≤ 0.05".into(),
-            met: share(&seen) <= 0.05,
-            note: format!("{} refused of {} submits", seen.refused, seen.submits),
-        });
-    }
-    // 10,000 jobs, 256 in flight.
-    {
-        const JOBS: usize = 10_000;
-        const CONCURRENCY: usize = 256;
-        let ideal = JOBS.div_ceil(CONCURRENCY) as f64 * 2.0;
-        let file = batch_lines(bins, "scale-10000.jsonl", JOBS)?;
-        let (ours, seen) = batch_run(
-            bins,
-            &bins.kling,
-            &file,
-            CONCURRENCY,
-            &["--job-seconds", "2"],
-            &[],
-        )?;
-        rows.push(Row {
-            name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: wall"),
-            ours: ours.wall,
-            theirs: None,
-            unit: "s",
-            ratio: Some(ours.wall / ideal),
-            target: format!("≤ 1.05× ideal ({ideal:.0} s)"),
-            met: ours.wall <= 1.05 * ideal && seen.jobs == JOBS,
-            note: format!(
-                "ratio is ours over the ideal; CPU {:.1} s; {:.2} status requests per job",
-                ours.cpu,
-                seen.status_requests as f64 / JOBS as f64
-            ),
-        });
-        rows.push(Row {
-            name: format!("batch of {JOBS} jobs: peak RSS"),
-            ours: ours.peak_rss_mib,
-            theirs: None,
-            unit: "MiB",
-            ratio: None,
-            target: "≤ 32 MiB".into(),
-            met: ours.peak_rss_mib <= 32.0,
-            note: String::new(),
-        });
-    }
+    let mut rows = vec![batch_one_poll_for_many(bins)?];
+    rows.extend(batch_under_a_team_limit(bins)?);
+    rows.extend(batch_of_ten_thousand(bins)?);
     Ok(rows)
+}
+
+/// Batch scale, one poll for many: status requests per job against each job polled
+/// alone (`KLING_BATCH_WATCH=each`, the way before the job board).
+fn batch_one_poll_for_many(bins: &Bins) -> Fallible<Row> {
+    const JOBS: usize = 1000;
+    const CONCURRENCY: usize = 64;
+    let file = batch_lines(bins, "scale-1000.jsonl", JOBS)?;
+    let sandbox = ["--job-seconds", "2"];
+    let (board, board_seen) = batch_run(bins, &bins.kling, &file, CONCURRENCY, &sandbox, &[])?;
+    let (each, each_seen) = batch_run(
+        bins,
+        &bins.kling,
+        &file,
+        CONCURRENCY,
+        &sandbox,
+        &[("KLING_BATCH_WATCH", "each")],
+    )?;
+    let per_job = |seen: &Seen| seen.status_requests as f64 / JOBS as f64;
+    let fewer = per_job(&each_seen) / per_job(&board_seen).max(f64::MIN_POSITIVE);
+    Ok(Row {
+        name: format!(
+            "batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: status requests per job"
+        ),
+        ours: per_job(&board_seen),
+        theirs: Some(per_job(&each_seen)),
+        unit: "",
+        ratio: Some(fewer),
+        target: "≥ 10× fewer than each job polled alone, ends seen no later (wall ≤ 1.02×)".into(),
+        met: fewer >= 10.0 && board.wall <= each.wall * 1.02,
+        note: format!(
+            "theirs: each job polled alone (KLING_BATCH_WATCH=each, how kling batch waited before); wall {:.1} s vs {:.1} s (ideal {:.0} s)",
+            board.wall,
+            each.wall,
+            JOBS.div_ceil(CONCURRENCY) as f64 * 2.0
+        ),
+    })
+}
+
+/// Batch scale under a team limit of 5 parallel jobs, `--concurrency 32`: the wall
+/// against the ideal, and the share of submits refused with a 429.
+fn batch_under_a_team_limit(bins: &Bins) -> Fallible<[Row; 2]> {
+    const JOBS: usize = 200;
+    const LIMIT: usize = 5;
+    let ideal = JOBS.div_ceil(LIMIT) as f64 * 2.0;
+    let file = batch_lines(bins, "scale-200.jsonl", JOBS)?;
+    let sandbox = ["--job-seconds", "2", "--parallel-jobs", "5"];
+    let (ours, seen) = batch_run(bins, &bins.kling, &file, 32, &sandbox, &[])?;
+    let before = baseline()
+        .map(|kling| batch_run(bins, &kling, &file, 32, &sandbox, &[]))
+        .transpose()?;
+    let share = |seen: &Seen| seen.refused as f64 / seen.submits.max(1) as f64;
+    let wall = Row {
+        name: format!("batch of {JOBS} × 2 s jobs, --concurrency 32, team limit {LIMIT}: wall"),
+        ours: ours.wall,
+        theirs: before.as_ref().map(|(run, _)| run.wall),
+        unit: "s",
+        ratio: Some(ours.wall / ideal),
+        target: format!(
+            "≤ 1.15× ideal ({ideal:.0} s: {} rounds)",
+            JOBS.div_ceil(LIMIT)
+        ),
+        met: ours.wall <= 1.15 * ideal && seen.jobs == JOBS,
+        note: format!(
+            "ratio is ours over the ideal; {} jobs for {JOBS} lines{}",
+            seen.jobs,
+            before
+                .as_ref()
+                .map(|(_, seen)| format!(
+                    "; theirs: KLING_BENCH_BASELINE (the kling before this change), {} jobs for {JOBS} lines in one run, {} of {} submits refused",
+                    seen.jobs, seen.refused, seen.submits
+                ))
+                .unwrap_or_default()
+        ),
+    };
+    let refusals = Row {
+        name: format!("… 429 answers per submit (team limit {LIMIT})"),
+        ours: share(&seen),
+        theirs: before.as_ref().map(|(_, seen)| share(seen)),
+        unit: "",
+        ratio: None,
+        target: "≤ 0.05".into(),
+        met: share(&seen) <= 0.05,
+        note: format!("{} refused of {} submits", seen.refused, seen.submits),
+    };
+    Ok([wall, refusals])
+}
+
+/// Batch scale, 10,000 jobs with 256 in flight: the wall against the ideal, and peak RSS.
+fn batch_of_ten_thousand(bins: &Bins) -> Fallible<[Row; 2]> {
+    const JOBS: usize = 10_000;
+    const CONCURRENCY: usize = 256;
+    let ideal = JOBS.div_ceil(CONCURRENCY) as f64 * 2.0;
+    let file = batch_lines(bins, "scale-10000.jsonl", JOBS)?;
+    let (ours, seen) = batch_run(
+        bins,
+        &bins.kling,
+        &file,
+        CONCURRENCY,
+        &["--job-seconds", "2"],
+        &[],
+    )?;
+    let wall = Row {
+        name: format!("batch of {JOBS} × 2 s jobs, {CONCURRENCY} in flight: wall"),
+        ours: ours.wall,
+        theirs: None,
+        unit: "s",
+        ratio: Some(ours.wall / ideal),
+        target: format!("≤ 1.05× ideal ({ideal:.0} s)"),
+        met: ours.wall <= 1.05 * ideal && seen.jobs == JOBS,
+        note: format!(
+            "ratio is ours over the ideal; CPU {:.1} s; {:.2} status requests per job",
+            ours.cpu,
+            seen.status_requests as f64 / JOBS as f64
+        ),
+    };
+    let peak_rss = Row {
+        name: format!("batch of {JOBS} jobs: peak RSS"),
+        ours: ours.peak_rss_mib,
+        theirs: None,
+        unit: "MiB",
+        ratio: None,
+        target: "≤ 32 MiB".into(),
+        met: ours.peak_rss_mib <= 32.0,
+        note: String::new(),
+    };
+    Ok([wall, peak_rss])
+}
+
+/// Asks for the job every `pause` until it has ended: fixed polling, the baseline of
+/// `bench_polling`.
+async fn poll_until_ended(
+    client: &kling_client::Client,
+    job_id: &kling_types::JobId,
+    pause: Duration,
+) -> Fallible<()> {
+    loop {
+        let job = client
+            .job(job_id)
+            .await
+            .map_err(|error| error.to_string())?;
+        if job.status.is_terminal() {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// Row 6, polling a 5-minute job with the sandbox clock 60 times faster and the
@@ -1362,16 +1492,12 @@ fn bench_polling(_bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
                 .await
                 .map_err(|error| error.to_string())?;
             let created = Instant::now();
-            loop {
-                let job = client
-                    .job(submitted.job_id())
-                    .await
-                    .map_err(|error| error.to_string())?;
-                if job.status.is_terminal() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_secs_f64(1.0 / SPEED)).await;
-            }
+            poll_until_ended(
+                &client,
+                submitted.job_id(),
+                Duration::from_secs_f64(1.0 / SPEED),
+            )
+            .await?;
             fixed_lag.push(created.elapsed().saturating_sub(job_real).as_secs_f64() * SPEED);
             fixed_requests.push(polls(submitted.job_id().as_str()));
         }
@@ -1426,22 +1552,8 @@ const CARGO_DEFAULT_RELEASE: [(&str, &str); 3] = [
 /// default one, and the release `kling`'s size with and without the sandbox. Each build
 /// starts from nothing (its own fresh `CARGO_TARGET_DIR`) in a clone of HEAD, so the
 /// work tree's edits neither count nor disturb it; the registry is already downloaded.
-#[expect(clippy::print_stderr, reason = "progress of a long task")]
 fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
-    const MIB: f64 = 1024.0 * 1024.0;
     let root = codegen::workspace_root();
-    let git = |dir: &Path, args: &[&str]| -> Fallible<String> {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|error| format!("cannot run git: {error}"))?;
-        if !output.status.success() {
-            return Err(format!("git {} failed", args.join(" ")));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    };
     let commit = git(&root, &["rev-parse", "HEAD"])?;
     let clone = bins.dir.join("packaging-clone");
     let _ = std::fs::remove_dir_all(&clone);
@@ -1451,12 +1563,77 @@ fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         &["clone", "--quiet", "--no-checkout", ".", &clone_arg],
     )?;
     git(&clone, &["checkout", "--quiet", "--detach", &commit])?;
-    let build = |name: &str,
-                 folder: &str,
-                 features: &[&str],
-                 overrides: &[(&str, &str)]|
-     -> Fallible<(f64, f64)> {
-        let target = bins.dir.join(format!("packaging-{folder}"));
+    let build = |name: &str, folder: &str, features: &[&str], overrides: &[(&str, &str)]| {
+        ReleaseBuild {
+            bins,
+            clone: &clone,
+            name,
+            folder,
+            features,
+            overrides,
+        }
+        .run()
+    };
+    let before = build(
+        "cargo's default profile",
+        "before",
+        &[],
+        &CARGO_DEFAULT_RELEASE,
+    )?;
+    let ours = build("the workspace's profile", "ours", &[], &[])?;
+    let lean = build(
+        "the workspace's profile, --no-default-features",
+        "lean",
+        &["--no-default-features"],
+        &[],
+    )?;
+    let _ = std::fs::remove_dir_all(&clone);
+    let short = commit.get(..7).unwrap_or(&commit);
+    Ok(packaging_rows(short, &before, &ours, &lean))
+}
+
+/// `git ARGS` in `dir`: its output, trimmed.
+fn git(dir: &Path, args: &[&str]) -> Fallible<String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run git: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("git {} failed", args.join(" ")));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// One clean release build of `kling-cli` in the packaging bench's clone, in a fresh
+/// target folder of its own (removed after).
+struct ReleaseBuild<'a> {
+    bins: &'a Bins,
+    clone: &'a Path,
+    /// What is built, for the progress line.
+    name: &'a str,
+    /// The target folder's name: `packaging-FOLDER`.
+    folder: &'a str,
+    features: &'a [&'a str],
+    /// Environment variables that change the profile.
+    overrides: &'a [(&'a str, &'a str)],
+}
+
+/// What a [`ReleaseBuild`] took and made.
+struct Built {
+    /// Seconds.
+    wall: f64,
+    /// The binary's size in MiB.
+    size: f64,
+}
+
+impl ReleaseBuild<'_> {
+    #[expect(clippy::print_stderr, reason = "progress of a long task")]
+    fn run(&self) -> Fallible<Built> {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let name = self.name;
+        let target = self.bins.dir.join(format!("packaging-{}", self.folder));
         let _ = std::fs::remove_dir_all(&target);
         eprintln!("bench: packaging: a clean release build, {name}");
         let started = Instant::now();
@@ -1469,10 +1646,10 @@ fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
                 "-p",
                 "kling-cli",
             ])
-            .args(features)
-            .envs(overrides.iter().copied())
+            .args(self.features)
+            .envs(self.overrides.iter().copied())
             .env("CARGO_TARGET_DIR", &target)
-            .current_dir(&clone)
+            .current_dir(self.clone)
             .status()
             .map_err(|error| format!("cannot run cargo: {error}"))?;
         let wall = started.elapsed().as_secs_f64();
@@ -1485,47 +1662,41 @@ fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
             .len();
         let _ = std::fs::remove_dir_all(&target);
         #[expect(clippy::cast_precision_loss, reason = "a size in MiB")]
-        Ok((wall, size as f64 / MIB))
-    };
-    let (before_wall, before_size) = build(
-        "cargo's default profile",
-        "before",
-        &[],
-        &CARGO_DEFAULT_RELEASE,
-    )?;
-    let (ours_wall, ours_size) = build("the workspace's profile", "ours", &[], &[])?;
-    let (lean_wall, lean_size) = build(
-        "the workspace's profile, --no-default-features",
-        "lean",
-        &["--no-default-features"],
-        &[],
-    )?;
-    let _ = std::fs::remove_dir_all(&clone);
-    let short = commit.get(..7).unwrap_or(&commit);
+        Ok(Built {
+            wall,
+            size: size as f64 / MIB,
+        })
+    }
+}
+
+/// The packaging bench's rows, of commit `short`: the lean binary's size, the default
+/// one's against cargo's default profile, and the clean build's wall against it.
+fn packaging_rows(short: &str, before: &Built, ours: &Built, lean: &Built) -> Vec<Row> {
     let noisy = "one clean build each, one after the other, on 2 cores shared with other \
                  builds: compare within a run";
-    Ok(vec![
+    vec![
         Row {
             name: "release `kling` without the sandbox (`--no-default-features`): binary size"
                 .to_owned(),
-            ours: lean_size,
+            ours: lean.size,
             theirs: None,
             unit: "MiB",
             ratio: None,
             target: "≤ 8 MiB".to_owned(),
-            met: lean_size <= 8.0,
+            met: lean.size <= 8.0,
             note: format!(
-                "the workspace's release profile, commit {short}; its clean build took {lean_wall:.0} s"
+                "the workspace's release profile, commit {short}; its clean build took {:.0} s",
+                lean.wall
             ),
         },
         Row {
             name: "release `kling` with the sandbox (the default): binary size".to_owned(),
-            ours: ours_size,
-            theirs: Some(before_size),
+            ours: ours.size,
+            theirs: Some(before.size),
             unit: "MiB",
-            ratio: Some(before_size / ours_size),
+            ratio: Some(before.size / ours.size),
             target: "smaller than before".to_owned(),
-            met: ours_size < before_size,
+            met: ours.size < before.size,
             note: format!(
                 "theirs: the same commit ({short}) with cargo's default release profile, as before \
                  `[profile.release]`"
@@ -1534,18 +1705,18 @@ fn bench_packaging(bins: &Bins, _python: Option<&Path>) -> Fallible<Vec<Row>> {
         Row {
             name: "clean build of the README's first command (`cargo build --release -p kling-cli`): wall"
                 .to_owned(),
-            ours: ours_wall,
-            theirs: Some(before_wall),
+            ours: ours.wall,
+            theirs: Some(before.wall),
             unit: "s",
-            ratio: Some(before_wall / ours_wall),
+            ratio: Some(before.wall / ours.wall),
             target: "≤ 1.1× before".to_owned(),
-            met: ours_wall <= 1.1 * before_wall,
+            met: ours.wall <= 1.1 * before.wall,
             note: format!(
                 "theirs: cargo's default release profile; a fresh CARGO_TARGET_DIR each, the \
                  registry already downloaded; {noisy}"
             ),
         },
-    ])
+    ]
 }
 
 const TABLE_HEADER: &str =

@@ -84,6 +84,19 @@ pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
+/// A usage or validation error caused by `source` (a file that cannot be read, a
+/// certificate that cannot be parsed): the message says what is wrong and what to do,
+/// the source stays the error's cause (`message: source`), not text inside it.
+pub(crate) fn usage_because(
+    message: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    anyhow::Error::new(source).context(Failure {
+        exit: Exit::Usage,
+        message: message.into(),
+    })
+}
+
 /// Stopped by a signal (see `signals`).
 pub(crate) fn interrupted(signal: Signal, message: impl Into<String>) -> anyhow::Error {
     Failure {
@@ -124,8 +137,12 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
     message
 }
 
-/// The exit code an error stands for: the first cause that says.
+/// The exit code an error stands for: the first cause that says (a [`Failure`] given
+/// as context, as [`usage_because`] gives it, is the outermost).
 pub(crate) fn exit_for(error: &anyhow::Error) -> Exit {
+    if let Some(failure) = error.downcast_ref::<Failure>() {
+        return failure.exit;
+    }
     for cause in error.chain() {
         if let Some(failure) = cause.downcast_ref::<Failure>() {
             return failure.exit;
@@ -195,6 +212,27 @@ mod tests {
         assert_eq!(
             message(&error),
             "cannot read the config file x.toml: File exists (os error 17)"
+        );
+    }
+
+    #[test]
+    fn a_usage_error_with_a_cause_keeps_it_and_its_exit_code() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let error = usage_because(
+            "cannot read the CA certificate file ca.pem (flag --ca-cert)",
+            io,
+        )
+        .context("cannot start");
+        assert_eq!(exit_for(&error), Exit::Usage, "{error:#}");
+        assert!(
+            error.chain().any(|cause| cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)),
+            "the io error is a cause, not text: {error:?}"
+        );
+        assert_eq!(
+            message(&error),
+            "cannot start: cannot read the CA certificate file ca.pem (flag --ca-cert): permission denied"
         );
     }
 

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::records::{self, Record};
@@ -65,7 +66,7 @@ pub(crate) fn write(dir: &Path) -> anyhow::Result<Summary> {
         }
         file.write_all(TAIL.as_bytes())
     })
-    .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", page.display()))?;
+    .with_context(|| format!("cannot write {}", page.display()))?;
     Ok(summary)
 }
 

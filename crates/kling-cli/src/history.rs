@@ -199,10 +199,14 @@ struct Pending {
     durable: Reply,
 }
 
+/// What the writer thread answers an event: committed, or the database's error (one
+/// for the whole group of events it was written with, hence shared).
+type Written = Result<(), Arc<rusqlite::Error>>;
+
 #[derive(Debug)]
 enum Reply {
-    Async(tokio::sync::oneshot::Sender<Result<(), String>>),
-    Blocking(mpsc::Sender<Result<(), String>>),
+    Async(tokio::sync::oneshot::Sender<Written>),
+    Blocking(mpsc::Sender<Written>),
 }
 
 impl History {
@@ -280,13 +284,13 @@ impl History {
     }
 
     /// What the writer thread answered (`None`: it stopped without answering).
-    fn written(&self, answer: Option<Result<(), String>>) -> anyhow::Result<()> {
+    fn written(&self, answer: Option<Written>) -> anyhow::Result<()> {
         match answer {
             Some(Ok(())) => Ok(()),
-            Some(Err(error)) => Err(anyhow::anyhow!(
-                "cannot write the job history {}: {error}",
+            Some(Err(error)) => Err(anyhow::Error::new(error).context(format!(
+                "cannot write the job history {}",
                 self.path.display()
-            )),
+            ))),
             None => Err(anyhow::anyhow!("the job history's writer stopped")),
         }
     }
@@ -453,7 +457,7 @@ fn write_groups(mut connection: Connection, pending: &mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let outcome = apply(&mut connection, &group).map_err(|error| error.to_string());
+        let outcome = apply(&mut connection, &group).map_err(Arc::new);
         for event in group {
             // A writer that stopped waiting (its task was dropped) needs no answer.
             let _ = match event.durable {

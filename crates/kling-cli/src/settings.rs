@@ -266,18 +266,24 @@ impl Settings {
 fn trust(client: Client, ca_cert: &Sourced) -> anyhow::Result<Client> {
     let path = Path::new(&ca_cert.value);
     let pem = std::fs::read(path).map_err(|error| {
-        crate::exit::usage(format!(
-            "cannot read the CA certificate file {} ({}): {error}",
-            path.display(),
-            ca_cert.source
-        ))
+        crate::exit::usage_because(
+            format!(
+                "cannot read the CA certificate file {} ({})",
+                path.display(),
+                ca_cert.source
+            ),
+            error,
+        )
     })?;
     client.with_root_certificates(&pem).map_err(|error| {
-        crate::exit::usage(format!(
-            "the CA certificate file {} ({}) is not usable: {error}",
-            path.display(),
-            ca_cert.source
-        ))
+        crate::exit::usage_because(
+            format!(
+                "the CA certificate file {} ({}) is not usable",
+                path.display(),
+                ca_cert.source
+            ),
+            error,
+        )
     })
 }
 
@@ -329,10 +335,13 @@ const MAX_CONFIG_BYTES: usize = 64 << 10;
 
 fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
     let bytes = std::fs::read(path).map_err(|error| {
-        config_error(format!(
-            "cannot read the config file {}: {error}: point --config or KLING_CONFIG at a file",
-            path.display()
-        ))
+        crate::exit::usage_because(
+            format!(
+                "cannot read the config file {} (point --config or KLING_CONFIG at a file)",
+                path.display()
+            ),
+            error,
+        )
     })?;
     parse_config(path, &bytes)
 }

@@ -1337,7 +1337,7 @@ fn nothing_is_paid_for_that_cannot_be_saved() {
         assert_exit(&output, 2);
         assert!(
             text(&output.stderr).contains(
-                "cannot save to locked/x.mp4: cannot create a file in locked: Permission denied"
+                "cannot save to locked/x.mp4: cannot create a file in locked (give -o a path in a folder you can write to): Permission denied"
             ),
             "{}",
             text(&output.stderr)

@@ -42,9 +42,9 @@ pub struct Client {
     pub(crate) retry: RetryPolicy,
     user_agent: String,
     /// Built on first use, so that building a client cannot fail.
-    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    http: Arc<OnceLock<Result<reqwest::Client, Arc<reqwest::Error>>>>,
     /// The connections of downloads, apart from the API's (see [`Self::transfer_http`]).
-    transfer_http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    transfer_http: Arc<OnceLock<Result<reqwest::Client, Arc<reqwest::Error>>>>,
     custom_http: bool,
     /// Certificate authorities trusted besides the system's.
     extra_roots: Vec<reqwest::Certificate>,
@@ -66,10 +66,15 @@ pub(crate) struct Shared {
 /// once (its `MAX_DOWNLOADS`), so they are reused, not reopened.
 pub(crate) const TRANSFER_IDLE_CONNECTIONS: usize = 8;
 
-/// A lazily built HTTP client, or why it could not be built.
-fn built(http: &Result<reqwest::Client, String>) -> Result<&reqwest::Client, Error> {
-    http.as_ref()
-        .map_err(|error| Error::Config(format!("cannot set up HTTP: {error}")))
+/// A lazily built HTTP client, or why it could not be built (shared by every request
+/// that asks for it, hence the `Arc`).
+fn built(http: &Result<reqwest::Client, Arc<reqwest::Error>>) -> Result<&reqwest::Client, Error> {
+    http.as_ref().map_err(|error| Error::Config {
+        message:
+            "cannot set up HTTP (check the certificates given to trust: `with_root_certificates`)"
+                .to_owned(),
+        source: Some(Box::new(Arc::clone(error))),
+    })
 }
 
 impl fmt::Debug for Client {
@@ -127,7 +132,7 @@ impl Client {
             Some(url) if !url.trim().is_empty() => {
                 let url = url.trim();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(Error::Config(format!(
+                    return Err(Error::config(format!(
                         "{ENV_BASE_URL}=`{url}` is not an http(s) URL: use e.g. {DEFAULT_BASE_URL}"
                     )));
                 }
@@ -191,11 +196,16 @@ impl Client {
     /// assert!(error.to_string().contains("no PEM certificate"));
     /// ```
     pub fn with_root_certificates(mut self, pem: &[u8]) -> Result<Self, Error> {
-        let certificates = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|error| Error::Config(format!("not a PEM certificate: {error}")))?;
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(pem).map_err(|error| Error::Config {
+                message:
+                    "not a PEM certificate: give one or more -----BEGIN CERTIFICATE----- blocks"
+                        .to_owned(),
+                source: Some(Box::new(error)),
+            })?;
         if certificates.is_empty() {
-            return Err(Error::Config(
-                "no PEM certificate (-----BEGIN CERTIFICATE-----) found".to_owned(),
+            return Err(Error::config(
+                "no PEM certificate (-----BEGIN CERTIFICATE-----) found",
             ));
         }
         self.extra_roots.extend(certificates);
@@ -244,7 +254,7 @@ impl Client {
         )
     }
 
-    fn build_http(&self, max_idle: Option<usize>) -> Result<reqwest::Client, String> {
+    fn build_http(&self, max_idle: Option<usize>) -> Result<reqwest::Client, Arc<reqwest::Error>> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.timeouts.connect)
             .read_timeout(self.timeouts.read)
@@ -255,7 +265,7 @@ impl Client {
         }
         builder
             .build()
-            .map_err(|error| error.without_url().to_string())
+            .map_err(|error| Arc::new(error.without_url()))
     }
 
     /// The URL of an API path (`/jobs/…`).
@@ -760,6 +770,62 @@ mod tests {
             expected,
             "{pairs:?}"
         );
+    }
+
+    /// A PEM block whose base64 does not decode.
+    const NOT_BASE64: &[u8] = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+    /// A PEM block of valid base64 that is no certificate (`AAAA`: three zero bytes).
+    const NOT_DER: &[u8] = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+    fn client() -> Client {
+        Client::new(Credentials::new("key", "secret"))
+    }
+
+    /// The `reqwest::Error` behind a [`Error::Config`], and the message.
+    #[track_caller]
+    fn config_cause(error: &Error) -> (&str, &reqwest::Error) {
+        let Error::Config { message, source } = error else {
+            panic!("not a configuration error: {error:?}");
+        };
+        let cause = source
+            .as_deref()
+            .and_then(|cause| {
+                cause.downcast_ref::<reqwest::Error>().or_else(|| {
+                    cause
+                        .downcast_ref::<Arc<reqwest::Error>>()
+                        .map(|cause| &**cause)
+                })
+            })
+            .unwrap_or_else(|| panic!("no reqwest error behind {error:?}"));
+        (message, cause)
+    }
+
+    #[test]
+    fn certificates_that_do_not_parse_keep_the_parser_error() {
+        let error = client().with_root_certificates(NOT_BASE64).unwrap_err();
+        let (message, _) = config_cause(&error);
+        assert!(
+            message.starts_with(
+                "not a PEM certificate: give one or more -----BEGIN CERTIFICATE----- blocks"
+            ),
+            "{message}"
+        );
+        assert!(!error.is_retryable(), "{error}");
+    }
+
+    #[test]
+    fn an_http_stack_that_cannot_start_keeps_its_cause_and_names_what_to_check() {
+        let client = client()
+            .with_root_certificates(NOT_DER)
+            .expect("the block decodes: it is read when HTTP is set up");
+        let error = client.http().unwrap_err();
+        let (message, cause) = config_cause(&error);
+        assert!(message.starts_with("cannot set up HTTP"), "{message}");
+        assert!(message.contains("with_root_certificates"), "{message}");
+        assert!(cause.is_builder(), "{cause:?}");
+        assert!(!error.is_retryable(), "{error}");
+        // Every request that asks for the connections gets the same error.
+        assert!(client.transfer_http().is_err());
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Credentials {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let read = |name: &'static str| match lookup(name) {
             Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::config(format!(
                 "{name} is not set: export {ENV_API_KEY} and {ENV_API_SECRET} (Scenario project settings, API keys), \
                  or try everything without keys on the sandbox"
             ))),

@@ -1,5 +1,6 @@
 //! Everything that can go wrong, as one enum whose messages say what to do next.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,9 +11,18 @@ use kling_types::{AssetId, JobId, ValidationError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client is not set up right (a missing environment variable, a bad base URL).
-    #[error("{0}")]
-    Config(String),
+    /// The client is not set up right: a missing environment variable, a bad base URL,
+    /// root certificates that are not PEM, an HTTP stack that cannot start with them.
+    /// Only ever the user's or the machine's setup, never what a server did.
+    #[error("{message}")]
+    Config {
+        /// What is wrong, and what to do.
+        message: String,
+        /// The error behind it, when there is one (the certificate parser's, the TLS
+        /// library's).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// The request could not be turned into JSON; it never left the machine.
     #[error("cannot encode the request")]
@@ -148,12 +158,18 @@ pub enum Error {
 
     /// A generate request failed in a way that leaves unknown whether it started a job,
     /// and no such job could be found: check the job list before submitting again.
+    /// `source` is the submit's last failure; `lookup` what the job list showed.
     #[error(
-        "the generate request may or may not have started a job ({cause}): check `kling jobs list` before submitting again"
+        "the generate request may or may not have started a job (check `kling jobs list` before submitting again; {lookup})"
     )]
     SubmitUncertain {
-        /// The last failure, and what the job list showed.
-        cause: String,
+        /// What looking for the job in the job list came to.
+        lookup: JobLookup,
+        /// The submit's last failure (a broken connection, a 5xx, an answer that cannot
+        /// be read); `source()` gives it as this `Box<Error>` (downcast to that), whose
+        /// own `source()` is the transport's or the decoder's error.
+        #[source]
+        source: Box<Error>,
     },
 
     /// The job ended in failure.
@@ -230,6 +246,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A [`Error::Config`] with no error behind it.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     /// Whether trying the same thing again can succeed: broken connections, timeouts,
     /// 408, 429, 500, 502, 503 and 504. A wait that passed its deadline is not retryable
     /// as such, but can be resumed with the job id it carries.
@@ -318,6 +342,38 @@ impl Error {
         match self {
             Self::RateLimited { retry_after, .. } | Self::Api { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+}
+
+/// What looking for a job in the job list came to, after a generate request whose
+/// outcome is unknown (see [`Error::SubmitUncertain`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JobLookup {
+    /// The job list was read, and no job of the request is in it (yet).
+    NotListed,
+    /// Reading the job list failed too: this is its error.
+    Failed(Box<Error>),
+}
+
+impl JobLookup {
+    /// The error of reading the job list, when it failed.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Self::NotListed => None,
+            Self::Failed(error) => Some(error),
+        }
+    }
+}
+
+impl fmt::Display for JobLookup {
+    /// The lookup's own words: a failed one names its error, not that error's causes
+    /// (which the submit's failure, the [`Error::SubmitUncertain`]'s source, often shares).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotListed => f.write_str("no such job is in the job list yet"),
+            Self::Failed(error) => write!(f, "looking for it there failed too: {error}"),
         }
     }
 }
@@ -419,5 +475,95 @@ fn status_hint(status: u16) -> &'static str {
         404 => " (check the id)",
         500..=599 => " (a server problem: try again later)",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn bad_gateway() -> Error {
+        Error::Api {
+            status: 502,
+            reason: "Bad Gateway".to_owned(),
+            retry_after: None,
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn an_uncertain_submit_chains_to_its_last_failure_and_names_what_to_do() {
+        let list_timeout = Error::Timeout {
+            what: "GET /jobs".to_owned(),
+            after: Duration::from_secs(1),
+        };
+        let error = Error::SubmitUncertain {
+            lookup: JobLookup::Failed(Box::new(list_timeout)),
+            source: Box::new(bad_gateway()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the generate request may or may not have started a job (check `kling jobs list` \
+             before submitting again; looking for it there failed too: GET /jobs timed out after 1 s)"
+        );
+        let cause = error
+            .source()
+            .and_then(|cause| cause.downcast_ref::<Box<Error>>());
+        assert_eq!(
+            cause.and_then(|cause| cause.status()),
+            Some(502),
+            "{error:?}"
+        );
+        let Error::SubmitUncertain { lookup, .. } = &error else {
+            unreachable!("built above");
+        };
+        assert!(
+            matches!(lookup.error(), Some(Error::Timeout { .. })),
+            "the job list's own error is kept: {lookup:?}"
+        );
+        assert!(!error.is_retryable(), "submitting again could pay twice");
+    }
+
+    #[test]
+    fn an_uncertain_submit_whose_job_is_not_listed_says_so() {
+        let error = Error::SubmitUncertain {
+            lookup: JobLookup::NotListed,
+            source: Box::new(bad_gateway()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the generate request may or may not have started a job (check `kling jobs list` \
+             before submitting again; no such job is in the job list yet)"
+        );
+        assert_eq!(chain(&error), format!("{error}: {}", bad_gateway()));
+    }
+
+    #[test]
+    fn a_config_error_keeps_its_cause_and_is_not_retryable() {
+        let error = Error::Config {
+            message: "cannot read the certificates: give a readable file".to_owned(),
+            source: Some(Box::new(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            ))),
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot read the certificates: give a readable file"
+        );
+        assert!(
+            error
+                .source()
+                .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+                .is_some_and(|cause| cause.kind() == std::io::ErrorKind::PermissionDenied),
+            "{error:?}"
+        );
+        assert!(!error.is_retryable(), "the setup must change first");
+        let plain = Error::config("SCENARIO_BASE_URL is not an http(s) URL");
+        assert!(
+            plain.source().is_none() && !plain.is_retryable(),
+            "{plain:?}"
+        );
     }
 }

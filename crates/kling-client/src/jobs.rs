@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use crate::client::{Call, Client, Reply, segment};
-use crate::error::{Error, chain};
+use crate::error::{Error, JobLookup, chain};
 
 /// A job that was started (or found again after a lost answer), with what the request
 /// produced on the way.
@@ -404,11 +404,8 @@ impl Client {
                         Ok(None) => {}
                         Err(list_error) => {
                             return Err(Error::SubmitUncertain {
-                                cause: format!(
-                                    "{}; looking for the job failed too: {}",
-                                    chain(&error),
-                                    chain(&list_error)
-                                ),
+                                lookup: JobLookup::Failed(Box::new(list_error)),
+                                source: Box::new(error),
                             });
                         }
                     }
@@ -417,7 +414,8 @@ impl Client {
                 // start a second one. Only the user can tell.
                 if answered_yes {
                     return Err(Error::SubmitUncertain {
-                        cause: format!("{}; no such job is in the job list yet", chain(&error)),
+                        lookup: JobLookup::NotListed,
+                        source: Box::new(error),
                     });
                 }
             }
@@ -435,7 +433,8 @@ impl Client {
                 }
                 None if outcome_unknown => {
                     return Err(Error::SubmitUncertain {
-                        cause: format!("{}; no such job was in the job list", chain(&error)),
+                        lookup: JobLookup::NotListed,
+                        source: Box::new(error),
                     });
                 }
                 None => return Err(error),

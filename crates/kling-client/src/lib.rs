@@ -62,7 +62,7 @@ pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,
 };
 pub use download::{DownloadProgress, is_output_folder, output_path};
-pub use error::{Error, TeamLimit};
+pub use error::{Error, JobLookup, TeamLimit};
 pub use jobs::{JobFilter, JobUpdate, Submitted, WaitOptions};
 pub use redact::redact;
 pub use upload::{MAX_INLINE_IMAGE_BYTES, sniff_file_type, sniff_image_type};

@@ -351,6 +351,124 @@ fn fuzz_job_list_queries() {
     });
 }
 
+/// The paths of every route (and of none), with ids that exist, do not, or cannot.
+fn http_path() -> impl Strategy<Value = String> {
+    let id = prop::sample::select(vec![
+        "job_sbx000001",
+        "asset_sbx000002",
+        "upload_x",
+        "%FF",
+        "x",
+        "",
+    ]);
+    let template = prop::sample::select(vec![
+        "/v1/generate/custom/{}",
+        "/v1/generate/custom/model_kling-v1-6-pro",
+        "/v1/jobs",
+        "/v1/jobs/{}",
+        "/v1/jobs/{}/action",
+        "/v1/assets",
+        "/v1/assets/{}",
+        "/v1/assets/{}/download",
+        "/v1/uploads",
+        "/v1/uploads/{}",
+        "/v1/uploads/{}/action",
+        "/v1/models",
+        "/v1/models/{}",
+        "/v1/nowhere",
+        "/cdn/assets/{}/a.mp4",
+        "/upload-parts/{}/1",
+        "/upload-parts/{}/{}",
+        "/_sandbox/faults",
+        "/_sandbox/log",
+    ]);
+    (template, id, query()).prop_map(|(template, id, query)| {
+        let path = template.replace("{}", id);
+        match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        }
+    })
+}
+
+/// An `x-sandbox-fault` header, or none: garbage that never parses as a fault, and the
+/// faults that answer at once with no 5xx.
+fn fault_header() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of(prop_oneof![
+        "x[a-z=;0-9 ]{0,16}",
+        prop::sample::select(vec![
+            "status=429",
+            "status=404;retry-after=3",
+            "reset-before-handling",
+            "reset-after-handling",
+            "job-failure=x;hint=y",
+            "job-canceled",
+            "unknown-status=odd",
+            "expired-url",
+            "empty-page",
+        ])
+        .prop_map(str::to_owned),
+    ])
+}
+
+/// One whole request of the HTTP fuzz target, in parts.
+#[derive(Debug)]
+struct HttpCase {
+    method: Method,
+    path: String,
+    body: Vec<u8>,
+    fault: Option<String>,
+    auth: Option<&'static str>,
+    range: Option<String>,
+}
+
+/// Any method, path, body, fault, credentials and `Range` header.
+fn http_case() -> impl Strategy<Value = HttpCase> {
+    let method = prop::sample::select(vec![
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+    ]);
+    let auth = prop::sample::select(vec![
+        Some("Basic c2FuZGJveC1rZXk6c2FuZGJveC1zZWNyZXQ="),
+        Some("Basic !!!"),
+        Some("Bearer x"),
+        None,
+    ]);
+    let range = proptest::option::of("\\PC{0,20}");
+    (method, http_path(), body(), fault_header(), auth, range).prop_map(
+        |(method, path, body, fault, auth, range)| HttpCase {
+            method,
+            path,
+            body,
+            fault,
+            auth,
+            range,
+        },
+    )
+}
+
+impl HttpCase {
+    /// The request, or `None` when no client could send it (a path that is no URI, a
+    /// header value that is not one).
+    fn request(self) -> Option<Request<Body>> {
+        let uri = self.path.parse::<axum::http::Uri>().ok()?;
+        let mut request = Request::builder().method(self.method).uri(uri);
+        for (name, value) in [
+            ("authorization", self.auth.map(str::to_owned)),
+            ("x-sandbox-fault", self.fault),
+            ("range", self.range),
+        ] {
+            if let Some(value) = value {
+                request = request.header(name, value);
+            }
+        }
+        request.body(Body::from(self.body)).ok()
+    }
+}
+
 /// Whole requests through the router, in-process: bounded to a few hundred cases, as
 /// each one renders a video when it generates.
 #[test]
@@ -366,93 +484,10 @@ fn fuzz_http_requests() {
         .unwrap();
     let state = Arc::new(state());
     let router = crate::routes::router(Arc::clone(&state));
-    let id = prop::sample::select(vec![
-        "job_sbx000001",
-        "asset_sbx000002",
-        "upload_x",
-        "%FF",
-        "x",
-        "",
-    ]);
-    let path = (
-        prop::sample::select(vec![
-            "/v1/generate/custom/{}",
-            "/v1/generate/custom/model_kling-v1-6-pro",
-            "/v1/jobs",
-            "/v1/jobs/{}",
-            "/v1/jobs/{}/action",
-            "/v1/assets",
-            "/v1/assets/{}",
-            "/v1/assets/{}/download",
-            "/v1/uploads",
-            "/v1/uploads/{}",
-            "/v1/uploads/{}/action",
-            "/v1/models",
-            "/v1/models/{}",
-            "/v1/nowhere",
-            "/cdn/assets/{}/a.mp4",
-            "/upload-parts/{}/1",
-            "/upload-parts/{}/{}",
-            "/_sandbox/faults",
-            "/_sandbox/log",
-        ]),
-        id,
-        query(),
-    )
-        .prop_map(|(template, id, query)| {
-            let path = template.replace("{}", id);
-            match query {
-                Some(query) => format!("{path}?{query}"),
-                None => path,
-            }
-        });
-    let method = prop::sample::select(vec![
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-    ]);
-    // Garbage that never parses as a fault, and the faults that answer at once with no 5xx.
-    let fault = proptest::option::of(prop_oneof![
-        "x[a-z=;0-9 ]{0,16}",
-        prop::sample::select(vec![
-            "status=429",
-            "status=404;retry-after=3",
-            "reset-before-handling",
-            "reset-after-handling",
-            "job-failure=x;hint=y",
-            "job-canceled",
-            "unknown-status=odd",
-            "expired-url",
-            "empty-page",
-        ])
-        .prop_map(str::to_owned),
-    ]);
-    let auth = prop::sample::select(vec![
-        Some("Basic c2FuZGJveC1rZXk6c2FuZGJveC1zZWNyZXQ="),
-        Some("Basic !!!"),
-        Some("Bearer x"),
-        None,
-    ]);
-    let range = proptest::option::of("\\PC{0,20}");
-    let case = (method, path, body(), fault, auth, range);
-    fuzz(config, case, |(method, path, body, fault, auth, range)| {
-        let Ok(uri) = path.parse::<axum::http::Uri>() else {
-            return Ok(()); // Not a request line anyone can send.
-        };
-        let mut request = Request::builder().method(method).uri(uri);
-        for (name, value) in [
-            ("authorization", auth.map(str::to_owned)),
-            ("x-sandbox-fault", fault),
-            ("range", range),
-        ] {
-            if let Some(value) = value {
-                request = request.header(name, value);
-            }
-        }
-        let Ok(request) = request.body(Body::from(body)) else {
-            return Ok(()); // A header value no client can send.
+    fuzz(config, http_case(), |case| {
+        let path = case.path.clone();
+        let Some(request) = case.request() else {
+            return Ok(()); // Not a request anyone can send.
         };
         let response = runtime.block_on(router.clone().oneshot(request)).unwrap();
         // A rule this request added must not make the next one stall.

@@ -373,16 +373,7 @@ async fn generate(
         return Ok((status, Json(body)).into_response());
     }
     let fault = fault.map(|axum::Extension(fault)| fault);
-    let outcome = match fault_of(fault.as_ref(), |fault| {
-        matches!(fault, Fault::JobFailure { .. } | Fault::JobCanceled)
-    }) {
-        Some(Fault::JobFailure { error, hint }) => Outcome::Failure {
-            error: error.clone(),
-            hint: hint.clone(),
-        },
-        Some(_) => Outcome::Canceled,
-        None => Outcome::Success,
-    };
+    let outcome = planned_outcome(fault.as_ref());
     let odd_status = match &fault {
         Some(Fault::UnknownStatus { status }) => Some(status.clone()),
         _ => None,
@@ -406,36 +397,14 @@ async fn generate(
     let job_id = inner.id("job");
     let asset_id = inner.id("asset");
     let poster_id = inner.id("asset");
-    // The poster: the video's look, its colours turned by the prompt (cards differ).
-    let hue = request.input["prompt"]
-        .as_str()
-        .unwrap_or_default()
-        .bytes()
-        .fold(0u32, |hash, byte| {
-            hash.wrapping_mul(31).wrapping_add(u32::from(byte))
-        });
-    let poster = crate::png::Poster {
+    let poster = poster_of(
+        request.input["prompt"].as_str().unwrap_or_default(),
         width,
         height,
-        hue: (hue % 360) as f32 / 360.0,
-    };
+    );
     inner.assets.insert(
         poster_id.clone(),
-        Asset {
-            id: poster_id.clone(),
-            kind: "image",
-            mime_type: "image/png".to_owned(),
-            file_name: format!("{poster_id}.png"),
-            created_at: now,
-            source: generation,
-            job_id: Some(job_id.clone()),
-            content: Content::Poster(poster),
-            width: None,
-            height: None,
-            duration_secs: None,
-            metadata: json!({"kind": "image", "type": generation, "parentJobId": job_id}),
-            poster: None,
-        },
+        poster_asset(&poster_id, &job_id, generation, now, poster),
     );
     let asset = Asset {
         created_at: now,
@@ -464,6 +433,58 @@ async fn generate(
     let body = json!({"job": views::job(&state, &job), "creativeUnitsCost": cost, "creativeUnitsDiscount": 0, "costDetails": {"custom-generation": cost}});
     inner.jobs.push(job);
     ok(body)
+}
+
+/// How a new job ends, as the request's fault (if any) says: in failure
+/// (`job-failure`), canceled (`job-canceled`), or with its video.
+fn planned_outcome(fault: Option<&Fault>) -> Outcome {
+    match fault_of(fault, |fault| {
+        matches!(fault, Fault::JobFailure { .. } | Fault::JobCanceled)
+    }) {
+        Some(Fault::JobFailure { error, hint }) => Outcome::Failure {
+            error: error.clone(),
+            hint: hint.clone(),
+        },
+        Some(_) => Outcome::Canceled,
+        None => Outcome::Success,
+    }
+}
+
+/// A video's poster: the video's look, its colours turned by the prompt (cards differ).
+fn poster_of(prompt: &str, width: u32, height: u32) -> crate::png::Poster {
+    let hue = prompt.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    });
+    crate::png::Poster {
+        width,
+        height,
+        hue: (hue % 360) as f32 / 360.0,
+    }
+}
+
+/// The image asset of a job's poster, created with the job at `created_at`.
+fn poster_asset(
+    poster_id: &str,
+    job_id: &str,
+    generation: &'static str,
+    created_at: SystemTime,
+    poster: crate::png::Poster,
+) -> Asset {
+    Asset {
+        id: poster_id.to_owned(),
+        kind: "image",
+        mime_type: "image/png".to_owned(),
+        file_name: format!("{poster_id}.png"),
+        created_at,
+        source: generation,
+        job_id: Some(job_id.to_owned()),
+        content: Content::Poster(poster),
+        width: None,
+        height: None,
+        duration_secs: None,
+        metadata: json!({"kind": "image", "type": generation, "parentJobId": job_id}),
+        poster: None,
+    }
 }
 
 /// The team limit's 429, saying when the first running job ends (in real seconds, at

@@ -92,10 +92,10 @@ pub(crate) fn prepare(
         // The flags' own problems say more than a request that does not decode.
         Err(_) if !problems.is_empty() => {}
         Err(error) => {
-            return Err(crate::exit::usage(format!(
-                "the request does not fit {}: {error}",
-                model.title
-            )));
+            return Err(crate::exit::usage_because(
+                format!("the request does not fit {}", model.title),
+                error,
+            ));
         }
     }
     if !problems.is_empty() {

@@ -515,10 +515,13 @@ pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
         )));
     }
     std::fs::create_dir_all(&folder).map_err(|error| {
-        crate::exit::usage(format!(
-            "cannot save to {shown}: cannot create the folder {}: {error}: {what_to_do}",
-            folder.display()
-        ))
+        crate::exit::usage_because(
+            format!(
+                "cannot save to {shown}: cannot create the folder {} ({what_to_do})",
+                folder.display()
+            ),
+            error,
+        )
     })?;
     let probe = folder.join(format!(
         ".kling-probe-{}",
@@ -529,10 +532,13 @@ pub(crate) fn ensure_writable(output: Option<&Path>) -> anyhow::Result<()> {
         .create_new(true)
         .open(&probe)
         .map_err(|error| {
-            crate::exit::usage(format!(
-                "cannot save to {shown}: cannot create a file in {}: {error}: {what_to_do}",
-                folder.display()
-            ))
+            crate::exit::usage_because(
+                format!(
+                    "cannot save to {shown}: cannot create a file in {} ({what_to_do})",
+                    folder.display()
+                ),
+                error,
+            )
         })?;
     // The probe is empty and hidden; should it stay behind, nothing depends on it.
     let _ = std::fs::remove_file(&probe);

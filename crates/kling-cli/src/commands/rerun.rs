@@ -27,12 +27,32 @@ struct Rerunnable {
     quote: f64,
 }
 
+/// `kling rerun`: checks every record and quotes the total before anything is sent,
+/// then submits them all and waits for each in turn.
 pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
     let mut reruns = Vec::with_capacity(args.records.len());
     for path in &args.records {
         reruns.push(checked(ctx, path, args.out.as_deref())?);
     }
-    for rerun in &mut reruns {
+    let total = quote(ctx, &mut reruns).await?;
+    if args.dry_run {
+        return report_dry_run(ctx, &reruns, total);
+    }
+    may_start(ctx, args, &reruns, total).await?;
+    let mut started = Vec::with_capacity(reruns.len());
+    for rerun in &reruns {
+        started.push(submit(ctx, rerun).await?);
+    }
+    let files = finish(ctx, args, &reruns, &started).await?;
+    if ctx.out.json {
+        ctx.out.json(&json!({"jobIds": started.iter().map(|(job_id, _, _)| job_id.as_str()).collect::<Vec<_>>(), "files": files}))?;
+    }
+    Ok(())
+}
+
+/// Asks the API for each rerun's cost, notes each, and returns their total.
+async fn quote(ctx: &Ctx, reruns: &mut [Rerunnable]) -> anyhow::Result<f64> {
+    for rerun in reruns.iter_mut() {
         rerun.quote = ctx
             .client
             .estimate_json(rerun.model, rerun.request.clone())
@@ -41,8 +61,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
             .creative_units_cost
             .unwrap_or(0.0);
     }
-    let total = reruns.iter().fold(0.0, |total, rerun| total + rerun.quote);
-    for rerun in &reruns {
+    for rerun in reruns.iter() {
         ctx.out.note(&format!(
             "{}: {} CU ({})",
             rerun.path.display(),
@@ -50,25 +69,40 @@ pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
             rerun.model
         ));
     }
-    let jobs = reruns.len();
-    if args.dry_run {
-        if ctx.out.json {
-            let lines: Vec<Value> = reruns
-                .iter()
-                .map(|rerun| json!({"record": rerun.path.display().to_string(), "model": rerun.model, "quotedCu": rerun.quote}))
-                .collect();
-            ctx.out
-                .json(&json!({"dryRun": true, "wouldStart": jobs, "estimatedCu": total, "records": lines}))?;
-        } else {
-            ctx.out.result(&format!(
-                "{jobs} jobs would start for {total} creative units (nothing was started)"
-            ))?;
-        }
-        return Ok(());
-    }
+    Ok(reruns.iter().fold(0.0, |total, rerun| total + rerun.quote))
+}
 
+/// `--dry-run`: what would start, and for how much; nothing is sent.
+fn report_dry_run(ctx: &Ctx, reruns: &[Rerunnable], total: f64) -> anyhow::Result<()> {
+    let jobs = reruns.len();
+    if ctx.out.json {
+        let lines: Vec<Value> = reruns
+            .iter()
+            .map(|rerun| json!({"record": rerun.path.display().to_string(), "model": rerun.model, "quotedCu": rerun.quote}))
+            .collect();
+        ctx.out.json(
+            &json!({"dryRun": true, "wouldStart": jobs, "estimatedCu": total, "records": lines}),
+        )?;
+    } else {
+        ctx.out.result(&format!(
+            "{jobs} jobs would start for {total} creative units (nothing was started)"
+        ))?;
+    }
+    Ok(())
+}
+
+/// The checks before anything is paid for: every output can be saved and recorded,
+/// spending is on, the models did not drift, `--max-cu` allows the total and, above
+/// `confirm_above_cu` on a terminal, the user said yes.
+async fn may_start(
+    ctx: &Ctx,
+    args: &Rerun,
+    reruns: &[Rerunnable],
+    total: f64,
+) -> anyhow::Result<()> {
+    let jobs = reruns.len();
     // Nothing is paid for that cannot be saved, or recorded.
-    for rerun in &reruns {
+    for rerun in reruns {
         super::ensure_writable(Some(&rerun.stem.with_extension("mp4")))?;
     }
     ctx.ensure_history_writable()?;
@@ -99,13 +133,19 @@ pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
             return Err(crate::exit::usage("nothing was started (answered no)"));
         }
     }
+    Ok(())
+}
 
-    let mut started = Vec::with_capacity(jobs);
-    for rerun in &reruns {
-        started.push(submit(ctx, rerun).await?);
-    }
+/// Waits for each started job in turn and downloads it beside its record as
+/// `NAME-JOB_ID.mp4` (with a record of its own unless `--no-record`); the files, as shown.
+async fn finish(
+    ctx: &Ctx,
+    args: &Rerun,
+    reruns: &[Rerunnable],
+    started: &[(kling_types::JobId, String, Option<f64>)],
+) -> anyhow::Result<Vec<String>> {
     let mut files = Vec::new();
-    for (rerun, (job_id, entry, quoted)) in reruns.iter().zip(&started) {
+    for (rerun, (job_id, entry, quoted)) in reruns.iter().zip(started) {
         let output = PathBuf::from(format!("{}-{job_id}.mp4", rerun.stem.display()));
         let provenance = Provenance {
             model: Some(rerun.model.to_owned()),
@@ -126,10 +166,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &Rerun) -> anyhow::Result<()> {
         }
         files.extend(finished.files.iter().map(|file| file.display().to_string()));
     }
-    if ctx.out.json {
-        ctx.out.json(&json!({"jobIds": started.iter().map(|(job_id, _, _)| job_id.as_str()).collect::<Vec<_>>(), "files": files}))?;
-    }
-    Ok(())
+    Ok(files)
 }
 
 /// Reads a record and checks it can be run again: it keeps its request, and its model
