@@ -62,9 +62,17 @@ pub(crate) struct Shared {
     pub(crate) claimed: Mutex<HashSet<String>>,
 }
 
-/// The idle connections kept per host for downloads: as many as `kling batch` runs at
-/// once (its `MAX_DOWNLOADS`), so they are reused, not reopened.
-pub(crate) const TRANSFER_IDLE_CONNECTIONS: usize = 8;
+/// Downloads worth running at once, and the idle connections the transfer pool keeps
+/// per host (see [`Client::transfer_http`]): callers that download many files at once
+/// (`kling batch`) run at most this many, so each reuses a kept connection instead of
+/// opening one. A few fill any link (each is fetched at the link's speed); each
+/// connection keeps a read buffer of up to about 400 KiB once it has carried a large
+/// answer, so more would cost memory and gain nothing.
+///
+/// ```
+/// assert!(kling_client::TRANSFER_CONNECTIONS >= 1);
+/// ```
+pub const TRANSFER_CONNECTIONS: usize = 4;
 
 /// A lazily built HTTP client, or why it could not be built (shared by every request
 /// that asks for it, hence the `Arc`).
@@ -241,7 +249,7 @@ impl Client {
     }
 
     /// The connections of downloads and of lists (large answers): a pool of its own, of at most
-    /// [`TRANSFER_IDLE_CONNECTIONS`] idle ones. hyper grows a connection's read buffer to
+    /// [`TRANSFER_CONNECTIONS`] idle ones. hyper grows a connection's read buffer to
     /// the size of the reads it sees (up to about 400 KiB) and keeps it while the
     /// connection lives, so a download over an API connection would leave it that large,
     /// and a batch of 256 lines then held tens of MiB of buffers for polls of a few
@@ -250,7 +258,7 @@ impl Client {
     pub(crate) fn transfer_http(&self) -> Result<&reqwest::Client, Error> {
         built(
             self.transfer_http
-                .get_or_init(|| self.build_http(Some(TRANSFER_IDLE_CONNECTIONS))),
+                .get_or_init(|| self.build_http(Some(TRANSFER_CONNECTIONS))),
         )
     }
 

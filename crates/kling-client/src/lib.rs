@@ -57,7 +57,7 @@ mod redact;
 mod upload;
 
 pub use board::JobBoard;
-pub use client::Client;
+pub use client::{Client, TRANSFER_CONNECTIONS};
 pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,
 };

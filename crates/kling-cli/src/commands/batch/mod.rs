@@ -41,9 +41,6 @@ use crate::history::{EventKind, History};
 use crate::output::{BatchCounts, BatchProgress};
 
 const REPORT: &str = "report.json";
-/// Downloads at once, whatever `--concurrency` says: a handful keeps up with any number
-/// of jobs (each file is fetched at the link's speed), and each holds buffers.
-const MAX_DOWNLOADS: usize = 8;
 /// The longest pause before a line that failed is tried again.
 const MAX_REQUEUE_PAUSE: Duration = Duration::from_secs(60);
 
@@ -378,7 +375,10 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
             committed,
         }),
         quotes,
-        downloads: tokio::sync::Semaphore::new(usize::from(args.concurrency).min(MAX_DOWNLOADS)),
+        downloads: tokio::sync::Semaphore::new(
+            // Whatever `--concurrency` says: a handful keeps up with any number of jobs.
+            usize::from(args.concurrency).min(kling_client::TRANSFER_CONNECTIONS),
+        ),
         saving: std::sync::atomic::AtomicUsize::new(0),
         halts: Mutex::new(Vec::new()),
         progress: ctx.out.batch_progress(plan.tasks.len()),
