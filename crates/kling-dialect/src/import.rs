@@ -159,12 +159,8 @@ const PROPERTY_ORDER: &[&str] = &[
 /// Fields every input may carry, whatever its type.
 const COMMON_FIELDS: &[&str] = &["name", "type", "required", "default", "description"];
 
-/// The input type the importer refuses: a list of objects, each with inputs of its own
-/// (`inputs`, the SDK's `ModelInput`s again). The dialect has no nested objects (a model's
-/// request is one flat object of parameters): see [`Input::refuse_inputs_array`].
-const INPUTS_ARRAY: &str = "inputs_array";
-
-/// The field that only an `inputs_array` input carries: the inputs of each of its objects.
+/// The field that only an `inputs_array` input carries: the inputs of each of its objects
+/// (the SDK's `ModelInput`s again), imported as the fields of the array's item objects.
 const INPUTS_ARRAY_FIELD: &str = "inputs";
 
 /// A model description the importer cannot turn into a schema of our dialect, with the
@@ -270,89 +266,22 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         })?;
 
     // Every input needs a name first: `required` rules name other inputs.
-    let mut names: Vec<&str> = Vec::new();
-    for (index, input) in inputs.iter().enumerate() {
-        let error = |name: Option<&str>, message: String| ImportError {
-            input: Some((index, name.map(str::to_owned))),
-            field: Some("name".to_owned()),
-            message,
-            help: HELP_EDIT.to_owned(),
-        };
-        if !input.is_object() {
-            return Err(error(
-                None,
-                format!("the input is not a JSON object: {input}"),
-            ));
-        }
-        let name = input
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| error(None, "the input has no `name`".to_owned()))?;
-        if names.contains(&name) {
-            return Err(error(
-                Some(name),
-                format!("a second input is named `{name}`"),
-            ));
-        }
-        names.push(name);
-    }
+    let names = input_names(inputs, None)?;
     distinct_flags(&names)?;
 
     let mut properties = Map::new();
-    let mut required = Vec::new();
-    let mut dependencies = Map::new();
-    let mut conditions = Vec::new();
+    let mut rules = Rules::default();
     for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
-        let input = Input {
-            index,
-            name,
-            // `null` is how a JSON API says "not set".
-            fields: input
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, value)| !value.is_null())
-                .map(|(key, value)| (key.as_str(), value))
-                .collect(),
-        };
+        let input = Input::new(index, name, input, None);
         let property = input.property(&names)?;
-        match input.requirement(&names)? {
-            Requirement::Always => required.push(json!(name)),
-            Requirement::When(rules) => {
-                for rule in rules {
-                    match rule {
-                        When::Defined(other) => {
-                            if let Value::Array(needs) = dependencies
-                                .entry(other)
-                                .or_insert_with(|| Value::Array(Vec::new()))
-                            {
-                                needs.push(json!(name));
-                            }
-                        }
-                        When::NotDefined(other) => conditions.push(json!({
-                            "if": {"not": {"required": [other]}},
-                            "then": {"required": [name]},
-                        })),
-                        When::Values(group) => {
-                            let others: Vec<&String> =
-                                group.iter().map(|(other, _)| other).collect();
-                            let values: Map<String, Value> = group
-                                .iter()
-                                .map(|(other, values)| (other.clone(), json!({"enum": values})))
-                                .collect();
-                            conditions.push(json!({
-                                "if": {"required": others, "properties": values},
-                                "then": {"required": [name]},
-                            }));
-                        }
-                    }
-                }
-            }
-            Requirement::Optional => {}
-        }
+        rules.add(name, input.requirement(&names)?);
         properties.insert((*name).to_owned(), property);
     }
+    let Rules {
+        required,
+        dependencies,
+        conditions,
+    } = rules;
 
     let mut schema = Map::new();
     schema.insert(
@@ -385,6 +314,100 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         schema.insert("allOf".to_owned(), Value::Array(conditions));
     }
     Ok(Value::Object(schema))
+}
+
+/// The names of `inputs` (of the model, or of the objects of the `inputs_array` input
+/// `outer`): each input an object with a name of its own.
+fn input_names<'v>(
+    inputs: &'v [Value],
+    outer: Option<&Input<'_>>,
+) -> Result<Vec<&'v str>, ImportError> {
+    let mut names: Vec<&str> = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let error = |name: Option<&str>, message: String| match outer {
+            Some(outer) => outer.error(
+                "inputs",
+                format!("inputs[{index}] of its objects: {message}"),
+                HELP_EDIT,
+            ),
+            None => ImportError {
+                input: Some((index, name.map(str::to_owned))),
+                field: Some("name".to_owned()),
+                message,
+                help: HELP_EDIT.to_owned(),
+            },
+        };
+        if !input.is_object() {
+            return Err(error(
+                None,
+                format!("the input is not a JSON object: {input}"),
+            ));
+        }
+        let name = input
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| error(None, "the input has no `name`".to_owned()))?;
+        if names.contains(&name) {
+            return Err(error(
+                Some(name),
+                format!("a second input is named `{name}`"),
+            ));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The root's requirements, gathered input by input: `required`, `dependencies` and the
+/// conditions of `allOf`.
+#[derive(Default)]
+struct Rules {
+    required: Vec<Value>,
+    dependencies: Map<String, Value>,
+    conditions: Vec<Value>,
+}
+
+impl Rules {
+    /// The rules that make the input `name` required.
+    fn add(&mut self, name: &str, requirement: Requirement) {
+        let rules = match requirement {
+            Requirement::Optional => return,
+            Requirement::Always => {
+                self.required.push(json!(name));
+                return;
+            }
+            Requirement::When(rules) => rules,
+        };
+        for rule in rules {
+            match rule {
+                When::Defined(other) => {
+                    if let Value::Array(needs) = self
+                        .dependencies
+                        .entry(other)
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        needs.push(json!(name));
+                    }
+                }
+                When::NotDefined(other) => self.conditions.push(json!({
+                    "if": {"not": {"required": [other]}},
+                    "then": {"required": [name]},
+                })),
+                When::Values(group) => {
+                    let others: Vec<&String> = group.iter().map(|(other, _)| other).collect();
+                    let values: Map<String, Value> = group
+                        .iter()
+                        .map(|(other, values)| (other.clone(), json!({"enum": values})))
+                        .collect();
+                    self.conditions.push(json!({
+                        "if": {"required": others, "properties": values},
+                        "then": {"required": [name]},
+                    }));
+                }
+            }
+        }
+    }
 }
 
 /// The `kling generate` flag of the input `name`: its kebab-case, renamed with
@@ -440,6 +463,8 @@ enum InputType {
     StringArray,
     Model,
     ModelArray,
+    /// A list of objects, each with the fields its `inputs` describe.
+    InputsArray,
 }
 
 impl InputType {
@@ -454,6 +479,7 @@ impl InputType {
             "string_array" => Self::StringArray,
             "model" => Self::Model,
             "model_array" => Self::ModelArray,
+            "inputs_array" => Self::InputsArray,
             _ => return None,
         })
     }
@@ -486,10 +512,11 @@ impl InputType {
                 "maxLength",
             ],
             Self::StringArray => &["allowedValues", "minLength", "maxLength"],
+            Self::InputsArray => &[INPUTS_ARRAY_FIELD, "minLength", "maxLength"],
         }
     }
 
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Boolean,
         Self::Number,
         Self::String,
@@ -499,6 +526,7 @@ impl InputType {
         Self::StringArray,
         Self::Model,
         Self::ModelArray,
+        Self::InputsArray,
     ];
 }
 
@@ -521,25 +549,54 @@ enum When {
     Values(Vec<(String, Vec<Value>)>),
 }
 
-/// One entry of `inputs`, its `null` fields left out.
+/// One entry of `inputs` (of the model, or of the objects of an `inputs_array`), its
+/// `null` fields left out.
 struct Input<'a> {
     index: usize,
     name: &'a str,
     fields: Vec<(&'a str, &'a Value)>,
+    /// For an input of an `inputs_array`'s objects: that input's index and name.
+    outer: Option<(usize, &'a str)>,
 }
 
-impl Input<'_> {
+impl<'a> Input<'a> {
+    fn new(index: usize, name: &'a str, input: &'a Value, outer: Option<(usize, &'a str)>) -> Self {
+        Self {
+            index,
+            name,
+            // `null` is how a JSON API says "not set".
+            fields: input
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key.as_str(), value))
+                .collect(),
+            outer,
+        }
+    }
+
+    /// An error of this input: of the model's input, or of the `inputs_array` input
+    /// holding it (`field` then `inputs[1].min`, the message naming the item's input).
     fn error(
         &self,
         field: &str,
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> ImportError {
-        ImportError {
-            input: Some((self.index, Some(self.name.to_owned()))),
-            field: Some(field.to_owned()),
-            message: message.into(),
-            help: help.into(),
+        match self.outer {
+            None => ImportError {
+                input: Some((self.index, Some(self.name.to_owned()))),
+                field: Some(field.to_owned()),
+                message: message.into(),
+                help: help.into(),
+            },
+            Some((outer, outer_name)) => ImportError {
+                input: Some((outer, Some(outer_name.to_owned()))),
+                field: Some(format!("inputs[{}].{field}", self.index)),
+                message: format!("the objects' input `{}`: {}", self.name, message.into()),
+                help: help.into(),
+            },
         }
     }
 
@@ -609,19 +666,22 @@ impl Input<'_> {
                 "Scenario gives every input a type; save the API's answer as it is",
             )
         })?;
-        if name == INPUTS_ARRAY {
-            return Err(self.refuse_inputs_array());
-        }
         let ty = InputType::parse(name).ok_or_else(|| {
             self.error(
                 "type",
                 format!("unknown input type `{name}`"),
-                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model and model_array (and refuses inputs_array, a list of objects): teach crates/kling-dialect/src/import.rs the new type",
+                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model, model_array and inputs_array: teach crates/kling-dialect/src/import.rs the new type",
             )
         })?;
+        if ty == InputType::InputsArray && self.outer.is_some() {
+            return Err(self.error(
+                "type",
+                "an `inputs_array` inside an `inputs_array` (a list of objects in each object) cannot be said: the dialect has one level of objects, the items of a parameter",
+                "remove the inner input from the saved description and import again (requests then never send it), or flatten its inputs into the outer objects' inputs",
+            ));
+        }
         for (field, _) in &self.fields {
             let known = COMMON_FIELDS.contains(field)
-                || *field == INPUTS_ARRAY_FIELD
                 || UI_FIELDS.iter().any(|(ui, _)| ui == field)
                 || InputType::ALL.iter().any(|ty| ty.fields().contains(field));
             if !known {
@@ -648,50 +708,6 @@ impl Input<'_> {
         Ok(ty)
     }
 
-    /// An `inputs_array` input, refused naming its items' inputs and what a maintainer
-    /// does: the dialect has no nested objects, so no schema can say it, by hand either.
-    fn refuse_inputs_array(&self) -> ImportError {
-        let items: Vec<String> = self
-            .get(INPUTS_ARRAY_FIELD)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| item.get("name").and_then(Value::as_str))
-            .map(|name| format!("`{name}`"))
-            .collect();
-        let each = if items.is_empty() {
-            String::new()
-        } else {
-            format!(", each with the inputs {}", items.join(", "))
-        };
-        let always = self
-            .get("required")
-            .and_then(|rule| rule.get("always"))
-            .and_then(Value::as_bool)
-            == Some(true);
-        let consequence = if always {
-            format!(
-                "the model requires `{}`, so the API refuses every request without it: the model cannot be used from kling until the dialect has arrays of objects",
-                self.name
-            )
-        } else {
-            format!(
-                "the schema then has no `{}` parameter and requests never send it (the API uses its default)",
-                self.name
-            )
-        };
-        self.error(
-            "type",
-            format!(
-                "`{INPUTS_ARRAY}` inputs (a list of objects{each}) are not imported: the dialect has no nested objects, a model's request is one flat object of parameters"
-            ),
-            format!(
-                "remove inputs[{}] from the saved description and import again; {consequence}. No schema can say it by hand either (schema/README.md refuses nested objects): carrying it needs arrays of objects in crates/kling-dialect/src/check.rs, the generator (xtask/src/codegen) and `kling generate`",
-                self.index
-            ),
-        )
-    }
-
     /// The input's property schema (`names`: every input's, for fields that name one).
     fn property(&self, names: &[&str]) -> Result<Value, ImportError> {
         let ty = self.input_type()?;
@@ -710,36 +726,8 @@ impl Input<'_> {
             InputType::FileArray
             | InputType::StringArray
             | InputType::NumberArray
-            | InputType::ModelArray => {
-                let items = match ty {
-                    InputType::FileArray => self.file_shape()?,
-                    InputType::StringArray => self.string_items()?,
-                    InputType::ModelArray => json!({"type": "string", "format": "model-id"}),
-                    _ => self.number_items()?,
-                };
-                let mut array = json!({"type": "array", "items": items});
-                if let Some(min) = self.count("minLength")? {
-                    array["minItems"] = json!(min);
-                }
-                if let Some(max) = self.count("maxLength")? {
-                    array["maxItems"] = json!(max);
-                }
-                if let (Some(min), Some(max)) = (array.get("minItems"), array.get("maxItems"))
-                    && min.as_u64() > max.as_u64()
-                {
-                    return Err(self.error(
-                        "minLength",
-                        "`minLength` is greater than `maxLength`: no list would be accepted",
-                        HELP_EDIT,
-                    ));
-                }
-                if ty == InputType::ModelArray
-                    && let Some(types) = self.model_types()?
-                {
-                    array["x-model-types"] = types;
-                }
-                array
-            }
+            | InputType::ModelArray
+            | InputType::InputsArray => self.array_shape(ty)?,
         };
         if let Some(ui) = self.ui(ty, names)? {
             shape["x-ui"] = ui;
@@ -759,7 +747,9 @@ impl Input<'_> {
         if let Some(description) = self.description()? {
             shape.insert("description".to_owned(), json!(description));
         }
-        if let (flag, true) = input_flag(self.name) {
+        // An item's field has no flag of its own (the objects are one flag's JSON).
+        let (flag, renamed) = input_flag(self.name);
+        if renamed && self.outer.is_none() {
             let own = kebab(self.name);
             shape.insert(
                 "$comment".to_owned(),
@@ -776,6 +766,83 @@ impl Input<'_> {
             }
         }
         Ok(Value::Object(property))
+    }
+
+    /// A list input: its items (files, text, numbers, model ids, or the objects of an
+    /// `inputs_array`) and their count (`minLength`, `maxLength`).
+    fn array_shape(&self, ty: InputType) -> Result<Value, ImportError> {
+        let items = match ty {
+            InputType::FileArray => self.file_shape()?,
+            InputType::StringArray => self.string_items()?,
+            InputType::ModelArray => json!({"type": "string", "format": "model-id"}),
+            InputType::InputsArray => self.item_object()?,
+            _ => self.number_items()?,
+        };
+        let mut array = json!({"type": "array", "items": items});
+        if let Some(min) = self.count("minLength")? {
+            array["minItems"] = json!(min);
+        }
+        if let Some(max) = self.count("maxLength")? {
+            array["maxItems"] = json!(max);
+        }
+        if let (Some(min), Some(max)) = (array.get("minItems"), array.get("maxItems"))
+            && min.as_u64() > max.as_u64()
+        {
+            return Err(self.error(
+                "minLength",
+                "`minLength` is greater than `maxLength`: no list would be accepted",
+                HELP_EDIT,
+            ));
+        }
+        if ty == InputType::ModelArray
+            && let Some(types) = self.model_types()?
+        {
+            array["x-model-types"] = types;
+        }
+        Ok(array)
+    }
+
+    /// The objects of an `inputs_array`: one field per input of its `inputs`, imported as
+    /// the model's inputs are; `required.always` makes a field required in each object.
+    /// What only the request's root can say (`ifDefined`, `ifNotDefined`, `when` between
+    /// an object's fields) is refused.
+    fn item_object(&self) -> Result<Value, ImportError> {
+        let inputs = self
+            .get(INPUTS_ARRAY_FIELD)
+            .and_then(Value::as_array)
+            .filter(|inputs| !inputs.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    INPUTS_ARRAY_FIELD,
+                    "an `inputs_array` input needs `inputs`, a non-empty list of the inputs of each object",
+                    HELP_SAVE,
+                )
+            })?;
+        let names = input_names(inputs, Some(self))?;
+        let mut required = Vec::new();
+        let mut properties = Map::new();
+        for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
+            let input = Input::new(index, name, input, Some((self.index, self.name)));
+            let property = input.property(&names)?;
+            match input.requirement(&names)? {
+                Requirement::Optional => {}
+                Requirement::Always => required.push(json!(name)),
+                Requirement::When(_) => {
+                    return Err(input.error(
+                        "required",
+                        "a requirement on another input of the same object (`ifDefined`, `ifNotDefined`, `when`, `conditional`) cannot be said: the dialect's `dependencies` and conditions are the request's, not an item's",
+                        "remove that `required` rule from the saved description and import again (the API still checks it), or make it `{\"always\": true}` if every object has the field",
+                    ));
+                }
+            }
+            properties.insert((*name).to_owned(), property);
+        }
+        Ok(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": required,
+            "properties": properties,
+        }))
     }
 
     /// `description`, with `hint` as a second sentence.

@@ -44,7 +44,7 @@ mod naming;
 
 pub use check::{
     ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, Docs, EnumDef,
-    IdKind, Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation,
+    IdKind, Kind, ModelMeta, ObjectDef, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation,
     check, check_value, is_multiple_of,
 };
 pub use diff::{

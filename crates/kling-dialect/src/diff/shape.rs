@@ -7,7 +7,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::{Bump, Changes, shown};
-use crate::{Bounds, Checked, EnumDef, Shape, VariantValue, is_multiple_of};
+use crate::{Bounds, Checked, EnumDef, ObjectDef, Property, Shape, VariantValue, is_multiple_of};
 
 /// Compares values of two checked versions of one schema.
 pub(super) struct ShapeDiff<'c, 'f> {
@@ -45,6 +45,9 @@ impl ShapeDiff<'_, '_> {
                     && max_items == new_max
                     && Self::same(old_checked, old_items, new_checked, new_items)
             }
+            (Shape::Object(old), Shape::Object(new)) => {
+                same_object(old_checked, &old_checked.objects[*old], new_checked, &new_checked.objects[*new])
+            }
             (old, new) => old == new,
         }
     }
@@ -62,6 +65,7 @@ impl ShapeDiff<'_, '_> {
             | Shape::Number(_)
             | Shape::Boolean
             | Shape::Array { .. }
+            | Shape::Object(_)
             | Shape::Typify => {}
         }
         match (old, new) {
@@ -99,6 +103,8 @@ impl ShapeDiff<'_, '_> {
                 true
             }
             (Shape::Boolean, Shape::Boolean) | (Shape::Typify, Shape::Typify) => true,
+            // The fields are compared as parameters are, by the model's diff.
+            (Shape::Object(_), Shape::Object(_)) => true,
             (
                 Shape::Array {
                     items: old_items,
@@ -366,6 +372,30 @@ impl ShapeDiff<'_, '_> {
             ),
         }
     }
+}
+
+/// Whether two item objects are the same: their names, openness and every field, fact by
+/// fact (their shapes by [`ShapeDiff::same`]); descriptions aside.
+fn same_object(old_checked: &Checked, old: &ObjectDef, new_checked: &Checked, new: &ObjectDef) -> bool {
+    old.rust_name == new.rust_name
+        && old.open == new.open
+        && old.fields.len() == new.fields.len()
+        && old.fields.iter().zip(&new.fields).all(|(old_field, new_field)| {
+            let shapes = ShapeDiff::same(old_checked, &old_field.shape, new_checked, &new_field.shape);
+            fn facts(field: &Property) -> impl PartialEq + '_ {
+                (
+                    &field.json_name,
+                    field.required,
+                    &field.default,
+                    &field.asset,
+                    &field.model_types,
+                    &field.ui,
+                    field.unique_items,
+                    &field.pattern,
+                )
+            }
+            shapes && facts(old_field) == facts(new_field)
+        })
 }
 
 /// Two JSON values with the same meaning (`1` and `1.0` are one number).
