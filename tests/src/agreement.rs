@@ -15,7 +15,8 @@ use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
 use crate::fixtures::generated::{
-    corpus_lora_image, corpus_reserved_names, corpus_video_edit, fixture_keywords, fixture_motion,
+    corpus_lora_image, corpus_reserved_names, corpus_storyboard, corpus_video_edit,
+    fixture_keywords, fixture_motion,
     fixture_plain,
 };
 
@@ -291,6 +292,7 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             }
         }
         Some("boolean") => values.fitting.extend([json!(true), json!(false)]),
+        Some("object") => object_candidates(property, &mut values),
         Some("array") => {
             let items = candidates(&property["items"]);
             let all_items: Vec<&Value> = items.all().collect();
@@ -335,6 +337,51 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
     values
 }
 
+/// The items of an array of objects: objects whose fields draw their own fitting values
+/// (the optional ones now and then), and objects with one field at its edge or of the
+/// wrong type, a required field missing, or a field the items do not list.
+fn object_candidates(property: &Value, values: &mut Candidates) {
+    let fields: Vec<(&String, Candidates)> = property["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, field)| (name, candidates(field)))
+        .collect();
+    let required: Vec<&str> = property["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let fitting = |round: usize| -> Map<String, Value> {
+        fields
+            .iter()
+            .enumerate()
+            .filter(|(index, (name, _))| required.contains(&name.as_str()) || (index + round) % 2 == 0)
+            .filter_map(|(index, (name, field))| {
+                let value = field.fitting.get((index + round) % field.fitting.len().max(1))?;
+                Some(((*name).clone(), value.clone()))
+            })
+            .collect()
+    };
+    for round in 0..4 {
+        values.fitting.push(Value::Object(fitting(round)));
+    }
+    for (index, (name, field)) in fields.iter().enumerate() {
+        for bad in field.edge.iter().chain(field.junk.iter().take(4)) {
+            let mut object = fitting(index);
+            object.insert((*name).clone(), bad.clone());
+            values.edge.push(Value::Object(object));
+        }
+        if required.contains(&name.as_str()) {
+            let mut object = fitting(index);
+            object.remove(*name);
+            values.edge.push(Value::Object(object));
+        }
+    }
+    let mut unknown = fitting(1);
+    unknown.insert("notAField".to_owned(), json!(1));
+    values.edge.push(Value::Object(unknown));
+}
+
 #[test]
 fn kling_agrees_with_jsonschema() {
     check(
@@ -375,6 +422,16 @@ fn corpus_lora_image_agrees_with_jsonschema() {
     check(
         corpus_lora_image::SCHEMA,
         ours::<corpus_lora_image::CorpusLoRAImageRequest>,
+    );
+}
+
+/// Arrays of objects (Scenario's `inputs_array`): each item's fields, required and
+/// optional, of every kind, checked by `validate()` and decoding as `jsonschema` checks them.
+#[test]
+fn corpus_storyboard_agrees_with_jsonschema() {
+    check(
+        corpus_storyboard::SCHEMA,
+        ours::<corpus_storyboard::CorpusStoryboardRequest>,
     );
 }
 

@@ -186,10 +186,11 @@ fn sync_tree(from: &Path, to: &Path) {
 
 /// The corpus models (`tests/fixtures/import/NAME.json`, imported into
 /// `tests/fixtures/schemas/model_NAME.json`) that a maintainer would add the same way.
-const CORPUS: [&str; 3] = [
+const CORPUS: [&str; 4] = [
     "corpus-video-edit",
     "corpus-lora-image",
     "corpus-reserved-names",
+    "corpus-storyboard",
 ];
 
 /// Adding a schema under `schema/models/` and running `cargo xtask codegen` is all it

@@ -40,6 +40,8 @@ fn input(params: &[Param], param: &Param) -> Value {
     };
     let (kind, mut input) = match &param.kind {
         ParamKind::List { items, .. } => match items {
+            // A list of objects: each object's fields described as inputs of their own.
+            ParamKind::Object(fields) => ("inputs_array", json!({"inputs": inputs(fields)})),
             ParamKind::Asset(file) => ("file_array", json!({"kind": file.name()})),
             ParamKind::ModelId => ("model_array", json!({})),
             ParamKind::Integer(_) => ("number_array", step(true)),
