@@ -16,8 +16,7 @@ use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
 use crate::fixtures::generated::{
     corpus_lora_image, corpus_reserved_names, corpus_storyboard, corpus_video_edit,
-    fixture_keywords, fixture_motion,
-    fixture_plain,
+    fixture_keywords, fixture_motion, fixture_plain,
 };
 
 /// Decodes into the generated type and validates: what our side accepts.
@@ -355,9 +354,13 @@ fn object_candidates(property: &Value, values: &mut Candidates) {
         fields
             .iter()
             .enumerate()
-            .filter(|(index, (name, _))| required.contains(&name.as_str()) || (index + round) % 2 == 0)
+            .filter(|(index, (name, _))| {
+                required.contains(&name.as_str()) || (index + round) % 2 == 0
+            })
             .filter_map(|(index, (name, field))| {
-                let value = field.fitting.get((index + round) % field.fitting.len().max(1))?;
+                let value = field
+                    .fitting
+                    .get((index + round) % field.fitting.len().max(1))?;
                 Some(((*name).clone(), value.clone()))
             })
             .collect()

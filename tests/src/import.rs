@@ -1164,7 +1164,10 @@ fn the_corpus_round_trips_through_the_sandbox_description() {
             for property in properties.as_object_mut().unwrap().values_mut() {
                 let property = property.as_object_mut().unwrap();
                 property.remove("title");
-                if let Some(fields) = property.get("items").and_then(|items| items.get("properties")) {
+                if let Some(fields) = property
+                    .get("items")
+                    .and_then(|items| items.get("properties"))
+                {
                     let fields = untitled(fields);
                     property["items"]["properties"] = fields;
                 }

@@ -221,8 +221,7 @@ fn read_objects(param: &Param, raw: &str) -> Read {
         Ok(Value::Array(items)) => items,
         Ok(_) | Err(_) => {
             return Read::Bad(format!(
-                "--{flag} is {} but must be a JSON array of objects, e.g. '{}'",
-                shown(raw),
+                "--{flag} is {raw} but must be a JSON array of objects, e.g. '{}'",
                 example(param)
             ));
         }
@@ -297,8 +296,13 @@ fn read_field(field: &Param, value: &Value, at: &str) -> Result<(Value, Vec<Fiel
     let mut read = Vec::new();
     let mut uploads = Vec::new();
     for (index, value) in values.iter().enumerate() {
-        let (value, files) =
-            read_item_value(field, items, value, &format!("{at}[{index}]"), &format!("/{index}"))?;
+        let (value, files) = read_item_value(
+            field,
+            items,
+            value,
+            &format!("{at}[{index}]"),
+            &format!("/{index}"),
+        )?;
         read.push(value);
         uploads.extend(files);
     }
@@ -337,7 +341,10 @@ fn read_item_value(
             };
             return match read_asset(field, at, raw, *file) {
                 Read::Upload(path, file) => Ok((
-                    Value::from(format!("asset_to_upload_{}", at.replace(['[', ']', '.'], "_"))),
+                    Value::from(format!(
+                        "asset_to_upload_{}",
+                        at.replace(['[', ']', '.'], "_")
+                    )),
                     vec![(pointer.to_owned(), path, file)],
                 )),
                 Read::Bad(text) => Err(text),
@@ -890,6 +897,90 @@ mod tests {
                 "aspect-ratio",
                 "cfg-scale",
                 "duration"
+            ]
+        );
+    }
+
+    fn storyboard() -> &'static ModelInfo {
+        crate::fixture_models::MODELS
+            .iter()
+            .find(|model| model.id == "model_corpus-storyboard")
+            .unwrap()
+    }
+
+    fn problems(request: &RawRequest) -> Vec<&str> {
+        request
+            .problems
+            .iter()
+            .map(|problem| problem.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_list_of_objects_is_one_json_flag_whose_local_files_are_uploaded() {
+        let scratch = crate::scratch::Scratch::new("objects");
+        let image = scratch.0.join("first.png");
+        std::fs::write(&image, b"\x89PNG").unwrap();
+        let shots = serde_json::json!([
+            {"prompt": "a cat", "seconds": 5, "startImage": image.to_str().unwrap(), "tags": ["x"]},
+            {"prompt": "a dog", "seconds": -1.0, "startImage": "asset_1", "camera": "pan"},
+        ])
+        .to_string();
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots.as_str()])
+            .unwrap();
+        let request = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(problems(&request), Vec::<&str>::new());
+        assert_eq!(
+            request.uploads,
+            [("/shots/0/startImage".to_owned(), image, FileKind::Image)]
+        );
+        // A stand-in until the upload gives the asset id; the rest is sent as given.
+        assert_eq!(
+            request.body["shots"][0]["startImage"],
+            "asset_to_upload_shots_0__startImage"
+        );
+        assert_eq!(request.body["shots"][1]["startImage"], "asset_1");
+        assert_eq!(request.body["shots"][1]["camera"], "pan");
+        let validation = (storyboard().validate_json)(Value::Object(request.body)).unwrap();
+        assert!(validation.is_valid(), "{:?}", validation.problems());
+    }
+
+    #[test]
+    fn each_misfit_of_a_list_of_objects_is_named_by_its_item_path() {
+        let shots = r#"[{"prompt": "a cat", "seconds": "5", "camera": "tilt", "startImage": "nowhere.png", "lens": 35}, {"seconds": 5, "tags": "x"}, 7]"#;
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots, "--shots-nope"])
+            .err();
+        // An unknown flag is clap's; the value of a known one is ours to read.
+        assert!(matches.is_some());
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots])
+            .unwrap();
+        let read = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(
+            problems(&read),
+            [
+                "--shots[0].seconds is \"5\" but must be one of -1, 5, 10",
+                "--shots[0].camera is \"tilt\" but must be one of static, pan, zoom",
+                "--shots[0].startImage nowhere.png: no such file, and not an asset id (asset_…): give a local image or an asset id",
+                "--shots[0] has no field `lens`: its fields are prompt, seconds, camera, motion, speed, frames, startImage, style, tags, weights, loop",
+                "--shots[1].prompt is required",
+                "--shots[1].tags is \"x\" but must be a list",
+                "--shots[2] is 7 but must be an object",
+            ]
+        );
+        // The required parameter is stood in for; what validation says of it is not shown.
+        assert!(read.flagged.contains("shots"));
+        assert_eq!(read.body["shots"], serde_json::json!([]));
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", "{\"prompt\": \"a\"}"])
+            .unwrap();
+        let refused = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(
+            problems(&refused),
+            [
+                r#"--shots is {"prompt": "a"} but must be a JSON array of objects, e.g. '[{"prompt": "stand-in", "seconds": -1}]'"#
             ]
         );
     }

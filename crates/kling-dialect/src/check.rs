@@ -1846,8 +1846,13 @@ impl Walker<'_> {
             None => {}
             Some(Value::Object(values)) => {
                 let here = format!("{pointer}/additionalProperties");
-                let (values, _) =
-                    self.value(values, &here, &format!("{type_name}Value"), field, Place::Other)?;
+                let (values, _) = self.value(
+                    values,
+                    &here,
+                    &format!("{type_name}Value"),
+                    field,
+                    Place::Other,
+                )?;
                 lowered["additionalProperties"] = values;
             }
             Some(_) => {
@@ -1953,8 +1958,14 @@ impl Walker<'_> {
 
     /// No two generated types (enums, item objects) of one schema share a name.
     fn unique_type_name(&self, pointer: &str, type_name: &str) -> Result<(), SchemaError> {
-        let taken = self.enums.iter().any(|existing| existing.rust_name == type_name)
-            || self.objects.iter().any(|existing| existing.rust_name == type_name);
+        let taken = self
+            .enums
+            .iter()
+            .any(|existing| existing.rust_name == type_name)
+            || self
+                .objects
+                .iter()
+                .any(|existing| existing.rust_name == type_name);
         if taken {
             return Err(self.error(
                 pointer,

@@ -38,7 +38,11 @@ pub(crate) fn request_struct(checked: &Checked, runtime: Runtime<'_>) -> TokenSt
 
 /// The struct of the items of an array of objects (`ShotsItem`: the parameter's type
 /// name and `Item`, as typify names an array's items), one field per field of the items.
-pub(crate) fn item_struct(checked: &Checked, object: &ObjectDef, runtime: Runtime<'_>) -> TokenStream {
+pub(crate) fn item_struct(
+    checked: &Checked,
+    object: &ObjectDef,
+    runtime: Runtime<'_>,
+) -> TokenStream {
     let name = format_ident!("{}", object.rust_name);
     let doc = match &object.description {
         Some(description) => format!(" {description}"),
@@ -69,7 +73,12 @@ pub(crate) enum Level {
     Item,
 }
 
-fn field(checked: &Checked, property: &Property, runtime: Runtime<'_>, level: Level) -> TokenStream {
+fn field(
+    checked: &Checked,
+    property: &Property,
+    runtime: Runtime<'_>,
+    level: Level,
+) -> TokenStream {
     let ident = field_ident(&property.json_name);
     let noun = match level {
         Level::Root => "parameter",

@@ -9,8 +9,7 @@ use syn::visit_mut::VisitMut;
 use serde_json::Value;
 
 use kling_dialect::{
-    AssetFacts, Checked, EnumDef, Kind, ObjectDef, Property, Rule, SchemaError, Shape,
-    VariantValue,
+    AssetFacts, Checked, EnumDef, Kind, ObjectDef, Property, Rule, SchemaError, Shape, VariantValue,
 };
 
 use super::request::Level;
@@ -47,7 +46,9 @@ fn model_file(checked: &Checked, schema_text: &str, runtime: Runtime<'_>) -> Vec
     };
     let mut items = parse_items(super::request::request_struct(checked, runtime));
     for object in &checked.objects {
-        items.extend(parse_items(super::request::item_struct(checked, object, runtime)));
+        items.extend(parse_items(super::request::item_struct(
+            checked, object, runtime,
+        )));
         items.extend(parse_items(item_impl(checked, object)));
     }
     for definition in &checked.enums {
@@ -1078,7 +1079,10 @@ impl Name<'_> {
     fn format(self, suffix: &str) -> String {
         match self {
             Self::Literal(json_name) => {
-                format!("{}{suffix}", json_name.replace('{', "{{").replace('}', "}}"))
+                format!(
+                    "{}{suffix}",
+                    json_name.replace('{', "{{").replace('}', "}}")
+                )
             }
             Self::Variable => format!("{{field}}{suffix}"),
         }
@@ -1106,7 +1110,12 @@ fn value_checks(
 
 /// Checks of one value (`value` is a reference to it, `name` how findings name it);
 /// empty when the shape has no constraints.
-fn shape_checks(checked: &Checked, shape: &Shape, value: &TokenStream, name: Name<'_>) -> TokenStream {
+fn shape_checks(
+    checked: &Checked,
+    shape: &Shape,
+    value: &TokenStream,
+    name: Name<'_>,
+) -> TokenStream {
     let field = name.expr();
     let count = |limit: &Option<u64>| match limit {
         Some(limit) => {

@@ -290,8 +290,14 @@ impl Differ<'_, '_> {
         shapes.default(pointer, shape, default.as_ref(), new.default.as_ref());
         shapes.unique_items(pointer, *unique_items, new.unique_items);
         shapes.pattern(pointer, pattern.as_deref(), new.pattern.as_deref());
-        if let (Shape::Array { items: old_items, .. }, Shape::Array { items: new_items, .. }) =
-            (shape, &new.shape)
+        if let (
+            Shape::Array {
+                items: old_items, ..
+            },
+            Shape::Array {
+                items: new_items, ..
+            },
+        ) = (shape, &new.shape)
             && let (Shape::Object(old_index), Shape::Object(new_index)) =
                 (&**old_items, &**new_items)
         {
@@ -353,10 +359,7 @@ impl Differ<'_, '_> {
             self.push(
                 Bump::Major,
                 pointer,
-                format!(
-                    "item type renamed: `{rust_name}` → `{}`",
-                    new.rust_name
-                ),
+                format!("item type renamed: `{rust_name}` → `{}`", new.rust_name),
             );
         }
         match (*open, new.open) {

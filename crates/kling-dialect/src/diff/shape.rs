@@ -45,9 +45,12 @@ impl ShapeDiff<'_, '_> {
                     && max_items == new_max
                     && Self::same(old_checked, old_items, new_checked, new_items)
             }
-            (Shape::Object(old), Shape::Object(new)) => {
-                same_object(old_checked, &old_checked.objects[*old], new_checked, &new_checked.objects[*new])
-            }
+            (Shape::Object(old), Shape::Object(new)) => same_object(
+                old_checked,
+                &old_checked.objects[*old],
+                new_checked,
+                &new_checked.objects[*new],
+            ),
             (old, new) => old == new,
         }
     }
@@ -374,28 +377,38 @@ impl ShapeDiff<'_, '_> {
     }
 }
 
-/// Whether two item objects are the same: their names, openness and every field, fact by
-/// fact (their shapes by [`ShapeDiff::same`]); descriptions aside.
-fn same_object(old_checked: &Checked, old: &ObjectDef, new_checked: &Checked, new: &ObjectDef) -> bool {
-    old.rust_name == new.rust_name
-        && old.open == new.open
+/// Whether two item objects are the same: their openness and every field, fact by fact
+/// (their shapes by [`ShapeDiff::same`]); descriptions aside, and their Rust names, which
+/// follow the parameter's (a renamed parameter renames its item type).
+fn same_object(
+    old_checked: &Checked,
+    old: &ObjectDef,
+    new_checked: &Checked,
+    new: &ObjectDef,
+) -> bool {
+    old.open == new.open
         && old.fields.len() == new.fields.len()
-        && old.fields.iter().zip(&new.fields).all(|(old_field, new_field)| {
-            let shapes = ShapeDiff::same(old_checked, &old_field.shape, new_checked, &new_field.shape);
-            fn facts(field: &Property) -> impl PartialEq + '_ {
-                (
-                    &field.json_name,
-                    field.required,
-                    &field.default,
-                    &field.asset,
-                    &field.model_types,
-                    &field.ui,
-                    field.unique_items,
-                    &field.pattern,
-                )
-            }
-            shapes && facts(old_field) == facts(new_field)
-        })
+        && old
+            .fields
+            .iter()
+            .zip(&new.fields)
+            .all(|(old_field, new_field)| {
+                let shapes =
+                    ShapeDiff::same(old_checked, &old_field.shape, new_checked, &new_field.shape);
+                fn facts(field: &Property) -> impl PartialEq + '_ {
+                    (
+                        &field.json_name,
+                        field.required,
+                        &field.default,
+                        &field.asset,
+                        &field.model_types,
+                        &field.ui,
+                        field.unique_items,
+                        &field.pattern,
+                    )
+                }
+                shapes && facts(old_field) == facts(new_field)
+            })
 }
 
 /// Two JSON values with the same meaning (`1` and `1.0` are one number).
