@@ -292,48 +292,52 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
         }
         Some("boolean") => values.fitting.extend([json!(true), json!(false)]),
         Some("object") => object_candidates(property, &mut values),
-        Some("array") => {
-            let items = candidates(&property["items"]);
-            let all_items: Vec<&Value> = items.all().collect();
-            let min = property["minItems"].as_u64().unwrap_or(0) as usize;
-            let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
-            if let Some(first) = items.fitting.first() {
-                // Twice the same item: refused where `uniqueItems` is set.
-                values.edge.push(json!([first, first]));
-                values.fitting.push(json!([first]));
-            }
-            for length in 0..=max + 1 {
-                let fits = length >= min && length <= max;
-                for offset in 0..items.fitting.len().max(1) {
-                    let fitting: Vec<Value> = (0..length)
-                        .filter_map(|i| {
-                            items
-                                .fitting
-                                .get((offset + i) % items.fitting.len().max(1))
-                                .cloned()
-                        })
-                        .collect();
-                    if fitting.len() == length {
-                        (if fits {
-                            &mut values.fitting
-                        } else {
-                            &mut values.edge
-                        })
-                        .push(Value::Array(fitting));
-                    }
-                }
-                for offset in 0..all_items.len() {
-                    values.edge.push(Value::Array(
-                        (0..length)
-                            .map(|i| all_items[(offset + i * 7) % all_items.len()].clone())
-                            .collect(),
-                    ));
-                }
-            }
-        }
+        Some("array") => array_candidates(property, &mut values),
         _ => {}
     }
     values
+}
+
+/// Lists of items around the item count (each count with fitting items, and mixed
+/// with items at an edge or of the wrong type), and one item twice.
+fn array_candidates(property: &Value, values: &mut Candidates) {
+    let items = candidates(&property["items"]);
+    let all_items: Vec<&Value> = items.all().collect();
+    let min = property["minItems"].as_u64().unwrap_or(0) as usize;
+    let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
+    if let Some(first) = items.fitting.first() {
+        // Twice the same item: refused where `uniqueItems` is set.
+        values.edge.push(json!([first, first]));
+        values.fitting.push(json!([first]));
+    }
+    for length in 0..=max + 1 {
+        let fits = length >= min && length <= max;
+        for offset in 0..items.fitting.len().max(1) {
+            let fitting: Vec<Value> = (0..length)
+                .filter_map(|i| {
+                    items
+                        .fitting
+                        .get((offset + i) % items.fitting.len().max(1))
+                        .cloned()
+                })
+                .collect();
+            if fitting.len() == length {
+                (if fits {
+                    &mut values.fitting
+                } else {
+                    &mut values.edge
+                })
+                .push(Value::Array(fitting));
+            }
+        }
+        for offset in 0..all_items.len() {
+            values.edge.push(Value::Array(
+                (0..length)
+                    .map(|i| all_items[(offset + i * 7) % all_items.len()].clone())
+                    .collect(),
+            ));
+        }
+    }
 }
 
 /// The items of an array of objects: objects whose fields draw their own fitting values
@@ -355,7 +359,7 @@ fn object_candidates(property: &Value, values: &mut Candidates) {
             .iter()
             .enumerate()
             .filter(|(index, (name, _))| {
-                required.contains(&name.as_str()) || (index + round) % 2 == 0
+                required.contains(&name.as_str()) || (index + round).is_multiple_of(2)
             })
             .filter_map(|(index, (name, field))| {
                 let value = field

@@ -2043,17 +2043,6 @@ impl Walker<'_> {
                     })?,
             ),
         };
-        if self
-            .enums
-            .iter()
-            .any(|existing| existing.rust_name == type_name)
-        {
-            return Err(self.error(
-                pointer,
-                format!("a second enum would be named `{type_name}`"),
-                "rename the property, or its definition",
-            ));
-        }
         self.unique_type_name(pointer, type_name)?;
         self.enums.push(EnumDef {
             rust_name: type_name.to_owned(),

@@ -940,6 +940,34 @@ fn item_impl(checked: &Checked, object: &ObjectDef) -> TokenStream {
     }
 }
 
+/// The checks of each parameter's value (when it is set).
+fn parameter_checks(
+    checked: &Checked,
+    field_of: &dyn Fn(&str) -> Option<syn::Ident>,
+) -> Vec<TokenStream> {
+    let mut checks = Vec::new();
+    for property in &checked.properties {
+        let Some(field) = field_of(&property.json_name) else {
+            continue;
+        };
+        let value_checks = value_checks(
+            checked,
+            property,
+            &quote!(value),
+            Name::Literal(&property.json_name),
+        );
+        if value_checks.is_empty() {
+            continue;
+        }
+        checks.push(if property.required {
+            quote! { let value = &self.#field; #value_checks }
+        } else {
+            quote! { if let Some(value) = &self.#field { #value_checks } }
+        });
+    }
+    checks
+}
+
 fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<TokenStream> {
     let field_of = |json_name: &str| {
         fields
@@ -965,26 +993,7 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
         (!property.required).then(|| quote!(self.#field.#test()))
     };
 
-    let mut checks = Vec::new();
-    for property in &checked.properties {
-        let Some(field) = field_of(&property.json_name) else {
-            continue;
-        };
-        let value_checks = value_checks(
-            checked,
-            property,
-            &quote!(value),
-            Name::Literal(&property.json_name),
-        );
-        if value_checks.is_empty() {
-            continue;
-        }
-        checks.push(if property.required {
-            quote! { let value = &self.#field; #value_checks }
-        } else {
-            quote! { if let Some(value) = &self.#field { #value_checks } }
-        });
-    }
+    let mut checks = parameter_checks(checked, &field_of);
     for (field, needs) in &checked.dependencies {
         for need in needs {
             let Some(need_absent) = presence(need, false) else {
@@ -1187,37 +1196,48 @@ fn shape_checks(
             });
             quote!(#count_check #item_loop)
         }
-        Shape::Object(index) => checked.objects[*index]
-            .fields
-            .iter()
-            .map(|member| {
-                let checks = value_checks(checked, member, &quote!(value), Name::Variable);
-                if checks.is_empty() {
-                    return TokenStream::new();
-                }
-                let ident = super::request::field_ident(&member.json_name);
-                let member_field = name.format(&format!(
-                    ".{}",
-                    member.json_name.replace('{', "{{").replace('}', "}}")
-                ));
-                if member.required {
-                    quote! {
-                        {
-                            let value = &#value.#ident;
-                            let field = format!(#member_field);
-                            #checks
-                        }
-                    }
-                } else {
-                    quote! {
-                        if let Some(value) = &#value.#ident {
-                            let field = format!(#member_field);
-                            #checks
-                        }
-                    }
-                }
-            })
-            .collect(),
+        Shape::Object(index) => object_checks(checked, &checked.objects[*index], value, name),
         _ => TokenStream::new(),
     }
+}
+
+/// Checks of each field of an item object (`value` is a reference to the item, `name` how
+/// findings name it): `shots[1].seconds`.
+fn object_checks(
+    checked: &Checked,
+    object: &ObjectDef,
+    value: &TokenStream,
+    name: Name<'_>,
+) -> TokenStream {
+    object
+        .fields
+        .iter()
+        .map(|member| {
+            let checks = value_checks(checked, member, &quote!(value), Name::Variable);
+            if checks.is_empty() {
+                return TokenStream::new();
+            }
+            let ident = super::request::field_ident(&member.json_name);
+            let member_field = name.format(&format!(
+                ".{}",
+                member.json_name.replace('{', "{{").replace('}', "}}")
+            ));
+            if member.required {
+                quote! {
+                    {
+                        let value = &#value.#ident;
+                        let field = format!(#member_field);
+                        #checks
+                    }
+                }
+            } else {
+                quote! {
+                    if let Some(value) = &#value.#ident {
+                        let field = format!(#member_field);
+                        #checks
+                    }
+                }
+            }
+        })
+        .collect()
 }
