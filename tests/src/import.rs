@@ -301,6 +301,42 @@ fn an_inputs_array_becomes_an_array_of_objects() {
     assert_generates(&schema);
 }
 
+/// An import over a curated schema keeps the curated keys of an array's item fields as
+/// it keeps a parameter's (`x-enum-names` while the values stay, `$comment`s).
+#[test]
+fn a_merge_keeps_the_curated_keys_of_item_fields() {
+    let shots = |values: Value| {
+        described(json!([{"name": "shots", "type": "inputs_array", "inputs": [
+            {"name": "seconds", "type": "number", "allowedValues": values},
+        ]}]))
+    };
+    let imported = import(&shots(json!([5, 10]))).unwrap();
+    let mut curated = imported.clone();
+    let seconds = "/properties/shots/items/properties/seconds";
+    let field = curated.pointer_mut(seconds).unwrap();
+    field["x-enum-names"] = json!(["Five", "Ten"]);
+    field["$comment"] = json!("From Scenario's docs.");
+    let (merged, report) = kling_dialect::merge(&curated, &imported);
+    assert_eq!(merged.pointer(seconds), curated.pointer(seconds));
+    assert_eq!(
+        report.kept,
+        [
+            "/$comment".to_owned(),
+            format!("{seconds}/$comment"),
+            format!("{seconds}/x-enum-names"),
+        ]
+    );
+    assert_generates(&merged);
+    let (merged, report) = kling_dialect::merge(&curated, &import(&shots(json!([5, 15]))).unwrap());
+    assert_eq!(merged.pointer(&format!("{seconds}/x-enum-names")), None);
+    assert_eq!(
+        report.dropped,
+        [format!(
+            "{seconds}/x-enum-names: the enum's values changed: name the new ones"
+        )]
+    );
+}
+
 /// An input named like a flag of `kling generate` itself (`version`, `output`, …) gets
 /// the flag `--model-NAME` (`x-cli-flag`), and a `$comment` that says why; the generator
 /// accepts the schema, and the import command says so.
