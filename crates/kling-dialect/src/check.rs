@@ -641,6 +641,15 @@ impl Walker<'_> {
         pointer: &str,
         allowed: &[&str],
     ) -> Result<(), SchemaError> {
+        if let Some(description) = node.get("description")
+            && !description.is_string()
+        {
+            return Err(self.error(
+                &format!("{pointer}/description"),
+                format!("`description` must be a string, got {description}"),
+                "write the documentation as one JSON string: it becomes rustdoc and help, and anything else would be dropped",
+            ));
+        }
         self.docs
             .borrow_mut()
             .insert(pointer.to_owned(), Docs::of(node));
@@ -767,18 +776,21 @@ impl Walker<'_> {
         })
     }
 
+    /// `$schema`, when the root has one, names draft-07 (models and api schemas alike).
+    fn draft_07(&self, node: &Map<String, Value>) -> Result<(), SchemaError> {
+        match self.string(node, "$schema", "")? {
+            Some(DRAFT_07) | None => Ok(()),
+            Some(other) => Err(self.error(
+                "/$schema",
+                format!("`{other}` is not JSON Schema draft-07"),
+                format!("the generator (typify 0.8) reads draft-07: write \"{DRAFT_07}\""),
+            )),
+        }
+    }
+
     /// The model's identity: draft-07, an object, its id, title and description.
     fn model_meta(&self, node: &Map<String, Value>) -> Result<ModelMeta, SchemaError> {
-        match self.string(node, "$schema", "")? {
-            Some(DRAFT_07) | None => {}
-            Some(other) => {
-                return Err(self.error(
-                    "/$schema",
-                    format!("`{other}` is not JSON Schema draft-07"),
-                    format!("the generator (typify 0.8) reads draft-07: write \"{DRAFT_07}\""),
-                ));
-            }
-        }
+        self.draft_07(node)?;
         if node.get("type") != Some(&json!("object")) {
             return Err(self.error(
                 "/type",
@@ -1076,6 +1088,7 @@ impl Walker<'_> {
     fn api(mut self, root: &Value) -> Result<Checked, SchemaError> {
         let node = self.object(root, "")?;
         self.only_keywords(node, "", &["$schema", "definitions"])?;
+        self.draft_07(node)?;
         let definitions = match node.get("definitions") {
             Some(definitions) => self.object(definitions, "/definitions")?,
             None => {
