@@ -559,7 +559,21 @@ pub(crate) fn describe_field(field: &Param) -> String {
         ParamKind::List { count, .. } => {
             let mut one = *field;
             one.kind = *field.value_kind();
-            text.push_str(&format!("a list of {}", describe_kind(&one)));
+            let each = describe_kind(&one);
+            // `number, between 0 and 2` → `a list of numbers, each between 0 and 2`.
+            let (head, limits) = each.split_once(", ").unwrap_or((each.as_str(), ""));
+            let list = match head {
+                "text" | "integer" | "number" => {
+                    let limits = if limits.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", each {limits}")
+                    };
+                    format!("a list of {head}s{limits}")
+                }
+                _ => format!("a list, each {each}"),
+            };
+            text.push_str(&list);
             let count = count.describe("item");
             if !count.is_empty() {
                 text.push_str(&format!(" ({count})"));
