@@ -206,6 +206,8 @@ fn model_error(field: &str, message: impl Into<String>, help: impl Into<String>)
 /// What to do when a description cannot be read: save the API's answer as it is.
 pub const HELP_SAVE: &str =
     "save the API's answer as it is: `kling models schema MODEL_ID > model.json`";
+/// What Scenario writes in an input's `required`.
+const REQUIRED_HELP: &str = "Scenario writes {\"always\": true}, {\"ifDefined\": {\"otherInput\": …}}, {\"ifNotDefined\": {\"otherInput\": …}}, {\"when\": {\"otherInput\": [values]}} or {\"conditional\": {\"values\": {\"otherInput\": [values]}, \"operator\": \"and\"}}: save the API's answer as it is";
 const HELP_EDIT: &str = "fix the description (or remove the input from it), import again, and write what is missing into the schema by hand";
 
 /// Turns Scenario's description of a model into a draft-07 schema of our dialect.
@@ -1124,49 +1126,7 @@ impl<'a> Input<'a> {
             ));
         }
         if let Some(values) = self.allowed_values()? {
-            let mut numbers = Vec::new();
-            for value in values {
-                let number = value.as_f64().ok_or_else(|| {
-                    self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} of a number input is not a number"),
-                        HELP_EDIT,
-                    )
-                })?;
-                // The values decide; bounds they all satisfy add nothing (and our dialect
-                // refuses bounds on an enum). A value outside them is a contradiction.
-                let outside =
-                    min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
-                if outside {
-                    return Err(self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is outside the input's own `min`/`max`"),
-                        "find out which is right, fix the description, and import again",
-                    ));
-                }
-                if let Some(step) = step
-                    && !crate::is_multiple_of(number, step)
-                {
-                    return Err(self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is not a multiple of the input's own `step` ({step})"),
-                        "find out which is right, fix the description, and import again",
-                    ));
-                }
-                numbers.push(value);
-            }
-            // Whole values (sentinels such as -1 too) make an integer enum; one fraction
-            // makes an enum of numbers. A `step` they all keep to adds nothing.
-            return Ok(
-                match numbers
-                    .iter()
-                    .map(|value| integer(value))
-                    .collect::<Option<Vec<i64>>>()
-                {
-                    Some(whole) => json!({"type": "integer", "enum": whole}),
-                    None => json!({"type": "number", "enum": numbers}),
-                },
-            );
+            return self.number_enum(values, min, max, step);
         }
         // A whole step with whole bounds makes whole numbers; any step other than 1 is a
         // `multipleOf` (counted from 0, as JSON Schema counts it: a bound off the grid
@@ -1212,6 +1172,61 @@ impl<'a> Input<'a> {
         Ok(shape)
     }
 
+    /// The `allowedValues` of a number input: an enum of integers when every value is
+    /// whole (sentinels such as -1 too), of numbers otherwise; each value within the
+    /// input's own `min`, `max` and `step`.
+    fn number_enum(
+        &self,
+        values: &[Value],
+        min: Option<f64>,
+        max: Option<f64>,
+        step: Option<f64>,
+    ) -> Result<Value, ImportError> {
+        let mut numbers = Vec::new();
+        for value in values {
+            let number = value.as_f64().ok_or_else(|| {
+                self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} of a number input is not a number"),
+                    HELP_EDIT,
+                )
+            })?;
+            // The values decide; bounds they all satisfy add nothing (and our dialect
+            // refuses bounds on an enum). A value outside them is a contradiction.
+            let outside =
+                min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
+            if outside {
+                return Err(self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} is outside the input's own `min`/`max`"),
+                    "find out which is right, fix the description, and import again",
+                ));
+            }
+            if let Some(step) = step
+                && !crate::is_multiple_of(number, step)
+            {
+                return Err(self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} is not a multiple of the input's own `step` ({step})"),
+                    "find out which is right, fix the description, and import again",
+                ));
+            }
+            numbers.push(value);
+        }
+        // Whole values (sentinels such as -1 too) make an integer enum; one fraction
+        // makes an enum of numbers. A `step` they all keep to adds nothing.
+        Ok(
+            match numbers
+                .iter()
+                .map(|value| integer(value))
+                .collect::<Option<Vec<i64>>>()
+            {
+                Some(whole) => json!({"type": "integer", "enum": whole}),
+                None => json!({"type": "number", "enum": numbers}),
+            },
+        )
+    }
+
     /// The items of a `number_array`: `min`/`max`/`step`/`allowedValues` apply to each item.
     fn number_items(&self) -> Result<Value, ImportError> {
         self.number_shape(true)
@@ -1223,79 +1238,13 @@ impl<'a> Input<'a> {
         let Some(rule) = self.get("required") else {
             return Ok(Requirement::Optional);
         };
-        let shape_help = "Scenario writes {\"always\": true}, {\"ifDefined\": {\"otherInput\": …}}, {\"ifNotDefined\": {\"otherInput\": …}}, {\"when\": {\"otherInput\": [values]}} or {\"conditional\": {\"values\": {\"otherInput\": [values]}, \"operator\": \"and\"}}: save the API's answer as it is";
         let rule = rule.as_object().ok_or_else(|| {
             self.error(
                 "required",
                 format!("`required` must be an object, got {rule}"),
-                shape_help,
+                REQUIRED_HELP,
             )
         })?;
-        let other_input = |key: &str, other: &str| -> Result<String, ImportError> {
-            if other == self.name {
-                return Err(self.error(
-                    "required",
-                    format!("`required.{key}` names the input itself"),
-                    HELP_EDIT,
-                ));
-            }
-            if !names.contains(&other) {
-                return Err(self.error(
-                    "required",
-                    format!(
-                        "`required.{key}` names `{other}`, which is not an input of this model"
-                    ),
-                    HELP_EDIT,
-                ));
-            }
-            Ok(other.to_owned())
-        };
-        let keyed = |key: &str, value: &Value| -> Result<Vec<String>, ImportError> {
-            let others = value
-                .as_object()
-                .filter(|others| !others.is_empty())
-                .ok_or_else(|| {
-                    self.error(
-                        "required",
-                        format!("`required.{key}` must be an object keyed by input names"),
-                        shape_help,
-                    )
-                })?;
-            others.keys().map(|other| other_input(key, other)).collect()
-        };
-        // `{"input": [values]}` (or one value): the input has one of them.
-        let values = |key: &str, value: &Value| -> Result<Vec<(String, Vec<Value>)>, ImportError> {
-            let conditions = value
-                .as_object()
-                .filter(|conditions| !conditions.is_empty())
-                .ok_or_else(|| {
-                    self.error(
-                        "required",
-                        format!(
-                            "`required.{key}` must be an object of input names and their values"
-                        ),
-                        shape_help,
-                    )
-                })?;
-            conditions
-                .iter()
-                .map(|(other, allowed)| {
-                    let other = other_input(key, other)?;
-                    let allowed = match allowed {
-                        Value::Array(allowed) if !allowed.is_empty() => allowed.clone(),
-                        Value::Array(_) | Value::Null | Value::Object(_) => {
-                            return Err(self.error(
-                                "required",
-                                format!("`required.{key}.{other}` must list the values that make this input required"),
-                                shape_help,
-                            ));
-                        }
-                        one => vec![one.clone()],
-                    };
-                    Ok((other, allowed))
-                })
-                .collect()
-        };
         let mut always = false;
         let mut rules = Vec::new();
         for (key, value) in rule {
@@ -1305,58 +1254,28 @@ impl<'a> Input<'a> {
                         self.error(
                             "required",
                             format!("`required.always` must be true or false, got {value}"),
-                            shape_help,
+                            REQUIRED_HELP,
                         )
                     })?;
                 }
-                "ifDefined" => rules.extend(keyed(key, value)?.into_iter().map(When::Defined)),
+                "ifDefined" => {
+                    rules.extend(
+                        self.keyed(names, key, value)?
+                            .into_iter()
+                            .map(When::Defined),
+                    );
+                }
                 "ifNotDefined" => {
-                    rules.extend(keyed(key, value)?.into_iter().map(When::NotDefined));
+                    rules.extend(
+                        self.keyed(names, key, value)?
+                            .into_iter()
+                            .map(When::NotDefined),
+                    );
                 }
                 // Real records write `when` for what the SDK calls `conditional`: all of
                 // its inputs must have one of their values.
-                "when" => rules.push(When::Values(values(key, value)?)),
-                "conditional" => {
-                    let conditional = value.as_object().ok_or_else(|| {
-                        self.error(
-                            "required",
-                            "`required.conditional` must be an object",
-                            shape_help,
-                        )
-                    })?;
-                    if let Some(unknown) = conditional
-                        .keys()
-                        .find(|key| !["values", "operator"].contains(&key.as_str()))
-                    {
-                        return Err(self.error(
-                            "required",
-                            format!("unknown field `required.conditional.{unknown}`: the importer would drop it silently"),
-                            "find out what it means, then teach crates/kling-dialect/src/import.rs",
-                        ));
-                    }
-                    let group = values(
-                        "conditional.values",
-                        conditional.get("values").unwrap_or(&Value::Null),
-                    )?;
-                    match conditional
-                        .get("operator")
-                        .map(|operator| operator.as_str())
-                    {
-                        // `and` (the default): one condition over every input.
-                        None | Some(Some("and")) => rules.push(When::Values(group)),
-                        // `or`: one condition per input.
-                        Some(Some("or")) => {
-                            rules.extend(group.into_iter().map(|one| When::Values(vec![one])));
-                        }
-                        Some(_) => {
-                            return Err(self.error(
-                                "required",
-                                format!("unknown `required.conditional.operator` {}", conditional["operator"]),
-                                "Scenario's operators are `and` and `or`: save the API's answer as it is",
-                            ));
-                        }
-                    }
-                }
+                "when" => rules.push(When::Values(self.value_conditions(names, key, value)?)),
+                "conditional" => rules.extend(self.conditional(names, value)?),
                 other => {
                     return Err(self.error(
                         "required",
@@ -1376,6 +1295,127 @@ impl<'a> Input<'a> {
         } else {
             Requirement::When(rules)
         })
+    }
+
+    /// The other input a rule `required.{key}` names: one of `names`, not this one.
+    fn other_input(&self, names: &[&str], key: &str, other: &str) -> Result<String, ImportError> {
+        if other == self.name {
+            return Err(self.error(
+                "required",
+                format!("`required.{key}` names the input itself"),
+                HELP_EDIT,
+            ));
+        }
+        if !names.contains(&other) {
+            return Err(self.error(
+                "required",
+                format!("`required.{key}` names `{other}`, which is not an input of this model"),
+                HELP_EDIT,
+            ));
+        }
+        Ok(other.to_owned())
+    }
+
+    /// `{"otherInput": …}`: the inputs a rule `required.{key}` names.
+    fn keyed(&self, names: &[&str], key: &str, value: &Value) -> Result<Vec<String>, ImportError> {
+        let others = value
+            .as_object()
+            .filter(|others| !others.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    "required",
+                    format!("`required.{key}` must be an object keyed by input names"),
+                    REQUIRED_HELP,
+                )
+            })?;
+        others
+            .keys()
+            .map(|other| self.other_input(names, key, other))
+            .collect()
+    }
+
+    /// `{"input": [values]}` (or one value): each input named has one of its values.
+    fn value_conditions(
+        &self,
+        names: &[&str],
+        key: &str,
+        value: &Value,
+    ) -> Result<Vec<(String, Vec<Value>)>, ImportError> {
+        let conditions = value
+            .as_object()
+            .filter(|conditions| !conditions.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    "required",
+                    format!("`required.{key}` must be an object of input names and their values"),
+                    REQUIRED_HELP,
+                )
+            })?;
+        conditions
+            .iter()
+            .map(|(other, allowed)| {
+                let other = self.other_input(names, key, other)?;
+                let allowed = match allowed {
+                    Value::Array(allowed) if !allowed.is_empty() => allowed.clone(),
+                    Value::Array(_) | Value::Null | Value::Object(_) => {
+                        return Err(self.error(
+                            "required",
+                            format!("`required.{key}.{other}` must list the values that make this input required"),
+                            REQUIRED_HELP,
+                        ));
+                    }
+                    one => vec![one.clone()],
+                };
+                Ok((other, allowed))
+            })
+            .collect()
+    }
+
+    /// `required.conditional`: `values` with `operator` `and` (one condition over every
+    /// input) or `or` (one condition per input).
+    fn conditional(&self, names: &[&str], value: &Value) -> Result<Vec<When>, ImportError> {
+        let conditional = value.as_object().ok_or_else(|| {
+            self.error(
+                "required",
+                "`required.conditional` must be an object",
+                REQUIRED_HELP,
+            )
+        })?;
+        if let Some(unknown) = conditional
+            .keys()
+            .find(|key| !["values", "operator"].contains(&key.as_str()))
+        {
+            return Err(self.error(
+                "required",
+                format!("unknown field `required.conditional.{unknown}`: the importer would drop it silently"),
+                "find out what it means, then teach crates/kling-dialect/src/import.rs",
+            ));
+        }
+        let group = self.value_conditions(
+            names,
+            "conditional.values",
+            conditional.get("values").unwrap_or(&Value::Null),
+        )?;
+        match conditional
+            .get("operator")
+            .map(|operator| operator.as_str())
+        {
+            // `and` (the default): one condition over every input.
+            None | Some(Some("and")) => Ok(vec![When::Values(group)]),
+            // `or`: one condition per input.
+            Some(Some("or")) => Ok(group
+                .into_iter()
+                .map(|one| When::Values(vec![one]))
+                .collect()),
+            Some(_) => Err(self.error(
+                "required",
+                format!(
+                    "unknown `required.conditional.operator` {}",
+                    conditional["operator"]
+                ),
+                "Scenario's operators are `and` and `or`: save the API's answer as it is",
+            )),
+        }
     }
 }
 
