@@ -999,6 +999,67 @@ mod tests {
         );
     }
 
+    /// Any JSON, with keys that are often the storyboard's item fields.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON numbers are finite", |number| number.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 48, 5, |inner| {
+            let key = prop_oneof![
+                Just("prompt".to_owned()),
+                Just("seconds".to_owned()),
+                Just("startImage".to_owned()),
+                Just("tags".to_owned()),
+                Just("weights".to_owned()),
+                ".{0,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(key, inner, 0..5)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        /// Whatever a list of objects' flag is given, reading it does not panic: it gives
+        /// the items, each misfit worded in full, or one problem with the whole value; a
+        /// valid list is read exactly.
+        #[test]
+        fn fuzz_list_of_objects_flag(
+            raw in proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map(".{0,80}", |text: String| text),
+                proptest::strategy::Strategy::prop_map(any_json(), |value| value.to_string()),
+            ],
+            prompt in "[a-z ]{1,20}",
+            seconds in proptest::sample::select(vec![-1_i64, 5, 10]),
+        ) {
+            let shots = storyboard().param("shots").unwrap();
+            match read(shots, &raw) {
+                Read::Objects { value, problems, .. } => {
+                    proptest::prop_assert!(value.is_array());
+                    proptest::prop_assert!(problems.iter().all(|text| text.starts_with("--shots[")));
+                }
+                Read::Bad(text) => proptest::prop_assert!(text.starts_with("--shots is ")),
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+            let valid = serde_json::json!([{"prompt": prompt, "seconds": seconds, "tags": ["a"]}]);
+            proptest::prop_assert_eq!(
+                read(shots, &valid.to_string()),
+                Read::Objects { value: valid, uploads: Vec::new(), problems: Vec::new() }
+            );
+        }
+    }
+
     #[test]
     fn a_flag_of_another_model_is_refused_naming_the_model_that_has_it() {
         let models = crate::fixture_models::MODELS;
