@@ -386,29 +386,60 @@ fn same_object(
     new_checked: &Checked,
     new: &ObjectDef,
 ) -> bool {
-    old.open == new.open
-        && old.fields.len() == new.fields.len()
-        && old
-            .fields
+    let ObjectDef {
+        // Named after the parameter.
+        rust_name: _,
+        field: _,
+        // Documentation, not the type.
+        description: _,
+        pointer: _,
+        fields,
+        open,
+    } = old;
+    *open == new.open
+        && fields.len() == new.fields.len()
+        && fields
             .iter()
             .zip(&new.fields)
             .all(|(old_field, new_field)| {
-                let shapes =
-                    ShapeDiff::same(old_checked, &old_field.shape, new_checked, &new_field.shape);
-                fn facts(field: &Property) -> impl PartialEq + '_ {
-                    (
-                        &field.json_name,
-                        field.required,
-                        &field.default,
-                        &field.asset,
-                        &field.model_types,
-                        &field.ui,
-                        field.unique_items,
-                        &field.pattern,
-                    )
-                }
-                shapes && facts(old_field) == facts(new_field)
+                same_field(old_checked, old_field, new_checked, new_field)
             })
+}
+
+/// Whether two fields of item objects are the same, fact by fact (every fact of the
+/// checked form is named, so a new one needs a rule here to compile).
+fn same_field(
+    old_checked: &Checked,
+    old: &Property,
+    new_checked: &Checked,
+    new: &Property,
+) -> bool {
+    let Property {
+        json_name,
+        // Derived from the name.
+        flag: _,
+        required,
+        shape,
+        // Documentation.
+        description: _,
+        default,
+        ignored_when_present,
+        asset,
+        model_types,
+        ui,
+        unique_items,
+        pattern,
+    } = old;
+    ShapeDiff::same(old_checked, shape, new_checked, &new.shape)
+        && *json_name == new.json_name
+        && *required == new.required
+        && *default == new.default
+        && *ignored_when_present == new.ignored_when_present
+        && *asset == new.asset
+        && *model_types == new.model_types
+        && *ui == new.ui
+        && *unique_items == new.unique_items
+        && *pattern == new.pattern
 }
 
 /// Two JSON values with the same meaning (`1` and `1.0` are one number).
