@@ -506,6 +506,9 @@ impl Checked {
     }
 }
 
+/// Reads a list of a model's property names at a pointer (`allOf` conditions).
+type PropertyNames<'f> = dyn Fn(Option<&Value>, &str) -> Result<Vec<String>, SchemaError> + 'f;
+
 /// The types a schema's shapes index: its enums and item objects.
 #[derive(Clone, Copy)]
 struct Names<'a> {
@@ -1008,7 +1011,9 @@ impl Walker<'_> {
                                 .collect::<Option<Vec<_>>>()
                         })
                         .filter(|names| !names.is_empty())
-                        .ok_or_else(|| self.error(at, "expected a non-empty list of property names", help))?;
+                        .ok_or_else(|| {
+                            self.error(at, "expected a non-empty list of property names", help)
+                        })?;
                     match names.iter().find(|name| property(name).is_none()) {
                         Some(unknown) => Err(self.error(
                             at,
@@ -1043,32 +1048,7 @@ impl Walker<'_> {
                     };
                     Rule::Absent(other.clone())
                 } else {
-                    self.only_keywords(condition, &if_pointer, &["required", "properties"])?;
-                    let others = names(condition.get("required"), &format!("{if_pointer}/required"))?;
-                    let values = condition
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .ok_or_else(|| self.error(&if_pointer, "`if` needs `properties` with the values", help))?;
-                    if values.len() != others.len() || others.iter().any(|other| !values.contains_key(other)) {
-                        return Err(self.error(
-                            &if_pointer,
-                            "`if` must list the same properties under `required` and `properties`",
-                            "without `required`, draft-07 holds the condition when the property is left out",
-                        ));
-                    }
-                    let mut rule = Vec::new();
-                    for other in &others {
-                        let at = format!("{if_pointer}/properties/{}", escape(other));
-                        let allowed = self.object(&values[other], &at)?;
-                        self.only_keywords(allowed, &at, &["enum"])?;
-                        let allowed = allowed
-                            .get("enum")
-                            .and_then(Value::as_array)
-                            .filter(|allowed| !allowed.is_empty())
-                            .ok_or_else(|| self.error(&at, "list the values under `enum`", help))?;
-                        rule.push((other.clone(), allowed.clone()));
-                    }
-                    Rule::Values(rule)
+                    self.value_rule(condition, &if_pointer, &names, help)?
                 };
                 if property(field).is_some_and(|property| property.required) {
                     return Err(self.error(
@@ -1083,6 +1063,46 @@ impl Walker<'_> {
                 })
             })
             .collect()
+    }
+
+    /// `{"if": {"required": [a, …], "properties": {a: {"enum": […]}, …}}}`: the rule of a
+    /// condition that holds when every property named has one of its values (`names`
+    /// reads a list of this model's property names).
+    fn value_rule(
+        &self,
+        condition: &Map<String, Value>,
+        if_pointer: &str,
+        names: &PropertyNames<'_>,
+        help: &str,
+    ) -> Result<Rule, SchemaError> {
+        self.only_keywords(condition, if_pointer, &["required", "properties"])?;
+        let others = names(condition.get("required"), &format!("{if_pointer}/required"))?;
+        let values = condition
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                self.error(if_pointer, "`if` needs `properties` with the values", help)
+            })?;
+        if values.len() != others.len() || others.iter().any(|other| !values.contains_key(other)) {
+            return Err(self.error(
+                if_pointer,
+                "`if` must list the same properties under `required` and `properties`",
+                "without `required`, draft-07 holds the condition when the property is left out",
+            ));
+        }
+        let mut rule = Vec::new();
+        for other in &others {
+            let at = format!("{if_pointer}/properties/{}", escape(other));
+            let allowed = self.object(&values[other], &at)?;
+            self.only_keywords(allowed, &at, &["enum"])?;
+            let allowed = allowed
+                .get("enum")
+                .and_then(Value::as_array)
+                .filter(|allowed| !allowed.is_empty())
+                .ok_or_else(|| self.error(&at, "list the values under `enum`", help))?;
+            rule.push((other.clone(), allowed.clone()));
+        }
+        Ok(Rule::Values(rule))
     }
 
     fn api(mut self, root: &Value) -> Result<Checked, SchemaError> {
@@ -1419,13 +1439,7 @@ impl Walker<'_> {
 
     /// `"type": "string"`: text, an id (`format`) or an enum of strings.
     fn string_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
-        let Site {
-            node,
-            pointer,
-            type_name,
-            field,
-            ..
-        } = *site;
+        let Site { node, pointer, .. } = *site;
         let with = |own: &[&'static str]| site.keywords(own);
         let annotate = |lowered: Value| site.annotate(lowered);
         self.only_keywords(
@@ -1447,27 +1461,7 @@ impl Walker<'_> {
             ]),
         )?;
         let single = self.const_as_enum(node, pointer)?;
-        if let Some(pattern) = self.string(node, "pattern", pointer)? {
-            if self.kind == Kind::Api
-                || single.is_some()
-                || node.contains_key("enum")
-                || node.contains_key("format")
-            {
-                return Err(self.error(
-                    &format!("{pointer}/pattern"),
-                    "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
-                    "remove it, or the enum or format beside it",
-                ));
-            }
-            if let Err(error) = regex_lite::Regex::new(pattern) {
-                return Err(self.error(
-                    &format!("{pointer}/pattern"),
-                    format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
-                    "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
-                ));
-            }
-            self.pattern = Some(pattern.to_owned());
-        }
+        self.text_pattern(node, pointer, single.is_some())?;
         let asset_keywords = [
             "x-asset-kind",
             "x-max-size",
@@ -1486,36 +1480,7 @@ impl Walker<'_> {
             ));
         }
         if let Some(values) = single.as_ref().or(node.get("enum")) {
-            if node.contains_key("minLength")
-                || node.contains_key("maxLength")
-                || node.contains_key("format")
-            {
-                return Err(self.error(
-                    pointer,
-                    "an enum cannot also have length limits or a format",
-                    "list the allowed values only",
-                ));
-            }
-            let values = values
-                .as_array()
-                .and_then(|values| {
-                    values
-                        .iter()
-                        .map(|value| {
-                            value
-                                .as_str()
-                                .map(|text| VariantValue::String(text.to_owned()))
-                        })
-                        .collect::<Option<Vec<_>>>()
-                })
-                .ok_or_else(|| {
-                    self.error(
-                        &format!("{pointer}/enum"),
-                        "a string enum must list strings",
-                        "write e.g. [\"16:9\", \"9:16\"]",
-                    )
-                })?;
-            return self.own_enum(node, pointer, type_name, field, values);
+            return self.string_enum(site, values);
         }
         if let Some(format) = self.string(node, "format", pointer)? {
             if let Some(id) = IdKind::from_format(format) {
@@ -1560,6 +1525,84 @@ impl Walker<'_> {
             ));
         }
         Ok((annotate(json!({ "type": "string" })), shape))
+    }
+
+    /// `pattern` on a model's plain text (`enumerated`: an enum or `const` is beside it),
+    /// compiled as `validate()` will: kept for the property being read.
+    fn text_pattern(
+        &mut self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        enumerated: bool,
+    ) -> Result<(), SchemaError> {
+        let Some(pattern) = self.string(node, "pattern", pointer)? else {
+            return Ok(());
+        };
+        if self.kind == Kind::Api
+            || enumerated
+            || node.contains_key("enum")
+            || node.contains_key("format")
+        {
+            return Err(self.error(
+                &format!("{pointer}/pattern"),
+                "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
+                "remove it, or the enum or format beside it",
+            ));
+        }
+        if let Err(error) = regex_lite::Regex::new(pattern) {
+            return Err(self.error(
+                &format!("{pointer}/pattern"),
+                format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
+                "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
+            ));
+        }
+        self.pattern = Some(pattern.to_owned());
+        Ok(())
+    }
+
+    /// A string enum (`enum`, or `const` read as one: `values`), with no length or format.
+    fn string_enum(
+        &mut self,
+        site: &Site<'_>,
+        values: &Value,
+    ) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        if node.contains_key("minLength")
+            || node.contains_key("maxLength")
+            || node.contains_key("format")
+        {
+            return Err(self.error(
+                pointer,
+                "an enum cannot also have length limits or a format",
+                "list the allowed values only",
+            ));
+        }
+        let values = values
+            .as_array()
+            .and_then(|values| {
+                values
+                    .iter()
+                    .map(|value| {
+                        value
+                            .as_str()
+                            .map(|text| VariantValue::String(text.to_owned()))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                self.error(
+                    &format!("{pointer}/enum"),
+                    "a string enum must list strings",
+                    "write e.g. [\"16:9\", \"9:16\"]",
+                )
+            })?;
+        self.own_enum(node, pointer, type_name, field, values)
     }
 
     /// `const`: the one value allowed, read as an enum of it (a model's strings and
