@@ -15,8 +15,8 @@ use kling_types::ModelRequest;
 use kling_types::kling_v1_6_pro::Kling16ProRequest;
 
 use crate::fixtures::generated::{
-    corpus_lora_image, corpus_reserved_names, corpus_video_edit, fixture_keywords, fixture_motion,
-    fixture_plain,
+    corpus_lora_image, corpus_reserved_names, corpus_storyboard, corpus_video_edit,
+    fixture_keywords, fixture_motion, fixture_plain,
 };
 
 /// Decodes into the generated type and validates: what our side accepts.
@@ -291,48 +291,102 @@ pub(crate) fn candidates(property: &Value) -> Candidates {
             }
         }
         Some("boolean") => values.fitting.extend([json!(true), json!(false)]),
-        Some("array") => {
-            let items = candidates(&property["items"]);
-            let all_items: Vec<&Value> = items.all().collect();
-            let min = property["minItems"].as_u64().unwrap_or(0) as usize;
-            let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
-            if let Some(first) = items.fitting.first() {
-                // Twice the same item: refused where `uniqueItems` is set.
-                values.edge.push(json!([first, first]));
-                values.fitting.push(json!([first]));
-            }
-            for length in 0..=max + 1 {
-                let fits = length >= min && length <= max;
-                for offset in 0..items.fitting.len().max(1) {
-                    let fitting: Vec<Value> = (0..length)
-                        .filter_map(|i| {
-                            items
-                                .fitting
-                                .get((offset + i) % items.fitting.len().max(1))
-                                .cloned()
-                        })
-                        .collect();
-                    if fitting.len() == length {
-                        (if fits {
-                            &mut values.fitting
-                        } else {
-                            &mut values.edge
-                        })
-                        .push(Value::Array(fitting));
-                    }
-                }
-                for offset in 0..all_items.len() {
-                    values.edge.push(Value::Array(
-                        (0..length)
-                            .map(|i| all_items[(offset + i * 7) % all_items.len()].clone())
-                            .collect(),
-                    ));
-                }
-            }
-        }
+        Some("object") => object_candidates(property, &mut values),
+        Some("array") => array_candidates(property, &mut values),
         _ => {}
     }
     values
+}
+
+/// Lists of items around the item count (each count with fitting items, and mixed
+/// with items at an edge or of the wrong type), and one item twice.
+fn array_candidates(property: &Value, values: &mut Candidates) {
+    let items = candidates(&property["items"]);
+    let all_items: Vec<&Value> = items.all().collect();
+    let min = property["minItems"].as_u64().unwrap_or(0) as usize;
+    let max = property["maxItems"].as_u64().unwrap_or(3) as usize;
+    if let Some(first) = items.fitting.first() {
+        // Twice the same item: refused where `uniqueItems` is set.
+        values.edge.push(json!([first, first]));
+        values.fitting.push(json!([first]));
+    }
+    for length in 0..=max + 1 {
+        let fits = length >= min && length <= max;
+        for offset in 0..items.fitting.len().max(1) {
+            let fitting: Vec<Value> = (0..length)
+                .filter_map(|i| {
+                    items
+                        .fitting
+                        .get((offset + i) % items.fitting.len().max(1))
+                        .cloned()
+                })
+                .collect();
+            if fitting.len() == length {
+                (if fits {
+                    &mut values.fitting
+                } else {
+                    &mut values.edge
+                })
+                .push(Value::Array(fitting));
+            }
+        }
+        for offset in 0..all_items.len() {
+            values.edge.push(Value::Array(
+                (0..length)
+                    .map(|i| all_items[(offset + i * 7) % all_items.len()].clone())
+                    .collect(),
+            ));
+        }
+    }
+}
+
+/// The items of an array of objects: objects whose fields draw their own fitting values
+/// (the optional ones now and then), and objects with one field at its edge or of the
+/// wrong type, a required field missing, or a field the items do not list.
+fn object_candidates(property: &Value, values: &mut Candidates) {
+    let fields: Vec<(&String, Candidates)> = property["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, field)| (name, candidates(field)))
+        .collect();
+    let required: Vec<&str> = property["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let fitting = |round: usize| -> Map<String, Value> {
+        fields
+            .iter()
+            .enumerate()
+            .filter(|(index, (name, _))| {
+                required.contains(&name.as_str()) || (index + round).is_multiple_of(2)
+            })
+            .filter_map(|(index, (name, field))| {
+                let value = field
+                    .fitting
+                    .get((index + round) % field.fitting.len().max(1))?;
+                Some(((*name).clone(), value.clone()))
+            })
+            .collect()
+    };
+    for round in 0..4 {
+        values.fitting.push(Value::Object(fitting(round)));
+    }
+    for (index, (name, field)) in fields.iter().enumerate() {
+        for bad in field.edge.iter().chain(field.junk.iter().take(4)) {
+            let mut object = fitting(index);
+            object.insert((*name).clone(), bad.clone());
+            values.edge.push(Value::Object(object));
+        }
+        if required.contains(&name.as_str()) {
+            let mut object = fitting(index);
+            object.remove(*name);
+            values.edge.push(Value::Object(object));
+        }
+    }
+    let mut unknown = fitting(1);
+    unknown.insert("notAField".to_owned(), json!(1));
+    values.edge.push(Value::Object(unknown));
 }
 
 #[test]
@@ -375,6 +429,16 @@ fn corpus_lora_image_agrees_with_jsonschema() {
     check(
         corpus_lora_image::SCHEMA,
         ours::<corpus_lora_image::CorpusLoRAImageRequest>,
+    );
+}
+
+/// Arrays of objects (Scenario's `inputs_array`): each item's fields, required and
+/// optional, of every kind, checked by `validate()` and decoding as `jsonschema` checks them.
+#[test]
+fn corpus_storyboard_agrees_with_jsonschema() {
+    check(
+        corpus_storyboard::SCHEMA,
+        ours::<corpus_storyboard::CorpusStoryboardRequest>,
     );
 }
 

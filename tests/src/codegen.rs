@@ -186,10 +186,11 @@ fn sync_tree(from: &Path, to: &Path) {
 
 /// The corpus models (`tests/fixtures/import/NAME.json`, imported into
 /// `tests/fixtures/schemas/model_NAME.json`) that a maintainer would add the same way.
-const CORPUS: [&str; 3] = [
+const CORPUS: [&str; 4] = [
     "corpus-video-edit",
     "corpus-lora-image",
     "corpus-reserved-names",
+    "corpus-storyboard",
 ];
 
 /// Adding a schema under `schema/models/` and running `cargo xtask codegen` is all it
@@ -368,6 +369,64 @@ fn a_new_model_costs_one_file() {
     assert!(
         stderr.contains("is 11000000 bytes but may be at most 10485760")
             && stderr.contains("--soundtrack is required when --mode is"),
+        "{stderr}"
+    );
+    // A list of objects (Scenario's `inputs_array`) is one flag of JSON: its items' fields
+    // are in the help and in `kling models ID`, each misfit is named by its item path, and
+    // a local file of an item is uploaded first, as an asset flag's is.
+    let storyboard = |args: &[&str]| {
+        let mut all = vec![
+            "--sandbox",
+            "generate",
+            "--model",
+            "model_corpus-storyboard",
+        ];
+        all.extend_from_slice(args);
+        kling(&all)
+    };
+    // The help as one line: clap wraps it at any word.
+    let help = String::from_utf8_lossy(&storyboard(&["--help"]).stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("--shots <JSON>")
+            && help.contains("A JSON array of objects, 1 to 6 items")
+            && help.contains("Each item: prompt (required): text, 1 to 500 characters;"),
+        "{help}"
+    );
+    let described =
+        String::from_utf8_lossy(&kling(&["models", "model_corpus-storyboard"]).stdout).into_owned();
+    assert!(
+        described.contains("shots (required): a JSON array of objects, 1 to 6 items")
+            && described.contains("Each item's seconds (required): one of -1, 5, 10")
+            && described.contains("Length of the shot; -1 lets the model choose."),
+        "{described}"
+    );
+    let shot = |prompt: &str, seconds: i64, image: &std::path::Path| {
+        serde_json::json!([{"prompt": prompt, "seconds": seconds, "startImage": image}]).to_string()
+    };
+    let refused = storyboard(&["--shots", &shot("", 7, &big), "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--shots[0].seconds is 7 but must be one of -1, 5, 10")
+            && stderr.contains("is 11000000 bytes but may be at most 10485760"),
+        "{stderr}"
+    );
+    let small = base.join("shot.png");
+    std::fs::write(&small, b"\x89PNG\r\n\x1a\n").unwrap();
+    let refused = storyboard(&["--shots", &shot("", 5, &small), "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        stderr.contains("--shots[0].prompt is empty but needs at least 1 character"),
+        "{stderr}"
+    );
+    let estimate = storyboard(&["--shots", &shot("a cat", 5, &small), "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&estimate.stderr).into_owned();
+    assert!(estimate.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("would be uploaded first (/shots/0/startImage)"),
         "{stderr}"
     );
     let help = String::from_utf8_lossy(

@@ -251,6 +251,92 @@ fn each_input_rule_maps_to_the_dialect() {
     }
 }
 
+/// An `inputs_array` (a list of objects, each described by its own `inputs`) becomes an
+/// array whose items are an object: each input of `inputs` a field, imported by the rules
+/// of top-level inputs, `required.always` in the items' `required`, `minLength` and
+/// `maxLength` the count of objects. An item input named like a flag of `kling generate`
+/// keeps its name: items have no flags of their own.
+#[test]
+fn an_inputs_array_becomes_an_array_of_objects() {
+    let schema = import(&described(json!([{
+        "name": "shots", "type": "inputs_array", "label": "Shots", "minLength": 1, "maxLength": 4,
+        "costImpact": true, "required": {"always": true},
+        "inputs": [
+            {"name": "prompt", "type": "string", "maxLength": 500, "prompt": true, "required": {"always": true}},
+            {"name": "seconds", "type": "number", "allowedValues": [-1, 5, 10], "default": 5},
+            {"name": "strength", "type": "number", "min": 0, "max": 1, "step": 0.05},
+            {"name": "image", "type": "file", "kind": "video", "maxSize": 1000},
+            {"name": "output", "type": "string"},
+            {"name": "loras", "type": "model_array", "modelTypes": ["flux.1-lora"], "maxLength": 2},
+        ],
+    }])))
+    .unwrap_or_else(|error| panic!("refused:\n{error}"));
+    let expected = json!({
+        "type": "array",
+        "title": "Shots",
+        "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {"type": "string", "maxLength": 500, "x-ui": {"prompt": true}},
+                "seconds": {"type": "integer", "enum": [-1, 5, 10], "default": 5},
+                "strength": {"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.05},
+                "image": {"type": "string", "format": "asset-id", "x-asset-kind": "video", "x-max-size": 1000},
+                "output": {"type": "string"},
+                "loras": {"type": "array", "items": {"type": "string", "format": "model-id"}, "maxItems": 2, "x-model-types": ["flux.1-lora"]},
+            },
+        },
+        "minItems": 1,
+        "maxItems": 4,
+        "x-ui": {"costImpact": true},
+    });
+    assert_eq!(schema["properties"]["shots"], expected);
+    assert_eq!(
+        schema["properties"]["shots"].to_string(),
+        expected.to_string(),
+        "keyword order"
+    );
+    assert_eq!(schema["required"], json!(["shots"]));
+    assert_generates(&schema);
+}
+
+/// An import over a curated schema keeps the curated keys of an array's item fields as
+/// it keeps a parameter's (`x-enum-names` while the values stay, `$comment`s).
+#[test]
+fn a_merge_keeps_the_curated_keys_of_item_fields() {
+    let shots = |values: Value| {
+        described(json!([{"name": "shots", "type": "inputs_array", "inputs": [
+            {"name": "seconds", "type": "number", "allowedValues": values},
+        ]}]))
+    };
+    let imported = import(&shots(json!([5, 10]))).unwrap();
+    let mut curated = imported.clone();
+    let seconds = "/properties/shots/items/properties/seconds";
+    let field = curated.pointer_mut(seconds).unwrap();
+    field["x-enum-names"] = json!(["Five", "Ten"]);
+    field["$comment"] = json!("From Scenario's docs.");
+    let (merged, report) = kling_dialect::merge(&curated, &imported);
+    assert_eq!(merged.pointer(seconds), curated.pointer(seconds));
+    assert_eq!(
+        report.kept,
+        [
+            "/$comment".to_owned(),
+            format!("{seconds}/$comment"),
+            format!("{seconds}/x-enum-names"),
+        ]
+    );
+    assert_generates(&merged);
+    let (merged, report) = kling_dialect::merge(&curated, &import(&shots(json!([5, 15]))).unwrap());
+    assert_eq!(merged.pointer(&format!("{seconds}/x-enum-names")), None);
+    assert_eq!(
+        report.dropped,
+        [format!(
+            "{seconds}/x-enum-names: the enum's values changed: name the new ones"
+        )]
+    );
+}
+
 /// An input named like a flag of `kling generate` itself (`version`, `output`, …) gets
 /// the flag `--model-NAME` (`x-cli-flag`), and a `$comment` that says why; the generator
 /// accepts the schema, and the import command says so.
@@ -536,20 +622,44 @@ fn refusals() -> Vec<Refusal> {
             "add it to `MODEL_TYPES`",
         ),
         refusal(
-            "type inputs_array",
-            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "image", "type": "file"}, {"name": "seconds", "type": "number"}]}]),
+            "an inputs_array inside an inputs_array",
+            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "image", "type": "file"}, {"name": "layers", "type": "inputs_array", "inputs": [{"name": "mask", "type": "file"}]}]}]),
             (0, "shots"),
-            "type",
-            "a list of objects, each with the inputs `image`, `seconds`) are not imported: the dialect has no nested objects",
-            "remove inputs[0] from the saved description and import again; the schema then has no `shots` parameter",
+            "inputs[1].type",
+            "the objects' input `layers`: an `inputs_array` inside an `inputs_array` (a list of objects in each object) cannot be said: the dialect has one level of objects",
+            "remove the inner input from the saved description",
         ),
         refusal(
-            "a required inputs_array",
+            "an inputs_array without inputs",
             json!([{"name": "shots", "type": "inputs_array", "required": {"always": true}}]),
             (0, "shots"),
-            "type",
-            "are not imported",
-            "the model cannot be used from kling until the dialect has arrays of objects",
+            "inputs",
+            "needs `inputs`, a non-empty list of the inputs of each object",
+            "save the API's answer",
+        ),
+        refusal(
+            "a requirement between the inputs of one object",
+            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "image", "type": "file"}, {"name": "mask", "type": "file", "required": {"ifDefined": {"image": {}}}}]}]),
+            (0, "shots"),
+            "inputs[1].required",
+            "the objects' input `mask`: a requirement on another input of the same object",
+            "remove that `required` rule",
+        ),
+        refusal(
+            "an item input the importer refuses on its own",
+            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "seconds", "type": "number", "min": 10, "max": 5}]}]),
+            (0, "shots"),
+            "inputs[0].min",
+            "the objects' input `seconds`: `min` (10) is greater than `max` (5)",
+            "fix the description",
+        ),
+        refusal(
+            "two item inputs of one name",
+            json!([{"name": "shots", "type": "inputs_array", "inputs": [{"name": "image", "type": "file"}, {"name": "image", "type": "string"}]}]),
+            (0, "shots"),
+            "inputs",
+            "inputs[1] of its objects: a second input is named `image`",
+            "fix the description",
         ),
         refusal(
             "the items of an inputs_array on another type",
@@ -1083,14 +1193,24 @@ fn the_corpus_round_trips_through_the_sandbox_description() {
             "{}: the same schema but for comments, titles and x- extensions",
             model.id
         );
-        // The sandbox labels each input with its name: titles do not come back.
-        let untitled = |schema: &Value| -> Value {
-            let mut properties = schema["properties"].clone();
+        // The sandbox labels each input with its name: titles do not come back (nor
+        // those of the fields of an array's item objects).
+        fn untitled(properties: &Value) -> Value {
+            let mut properties = properties.clone();
             for property in properties.as_object_mut().unwrap().values_mut() {
-                property.as_object_mut().unwrap().remove("title");
+                let property = property.as_object_mut().unwrap();
+                property.remove("title");
+                if let Some(fields) = property
+                    .get("items")
+                    .and_then(|items| items.get("properties"))
+                {
+                    let fields = untitled(fields);
+                    property["items"]["properties"] = fields;
+                }
             }
             properties
-        };
+        }
+        let untitled = |schema: &Value| untitled(&schema["properties"]);
         assert_eq!(
             untitled(&imported),
             untitled(&original),
@@ -1109,6 +1229,7 @@ fn the_compiled_corpus_is_the_import_of_the_descriptions() {
         "corpus-video-edit",
         "corpus-lora-image",
         "corpus-reserved-names",
+        "corpus-storyboard",
     ] {
         let root = codegen::workspace_root();
         let description: Value = serde_json::from_str(

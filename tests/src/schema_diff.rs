@@ -191,6 +191,40 @@ fn model_enums() {
     check(param(json!({"type": "string", "enum": ["a"]})), param(json!({"type": "integer", "enum": [1]})), &[(Major, P, "type changed: `P` (an enum of strings) → `P` (an enum of integers)")]);
 }
 
+/// A model whose optional parameter `p` is a list of objects with these fields and
+/// required ones.
+fn objects(fields: Value, required: Value) -> Value {
+    param(
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false, "required": required, "properties": fields}}),
+    )
+}
+
+const ITEMS: &str = "/properties/p/items";
+
+/// The fields of an array's item objects are judged by the rules of parameters.
+#[test]
+#[rustfmt::skip]
+fn model_item_fields() {
+    let a = json!({"a": {"type": "integer", "maximum": 5}});
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "integer", "maximum": 5}, "b": {"type": "string"}}), json!([])), &[(Minor, "/properties/p/items/properties/b", "item field added (optional): `b` of `p`")]);
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "integer", "maximum": 5}, "b": {"type": "string"}}), json!(["b"])), &[(Major, "/properties/p/items/properties/b", "required item field added: `b` of `p`")]);
+    check(objects(json!({"a": {"type": "integer", "maximum": 5}, "b": {"type": "string"}}), json!([])), objects(a.clone(), json!([])), &[(Major, "/properties/p/items/properties/b", "item field removed: `b` of `p`")]);
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "integer", "maximum": 4}}), json!([])), &[(Major, "/properties/p/items/properties/a", "range narrowed: maximum 5 → 4")]);
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "integer", "maximum": 6}}), json!([])), &[(Minor, "/properties/p/items/properties/a", "range widened: maximum 5 → 6")]);
+    check(objects(a.clone(), json!([])), objects(a.clone(), json!(["a"])), &[(Major, "/properties/p/items/properties/a", "now required")]);
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "string"}}), json!([])), &[(Major, "/properties/p/items/properties/a", "type changed: `i64` → `String`")]);
+    check(objects(json!({"e": {"type": "string", "enum": ["x"]}}), json!([])), objects(json!({"e": {"type": "string", "enum": ["x", "y"]}}), json!([])), &[(Minor, "/properties/p/items/properties/e", "enum value added: y")]);
+    check(objects(a.clone(), json!([])), objects(json!({"a": {"type": "integer", "maximum": 5, "description": "Now documented."}}), json!([])), &[(Patch, "/properties/p/items/properties/a", "description")]);
+    let mut open = objects(a.clone(), json!([]));
+    open["properties"]["p"]["items"]["additionalProperties"] = json!(true);
+    check(objects(a.clone(), json!([])), open.clone(), &[(Minor, ITEMS, "fields the schema does not list are now accepted")]);
+    check(open, objects(a.clone(), json!([])), &[(Major, ITEMS, "items with fields the schema does not list now fail")]);
+    check(param(json!({"type": "array", "items": {"type": "string"}})), objects(a.clone(), json!([])), &[(Major, ITEMS, "item type changed: `String` → `PItem`")]);
+    // A list of objects renamed, its fields unchanged, is a rename.
+    check(objects(a.clone(), json!([])), model(json!({"q": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": [], "properties": a}}})), &[(Major, "/properties/q", "parameter renamed: `p` → `q`")]);
+    refused(objects(a.clone(), json!([])), objects(json!({"a": {"type": "object", "properties": {}}}), json!([])), Version::New, "/properties/p/items/properties/a/type", "one level of objects");
+}
+
 #[test]
 #[rustfmt::skip]
 fn model_requirements() {

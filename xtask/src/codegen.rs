@@ -187,13 +187,15 @@ fn render(
         Some(model) => {
             // The description is the request struct's doc: said once.
             let name = &model.rust_name;
-            if model.title == model.id {
-                format!(" `{}`: [`{name}`] and its enums.", model.id)
+            let parts = if checked.objects.is_empty() {
+                "its enums"
             } else {
-                format!(
-                    " {} (`{}`): [`{name}`] and its enums.",
-                    model.title, model.id
-                )
+                "its item types and enums"
+            };
+            if model.title == model.id {
+                format!(" `{}`: [`{name}`] and {parts}.", model.id)
+            } else {
+                format!(" {} (`{}`): [`{name}`] and {parts}.", model.title, model.id)
             }
         }
         None => format!(" Wire types of the Scenario API from `{file}`."),

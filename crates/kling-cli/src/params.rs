@@ -77,6 +77,15 @@ pub(crate) enum Read {
     Upload(PathBuf, FileKind),
     /// What is wrong with the value, worded in full (`--duration is 7 but must be one of 5, 10`).
     Bad(String),
+    /// The JSON array of a list of objects (`--shots '[{"prompt": "…"}]'`): its value, with
+    /// a stand-in asset id where an item names a local file; those files to upload (their
+    /// JSON pointer under the parameter, `/0/startImage`); what does not fit the items'
+    /// fields, worded in full (`--shots[1].seconds is "5" but must be one of -1, 5, 10`).
+    Objects {
+        value: Value,
+        uploads: Vec<(String, PathBuf, FileKind)>,
+        problems: Vec<String>,
+    },
 }
 
 /// A problem of the request and where `--help` lists the flag it is about (problems are
@@ -143,8 +152,16 @@ fn shown(raw: &str) -> String {
     }
 }
 
+/// Whether the parameter is a list of objects, given as one flag's JSON array.
+pub(crate) fn is_objects(param: &Param) -> bool {
+    !param.fields().is_empty()
+}
+
 /// One raw value of `param`'s flag (one item, for a list), read by the parameter's kind.
 fn read(param: &Param, raw: &str) -> Read {
+    if is_objects(param) {
+        return read_objects(param, raw);
+    }
     let flag = param.flag;
     let must_be = |what: &str| Read::Bad(format!("--{flag} is {} but must be {what}", shown(raw)));
     match param.value_kind() {
@@ -172,21 +189,179 @@ fn read(param: &Param, raw: &str) -> Read {
                 },
                 |choice| Read::Value(choice_json(choice.value)),
             ),
-        ParamKind::Asset(kind) => match ImageRef::parse(flag, raw, *kind) {
-            Ok(ImageRef::Asset(id)) => Read::Value(id.into()),
-            Ok(ImageRef::File(path)) => {
-                // The size is known before uploading: a file too large is refused here.
-                match (param.file_limits.max_size, std::fs::metadata(&path)) {
-                    (Some(max), Ok(metadata)) if metadata.len() > max => Read::Bad(format!(
-                        "--{flag} {raw} is {} bytes but may be at most {max}",
-                        metadata.len()
-                    )),
-                    _ => Read::Upload(path, *kind),
-                }
-            }
-            Err(error) => Read::Bad(error.to_string()),
-        },
+        ParamKind::Asset(kind) => read_asset(param, flag, raw, *kind),
         _ => Read::Value(raw.into()),
+    }
+}
+
+/// A file of `kind` to upload, or an asset id, for `param` (named `--{flag}` in messages).
+fn read_asset(param: &Param, flag: &str, raw: &str, kind: FileKind) -> Read {
+    match ImageRef::parse(flag, raw, kind) {
+        Ok(ImageRef::Asset(id)) => Read::Value(id.into()),
+        Ok(ImageRef::File(path)) => {
+            // The size is known before uploading: a file too large is refused here.
+            match (param.file_limits.max_size, std::fs::metadata(&path)) {
+                (Some(max), Ok(metadata)) if metadata.len() > max => Read::Bad(format!(
+                    "--{flag} {raw} is {} bytes but may be at most {max}",
+                    metadata.len()
+                )),
+                _ => Read::Upload(path, kind),
+            }
+        }
+        Err(error) => Read::Bad(error.to_string()),
+    }
+}
+
+/// The JSON array of a list of objects: each item's fields read by their kinds (local
+/// files of asset fields to upload, as asset flags are), every misfit listed. The bounds
+/// are the model's validation's to check, with the rest of the request.
+fn read_objects(param: &Param, raw: &str) -> Read {
+    let flag = param.flag;
+    let items = match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Array(items)) => items,
+        Ok(_) | Err(_) => {
+            return Read::Bad(format!(
+                "--{flag} is {raw} but must be a JSON array of objects, e.g. '{}'",
+                example(param)
+            ));
+        }
+    };
+    let mut uploads = Vec::new();
+    let mut problems = Vec::new();
+    let mut values = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let at = format!("{flag}[{index}]");
+        let Value::Object(item) = item else {
+            problems.push(format!("--{at} is {item} but must be an object"));
+            continue;
+        };
+        let fields = param.fields();
+        for missing in fields
+            .iter()
+            .filter(|field| field.required && !item.contains_key(field.json_name))
+        {
+            problems.push(format!("--{at}.{} is required", missing.json_name));
+        }
+        let mut object = Map::new();
+        for (key, value) in item {
+            let Some(field) = fields.iter().find(|field| field.json_name == key) else {
+                let names: Vec<&str> = fields.iter().map(|field| field.json_name).collect();
+                problems.push(format!(
+                    "--{at} has no field `{key}`: its fields are {}",
+                    names.join(", ")
+                ));
+                continue;
+            };
+            match read_field(field, &value, &format!("{at}.{key}")) {
+                Ok((value, files)) => {
+                    for (suffix, path, kind) in files {
+                        uploads.push((format!("/{index}/{key}{suffix}"), path, kind));
+                    }
+                    object.insert(key, value);
+                }
+                Err(text) => problems.push(text),
+            }
+        }
+        values.push(Value::Object(object));
+    }
+    Read::Objects {
+        value: Value::Array(values),
+        uploads,
+        problems,
+    }
+}
+
+/// An item's JSON as the help shows it: its required fields with a value of their kind.
+fn example(param: &Param) -> String {
+    let fields: Vec<String> = param
+        .fields()
+        .iter()
+        .filter(|field| field.required)
+        .map(|field| format!("\"{}\": {}", field.json_name, stand_in(field)))
+        .collect();
+    format!("[{{{}}}]", fields.join(", "))
+}
+
+/// A local file to upload at a JSON pointer (under the field's value: `""`, `/2`).
+type FieldUpload = (String, PathBuf, FileKind);
+
+/// One field of an item (named `at` in messages: `shots[1].seconds`), read by its kind.
+fn read_field(field: &Param, value: &Value, at: &str) -> Result<(Value, Vec<FieldUpload>), String> {
+    let ParamKind::List { items, .. } = &field.kind else {
+        return read_item_value(field, &field.kind, value, at, "");
+    };
+    let Value::Array(values) = value else {
+        return Err(format!("--{at} is {value} but must be a list"));
+    };
+    let mut read = Vec::new();
+    let mut uploads = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        let (value, files) = read_item_value(
+            field,
+            items,
+            value,
+            &format!("{at}[{index}]"),
+            &format!("/{index}"),
+        )?;
+        read.push(value);
+        uploads.extend(files);
+    }
+    Ok((Value::Array(read), uploads))
+}
+
+/// One JSON value of an item's field, of `kind`; a local file of an asset field is a
+/// stand-in id until it is uploaded (to `pointer`, under the field).
+fn read_item_value(
+    field: &Param,
+    kind: &ParamKind,
+    value: &Value,
+    at: &str,
+    pointer: &str,
+) -> Result<(Value, Vec<FieldUpload>), String> {
+    let must_be = |what: &str| Err(format!("--{at} is {value} but must be {what}"));
+    let fits = match kind {
+        ParamKind::Text(_) | ParamKind::JobId | ParamKind::ModelId => value.is_string(),
+        ParamKind::Integer(_) => value.as_f64().is_some_and(|number| number.fract() == 0.0),
+        ParamKind::Number(_) => value.is_number(),
+        ParamKind::Boolean => value.is_boolean(),
+        ParamKind::Choice(choices) => {
+            let member = choices.iter().find(|choice| {
+                let json = choice_json(choice.value);
+                json == *value || (json.is_number() && json.as_f64() == value.as_f64())
+            });
+            if member.is_none() {
+                let allowed: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
+                return must_be(&format!("one of {}", allowed.join(", ")));
+            }
+            true
+        }
+        ParamKind::Asset(file) => {
+            let Some(raw) = value.as_str() else {
+                return must_be(&format!("a local {} file or an asset id", kind_word(*file)));
+            };
+            return match read_asset(field, at, raw, *file) {
+                Read::Upload(path, file) => Ok((
+                    Value::from(format!(
+                        "asset_to_upload_{}",
+                        at.replace(['[', ']', '.'], "_")
+                    )),
+                    vec![(pointer.to_owned(), path, file)],
+                )),
+                Read::Bad(text) => Err(text),
+                _ => Ok((value.clone(), Vec::new())),
+            };
+        }
+        _ => true,
+    };
+    if fits {
+        Ok((value.clone(), Vec::new()))
+    } else {
+        must_be(match kind {
+            ParamKind::Integer(_) => "an integer",
+            ParamKind::Number(_) => "a number",
+            ParamKind::Boolean => "true or false",
+            _ => "text",
+        })
     }
 }
 
@@ -226,6 +401,7 @@ pub(crate) fn args(model: Option<&'static ModelInfo>, models: &'static [ModelInf
 
 fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
     let value_name = match param.value_kind() {
+        ParamKind::Object(_) => "JSON",
         ParamKind::Asset(_) => "FILE|ASSET_ID",
         ParamKind::ModelId => "MODEL_ID",
         ParamKind::Integer(_) => "INTEGER",
@@ -248,7 +424,7 @@ fn arg(model: &ModelInfo, param: &'static Param) -> Arg {
         ParamKind::Asset(_) => arg.value_hint(clap::ValueHint::FilePath),
         _ => arg,
     };
-    if param.is_list() {
+    if param.is_list() && !is_objects(param) {
         arg.action(ArgAction::Append)
     } else {
         arg.action(ArgAction::Set)
@@ -287,7 +463,11 @@ fn help(model: &ModelInfo, param: &Param) -> String {
     if let Some(pattern) = param.pattern {
         sentences.push(format!("Matches {pattern}"));
     }
-    if let ParamKind::List { count, .. } = &param.kind {
+    if is_objects(param) {
+        sentences.push(capitalized(&describe_kind(param)));
+        let fields: Vec<String> = param.fields().iter().map(describe_field).collect();
+        sentences.push(format!("Each item: {}", fields.join("; ")));
+    } else if let ParamKind::List { count, .. } = &param.kind {
         let limit = count
             .max
             .map(|max| format!(", up to {max} times"))
@@ -325,6 +505,92 @@ fn help(model: &ModelInfo, param: &Param) -> String {
             .to_owned();
     }
     help
+}
+
+/// What a parameter (or an item's field) takes, in words: `number, between 0 and 1`,
+/// `one of 5, 10`, `a JSON array of objects, 1 to 6 items`, …
+pub(crate) fn describe_kind(param: &Param) -> String {
+    let single = match param.value_kind() {
+        ParamKind::Choice(choices) => {
+            let values: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
+            format!("one of {}", values.join(", "))
+        }
+        ParamKind::Asset(FileKind::Image) => "an image file or asset id".to_owned(),
+        ParamKind::Asset(kind) => format!("a {} file or asset id", kind_word(*kind)),
+        ParamKind::JobId => "a job id".to_owned(),
+        ParamKind::ModelId => "a model id".to_owned(),
+        ParamKind::Boolean => "true or false".to_owned(),
+        ParamKind::Object(_) => "a JSON array of objects".to_owned(),
+        kind => {
+            let name = match kind {
+                ParamKind::Integer(_) => "integer",
+                ParamKind::Number(_) => "number",
+                _ => "text",
+            };
+            match value_limits(param) {
+                Some(limits) => format!("{name}, {limits}"),
+                None => name.to_owned(),
+            }
+        }
+    };
+    match &param.kind {
+        ParamKind::List { count, .. } if is_objects(param) => match count.describe("item") {
+            limit if limit.is_empty() => single,
+            limit => format!("{single}, {limit}"),
+        },
+        ParamKind::List { count, .. } => {
+            let limit = match count.describe("time") {
+                limit if limit.is_empty() => String::new(),
+                limit => format!(", {limit}"),
+            };
+            format!("{single} (repeat the flag{limit})")
+        }
+        _ => single,
+    }
+}
+
+/// A field of an item in words, for help texts: `seconds (required): one of -1, 5, 10`,
+/// with its default, file limits and model types.
+pub(crate) fn describe_field(field: &Param) -> String {
+    let required = if field.required { " (required)" } else { "" };
+    let mut text = format!("{}{required}: ", field.json_name);
+    match &field.kind {
+        // A list inside an item is a JSON list, not a repeated flag.
+        ParamKind::List { count, .. } => {
+            let mut one = *field;
+            one.kind = *field.value_kind();
+            let each = describe_kind(&one);
+            // `number, between 0 and 2` → `a list of numbers, each between 0 and 2`.
+            let (head, limits) = each.split_once(", ").unwrap_or((each.as_str(), ""));
+            let list = match head {
+                "text" | "integer" | "number" => {
+                    let limits = if limits.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", each {limits}")
+                    };
+                    format!("a list of {head}s{limits}")
+                }
+                _ => format!("a list, each {each}"),
+            };
+            text.push_str(&list);
+            let count = count.describe("item");
+            if !count.is_empty() {
+                text.push_str(&format!(" ({count})"));
+            }
+        }
+        _ => text.push_str(&describe_kind(field)),
+    }
+    if let Some(limits) = file_limits(field) {
+        text.push_str(&format!(", {limits}"));
+    }
+    if !field.model_types.is_empty() {
+        text.push_str(&format!(", of type {}", field.model_types.join(", ")));
+    }
+    if let Some(default) = default_text(field) {
+        text.push_str(&format!(", default {default}"));
+    }
+    text
 }
 
 fn capitalized(text: &str) -> String {
@@ -516,10 +782,25 @@ pub(crate) fn request(model: &ModelInfo, models: &[ModelInfo], matches: &ArgMatc
                     request.problems.push(problem(text.clone()));
                     readable = false;
                 }
+                Read::Objects {
+                    value,
+                    uploads,
+                    problems,
+                } => {
+                    request
+                        .problems
+                        .extend(problems.iter().map(|text| problem(text.clone())));
+                    readable = problems.is_empty();
+                    for (pointer, path, kind) in uploads {
+                        let pointer = format!("/{}{pointer}", param.json_name);
+                        request.uploads.push((pointer, path.clone(), *kind));
+                    }
+                    values.push(value.clone());
+                }
             }
         }
         if readable {
-            let value = if param.is_list() {
+            let value = if param.is_list() && !is_objects(param) {
                 Value::Array(values)
             } else {
                 values.into_iter().next().unwrap_or(Value::Null)
@@ -632,6 +913,151 @@ mod tests {
                 "duration"
             ]
         );
+    }
+
+    fn storyboard() -> &'static ModelInfo {
+        crate::fixture_models::MODELS
+            .iter()
+            .find(|model| model.id == "model_corpus-storyboard")
+            .unwrap()
+    }
+
+    fn problems(request: &RawRequest) -> Vec<&str> {
+        request
+            .problems
+            .iter()
+            .map(|problem| problem.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_list_of_objects_is_one_json_flag_whose_local_files_are_uploaded() {
+        let scratch = crate::scratch::Scratch::new("objects");
+        let image = scratch.0.join("first.png");
+        std::fs::write(&image, b"\x89PNG").unwrap();
+        let shots = serde_json::json!([
+            {"prompt": "a cat", "seconds": 5, "startImage": image.to_str().unwrap(), "tags": ["x"]},
+            {"prompt": "a dog", "seconds": -1.0, "startImage": "asset_1", "camera": "pan"},
+        ])
+        .to_string();
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots.as_str()])
+            .unwrap();
+        let request = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(problems(&request), Vec::<&str>::new());
+        assert_eq!(
+            request.uploads,
+            [("/shots/0/startImage".to_owned(), image, FileKind::Image)]
+        );
+        // A stand-in until the upload gives the asset id; the rest is sent as given.
+        assert_eq!(
+            request.body["shots"][0]["startImage"],
+            "asset_to_upload_shots_0__startImage"
+        );
+        assert_eq!(request.body["shots"][1]["startImage"], "asset_1");
+        assert_eq!(request.body["shots"][1]["camera"], "pan");
+        let validation = (storyboard().validate_json)(Value::Object(request.body)).unwrap();
+        assert!(validation.is_valid(), "{:?}", validation.problems());
+    }
+
+    #[test]
+    fn each_misfit_of_a_list_of_objects_is_named_by_its_item_path() {
+        let shots = r#"[{"prompt": "a cat", "seconds": "5", "camera": "tilt", "startImage": "nowhere.png", "lens": 35}, {"seconds": 5, "tags": "x"}, 7]"#;
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots, "--shots-nope"])
+            .err();
+        // An unknown flag is clap's; the value of a known one is ours to read.
+        assert!(matches.is_some());
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", shots])
+            .unwrap();
+        let read = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(
+            problems(&read),
+            [
+                "--shots[0].seconds is \"5\" but must be one of -1, 5, 10",
+                "--shots[0].camera is \"tilt\" but must be one of static, pan, zoom",
+                "--shots[0].startImage nowhere.png: no such file, and not an asset id (asset_…): give a local image or an asset id",
+                "--shots[0] has no field `lens`: its fields are prompt, seconds, camera, motion, speed, frames, startImage, style, tags, weights, loop",
+                "--shots[1].prompt is required",
+                "--shots[1].tags is \"x\" but must be a list",
+                "--shots[2] is 7 but must be an object",
+            ]
+        );
+        // The required parameter is stood in for; what validation says of it is not shown.
+        assert!(read.flagged.contains("shots"));
+        assert_eq!(read.body["shots"], serde_json::json!([]));
+        let matches = command(storyboard(), crate::fixture_models::MODELS)
+            .try_get_matches_from(["generate", "--shots", "{\"prompt\": \"a\"}"])
+            .unwrap();
+        let refused = request(storyboard(), crate::fixture_models::MODELS, &matches);
+        assert_eq!(
+            problems(&refused),
+            [
+                r#"--shots is {"prompt": "a"} but must be a JSON array of objects, e.g. '[{"prompt": "stand-in", "seconds": -1}]'"#
+            ]
+        );
+    }
+
+    /// Any JSON, with keys that are often the storyboard's item fields.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON numbers are finite", |number| number.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 48, 5, |inner| {
+            let key = prop_oneof![
+                Just("prompt".to_owned()),
+                Just("seconds".to_owned()),
+                Just("startImage".to_owned()),
+                Just("tags".to_owned()),
+                Just("weights".to_owned()),
+                ".{0,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(key, inner, 0..5)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        /// Whatever a list of objects' flag is given, reading it does not panic: it gives
+        /// the items, each misfit worded in full, or one problem with the whole value; a
+        /// valid list is read exactly.
+        #[test]
+        fn fuzz_list_of_objects_flag(
+            raw in proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map(".{0,80}", |text: String| text),
+                proptest::strategy::Strategy::prop_map(any_json(), |value| value.to_string()),
+            ],
+            prompt in "[a-z ]{1,20}",
+            seconds in proptest::sample::select(vec![-1_i64, 5, 10]),
+        ) {
+            let shots = storyboard().param("shots").unwrap();
+            match read(shots, &raw) {
+                Read::Objects { value, problems, .. } => {
+                    proptest::prop_assert!(value.is_array());
+                    proptest::prop_assert!(problems.iter().all(|text| text.starts_with("--shots[")));
+                }
+                Read::Bad(text) => proptest::prop_assert!(text.starts_with("--shots is ")),
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+            let valid = serde_json::json!([{"prompt": prompt, "seconds": seconds, "tags": ["a"]}]);
+            proptest::prop_assert_eq!(
+                read(shots, &valid.to_string()),
+                Read::Objects { value: valid, uploads: Vec::new(), problems: Vec::new() }
+            );
+        }
     }
 
     #[test]

@@ -136,8 +136,32 @@ pub enum Shape {
         /// `maxItems`.
         max_items: Option<u64>,
     },
+    /// An object of named fields: the items of an array of objects (Scenario's
+    /// `inputs_array`), a struct in Rust. Index into [`Checked::objects`].
+    Object(usize),
     /// Anything typify maps on its own (api schemas only): objects, references, any JSON.
     Typify,
+}
+
+/// The object each item of an array of objects is (`"items": {"type": "object", …}` of a
+/// model's parameter): a struct we generate, its fields checked like parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectDef {
+    /// Its Rust name: the parameter's type name and `Item`, as typify names an array's
+    /// items (`shots` → `ShotsItem`).
+    pub rust_name: String,
+    /// The JSON name of the parameter whose items it is, for messages.
+    pub field: String,
+    /// Its documentation, from the items' `description`.
+    pub description: Option<String>,
+    /// Its fields, in the schema's order: each a [`Property`] with its own shape, default
+    /// and checks (`required` from the items' `required`; `flag` is the name in
+    /// kebab-case; no `x-cli-flag` or `x-ignored-when-present` inside items).
+    pub fields: Vec<Property>,
+    /// The items accept fields they do not list (`additionalProperties` left out or `true`).
+    pub open: bool,
+    /// Where the items are written, as a JSON pointer (`/properties/shots/items`).
+    pub pointer: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -318,6 +342,23 @@ struct Site<'n> {
     field: &'n str,
     /// Keywords of a model's property (`x-cli-flag`, …), allowed beside the type's own.
     property_keywords: &'static [&'static str],
+    /// What the value is of.
+    place: Place,
+}
+
+/// What a value schema is the value of: where objects may be, and which property
+/// keywords are allowed beside the type's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// A model's parameter (or a property of an api object).
+    Property,
+    /// A field of the item objects of a model's array parameter.
+    Field,
+    /// The items of an array: `of_parameter` when the array is a model's parameter, the
+    /// one place a model may have objects (an array of objects).
+    Items { of_parameter: bool },
+    /// An api definition, or the values of a map.
+    Other,
 }
 
 impl Site<'_> {
@@ -335,6 +376,21 @@ impl Site<'_> {
         }
         lowered
     }
+}
+
+/// A parameter or item field to check (see [`Walker::member`]).
+#[derive(Clone, Copy)]
+struct Member<'m> {
+    /// Its JSON name.
+    name: &'m str,
+    node: &'m Map<String, Value>,
+    /// Its JSON pointer in the file.
+    pointer: &'m str,
+    /// The Rust name its own type (an enum, an item object) gets.
+    type_name: &'m str,
+    /// Whether the object it belongs to requires it.
+    required: bool,
+    place: Place,
 }
 
 /// The model's identity, from `x-model-id` and `title`.
@@ -411,6 +467,8 @@ pub struct Checked {
     pub conditions: Vec<Condition>,
     /// The enums generated for it; [`Shape::Enum`] indexes them.
     pub enums: Vec<EnumDef>,
+    /// The item objects of its arrays of objects; [`Shape::Object`] indexes them.
+    pub objects: Vec<ObjectDef>,
     /// A model's request accepts parameters its schema does not list
     /// (`additionalProperties` left out or `true`).
     pub open_request: bool,
@@ -436,12 +494,31 @@ impl Checked {
     /// # Ok::<(), kling_dialect::SchemaError>(())
     /// ```
     pub fn rust_type(&self, shape: &Shape) -> String {
-        rust_type(shape, &self.enums, &|id| id.type_name().to_owned())
+        rust_type(shape, self.names(), &|id| id.type_name().to_owned())
+    }
+
+    /// The names of the types the generator writes for this schema.
+    fn names(&self) -> Names<'_> {
+        Names {
+            enums: &self.enums,
+            objects: &self.objects,
+        }
     }
 }
 
-/// The Rust type of `shape`, its enums named from `enums`, its ids by `id`.
-fn rust_type(shape: &Shape, enums: &[EnumDef], id: &dyn Fn(IdKind) -> String) -> String {
+/// Reads a list of a model's property names at a pointer (`allOf` conditions).
+type PropertyNames<'f> = dyn Fn(Option<&Value>, &str) -> Result<Vec<String>, SchemaError> + 'f;
+
+/// The types a schema's shapes index: its enums and item objects.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    enums: &'a [EnumDef],
+    objects: &'a [ObjectDef],
+}
+
+/// The Rust type of `shape`, its enums and objects named from `names`, its ids by `id`.
+fn rust_type(shape: &Shape, names: Names<'_>, id: &dyn Fn(IdKind) -> String) -> String {
+    let enums = names.enums;
     match shape {
         Shape::String { .. } => "String".to_owned(),
         Shape::Id(kind) => id(*kind),
@@ -449,7 +526,8 @@ fn rust_type(shape: &Shape, enums: &[EnumDef], id: &dyn Fn(IdKind) -> String) ->
         Shape::Integer(_) => "i64".to_owned(),
         Shape::Number(_) => "f64".to_owned(),
         Shape::Boolean => "bool".to_owned(),
-        Shape::Array { items, .. } => format!("Vec<{}>", rust_type(items, enums, id)),
+        Shape::Array { items, .. } => format!("Vec<{}>", rust_type(items, names, id)),
+        Shape::Object(index) => names.objects[*index].rust_name.clone(),
         Shape::Typify => "serde_json::Value".to_owned(),
     }
 }
@@ -503,6 +581,7 @@ pub fn check_value(
         kind,
         runtime,
         enums: Vec::new(),
+        objects: Vec::new(),
         replacements: BTreeMap::new(),
         definitions: Map::new(),
         docs: RefCell::new(BTreeMap::new()),
@@ -522,6 +601,7 @@ struct Walker<'a> {
     kind: Kind,
     runtime: &'a str,
     enums: Vec<EnumDef>,
+    objects: Vec<ObjectDef>,
     replacements: BTreeMap<String, String>,
     /// Placeholder definitions that typify replaces with our types.
     definitions: Map<String, Value>,
@@ -564,6 +644,15 @@ impl Walker<'_> {
         pointer: &str,
         allowed: &[&str],
     ) -> Result<(), SchemaError> {
+        if let Some(description) = node.get("description")
+            && !description.is_string()
+        {
+            return Err(self.error(
+                &format!("{pointer}/description"),
+                format!("`description` must be a string, got {description}"),
+                "write the documentation as one JSON string: it becomes rustdoc and help, and anything else would be dropped",
+            ));
+        }
         self.docs
             .borrow_mut()
             .insert(pointer.to_owned(), Docs::of(node));
@@ -681,6 +770,7 @@ impl Walker<'_> {
             dependencies,
             conditions,
             enums: self.enums,
+            objects: self.objects,
             open_request,
             // Typify writes no model's code: the generator writes it from the above.
             lowered: Value::Null,
@@ -689,18 +779,21 @@ impl Walker<'_> {
         })
     }
 
+    /// `$schema`, when the root has one, names draft-07 (models and api schemas alike).
+    fn draft_07(&self, node: &Map<String, Value>) -> Result<(), SchemaError> {
+        match self.string(node, "$schema", "")? {
+            Some(DRAFT_07) | None => Ok(()),
+            Some(other) => Err(self.error(
+                "/$schema",
+                format!("`{other}` is not JSON Schema draft-07"),
+                format!("the generator (typify 0.8) reads draft-07: write \"{DRAFT_07}\""),
+            )),
+        }
+    }
+
     /// The model's identity: draft-07, an object, its id, title and description.
     fn model_meta(&self, node: &Map<String, Value>) -> Result<ModelMeta, SchemaError> {
-        match self.string(node, "$schema", "")? {
-            Some(DRAFT_07) | None => {}
-            Some(other) => {
-                return Err(self.error(
-                    "/$schema",
-                    format!("`{other}` is not JSON Schema draft-07"),
-                    format!("the generator (typify 0.8) reads draft-07: write \"{DRAFT_07}\""),
-                ));
-            }
-        }
+        self.draft_07(node)?;
         if node.get("type") != Some(&json!("object")) {
             return Err(self.error(
                 "/type",
@@ -761,19 +854,40 @@ impl Walker<'_> {
             .cli_flag(property_node, &pointer)?
             .unwrap_or_else(|| kebab(name));
         self.unreserved_flag(name, &flag, property_node, &pointer)?;
+        let member = Member {
+            name,
+            node: property_node,
+            pointer: &pointer,
+            type_name: &property_type_name(name),
+            required: required.iter().any(|need| need == name),
+            place: Place::Property,
+        };
+        Ok(Property {
+            flag,
+            ignored_when_present,
+            ..self.member(&member)?
+        })
+    }
+
+    /// A parameter, or a field of an array's item objects: its shape and the facts
+    /// beside it (asset, pattern, model types, `x-ui`, default). Its flag is the name in
+    /// kebab-case, and it is ignored when nothing: [`Self::property`] sets both.
+    fn member(&mut self, member: &Member<'_>) -> Result<Property, SchemaError> {
+        let Member {
+            name,
+            node,
+            pointer,
+            type_name,
+            required,
+            place,
+        } = *member;
         self.asset = None;
         self.pattern = None;
-        let (_, shape) = self.value(
-            property_node,
-            &pointer,
-            &property_type_name(name),
-            name,
-            true,
-        )?;
+        let (_, shape) = self.value(node, pointer, type_name, name, place)?;
         let asset = self.asset.take();
         let pattern = self.pattern.take();
         if let Some(pattern) = &pattern
-            && let Some(default) = property_node.get("default").and_then(Value::as_str)
+            && let Some(default) = node.get("default").and_then(Value::as_str)
             && !regex_lite::Regex::new(pattern).is_ok_and(|regex| regex.is_match(default))
         {
             return Err(self.error(
@@ -782,8 +896,8 @@ impl Walker<'_> {
                 "make the default a value the schema accepts",
             ));
         }
-        let model_types = self.model_types(property_node, &pointer, &shape)?;
-        let ui = match property_node.get("x-ui") {
+        let model_types = self.model_types(node, pointer, &shape)?;
+        let ui = match node.get("x-ui") {
             None => None,
             Some(ui @ Value::Object(_)) => Some(ui.clone()),
             Some(_) => {
@@ -794,25 +908,25 @@ impl Walker<'_> {
                 ));
             }
         };
-        let default = property_node.get("default").cloned();
+        let default = node.get("default").cloned();
         if let Some(default) = &default {
             self.check_default(&shape, default, &format!("{pointer}/default"))?;
         }
         Ok(Property {
             json_name: name.to_owned(),
-            flag,
-            required: required.iter().any(|need| need == name),
+            flag: kebab(name),
+            required,
             shape,
-            description: property_node
+            description: node
                 .get("description")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             default,
-            ignored_when_present,
+            ignored_when_present: Vec::new(),
             asset,
             model_types,
             ui,
-            unique_items: property_node.get("uniqueItems") == Some(&Value::Bool(true)),
+            unique_items: node.get("uniqueItems") == Some(&Value::Bool(true)),
             pattern,
         })
     }
@@ -897,7 +1011,9 @@ impl Walker<'_> {
                                 .collect::<Option<Vec<_>>>()
                         })
                         .filter(|names| !names.is_empty())
-                        .ok_or_else(|| self.error(at, "expected a non-empty list of property names", help))?;
+                        .ok_or_else(|| {
+                            self.error(at, "expected a non-empty list of property names", help)
+                        })?;
                     match names.iter().find(|name| property(name).is_none()) {
                         Some(unknown) => Err(self.error(
                             at,
@@ -932,32 +1048,7 @@ impl Walker<'_> {
                     };
                     Rule::Absent(other.clone())
                 } else {
-                    self.only_keywords(condition, &if_pointer, &["required", "properties"])?;
-                    let others = names(condition.get("required"), &format!("{if_pointer}/required"))?;
-                    let values = condition
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .ok_or_else(|| self.error(&if_pointer, "`if` needs `properties` with the values", help))?;
-                    if values.len() != others.len() || others.iter().any(|other| !values.contains_key(other)) {
-                        return Err(self.error(
-                            &if_pointer,
-                            "`if` must list the same properties under `required` and `properties`",
-                            "without `required`, draft-07 holds the condition when the property is left out",
-                        ));
-                    }
-                    let mut rule = Vec::new();
-                    for other in &others {
-                        let at = format!("{if_pointer}/properties/{}", escape(other));
-                        let allowed = self.object(&values[other], &at)?;
-                        self.only_keywords(allowed, &at, &["enum"])?;
-                        let allowed = allowed
-                            .get("enum")
-                            .and_then(Value::as_array)
-                            .filter(|allowed| !allowed.is_empty())
-                            .ok_or_else(|| self.error(&at, "list the values under `enum`", help))?;
-                        rule.push((other.clone(), allowed.clone()));
-                    }
-                    Rule::Values(rule)
+                    self.value_rule(condition, &if_pointer, &names, help)?
                 };
                 if property(field).is_some_and(|property| property.required) {
                     return Err(self.error(
@@ -974,9 +1065,50 @@ impl Walker<'_> {
             .collect()
     }
 
+    /// `{"if": {"required": [a, …], "properties": {a: {"enum": […]}, …}}}`: the rule of a
+    /// condition that holds when every property named has one of its values (`names`
+    /// reads a list of this model's property names).
+    fn value_rule(
+        &self,
+        condition: &Map<String, Value>,
+        if_pointer: &str,
+        names: &PropertyNames<'_>,
+        help: &str,
+    ) -> Result<Rule, SchemaError> {
+        self.only_keywords(condition, if_pointer, &["required", "properties"])?;
+        let others = names(condition.get("required"), &format!("{if_pointer}/required"))?;
+        let values = condition
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                self.error(if_pointer, "`if` needs `properties` with the values", help)
+            })?;
+        if values.len() != others.len() || others.iter().any(|other| !values.contains_key(other)) {
+            return Err(self.error(
+                if_pointer,
+                "`if` must list the same properties under `required` and `properties`",
+                "without `required`, draft-07 holds the condition when the property is left out",
+            ));
+        }
+        let mut rule = Vec::new();
+        for other in &others {
+            let at = format!("{if_pointer}/properties/{}", escape(other));
+            let allowed = self.object(&values[other], &at)?;
+            self.only_keywords(allowed, &at, &["enum"])?;
+            let allowed = allowed
+                .get("enum")
+                .and_then(Value::as_array)
+                .filter(|allowed| !allowed.is_empty())
+                .ok_or_else(|| self.error(&at, "list the values under `enum`", help))?;
+            rule.push((other.clone(), allowed.clone()));
+        }
+        Ok(Rule::Values(rule))
+    }
+
     fn api(mut self, root: &Value) -> Result<Checked, SchemaError> {
         let node = self.object(root, "")?;
         self.only_keywords(node, "", &["$schema", "definitions"])?;
+        self.draft_07(node)?;
         let definitions = match node.get("definitions") {
             Some(definitions) => self.object(definitions, "/definitions")?,
             None => {
@@ -991,7 +1123,7 @@ impl Walker<'_> {
         for (name, definition) in definitions {
             let pointer = format!("/definitions/{}", escape(name));
             let definition_node = self.object(definition, &pointer)?;
-            let (value, shape) = self.value(definition_node, &pointer, name, name, false)?;
+            let (value, shape) = self.value(definition_node, &pointer, name, name, Place::Other)?;
             // An enum or id definition becomes our own type under the definition's name.
             if !matches!(shape, Shape::Typify) {
                 let rust = self.rust_type(&shape);
@@ -1012,6 +1144,7 @@ impl Walker<'_> {
             dependencies: Vec::new(),
             conditions: Vec::new(),
             enums: self.enums,
+            objects: self.objects,
             open_request: false,
             lowered: json!({ "$schema": DRAFT_07, "definitions": lowered }),
             replacements: self.replacements,
@@ -1207,23 +1340,24 @@ impl Walker<'_> {
         pointer: &str,
         type_name: &str,
         field: &str,
-        at_property: bool,
+        place: Place,
     ) -> Result<(Value, Shape), SchemaError> {
         let site = Site {
             node,
             pointer,
             type_name,
             field,
-            property_keywords: if at_property && self.kind == Kind::Model {
-                &[
+            property_keywords: match (place, self.kind) {
+                (Place::Property, Kind::Model) => &[
                     "x-ignored-when-present",
                     "x-cli-flag",
                     "x-ui",
                     "x-model-types",
-                ]
-            } else {
-                &[]
+                ],
+                (Place::Field, _) => &["x-ui", "x-model-types"],
+                _ => &[],
             },
+            place,
         };
         if node.contains_key("$ref") {
             return self.reference(&site);
@@ -1244,11 +1378,16 @@ impl Walker<'_> {
             "boolean" => self.boolean_value(&site),
             "array" => self.array_value(&site),
             "object" if self.kind == Kind::Api => self.object_value(&site),
-
-            "object" => Err(self.error(
+            "object" if place == (Place::Items { of_parameter: true }) => self.object_items(&site),
+            "object" if place == Place::Property => Err(self.error(
                 &format!("{pointer}/type"),
                 "nested objects are not supported in a model's request",
-                "Scenario's models take flat parameters: split it into several properties",
+                "Scenario's models take flat parameters: split it into several properties (a list of objects is an array whose `items` is the object)",
+            )),
+            "object" => Err(self.error(
+                &format!("{pointer}/type"),
+                "an object inside the items of an array of objects: the dialect has one level of objects, a parameter's items",
+                "give the item flat fields (strings, numbers, booleans, enums, ids, or arrays of those)",
             )),
             other => Err(self.error(
                 &format!("{pointer}/type"),
@@ -1300,13 +1439,7 @@ impl Walker<'_> {
 
     /// `"type": "string"`: text, an id (`format`) or an enum of strings.
     fn string_value(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
-        let Site {
-            node,
-            pointer,
-            type_name,
-            field,
-            ..
-        } = *site;
+        let Site { node, pointer, .. } = *site;
         let with = |own: &[&'static str]| site.keywords(own);
         let annotate = |lowered: Value| site.annotate(lowered);
         self.only_keywords(
@@ -1328,27 +1461,7 @@ impl Walker<'_> {
             ]),
         )?;
         let single = self.const_as_enum(node, pointer)?;
-        if let Some(pattern) = self.string(node, "pattern", pointer)? {
-            if self.kind == Kind::Api
-                || single.is_some()
-                || node.contains_key("enum")
-                || node.contains_key("format")
-            {
-                return Err(self.error(
-                    &format!("{pointer}/pattern"),
-                    "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
-                    "remove it, or the enum or format beside it",
-                ));
-            }
-            if let Err(error) = regex_lite::Regex::new(pattern) {
-                return Err(self.error(
-                    &format!("{pointer}/pattern"),
-                    format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
-                    "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
-                ));
-            }
-            self.pattern = Some(pattern.to_owned());
-        }
+        self.text_pattern(node, pointer, single.is_some())?;
         let asset_keywords = [
             "x-asset-kind",
             "x-max-size",
@@ -1367,36 +1480,7 @@ impl Walker<'_> {
             ));
         }
         if let Some(values) = single.as_ref().or(node.get("enum")) {
-            if node.contains_key("minLength")
-                || node.contains_key("maxLength")
-                || node.contains_key("format")
-            {
-                return Err(self.error(
-                    pointer,
-                    "an enum cannot also have length limits or a format",
-                    "list the allowed values only",
-                ));
-            }
-            let values = values
-                .as_array()
-                .and_then(|values| {
-                    values
-                        .iter()
-                        .map(|value| {
-                            value
-                                .as_str()
-                                .map(|text| VariantValue::String(text.to_owned()))
-                        })
-                        .collect::<Option<Vec<_>>>()
-                })
-                .ok_or_else(|| {
-                    self.error(
-                        &format!("{pointer}/enum"),
-                        "a string enum must list strings",
-                        "write e.g. [\"16:9\", \"9:16\"]",
-                    )
-                })?;
-            return self.own_enum(node, pointer, type_name, field, values);
+            return self.string_enum(site, values);
         }
         if let Some(format) = self.string(node, "format", pointer)? {
             if let Some(id) = IdKind::from_format(format) {
@@ -1441,6 +1525,84 @@ impl Walker<'_> {
             ));
         }
         Ok((annotate(json!({ "type": "string" })), shape))
+    }
+
+    /// `pattern` on a model's plain text (`enumerated`: an enum or `const` is beside it),
+    /// compiled as `validate()` will: kept for the property being read.
+    fn text_pattern(
+        &mut self,
+        node: &Map<String, Value>,
+        pointer: &str,
+        enumerated: bool,
+    ) -> Result<(), SchemaError> {
+        let Some(pattern) = self.string(node, "pattern", pointer)? else {
+            return Ok(());
+        };
+        if self.kind == Kind::Api
+            || enumerated
+            || node.contains_key("enum")
+            || node.contains_key("format")
+        {
+            return Err(self.error(
+                &format!("{pointer}/pattern"),
+                "`pattern` belongs to a model's plain text (not an enum, an id, or a response)",
+                "remove it, or the enum or format beside it",
+            ));
+        }
+        if let Err(error) = regex_lite::Regex::new(pattern) {
+            return Err(self.error(
+                &format!("{pointer}/pattern"),
+                format!("`{pattern}` is not a regular expression `validate()` can check: {error}"),
+                "write it in the common subset of ECMA 262 (JSON Schema's) and the regex-lite crate: classes, groups, alternation, repetition, anchors",
+            ));
+        }
+        self.pattern = Some(pattern.to_owned());
+        Ok(())
+    }
+
+    /// A string enum (`enum`, or `const` read as one: `values`), with no length or format.
+    fn string_enum(
+        &mut self,
+        site: &Site<'_>,
+        values: &Value,
+    ) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        if node.contains_key("minLength")
+            || node.contains_key("maxLength")
+            || node.contains_key("format")
+        {
+            return Err(self.error(
+                pointer,
+                "an enum cannot also have length limits or a format",
+                "list the allowed values only",
+            ));
+        }
+        let values = values
+            .as_array()
+            .and_then(|values| {
+                values
+                    .iter()
+                    .map(|value| {
+                        value
+                            .as_str()
+                            .map(|text| VariantValue::String(text.to_owned()))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                self.error(
+                    &format!("{pointer}/enum"),
+                    "a string enum must list strings",
+                    "write e.g. [\"16:9\", \"9:16\"]",
+                )
+            })?;
+        self.own_enum(node, pointer, type_name, field, values)
     }
 
     /// `const`: the one value allowed, read as an enum of it (a model's strings and
@@ -1655,12 +1817,13 @@ impl Walker<'_> {
             self.error(pointer, "an array needs `items`", "describe the items, e.g. \"items\": {\"type\": \"string\", \"format\": \"asset-id\"}")
         })?;
         let items = self.object(items, &items_pointer)?;
+        let of_parameter = site.place == Place::Property && self.kind == Kind::Model;
         let (lowered_items, items_shape) = self.value(
             items,
             &items_pointer,
             &format!("{type_name}Item"),
             field,
-            false,
+            Place::Items { of_parameter },
         )?;
         let min_items = self.count(node, "minItems", pointer)?;
         let max_items = self.count(node, "maxItems", pointer)?;
@@ -1728,7 +1891,7 @@ impl Walker<'_> {
                     &here,
                     &format!("{type_name}{}", upper_camel(name)),
                     name,
-                    true,
+                    Place::Property,
                 )?;
                 lowered_properties.insert(name.clone(), lowered);
             }
@@ -1739,8 +1902,13 @@ impl Walker<'_> {
             None => {}
             Some(Value::Object(values)) => {
                 let here = format!("{pointer}/additionalProperties");
-                let (values, _) =
-                    self.value(values, &here, &format!("{type_name}Value"), field, false)?;
+                let (values, _) = self.value(
+                    values,
+                    &here,
+                    &format!("{type_name}Value"),
+                    field,
+                    Place::Other,
+                )?;
                 lowered["additionalProperties"] = values;
             }
             Some(_) => {
@@ -1755,6 +1923,113 @@ impl Walker<'_> {
             lowered["title"] = node["title"].clone();
         }
         Ok((annotate(lowered), Shape::Typify))
+    }
+
+    /// `"type": "object"` as the items of a model's array parameter: a struct we write,
+    /// its fields checked like parameters (one level: no object inside).
+    fn object_items(&mut self, site: &Site<'_>) -> Result<(Value, Shape), SchemaError> {
+        let Site {
+            node,
+            pointer,
+            type_name,
+            field,
+            ..
+        } = *site;
+        self.only_keywords(
+            node,
+            pointer,
+            &["type", "properties", "required", "additionalProperties"],
+        )?;
+        let required = self.required(node, pointer)?;
+        let properties = match node.get("properties") {
+            Some(properties) => self.object(properties, &format!("{pointer}/properties"))?,
+            None => &Map::new(),
+        };
+        if properties.is_empty() {
+            return Err(self.error(
+                pointer,
+                "an item object needs `properties`: its fields",
+                "list each field of an item under `properties`",
+            ));
+        }
+        if let Some(missing) = required.iter().find(|name| !properties.contains_key(*name)) {
+            return Err(self.error(
+                &format!("{pointer}/required"),
+                format!("`{missing}` is required but not under `properties`"),
+                "describe it under the items' `properties`",
+            ));
+        }
+        let open = match node.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => true,
+            Some(Value::Bool(false)) => false,
+            Some(_) => {
+                return Err(self.error(
+                    &format!("{pointer}/additionalProperties"),
+                    "only `true` or `false` is supported for an item object",
+                    "an item's fields are named: list each under `properties`",
+                ));
+            }
+        };
+        let mut fields: Vec<Property> = Vec::new();
+        for (name, property) in properties {
+            let here = format!("{pointer}/properties/{}", escape(name));
+            if let Some(first) = fields.iter().find(|other| other.flag == kebab(name)) {
+                return Err(self.error(
+                    &here,
+                    format!(
+                        "`{}` and `{name}` would both be the Rust field `{}`",
+                        first.json_name,
+                        kebab(name).replace('-', "_")
+                    ),
+                    "rename one of the item's fields",
+                ));
+            }
+            let member = Member {
+                name,
+                node: self.object(property, &here)?,
+                pointer: &here,
+                type_name: &format!("{type_name}{}", upper_camel(name)),
+                required: required.contains(name),
+                place: Place::Field,
+            };
+            fields.push(self.member(&member)?);
+        }
+        // The facts of the last field are not the parameter's.
+        self.asset = None;
+        self.pattern = None;
+        self.unique_type_name(pointer, type_name)?;
+        self.objects.push(ObjectDef {
+            rust_name: type_name.to_owned(),
+            field: field.to_owned(),
+            description: node
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            fields,
+            open,
+            pointer: pointer.to_owned(),
+        });
+        Ok((Value::Null, Shape::Object(self.objects.len() - 1)))
+    }
+
+    /// No two generated types (enums, item objects) of one schema share a name.
+    fn unique_type_name(&self, pointer: &str, type_name: &str) -> Result<(), SchemaError> {
+        let taken = self
+            .enums
+            .iter()
+            .any(|existing| existing.rust_name == type_name)
+            || self
+                .objects
+                .iter()
+                .any(|existing| existing.rust_name == type_name);
+        if taken {
+            return Err(self.error(
+                pointer,
+                format!("a second type would be named `{type_name}`"),
+                "rename the property, or its definition",
+            ));
+        }
+        Ok(())
     }
 
     fn own_enum(
@@ -1824,17 +2099,7 @@ impl Walker<'_> {
                     })?,
             ),
         };
-        if self
-            .enums
-            .iter()
-            .any(|existing| existing.rust_name == type_name)
-        {
-            return Err(self.error(
-                pointer,
-                format!("a second enum would be named `{type_name}`"),
-                "rename the property, or its definition",
-            ));
-        }
+        self.unique_type_name(pointer, type_name)?;
         self.enums.push(EnumDef {
             rust_name: type_name.to_owned(),
             field: field.to_owned(),
@@ -1872,7 +2137,11 @@ impl Walker<'_> {
     }
 
     fn rust_type(&self, shape: &Shape) -> String {
-        rust_type(shape, &self.enums, &|id| self.rust_id(id))
+        let names = Names {
+            enums: &self.enums,
+            objects: &self.objects,
+        };
+        rust_type(shape, names, &|id| self.rust_id(id))
     }
 
     /// A default the schema's own constraints reject would be a lie in the docs.
@@ -1906,6 +2175,7 @@ impl Walker<'_> {
                 let count = items.len() as u64;
                 min_items.is_none_or(|min| count >= min) && max_items.is_none_or(|max| count <= max)
             }),
+            Shape::Object(_) => default.is_object(),
             Shape::Typify => true,
         };
         if fits {

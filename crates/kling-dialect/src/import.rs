@@ -159,12 +159,8 @@ const PROPERTY_ORDER: &[&str] = &[
 /// Fields every input may carry, whatever its type.
 const COMMON_FIELDS: &[&str] = &["name", "type", "required", "default", "description"];
 
-/// The input type the importer refuses: a list of objects, each with inputs of its own
-/// (`inputs`, the SDK's `ModelInput`s again). The dialect has no nested objects (a model's
-/// request is one flat object of parameters): see [`Input::refuse_inputs_array`].
-const INPUTS_ARRAY: &str = "inputs_array";
-
-/// The field that only an `inputs_array` input carries: the inputs of each of its objects.
+/// The field that only an `inputs_array` input carries: the inputs of each of its objects
+/// (the SDK's `ModelInput`s again), imported as the fields of the array's item objects.
 const INPUTS_ARRAY_FIELD: &str = "inputs";
 
 /// A model description the importer cannot turn into a schema of our dialect, with the
@@ -210,6 +206,8 @@ fn model_error(field: &str, message: impl Into<String>, help: impl Into<String>)
 /// What to do when a description cannot be read: save the API's answer as it is.
 pub const HELP_SAVE: &str =
     "save the API's answer as it is: `kling models schema MODEL_ID > model.json`";
+/// What Scenario writes in an input's `required`.
+const REQUIRED_HELP: &str = "Scenario writes {\"always\": true}, {\"ifDefined\": {\"otherInput\": …}}, {\"ifNotDefined\": {\"otherInput\": …}}, {\"when\": {\"otherInput\": [values]}} or {\"conditional\": {\"values\": {\"otherInput\": [values]}, \"operator\": \"and\"}}: save the API's answer as it is";
 const HELP_EDIT: &str = "fix the description (or remove the input from it), import again, and write what is missing into the schema by hand";
 
 /// Turns Scenario's description of a model into a draft-07 schema of our dialect.
@@ -270,89 +268,22 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         })?;
 
     // Every input needs a name first: `required` rules name other inputs.
-    let mut names: Vec<&str> = Vec::new();
-    for (index, input) in inputs.iter().enumerate() {
-        let error = |name: Option<&str>, message: String| ImportError {
-            input: Some((index, name.map(str::to_owned))),
-            field: Some("name".to_owned()),
-            message,
-            help: HELP_EDIT.to_owned(),
-        };
-        if !input.is_object() {
-            return Err(error(
-                None,
-                format!("the input is not a JSON object: {input}"),
-            ));
-        }
-        let name = input
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| error(None, "the input has no `name`".to_owned()))?;
-        if names.contains(&name) {
-            return Err(error(
-                Some(name),
-                format!("a second input is named `{name}`"),
-            ));
-        }
-        names.push(name);
-    }
+    let names = input_names(inputs, None)?;
     distinct_flags(&names)?;
 
     let mut properties = Map::new();
-    let mut required = Vec::new();
-    let mut dependencies = Map::new();
-    let mut conditions = Vec::new();
+    let mut rules = Rules::default();
     for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
-        let input = Input {
-            index,
-            name,
-            // `null` is how a JSON API says "not set".
-            fields: input
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, value)| !value.is_null())
-                .map(|(key, value)| (key.as_str(), value))
-                .collect(),
-        };
+        let input = Input::new(index, name, input, None);
         let property = input.property(&names)?;
-        match input.requirement(&names)? {
-            Requirement::Always => required.push(json!(name)),
-            Requirement::When(rules) => {
-                for rule in rules {
-                    match rule {
-                        When::Defined(other) => {
-                            if let Value::Array(needs) = dependencies
-                                .entry(other)
-                                .or_insert_with(|| Value::Array(Vec::new()))
-                            {
-                                needs.push(json!(name));
-                            }
-                        }
-                        When::NotDefined(other) => conditions.push(json!({
-                            "if": {"not": {"required": [other]}},
-                            "then": {"required": [name]},
-                        })),
-                        When::Values(group) => {
-                            let others: Vec<&String> =
-                                group.iter().map(|(other, _)| other).collect();
-                            let values: Map<String, Value> = group
-                                .iter()
-                                .map(|(other, values)| (other.clone(), json!({"enum": values})))
-                                .collect();
-                            conditions.push(json!({
-                                "if": {"required": others, "properties": values},
-                                "then": {"required": [name]},
-                            }));
-                        }
-                    }
-                }
-            }
-            Requirement::Optional => {}
-        }
+        rules.add(name, input.requirement(&names)?);
         properties.insert((*name).to_owned(), property);
     }
+    let Rules {
+        required,
+        dependencies,
+        conditions,
+    } = rules;
 
     let mut schema = Map::new();
     schema.insert(
@@ -385,6 +316,100 @@ pub fn import(description: &Value) -> Result<Value, ImportError> {
         schema.insert("allOf".to_owned(), Value::Array(conditions));
     }
     Ok(Value::Object(schema))
+}
+
+/// The names of `inputs` (of the model, or of the objects of the `inputs_array` input
+/// `outer`): each input an object with a name of its own.
+fn input_names<'v>(
+    inputs: &'v [Value],
+    outer: Option<&Input<'_>>,
+) -> Result<Vec<&'v str>, ImportError> {
+    let mut names: Vec<&str> = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let error = |name: Option<&str>, message: String| match outer {
+            Some(outer) => outer.error(
+                "inputs",
+                format!("inputs[{index}] of its objects: {message}"),
+                HELP_EDIT,
+            ),
+            None => ImportError {
+                input: Some((index, name.map(str::to_owned))),
+                field: Some("name".to_owned()),
+                message,
+                help: HELP_EDIT.to_owned(),
+            },
+        };
+        if !input.is_object() {
+            return Err(error(
+                None,
+                format!("the input is not a JSON object: {input}"),
+            ));
+        }
+        let name = input
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| error(None, "the input has no `name`".to_owned()))?;
+        if names.contains(&name) {
+            return Err(error(
+                Some(name),
+                format!("a second input is named `{name}`"),
+            ));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The root's requirements, gathered input by input: `required`, `dependencies` and the
+/// conditions of `allOf`.
+#[derive(Default)]
+struct Rules {
+    required: Vec<Value>,
+    dependencies: Map<String, Value>,
+    conditions: Vec<Value>,
+}
+
+impl Rules {
+    /// The rules that make the input `name` required.
+    fn add(&mut self, name: &str, requirement: Requirement) {
+        let rules = match requirement {
+            Requirement::Optional => return,
+            Requirement::Always => {
+                self.required.push(json!(name));
+                return;
+            }
+            Requirement::When(rules) => rules,
+        };
+        for rule in rules {
+            match rule {
+                When::Defined(other) => {
+                    if let Value::Array(needs) = self
+                        .dependencies
+                        .entry(other)
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        needs.push(json!(name));
+                    }
+                }
+                When::NotDefined(other) => self.conditions.push(json!({
+                    "if": {"not": {"required": [other]}},
+                    "then": {"required": [name]},
+                })),
+                When::Values(group) => {
+                    let others: Vec<&String> = group.iter().map(|(other, _)| other).collect();
+                    let values: Map<String, Value> = group
+                        .iter()
+                        .map(|(other, values)| (other.clone(), json!({"enum": values})))
+                        .collect();
+                    self.conditions.push(json!({
+                        "if": {"required": others, "properties": values},
+                        "then": {"required": [name]},
+                    }));
+                }
+            }
+        }
+    }
 }
 
 /// The `kling generate` flag of the input `name`: its kebab-case, renamed with
@@ -440,6 +465,8 @@ enum InputType {
     StringArray,
     Model,
     ModelArray,
+    /// A list of objects, each with the fields its `inputs` describe.
+    InputsArray,
 }
 
 impl InputType {
@@ -454,6 +481,7 @@ impl InputType {
             "string_array" => Self::StringArray,
             "model" => Self::Model,
             "model_array" => Self::ModelArray,
+            "inputs_array" => Self::InputsArray,
             _ => return None,
         })
     }
@@ -486,10 +514,11 @@ impl InputType {
                 "maxLength",
             ],
             Self::StringArray => &["allowedValues", "minLength", "maxLength"],
+            Self::InputsArray => &[INPUTS_ARRAY_FIELD, "minLength", "maxLength"],
         }
     }
 
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Boolean,
         Self::Number,
         Self::String,
@@ -499,6 +528,7 @@ impl InputType {
         Self::StringArray,
         Self::Model,
         Self::ModelArray,
+        Self::InputsArray,
     ];
 }
 
@@ -521,25 +551,54 @@ enum When {
     Values(Vec<(String, Vec<Value>)>),
 }
 
-/// One entry of `inputs`, its `null` fields left out.
+/// One entry of `inputs` (of the model, or of the objects of an `inputs_array`), its
+/// `null` fields left out.
 struct Input<'a> {
     index: usize,
     name: &'a str,
     fields: Vec<(&'a str, &'a Value)>,
+    /// For an input of an `inputs_array`'s objects: that input's index and name.
+    outer: Option<(usize, &'a str)>,
 }
 
-impl Input<'_> {
+impl<'a> Input<'a> {
+    fn new(index: usize, name: &'a str, input: &'a Value, outer: Option<(usize, &'a str)>) -> Self {
+        Self {
+            index,
+            name,
+            // `null` is how a JSON API says "not set".
+            fields: input
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key.as_str(), value))
+                .collect(),
+            outer,
+        }
+    }
+
+    /// An error of this input: of the model's input, or of the `inputs_array` input
+    /// holding it (`field` then `inputs[1].min`, the message naming the item's input).
     fn error(
         &self,
         field: &str,
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> ImportError {
-        ImportError {
-            input: Some((self.index, Some(self.name.to_owned()))),
-            field: Some(field.to_owned()),
-            message: message.into(),
-            help: help.into(),
+        match self.outer {
+            None => ImportError {
+                input: Some((self.index, Some(self.name.to_owned()))),
+                field: Some(field.to_owned()),
+                message: message.into(),
+                help: help.into(),
+            },
+            Some((outer, outer_name)) => ImportError {
+                input: Some((outer, Some(outer_name.to_owned()))),
+                field: Some(format!("inputs[{}].{field}", self.index)),
+                message: format!("the objects' input `{}`: {}", self.name, message.into()),
+                help: help.into(),
+            },
         }
     }
 
@@ -609,19 +668,22 @@ impl Input<'_> {
                 "Scenario gives every input a type; save the API's answer as it is",
             )
         })?;
-        if name == INPUTS_ARRAY {
-            return Err(self.refuse_inputs_array());
-        }
         let ty = InputType::parse(name).ok_or_else(|| {
             self.error(
                 "type",
                 format!("unknown input type `{name}`"),
-                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model and model_array (and refuses inputs_array, a list of objects): teach crates/kling-dialect/src/import.rs the new type",
+                "the importer knows boolean, number, string, file, file_array, number_array, string_array, model, model_array and inputs_array: teach crates/kling-dialect/src/import.rs the new type",
             )
         })?;
+        if ty == InputType::InputsArray && self.outer.is_some() {
+            return Err(self.error(
+                "type",
+                "an `inputs_array` inside an `inputs_array` (a list of objects in each object) cannot be said: the dialect has one level of objects, the items of a parameter",
+                "remove the inner input from the saved description and import again (requests then never send it), or flatten its inputs into the outer objects' inputs",
+            ));
+        }
         for (field, _) in &self.fields {
             let known = COMMON_FIELDS.contains(field)
-                || *field == INPUTS_ARRAY_FIELD
                 || UI_FIELDS.iter().any(|(ui, _)| ui == field)
                 || InputType::ALL.iter().any(|ty| ty.fields().contains(field));
             if !known {
@@ -648,50 +710,6 @@ impl Input<'_> {
         Ok(ty)
     }
 
-    /// An `inputs_array` input, refused naming its items' inputs and what a maintainer
-    /// does: the dialect has no nested objects, so no schema can say it, by hand either.
-    fn refuse_inputs_array(&self) -> ImportError {
-        let items: Vec<String> = self
-            .get(INPUTS_ARRAY_FIELD)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| item.get("name").and_then(Value::as_str))
-            .map(|name| format!("`{name}`"))
-            .collect();
-        let each = if items.is_empty() {
-            String::new()
-        } else {
-            format!(", each with the inputs {}", items.join(", "))
-        };
-        let always = self
-            .get("required")
-            .and_then(|rule| rule.get("always"))
-            .and_then(Value::as_bool)
-            == Some(true);
-        let consequence = if always {
-            format!(
-                "the model requires `{}`, so the API refuses every request without it: the model cannot be used from kling until the dialect has arrays of objects",
-                self.name
-            )
-        } else {
-            format!(
-                "the schema then has no `{}` parameter and requests never send it (the API uses its default)",
-                self.name
-            )
-        };
-        self.error(
-            "type",
-            format!(
-                "`{INPUTS_ARRAY}` inputs (a list of objects{each}) are not imported: the dialect has no nested objects, a model's request is one flat object of parameters"
-            ),
-            format!(
-                "remove inputs[{}] from the saved description and import again; {consequence}. No schema can say it by hand either (schema/README.md refuses nested objects): carrying it needs arrays of objects in crates/kling-dialect/src/check.rs, the generator (xtask/src/codegen) and `kling generate`",
-                self.index
-            ),
-        )
-    }
-
     /// The input's property schema (`names`: every input's, for fields that name one).
     fn property(&self, names: &[&str]) -> Result<Value, ImportError> {
         let ty = self.input_type()?;
@@ -710,36 +728,8 @@ impl Input<'_> {
             InputType::FileArray
             | InputType::StringArray
             | InputType::NumberArray
-            | InputType::ModelArray => {
-                let items = match ty {
-                    InputType::FileArray => self.file_shape()?,
-                    InputType::StringArray => self.string_items()?,
-                    InputType::ModelArray => json!({"type": "string", "format": "model-id"}),
-                    _ => self.number_items()?,
-                };
-                let mut array = json!({"type": "array", "items": items});
-                if let Some(min) = self.count("minLength")? {
-                    array["minItems"] = json!(min);
-                }
-                if let Some(max) = self.count("maxLength")? {
-                    array["maxItems"] = json!(max);
-                }
-                if let (Some(min), Some(max)) = (array.get("minItems"), array.get("maxItems"))
-                    && min.as_u64() > max.as_u64()
-                {
-                    return Err(self.error(
-                        "minLength",
-                        "`minLength` is greater than `maxLength`: no list would be accepted",
-                        HELP_EDIT,
-                    ));
-                }
-                if ty == InputType::ModelArray
-                    && let Some(types) = self.model_types()?
-                {
-                    array["x-model-types"] = types;
-                }
-                array
-            }
+            | InputType::ModelArray
+            | InputType::InputsArray => self.array_shape(ty)?,
         };
         if let Some(ui) = self.ui(ty, names)? {
             shape["x-ui"] = ui;
@@ -759,7 +749,9 @@ impl Input<'_> {
         if let Some(description) = self.description()? {
             shape.insert("description".to_owned(), json!(description));
         }
-        if let (flag, true) = input_flag(self.name) {
+        // An item's field has no flag of its own (the objects are one flag's JSON).
+        let (flag, renamed) = input_flag(self.name);
+        if renamed && self.outer.is_none() {
             let own = kebab(self.name);
             shape.insert(
                 "$comment".to_owned(),
@@ -776,6 +768,83 @@ impl Input<'_> {
             }
         }
         Ok(Value::Object(property))
+    }
+
+    /// A list input: its items (files, text, numbers, model ids, or the objects of an
+    /// `inputs_array`) and their count (`minLength`, `maxLength`).
+    fn array_shape(&self, ty: InputType) -> Result<Value, ImportError> {
+        let items = match ty {
+            InputType::FileArray => self.file_shape()?,
+            InputType::StringArray => self.string_items()?,
+            InputType::ModelArray => json!({"type": "string", "format": "model-id"}),
+            InputType::InputsArray => self.item_object()?,
+            _ => self.number_items()?,
+        };
+        let mut array = json!({"type": "array", "items": items});
+        if let Some(min) = self.count("minLength")? {
+            array["minItems"] = json!(min);
+        }
+        if let Some(max) = self.count("maxLength")? {
+            array["maxItems"] = json!(max);
+        }
+        if let (Some(min), Some(max)) = (array.get("minItems"), array.get("maxItems"))
+            && min.as_u64() > max.as_u64()
+        {
+            return Err(self.error(
+                "minLength",
+                "`minLength` is greater than `maxLength`: no list would be accepted",
+                HELP_EDIT,
+            ));
+        }
+        if ty == InputType::ModelArray
+            && let Some(types) = self.model_types()?
+        {
+            array["x-model-types"] = types;
+        }
+        Ok(array)
+    }
+
+    /// The objects of an `inputs_array`: one field per input of its `inputs`, imported as
+    /// the model's inputs are; `required.always` makes a field required in each object.
+    /// What only the request's root can say (`ifDefined`, `ifNotDefined`, `when` between
+    /// an object's fields) is refused.
+    fn item_object(&self) -> Result<Value, ImportError> {
+        let inputs = self
+            .get(INPUTS_ARRAY_FIELD)
+            .and_then(Value::as_array)
+            .filter(|inputs| !inputs.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    INPUTS_ARRAY_FIELD,
+                    "an `inputs_array` input needs `inputs`, a non-empty list of the inputs of each object",
+                    HELP_SAVE,
+                )
+            })?;
+        let names = input_names(inputs, Some(self))?;
+        let mut required = Vec::new();
+        let mut properties = Map::new();
+        for (index, (input, name)) in inputs.iter().zip(&names).enumerate() {
+            let input = Input::new(index, name, input, Some((self.index, self.name)));
+            let property = input.property(&names)?;
+            match input.requirement(&names)? {
+                Requirement::Optional => {}
+                Requirement::Always => required.push(json!(name)),
+                Requirement::When(_) => {
+                    return Err(input.error(
+                        "required",
+                        "a requirement on another input of the same object (`ifDefined`, `ifNotDefined`, `when`, `conditional`) cannot be said: the dialect's `dependencies` and conditions are the request's, not an item's",
+                        "remove that `required` rule from the saved description and import again (the API still checks it), or make it `{\"always\": true}` if every object has the field",
+                    ));
+                }
+            }
+            properties.insert((*name).to_owned(), property);
+        }
+        Ok(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": required,
+            "properties": properties,
+        }))
     }
 
     /// `description`, with `hint` as a second sentence.
@@ -1057,49 +1126,7 @@ impl Input<'_> {
             ));
         }
         if let Some(values) = self.allowed_values()? {
-            let mut numbers = Vec::new();
-            for value in values {
-                let number = value.as_f64().ok_or_else(|| {
-                    self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} of a number input is not a number"),
-                        HELP_EDIT,
-                    )
-                })?;
-                // The values decide; bounds they all satisfy add nothing (and our dialect
-                // refuses bounds on an enum). A value outside them is a contradiction.
-                let outside =
-                    min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
-                if outside {
-                    return Err(self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is outside the input's own `min`/`max`"),
-                        "find out which is right, fix the description, and import again",
-                    ));
-                }
-                if let Some(step) = step
-                    && !crate::is_multiple_of(number, step)
-                {
-                    return Err(self.error(
-                        "allowedValues",
-                        format!("the allowed value {value} is not a multiple of the input's own `step` ({step})"),
-                        "find out which is right, fix the description, and import again",
-                    ));
-                }
-                numbers.push(value);
-            }
-            // Whole values (sentinels such as -1 too) make an integer enum; one fraction
-            // makes an enum of numbers. A `step` they all keep to adds nothing.
-            return Ok(
-                match numbers
-                    .iter()
-                    .map(|value| integer(value))
-                    .collect::<Option<Vec<i64>>>()
-                {
-                    Some(whole) => json!({"type": "integer", "enum": whole}),
-                    None => json!({"type": "number", "enum": numbers}),
-                },
-            );
+            return self.number_enum(values, min, max, step);
         }
         // A whole step with whole bounds makes whole numbers; any step other than 1 is a
         // `multipleOf` (counted from 0, as JSON Schema counts it: a bound off the grid
@@ -1145,6 +1172,61 @@ impl Input<'_> {
         Ok(shape)
     }
 
+    /// The `allowedValues` of a number input: an enum of integers when every value is
+    /// whole (sentinels such as -1 too), of numbers otherwise; each value within the
+    /// input's own `min`, `max` and `step`.
+    fn number_enum(
+        &self,
+        values: &[Value],
+        min: Option<f64>,
+        max: Option<f64>,
+        step: Option<f64>,
+    ) -> Result<Value, ImportError> {
+        let mut numbers = Vec::new();
+        for value in values {
+            let number = value.as_f64().ok_or_else(|| {
+                self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} of a number input is not a number"),
+                    HELP_EDIT,
+                )
+            })?;
+            // The values decide; bounds they all satisfy add nothing (and our dialect
+            // refuses bounds on an enum). A value outside them is a contradiction.
+            let outside =
+                min.is_some_and(|min| number < min) || max.is_some_and(|max| number > max);
+            if outside {
+                return Err(self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} is outside the input's own `min`/`max`"),
+                    "find out which is right, fix the description, and import again",
+                ));
+            }
+            if let Some(step) = step
+                && !crate::is_multiple_of(number, step)
+            {
+                return Err(self.error(
+                    "allowedValues",
+                    format!("the allowed value {value} is not a multiple of the input's own `step` ({step})"),
+                    "find out which is right, fix the description, and import again",
+                ));
+            }
+            numbers.push(value);
+        }
+        // Whole values (sentinels such as -1 too) make an integer enum; one fraction
+        // makes an enum of numbers. A `step` they all keep to adds nothing.
+        Ok(
+            match numbers
+                .iter()
+                .map(|value| integer(value))
+                .collect::<Option<Vec<i64>>>()
+            {
+                Some(whole) => json!({"type": "integer", "enum": whole}),
+                None => json!({"type": "number", "enum": numbers}),
+            },
+        )
+    }
+
     /// The items of a `number_array`: `min`/`max`/`step`/`allowedValues` apply to each item.
     fn number_items(&self) -> Result<Value, ImportError> {
         self.number_shape(true)
@@ -1156,79 +1238,13 @@ impl Input<'_> {
         let Some(rule) = self.get("required") else {
             return Ok(Requirement::Optional);
         };
-        let shape_help = "Scenario writes {\"always\": true}, {\"ifDefined\": {\"otherInput\": …}}, {\"ifNotDefined\": {\"otherInput\": …}}, {\"when\": {\"otherInput\": [values]}} or {\"conditional\": {\"values\": {\"otherInput\": [values]}, \"operator\": \"and\"}}: save the API's answer as it is";
         let rule = rule.as_object().ok_or_else(|| {
             self.error(
                 "required",
                 format!("`required` must be an object, got {rule}"),
-                shape_help,
+                REQUIRED_HELP,
             )
         })?;
-        let other_input = |key: &str, other: &str| -> Result<String, ImportError> {
-            if other == self.name {
-                return Err(self.error(
-                    "required",
-                    format!("`required.{key}` names the input itself"),
-                    HELP_EDIT,
-                ));
-            }
-            if !names.contains(&other) {
-                return Err(self.error(
-                    "required",
-                    format!(
-                        "`required.{key}` names `{other}`, which is not an input of this model"
-                    ),
-                    HELP_EDIT,
-                ));
-            }
-            Ok(other.to_owned())
-        };
-        let keyed = |key: &str, value: &Value| -> Result<Vec<String>, ImportError> {
-            let others = value
-                .as_object()
-                .filter(|others| !others.is_empty())
-                .ok_or_else(|| {
-                    self.error(
-                        "required",
-                        format!("`required.{key}` must be an object keyed by input names"),
-                        shape_help,
-                    )
-                })?;
-            others.keys().map(|other| other_input(key, other)).collect()
-        };
-        // `{"input": [values]}` (or one value): the input has one of them.
-        let values = |key: &str, value: &Value| -> Result<Vec<(String, Vec<Value>)>, ImportError> {
-            let conditions = value
-                .as_object()
-                .filter(|conditions| !conditions.is_empty())
-                .ok_or_else(|| {
-                    self.error(
-                        "required",
-                        format!(
-                            "`required.{key}` must be an object of input names and their values"
-                        ),
-                        shape_help,
-                    )
-                })?;
-            conditions
-                .iter()
-                .map(|(other, allowed)| {
-                    let other = other_input(key, other)?;
-                    let allowed = match allowed {
-                        Value::Array(allowed) if !allowed.is_empty() => allowed.clone(),
-                        Value::Array(_) | Value::Null | Value::Object(_) => {
-                            return Err(self.error(
-                                "required",
-                                format!("`required.{key}.{other}` must list the values that make this input required"),
-                                shape_help,
-                            ));
-                        }
-                        one => vec![one.clone()],
-                    };
-                    Ok((other, allowed))
-                })
-                .collect()
-        };
         let mut always = false;
         let mut rules = Vec::new();
         for (key, value) in rule {
@@ -1238,58 +1254,28 @@ impl Input<'_> {
                         self.error(
                             "required",
                             format!("`required.always` must be true or false, got {value}"),
-                            shape_help,
+                            REQUIRED_HELP,
                         )
                     })?;
                 }
-                "ifDefined" => rules.extend(keyed(key, value)?.into_iter().map(When::Defined)),
+                "ifDefined" => {
+                    rules.extend(
+                        self.keyed(names, key, value)?
+                            .into_iter()
+                            .map(When::Defined),
+                    );
+                }
                 "ifNotDefined" => {
-                    rules.extend(keyed(key, value)?.into_iter().map(When::NotDefined));
+                    rules.extend(
+                        self.keyed(names, key, value)?
+                            .into_iter()
+                            .map(When::NotDefined),
+                    );
                 }
                 // Real records write `when` for what the SDK calls `conditional`: all of
                 // its inputs must have one of their values.
-                "when" => rules.push(When::Values(values(key, value)?)),
-                "conditional" => {
-                    let conditional = value.as_object().ok_or_else(|| {
-                        self.error(
-                            "required",
-                            "`required.conditional` must be an object",
-                            shape_help,
-                        )
-                    })?;
-                    if let Some(unknown) = conditional
-                        .keys()
-                        .find(|key| !["values", "operator"].contains(&key.as_str()))
-                    {
-                        return Err(self.error(
-                            "required",
-                            format!("unknown field `required.conditional.{unknown}`: the importer would drop it silently"),
-                            "find out what it means, then teach crates/kling-dialect/src/import.rs",
-                        ));
-                    }
-                    let group = values(
-                        "conditional.values",
-                        conditional.get("values").unwrap_or(&Value::Null),
-                    )?;
-                    match conditional
-                        .get("operator")
-                        .map(|operator| operator.as_str())
-                    {
-                        // `and` (the default): one condition over every input.
-                        None | Some(Some("and")) => rules.push(When::Values(group)),
-                        // `or`: one condition per input.
-                        Some(Some("or")) => {
-                            rules.extend(group.into_iter().map(|one| When::Values(vec![one])));
-                        }
-                        Some(_) => {
-                            return Err(self.error(
-                                "required",
-                                format!("unknown `required.conditional.operator` {}", conditional["operator"]),
-                                "Scenario's operators are `and` and `or`: save the API's answer as it is",
-                            ));
-                        }
-                    }
-                }
+                "when" => rules.push(When::Values(self.value_conditions(names, key, value)?)),
+                "conditional" => rules.extend(self.conditional(names, value)?),
                 other => {
                     return Err(self.error(
                         "required",
@@ -1309,6 +1295,127 @@ impl Input<'_> {
         } else {
             Requirement::When(rules)
         })
+    }
+
+    /// The other input a rule `required.{key}` names: one of `names`, not this one.
+    fn other_input(&self, names: &[&str], key: &str, other: &str) -> Result<String, ImportError> {
+        if other == self.name {
+            return Err(self.error(
+                "required",
+                format!("`required.{key}` names the input itself"),
+                HELP_EDIT,
+            ));
+        }
+        if !names.contains(&other) {
+            return Err(self.error(
+                "required",
+                format!("`required.{key}` names `{other}`, which is not an input of this model"),
+                HELP_EDIT,
+            ));
+        }
+        Ok(other.to_owned())
+    }
+
+    /// `{"otherInput": …}`: the inputs a rule `required.{key}` names.
+    fn keyed(&self, names: &[&str], key: &str, value: &Value) -> Result<Vec<String>, ImportError> {
+        let others = value
+            .as_object()
+            .filter(|others| !others.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    "required",
+                    format!("`required.{key}` must be an object keyed by input names"),
+                    REQUIRED_HELP,
+                )
+            })?;
+        others
+            .keys()
+            .map(|other| self.other_input(names, key, other))
+            .collect()
+    }
+
+    /// `{"input": [values]}` (or one value): each input named has one of its values.
+    fn value_conditions(
+        &self,
+        names: &[&str],
+        key: &str,
+        value: &Value,
+    ) -> Result<Vec<(String, Vec<Value>)>, ImportError> {
+        let conditions = value
+            .as_object()
+            .filter(|conditions| !conditions.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    "required",
+                    format!("`required.{key}` must be an object of input names and their values"),
+                    REQUIRED_HELP,
+                )
+            })?;
+        conditions
+            .iter()
+            .map(|(other, allowed)| {
+                let other = self.other_input(names, key, other)?;
+                let allowed = match allowed {
+                    Value::Array(allowed) if !allowed.is_empty() => allowed.clone(),
+                    Value::Array(_) | Value::Null | Value::Object(_) => {
+                        return Err(self.error(
+                            "required",
+                            format!("`required.{key}.{other}` must list the values that make this input required"),
+                            REQUIRED_HELP,
+                        ));
+                    }
+                    one => vec![one.clone()],
+                };
+                Ok((other, allowed))
+            })
+            .collect()
+    }
+
+    /// `required.conditional`: `values` with `operator` `and` (one condition over every
+    /// input) or `or` (one condition per input).
+    fn conditional(&self, names: &[&str], value: &Value) -> Result<Vec<When>, ImportError> {
+        let conditional = value.as_object().ok_or_else(|| {
+            self.error(
+                "required",
+                "`required.conditional` must be an object",
+                REQUIRED_HELP,
+            )
+        })?;
+        if let Some(unknown) = conditional
+            .keys()
+            .find(|key| !["values", "operator"].contains(&key.as_str()))
+        {
+            return Err(self.error(
+                "required",
+                format!("unknown field `required.conditional.{unknown}`: the importer would drop it silently"),
+                "find out what it means, then teach crates/kling-dialect/src/import.rs",
+            ));
+        }
+        let group = self.value_conditions(
+            names,
+            "conditional.values",
+            conditional.get("values").unwrap_or(&Value::Null),
+        )?;
+        match conditional
+            .get("operator")
+            .map(|operator| operator.as_str())
+        {
+            // `and` (the default): one condition over every input.
+            None | Some(Some("and")) => Ok(vec![When::Values(group)]),
+            // `or`: one condition per input.
+            Some(Some("or")) => Ok(group
+                .into_iter()
+                .map(|one| When::Values(vec![one]))
+                .collect()),
+            Some(_) => Err(self.error(
+                "required",
+                format!(
+                    "unknown `required.conditional.operator` {}",
+                    conditional["operator"]
+                ),
+                "Scenario's operators are `and` and `or`: save the API's answer as it is",
+            )),
+        }
     }
 }
 

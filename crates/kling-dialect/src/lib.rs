@@ -44,8 +44,8 @@ mod naming;
 
 pub use check::{
     ASSET_KINDS, AssetFacts, Bounds, Checked, Condition, DOCUMENTATION, DRAFT_07, Docs, EnumDef,
-    IdKind, Kind, ModelMeta, Property, Rule, SchemaError, Shape, Variant, VariantValue, annotation,
-    check, check_value, is_multiple_of,
+    IdKind, Kind, ModelMeta, ObjectDef, Property, Rule, SchemaError, Shape, Variant, VariantValue,
+    annotation, check, check_value, is_multiple_of,
 };
 pub use diff::{
     Bump, Change, DiffError, Version, diff_api, diff_file, diff_model, kind_of, verdict,

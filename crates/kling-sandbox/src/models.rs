@@ -31,15 +31,19 @@ pub(crate) fn inputs(params: &[Param]) -> Vec<Value> {
     params.iter().map(|param| input(params, param)).collect()
 }
 
-fn input(params: &[Param], param: &Param) -> Value {
+/// Scenario's `type` of a parameter's input, and the fields that type brings (`kind`,
+/// `step`, the `inputs` of a list of objects).
+fn input_type(param: &Param) -> (&'static str, Value) {
     let step = |whole: bool| match (param.multiple_of, whole) {
         (Some(step), _) => json!({"step": number(step)}),
         // Scenario has one "number" type; a step of 1 says it takes whole numbers.
         (None, true) => json!({"step": 1}),
         (None, false) => json!({}),
     };
-    let (kind, mut input) = match &param.kind {
+    match &param.kind {
         ParamKind::List { items, .. } => match items {
+            // A list of objects: each object's fields described as inputs of their own.
+            ParamKind::Object(fields) => ("inputs_array", json!({"inputs": inputs(fields)})),
             ParamKind::Asset(file) => ("file_array", json!({"kind": file.name()})),
             ParamKind::ModelId => ("model_array", json!({})),
             ParamKind::Integer(_) => ("number_array", step(true)),
@@ -74,7 +78,11 @@ fn input(params: &[Param], param: &Param) -> Value {
         ParamKind::Number(_) => ("number", step(false)),
         ParamKind::Boolean => ("boolean", json!({})),
         _ => ("string", json!({})),
-    };
+    }
+}
+
+fn input(params: &[Param], param: &Param) -> Value {
+    let (kind, mut input) = input_type(param);
     input["name"] = json!(param.json_name);
     input["type"] = json!(kind);
     input["label"] = json!(param.json_name);

@@ -172,6 +172,19 @@ impl Param {
         matches!(self.kind, ParamKind::List { .. })
     }
 
+    /// The fields of each value, for a list of objects (empty otherwise).
+    ///
+    /// ```
+    /// let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+    /// assert!(model.param("prompt").unwrap().fields().is_empty());
+    /// ```
+    pub fn fields(&self) -> &'static [Param] {
+        match self.value_kind() {
+            ParamKind::Object(fields) => fields,
+            _ => &[],
+        }
+    }
+
     /// The default as the JSON a request would send (what the API assumes when the
     /// parameter is left out).
     ///
@@ -224,6 +237,11 @@ pub enum ParamKind {
     ModelId,
     /// One of these values, in the schema's order.
     Choice(&'static [Choice]),
+    /// An object of named fields, each described as a parameter of its own (its `flag` is
+    /// the name in kebab-case, unused: such objects are the items of a [`ParamKind::List`],
+    /// given as one flag's JSON). Scenario's `inputs_array`: `shots`, each shot with its
+    /// `prompt` and `seconds`.
+    Object(&'static [Param]),
     /// Several values of one kind, as many as these bounds allow.
     List {
         /// The kind of each item.

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::rust::{Runtime, rust_type, summary};
-use kling_dialect::{Checked, Property, Shape};
+use kling_dialect::{Checked, ObjectDef, Property, Shape};
 
 /// The struct of a model's request.
 pub(crate) fn request_struct(checked: &Checked, runtime: Runtime<'_>) -> TokenStream {
@@ -24,7 +24,7 @@ pub(crate) fn request_struct(checked: &Checked, runtime: Runtime<'_>) -> TokenSt
     let fields = checked
         .properties
         .iter()
-        .map(|property| field(checked, property, runtime));
+        .map(|property| field(checked, property, runtime, Level::Root));
     quote! {
         #[doc = #doc]
         #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,13 +36,59 @@ pub(crate) fn request_struct(checked: &Checked, runtime: Runtime<'_>) -> TokenSt
     }
 }
 
-fn field(checked: &Checked, property: &Property, runtime: Runtime<'_>) -> TokenStream {
+/// The struct of the items of an array of objects (`ShotsItem`: the parameter's type
+/// name and `Item`, as typify names an array's items), one field per field of the items.
+pub(crate) fn item_struct(
+    checked: &Checked,
+    object: &ObjectDef,
+    runtime: Runtime<'_>,
+) -> TokenStream {
+    let name = format_ident!("{}", object.rust_name);
+    let doc = match &object.description {
+        Some(description) => format!(" {description}"),
+        None => format!(" One item of `{}`.", object.field),
+    };
+    let deny_unknown = (!object.open).then(|| quote!(#[serde(deny_unknown_fields)]));
+    let fields = object
+        .fields
+        .iter()
+        .map(|property| field(checked, property, runtime, Level::Item));
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #deny_unknown
+        #[non_exhaustive]
+        pub struct #name {
+            #( #fields ),*
+        }
+    }
+}
+
+/// Whether a field is a parameter of the request or a field of an item object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// A parameter: the root's rules (`dependencies`, conditions) name it.
+    Root,
+    /// A field of the items of an array of objects.
+    Item,
+}
+
+fn field(
+    checked: &Checked,
+    property: &Property,
+    runtime: Runtime<'_>,
+    level: Level,
+) -> TokenStream {
     let ident = field_ident(&property.json_name);
+    let noun = match level {
+        Level::Root => "parameter",
+        Level::Item => "field",
+    };
     let mut docs = vec![match &property.description {
         Some(description) => format!(" {description}"),
-        None => format!(" The `{}` parameter.", property.json_name),
+        None => format!(" The `{}` {noun}.", property.json_name),
     }];
-    for line in summary(checked, property) {
+    for line in summary(checked, property, level) {
         docs.push(String::new());
         docs.push(format!(" {line}"));
     }

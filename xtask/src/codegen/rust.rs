@@ -9,8 +9,10 @@ use syn::visit_mut::VisitMut;
 use serde_json::Value;
 
 use kling_dialect::{
-    AssetFacts, Checked, EnumDef, Kind, Property, Rule, SchemaError, Shape, VariantValue,
+    AssetFacts, Checked, EnumDef, Kind, ObjectDef, Property, Rule, SchemaError, Shape, VariantValue,
 };
+
+use super::request::Level;
 
 /// What the generated code calls the crate holding `Validation`, `AssetId`, …
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +45,12 @@ fn model_file(checked: &Checked, schema_text: &str, runtime: Runtime<'_>) -> Vec
         return Vec::new();
     };
     let mut items = parse_items(super::request::request_struct(checked, runtime));
+    for object in &checked.objects {
+        items.extend(parse_items(super::request::item_struct(
+            checked, object, runtime,
+        )));
+        items.extend(parse_items(item_impl(checked, object)));
+    }
     for definition in &checked.enums {
         items.extend(parse_items(enum_items(definition)));
     }
@@ -258,8 +266,10 @@ impl ToTokenString for syn::Meta {
     }
 }
 
-/// The constraints of a parameter in words, for its rustdoc.
-pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
+/// The constraints of a parameter (or of a field of an item object: `level`) in words,
+/// for its rustdoc.
+pub(crate) fn summary(checked: &Checked, property: &Property, level: Level) -> Vec<String> {
+    let root = level == Level::Root;
     let mut lines = Vec::new();
     if let Some(line) = shape_summary(checked, &property.shape) {
         lines.push(line);
@@ -270,7 +280,7 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
             rust_value(checked, &property.shape, default)
         ));
     }
-    for (field, needs) in &checked.dependencies {
+    for (field, needs) in checked.dependencies.iter().filter(|_| root) {
         if *field == property.json_name {
             let needs: Vec<String> = needs.iter().map(|need| format!("`{need}`")).collect();
             lines.push(format!("Requires {}.", needs.join(" and ")));
@@ -282,7 +292,7 @@ pub(crate) fn summary(checked: &Checked, property: &Property) -> Vec<String> {
     for condition in checked
         .conditions
         .iter()
-        .filter(|condition| condition.field == property.json_name)
+        .filter(|condition| root && condition.field == property.json_name)
     {
         lines.push(condition_summary(&condition.rule));
     }
@@ -432,7 +442,7 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
                 (count, each) => count.or(each),
             }
         }
-        Shape::Id(_) | Shape::Boolean | Shape::Typify => None,
+        Shape::Id(_) | Shape::Boolean | Shape::Object(_) | Shape::Typify => None,
     }
 }
 
@@ -799,6 +809,10 @@ pub(crate) fn rust_type(checked: &Checked, shape: &Shape) -> TokenStream {
             let items = rust_type(checked, items);
             quote!(Vec<#items>)
         }
+        Shape::Object(index) => {
+            let name = format_ident!("{}", checked.objects[*index].rust_name);
+            quote!(#name)
+        }
         Shape::Typify => quote!(serde_json::Value),
     }
 }
@@ -827,61 +841,8 @@ fn model_items(
     let Some(model) = &checked.model else {
         return TokenStream::new();
     };
-    let field_of = |json_name: &str| {
-        fields
-            .iter()
-            .find(|(json, _)| json == json_name)
-            .map(|(_, ident)| ident.clone())
-    };
     let model_id = &model.id;
-
-    let mut new_params = Vec::new();
-    let mut new_fields = Vec::new();
-    let mut setters = Vec::new();
-    for property in &checked.properties {
-        let Some(field) = field_of(&property.json_name) else {
-            continue;
-        };
-        let (ty, convert) = argument(checked, &property.shape, &field);
-        if property.required {
-            new_params.push(quote!(#field: #ty));
-            // `Self { fps }`, not `Self { fps: fps }`.
-            let passed_as_is = field == convert.to_string();
-            new_fields.push(if passed_as_is {
-                quote!(#field)
-            } else {
-                quote!(#field: #convert)
-            });
-        } else {
-            new_fields.push(quote!(#field: None));
-            let setter = format_ident!("with_{}", field.to_string().trim_end_matches('_'));
-            // What the parameter means and allows is said once, on its field.
-            let doc = format!(" Sets [`{field}`](Self::{field}).");
-            setters.push(quote! {
-                #[doc = #doc]
-                #[must_use]
-                pub fn #setter(mut self, #field: #ty) -> Self {
-                    self.#field = Some(#convert);
-                    self
-                }
-            });
-        }
-    }
-    let required: Vec<String> = checked
-        .properties
-        .iter()
-        .filter(|property| property.required)
-        .map(|property| format!("`{}`", property.json_name))
-        .collect();
-    let new_doc = if required.is_empty() {
-        " A request with every parameter left out (the API applies its defaults).".to_owned()
-    } else {
-        format!(
-            " A request with its required {}; every other parameter left out (the API applies its defaults).",
-            required.join(" and ")
-        )
-    };
-
+    let (new_fn, setters) = builder(checked, &checked.properties, "A request");
     let checks = validation_checks(checked, fields);
     let validate_body = if checks.is_empty() {
         quote!(Validation::new())
@@ -895,11 +856,8 @@ fn model_items(
 
     quote! {
         impl #name {
-            #[doc = #new_doc]
-            pub fn new(#( #new_params ),*) -> Self {
-                Self { #( #new_fields ),* }
-            }
-            #( #setters )*
+            #new_fn
+            #setters
         }
         impl ModelRequest for #name {
             const MODEL_ID: &'static str = #model_id;
@@ -908,6 +866,106 @@ fn model_items(
             }
         }
     }
+}
+
+/// `new` (its arguments the required members) and one `with_*` setter per optional
+/// member, of a request (`what`: "A request") or an item object ("An item").
+fn builder(checked: &Checked, members: &[Property], what: &str) -> (TokenStream, TokenStream) {
+    let mut new_params = Vec::new();
+    let mut new_fields = Vec::new();
+    let mut setters = Vec::new();
+    for property in members {
+        let field = super::request::field_ident(&property.json_name);
+        let (ty, convert) = argument(checked, &property.shape, &field);
+        if property.required {
+            new_params.push(quote!(#field: #ty));
+            // `Self { fps }`, not `Self { fps: fps }`.
+            let passed_as_is = field == convert.to_string();
+            new_fields.push(if passed_as_is {
+                quote!(#field)
+            } else {
+                quote!(#field: #convert)
+            });
+        } else {
+            new_fields.push(quote!(#field: None));
+            let setter = format_ident!("with_{}", field.to_string().trim_end_matches('_'));
+            // What the member means and allows is said once, on its field.
+            let doc = format!(" Sets [`{field}`](Self::{field}).");
+            setters.push(quote! {
+                #[doc = #doc]
+                #[must_use]
+                pub fn #setter(mut self, #field: #ty) -> Self {
+                    self.#field = Some(#convert);
+                    self
+                }
+            });
+        }
+    }
+    let required: Vec<String> = members
+        .iter()
+        .filter(|property| property.required)
+        .map(|property| format!("`{}`", property.json_name))
+        .collect();
+    let (rest, defaults) = if what == "A request" {
+        ("parameter", " (the API applies its defaults)")
+    } else {
+        ("field", "")
+    };
+    let new_doc = if required.is_empty() {
+        format!(" {what} with every {rest} left out{defaults}.")
+    } else {
+        format!(
+            " {what} with its required {}; every other {rest} left out{defaults}.",
+            required.join(" and ")
+        )
+    };
+    let new_fn = quote! {
+        #[doc = #new_doc]
+        pub fn new(#( #new_params ),*) -> Self {
+            Self { #( #new_fields ),* }
+        }
+    };
+    (new_fn, quote!(#( #setters )*))
+}
+
+/// `new` and the setters of an item object (its checks are the request's `validate()`).
+fn item_impl(checked: &Checked, object: &ObjectDef) -> TokenStream {
+    let name = format_ident!("{}", object.rust_name);
+    let (new_fn, setters) = builder(checked, &object.fields, "An item");
+    quote! {
+        impl #name {
+            #new_fn
+            #setters
+        }
+    }
+}
+
+/// The checks of each parameter's value (when it is set).
+fn parameter_checks(
+    checked: &Checked,
+    field_of: &dyn Fn(&str) -> Option<syn::Ident>,
+) -> Vec<TokenStream> {
+    let mut checks = Vec::new();
+    for property in &checked.properties {
+        let Some(field) = field_of(&property.json_name) else {
+            continue;
+        };
+        let value_checks = value_checks(
+            checked,
+            property,
+            &quote!(value),
+            Name::Literal(&property.json_name),
+        );
+        if value_checks.is_empty() {
+            continue;
+        }
+        checks.push(if property.required {
+            quote! { let value = &self.#field; #value_checks }
+        } else {
+            quote! { if let Some(value) = &self.#field { #value_checks } }
+        });
+    }
+    checks
 }
 
 fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<TokenStream> {
@@ -935,34 +993,7 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
         (!property.required).then(|| quote!(self.#field.#test()))
     };
 
-    let mut checks = Vec::new();
-    for property in &checked.properties {
-        let Some(field) = field_of(&property.json_name) else {
-            continue;
-        };
-        let json_name = &property.json_name;
-        let mut value_checks = shape_checks(
-            &property.shape,
-            &quote!(value),
-            json_name,
-            &quote!(#json_name),
-        );
-        if property.unique_items {
-            value_checks.extend(quote!(checks::unique_items(&mut validation, #json_name, value);));
-        }
-        if let Some(pattern) = &property.pattern {
-            value_checks
-                .extend(quote!(checks::pattern(&mut validation, #json_name, value, #pattern);));
-        }
-        if value_checks.is_empty() {
-            continue;
-        }
-        checks.push(if property.required {
-            quote! { let value = &self.#field; #value_checks }
-        } else {
-            quote! { if let Some(value) = &self.#field { #value_checks } }
-        });
-    }
+    let mut checks = parameter_checks(checked, &field_of);
     for (field, needs) in &checked.dependencies {
         for need in needs {
             let Some(need_absent) = presence(need, false) else {
@@ -1035,14 +1066,66 @@ fn validation_checks(checked: &Checked, fields: &[(String, syn::Ident)]) -> Vec<
     checks
 }
 
-/// Checks of one value (`value` is a reference to it, `field` the expression naming it in
-/// messages); empty when the shape has no constraints.
+/// How the checks of a value name it in findings: a parameter by its JSON name, or by
+/// the text the variable `field` holds (an item, `shots[1]`, or an item's field,
+/// `shots[1].seconds`).
+#[derive(Clone, Copy, Debug)]
+enum Name<'a> {
+    Literal(&'a str),
+    Variable,
+}
+
+impl Name<'_> {
+    /// The expression naming the value (`"cfgScale"`, `&field`).
+    fn expr(self) -> TokenStream {
+        match self {
+            Self::Literal(json_name) => quote!(#json_name),
+            Self::Variable => quote!(&field),
+        }
+    }
+
+    /// The `format!` string naming a part of the value (`suffix`: `[{index}]`, `.seconds`).
+    fn format(self, suffix: &str) -> String {
+        match self {
+            Self::Literal(json_name) => {
+                format!(
+                    "{}{suffix}",
+                    json_name.replace('{', "{{").replace('}', "}}")
+                )
+            }
+            Self::Variable => format!("{{field}}{suffix}"),
+        }
+    }
+}
+
+/// Every check of a parameter's or an item field's value (`value` is a reference to it):
+/// its shape's, `uniqueItems` and `pattern`.
+fn value_checks(
+    checked: &Checked,
+    property: &Property,
+    value: &TokenStream,
+    name: Name<'_>,
+) -> TokenStream {
+    let mut checks = shape_checks(checked, &property.shape, value, name);
+    let field = name.expr();
+    if property.unique_items {
+        checks.extend(quote!(checks::unique_items(&mut validation, #field, #value);));
+    }
+    if let Some(pattern) = &property.pattern {
+        checks.extend(quote!(checks::pattern(&mut validation, #field, #value, #pattern);));
+    }
+    checks
+}
+
+/// Checks of one value (`value` is a reference to it, `name` how findings name it);
+/// empty when the shape has no constraints.
 fn shape_checks(
+    checked: &Checked,
     shape: &Shape,
     value: &TokenStream,
-    json_name: &str,
-    field: &TokenStream,
+    name: Name<'_>,
 ) -> TokenStream {
+    let field = name.expr();
     let count = |limit: &Option<u64>| match limit {
         Some(limit) => {
             let limit = Literal::u64_unsuffixed(*limit);
@@ -1101,11 +1184,8 @@ fn shape_checks(
                 let (min, max) = (count(min_items), count(max_items));
                 quote!(checks::item_count(&mut validation, #field, #value.len(), #min, #max);)
             });
-            let item_checks = shape_checks(items, &quote!(item), json_name, &quote!(&field));
-            let item_field = format!(
-                "{}[{{index}}]",
-                json_name.replace('{', "{{").replace('}', "}}")
-            );
+            let item_checks = shape_checks(checked, items, &quote!(item), Name::Variable);
+            let item_field = name.format("[{index}]");
             let item_loop = (!item_checks.is_empty()).then(|| {
                 quote! {
                     for (index, item) in #value.iter().enumerate() {
@@ -1116,6 +1196,48 @@ fn shape_checks(
             });
             quote!(#count_check #item_loop)
         }
+        Shape::Object(index) => object_checks(checked, &checked.objects[*index], value, name),
         _ => TokenStream::new(),
     }
+}
+
+/// Checks of each field of an item object (`value` is a reference to the item, `name` how
+/// findings name it): `shots[1].seconds`.
+fn object_checks(
+    checked: &Checked,
+    object: &ObjectDef,
+    value: &TokenStream,
+    name: Name<'_>,
+) -> TokenStream {
+    object
+        .fields
+        .iter()
+        .map(|member| {
+            let checks = value_checks(checked, member, &quote!(value), Name::Variable);
+            if checks.is_empty() {
+                return TokenStream::new();
+            }
+            let ident = super::request::field_ident(&member.json_name);
+            let member_field = name.format(&format!(
+                ".{}",
+                member.json_name.replace('{', "{{").replace('}', "}}")
+            ));
+            if member.required {
+                quote! {
+                    {
+                        let value = &#value.#ident;
+                        let field = format!(#member_field);
+                        #checks
+                    }
+                }
+            } else {
+                quote! {
+                    if let Some(value) = &#value.#ident {
+                        let field = format!(#member_field);
+                        #checks
+                    }
+                }
+            }
+        })
+        .collect()
 }

@@ -8,6 +8,8 @@ use serde_json::Value;
 
 use kling_dialect::{Bounds, Checked, IdKind, Property, Rule, Shape, VariantValue};
 
+use super::request::Level;
+
 /// `pub static PARAMS: &[Param] = &[…];` for a checked model schema.
 pub(crate) fn params(checked: &Checked) -> TokenStream {
     let request = checked
@@ -19,14 +21,17 @@ pub(crate) fn params(checked: &Checked) -> TokenStream {
     let params = checked
         .properties
         .iter()
-        .map(|property| param(checked, property));
+        .map(|property| param(checked, property, Level::Root));
     quote! {
         #[doc = #doc]
         pub static PARAMS: &[Param] = &[#( #params ),*];
     }
 }
 
-fn param(checked: &Checked, property: &Property) -> TokenStream {
+/// The `Param` of a parameter, or of a field of an item object (`level`: the root's
+/// rules name parameters only).
+fn param(checked: &Checked, property: &Property, level: Level) -> TokenStream {
+    let root = level == Level::Root;
     let json_name = &property.json_name;
     let flag = &property.flag;
     let kind = kind(checked, property, &property.shape);
@@ -47,7 +52,7 @@ fn param(checked: &Checked, property: &Property) -> TokenStream {
     let needs: Vec<&String> = checked
         .dependencies
         .iter()
-        .filter(|(field, _)| *field == property.json_name)
+        .filter(|(field, _)| root && *field == property.json_name)
         .flat_map(|(_, needs)| needs)
         .collect();
     if !needs.is_empty() {
@@ -73,7 +78,7 @@ fn param(checked: &Checked, property: &Property) -> TokenStream {
     let rules: Vec<TokenStream> = checked
         .conditions
         .iter()
-        .filter(|condition| condition.field == property.json_name)
+        .filter(|condition| root && condition.field == property.json_name)
         .map(|condition| match &condition.rule {
             Rule::Absent(other) => quote!(RequiredWhen::Absent { other: #other }),
             Rule::Values(conditions) => {
@@ -186,6 +191,13 @@ fn kind(checked: &Checked, property: &Property, shape: &Shape) -> TokenStream {
             let count = length(*min_items, *max_items);
             quote!(ParamKind::List { items: &#items, count: #count })
         }
+        Shape::Object(index) => {
+            let fields = checked.objects[*index]
+                .fields
+                .iter()
+                .map(|field| param(checked, field, Level::Item));
+            quote!(ParamKind::Object(&[#( #fields ),*]))
+        }
         // Models have no such values (the checker refuses them).
         Shape::Typify => quote!(ParamKind::Text(Length {
             min: None,
@@ -222,7 +234,8 @@ fn literal(checked: &Checked, shape: &Shape, default: &Value) -> Option<TokenStr
             let text = default.to_string();
             quote!(Literal::List(#text))
         }
-        Shape::Typify => return None,
+        // An object is only ever the items of a list, whose default is the list's.
+        Shape::Object(_) | Shape::Typify => return None,
     })
 }
 

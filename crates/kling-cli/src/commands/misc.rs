@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use kling_types::{FileKind, ParamKind};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -68,12 +67,22 @@ pub(crate) fn models(out: &Output, id: Option<&str>) -> anyhow::Result<()> {
             "  --{:<18} {}{required}: {}{default}\n  {:<20} {}",
             param.flag,
             param.json_name,
-            describe_kind(param),
+            crate::params::describe_kind(param),
             "",
             param.description
         ))?;
         for rule in rules(model, param) {
             out.result(&format!("  {:<20} {rule}", ""))?;
+        }
+        for field in param.fields() {
+            out.result(&format!(
+                "  {:<20} Each item's {}",
+                "",
+                crate::params::describe_field(field)
+            ))?;
+            if !field.description.is_empty() {
+                out.result(&format!("  {:<22} {}", "", field.description))?;
+            }
         }
     }
     Ok(())
@@ -111,42 +120,6 @@ pub(crate) async fn model_schema(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot fetch the description of {id}"))?;
     Ok(ctx.out.json(&description)?)
-}
-
-/// What a parameter takes, in words: `number, between 0 and 1`, `one of 5, 10`, …
-fn describe_kind(param: &kling_types::Param) -> String {
-    let single = match param.value_kind() {
-        ParamKind::Choice(choices) => {
-            let values: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
-            format!("one of {}", values.join(", "))
-        }
-        ParamKind::Asset(FileKind::Image) => "an image file or asset id".to_owned(),
-        ParamKind::Asset(kind) => format!("a {} file or asset id", crate::params::kind_word(*kind)),
-        ParamKind::JobId => "a job id".to_owned(),
-        ParamKind::ModelId => "a model id".to_owned(),
-        ParamKind::Boolean => "true or false".to_owned(),
-        kind => {
-            let name = match kind {
-                ParamKind::Integer(_) => "integer",
-                ParamKind::Number(_) => "number",
-                _ => "text",
-            };
-            match crate::params::value_limits(param) {
-                Some(limits) => format!("{name}, {limits}"),
-                None => name.to_owned(),
-            }
-        }
-    };
-    match &param.kind {
-        ParamKind::List { count, .. } => {
-            let limit = match count.describe("time") {
-                limit if limit.is_empty() => String::new(),
-                limit => format!(", {limit}"),
-            };
-            format!("{single} (repeat the flag{limit})")
-        }
-        _ => single,
-    }
 }
 
 /// The settings and where each comes from; secrets masked.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::shape::ShapeDiff;
 use super::{Bump, Changes, shown};
 use crate::check::escape;
-use crate::{AssetFacts, Checked, Condition, ModelMeta, Property, Rule};
+use crate::{AssetFacts, Checked, Condition, ModelMeta, ObjectDef, Property, Rule, Shape};
 
 /// Compares two checked versions of one model schema.
 pub(super) fn diff(changes: &mut Changes<'_>, old: &Checked, new: &Checked) {
@@ -50,6 +50,7 @@ impl Differ<'_, '_> {
             conditions: _,
             // Reached through the properties' shapes.
             enums: _,
+            objects: _,
             open_request: _,
             // Derived from the above for typify: nothing of its own.
             lowered: _,
@@ -289,7 +290,22 @@ impl Differ<'_, '_> {
         shapes.default(pointer, shape, default.as_ref(), new.default.as_ref());
         shapes.unique_items(pointer, *unique_items, new.unique_items);
         shapes.pattern(pointer, pattern.as_deref(), new.pattern.as_deref());
-        let items = if matches!(shape, crate::Shape::Array { .. }) {
+        if let (
+            Shape::Array {
+                items: old_items, ..
+            },
+            Shape::Array {
+                items: new_items, ..
+            },
+        ) = (shape, &new.shape)
+            && let (Shape::Object(old_index), Shape::Object(new_index)) =
+                (&**old_items, &**new_items)
+        {
+            let (old_object, new_object) =
+                (&self.old.objects[*old_index], &self.new.objects[*new_index]);
+            self.item_fields(&format!("{pointer}/items"), old_object, new_object);
+        }
+        let items = if matches!(shape, Shape::Array { .. }) {
             format!("{pointer}/items")
         } else {
             pointer.to_owned()
@@ -322,6 +338,77 @@ impl Differ<'_, '_> {
         for at in [pointer.to_owned(), format!("{pointer}/items")] {
             self.changes
                 .docs(&at, self.old.docs.get(&at), self.new.docs.get(&at), false);
+        }
+    }
+
+    /// The fields of an array's item objects (at `pointer`, the items), judged as
+    /// parameters are: a required field added is major, an optional one minor, a field
+    /// removed major, and each field in both versions fact by fact.
+    fn item_fields(&mut self, pointer: &str, old: &ObjectDef, new: &ObjectDef) {
+        let ObjectDef {
+            rust_name,
+            // Reported through the docs of the items (`pointer`).
+            description: _,
+            fields,
+            open,
+            // The parameter it belongs to and where it is: the caller's.
+            field: _,
+            pointer: _,
+        } = old;
+        if *rust_name != new.rust_name {
+            self.push(
+                Bump::Major,
+                pointer,
+                format!("item type renamed: `{rust_name}` → `{}`", new.rust_name),
+            );
+        }
+        match (*open, new.open) {
+            (true, false) => self.push(
+                Bump::Major,
+                pointer,
+                "additionalProperties of the items true → false: items with fields the schema does not list now fail",
+            ),
+            (false, true) => self.push(
+                Bump::Minor,
+                pointer,
+                "additionalProperties of the items false → true: fields the schema does not list are now accepted",
+            ),
+            _ => {}
+        }
+        let at = |name: &str| format!("{pointer}/properties/{}", escape(name));
+        fn find<'o>(object: &'o ObjectDef, name: &str) -> Option<&'o Property> {
+            object.fields.iter().find(|field| field.json_name == name)
+        }
+        for old_field in fields {
+            let name = &old_field.json_name;
+            match find(new, name) {
+                Some(new_field) => self.property(&at(name), old_field, new_field),
+                None => self.push(
+                    Bump::Major,
+                    &at(name),
+                    format!("item field removed: `{name}` of `{}`", old.field),
+                ),
+            }
+        }
+        for new_field in new
+            .fields
+            .iter()
+            .filter(|field| find(old, &field.json_name).is_none())
+        {
+            let name = &new_field.json_name;
+            if new_field.required {
+                self.push(
+                    Bump::Major,
+                    &at(name),
+                    format!("required item field added: `{name}` of `{}` (a new argument of the item's `new`; items without it fail)", new.field),
+                );
+            } else {
+                self.push(
+                    Bump::Minor,
+                    &at(name),
+                    format!("item field added (optional): `{name}` of `{}`", new.field),
+                );
+            }
         }
     }
 

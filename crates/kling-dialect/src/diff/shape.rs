@@ -7,7 +7,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::{Bump, Changes, shown};
-use crate::{Bounds, Checked, EnumDef, Shape, VariantValue, is_multiple_of};
+use crate::{Bounds, Checked, EnumDef, ObjectDef, Property, Shape, VariantValue, is_multiple_of};
 
 /// Compares values of two checked versions of one schema.
 pub(super) struct ShapeDiff<'c, 'f> {
@@ -45,6 +45,12 @@ impl ShapeDiff<'_, '_> {
                     && max_items == new_max
                     && Self::same(old_checked, old_items, new_checked, new_items)
             }
+            (Shape::Object(old), Shape::Object(new)) => same_object(
+                old_checked,
+                &old_checked.objects[*old],
+                new_checked,
+                &new_checked.objects[*new],
+            ),
             (old, new) => old == new,
         }
     }
@@ -62,6 +68,7 @@ impl ShapeDiff<'_, '_> {
             | Shape::Number(_)
             | Shape::Boolean
             | Shape::Array { .. }
+            | Shape::Object(_)
             | Shape::Typify => {}
         }
         match (old, new) {
@@ -99,6 +106,8 @@ impl ShapeDiff<'_, '_> {
                 true
             }
             (Shape::Boolean, Shape::Boolean) | (Shape::Typify, Shape::Typify) => true,
+            // The fields are compared as parameters are, by the model's diff.
+            (Shape::Object(_), Shape::Object(_)) => true,
             (
                 Shape::Array {
                     items: old_items,
@@ -366,6 +375,71 @@ impl ShapeDiff<'_, '_> {
             ),
         }
     }
+}
+
+/// Whether two item objects are the same: their openness and every field, fact by fact
+/// (their shapes by [`ShapeDiff::same`]); descriptions aside, and their Rust names, which
+/// follow the parameter's (a renamed parameter renames its item type).
+fn same_object(
+    old_checked: &Checked,
+    old: &ObjectDef,
+    new_checked: &Checked,
+    new: &ObjectDef,
+) -> bool {
+    let ObjectDef {
+        // Named after the parameter.
+        rust_name: _,
+        field: _,
+        // Documentation, not the type.
+        description: _,
+        pointer: _,
+        fields,
+        open,
+    } = old;
+    *open == new.open
+        && fields.len() == new.fields.len()
+        && fields
+            .iter()
+            .zip(&new.fields)
+            .all(|(old_field, new_field)| {
+                same_field(old_checked, old_field, new_checked, new_field)
+            })
+}
+
+/// Whether two fields of item objects are the same, fact by fact (every fact of the
+/// checked form is named, so a new one needs a rule here to compile).
+fn same_field(
+    old_checked: &Checked,
+    old: &Property,
+    new_checked: &Checked,
+    new: &Property,
+) -> bool {
+    let Property {
+        json_name,
+        // Derived from the name.
+        flag: _,
+        required,
+        shape,
+        // Documentation.
+        description: _,
+        default,
+        ignored_when_present,
+        asset,
+        model_types,
+        ui,
+        unique_items,
+        pattern,
+    } = old;
+    ShapeDiff::same(old_checked, shape, new_checked, &new.shape)
+        && *json_name == new.json_name
+        && *required == new.required
+        && *default == new.default
+        && *ignored_when_present == new.ignored_when_present
+        && *asset == new.asset
+        && *model_types == new.model_types
+        && *ui == new.ui
+        && *unique_items == new.unique_items
+        && *pattern == new.pattern
 }
 
 /// Two JSON values with the same meaning (`1` and `1.0` are one number).

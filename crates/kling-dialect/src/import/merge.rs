@@ -26,7 +26,8 @@ pub struct Merged {
 }
 
 /// `imported` with the curated keys of `curated` put back, property by property (and
-/// on the items of arrays); the root keeps the curated `$comment`.
+/// on the items of arrays, and the fields of their item objects); the root keeps the
+/// curated `$comment`.
 ///
 /// ```
 /// use serde_json::json;
@@ -97,6 +98,19 @@ pub fn carry_enum_names(curated: &Value, merged: &mut Value) {
                 (old.get("items"), new.get_mut("items"))
             {
                 carry_names(old_items, new_items);
+                // The fields of an array's item objects.
+                if let (Some(old_fields), Some(Value::Object(new_fields))) = (
+                    old_items.get("properties").and_then(Value::as_object),
+                    new_items.get_mut("properties"),
+                ) {
+                    for (field, new_field) in new_fields.iter_mut() {
+                        if let (Some(old_field), Some(new_field)) =
+                            (old_fields.get(field), new_field.as_object_mut())
+                        {
+                            carry_names(old_field, new_field);
+                        }
+                    }
+                }
             }
         }
     }
@@ -178,5 +192,24 @@ fn keep(
             names,
             report,
         );
+    }
+    // The fields of an array's item objects: their curated keys too.
+    if let (Some(old_fields), Some(new_fields)) = (
+        old.get("properties").and_then(Value::as_object),
+        new.get_mut("properties").and_then(Value::as_object_mut),
+    ) {
+        let field_names: Vec<String> = new_fields.keys().cloned().collect();
+        for (name, new_field) in new_fields.iter_mut() {
+            if let (Some(old_field), Some(new_field)) = (
+                old_fields.get(name).and_then(Value::as_object),
+                new_field.as_object_mut(),
+            ) {
+                let here = format!(
+                    "{pointer}/properties/{}",
+                    name.replace('~', "~0").replace('/', "~1")
+                );
+                keep(old_field, new_field, &here, &field_names, report);
+            }
+        }
     }
 }
