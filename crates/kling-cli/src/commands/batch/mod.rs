@@ -318,77 +318,23 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let max_cu = args
         .max_cu
         .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
-    let to_submit = plan.to_submit();
-    if !to_submit.is_empty() {
-        ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
-    }
-    // Once per model of the run, before any line is paid for (not per line).
-    let models: Vec<&'static kling_types::ModelInfo> = plan
-        .may_submit()
-        .iter()
-        .filter_map(|line| kling_types::find_model(line.model))
-        .collect();
-    ctx.check_drift(&args.drift, &models).await?;
-    let confirm = !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
-    let quotes = if max_cu.is_some() || confirm {
-        // Lines whose lost submit may have started nothing are priced too: if their job
-        // is not found, they are submitted, and the budget must know what they cost.
-        estimate(ctx, &plan.may_submit()).await?
-    } else {
-        HashMap::new()
-    };
-    let estimate_cu = plan.estimate_cu(&quotes);
-    if confirm && estimate_cu > ctx.spending.confirm_above_cu {
-        let question = format!(
-            "{} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
-            to_submit.len(),
-            ctx.spending.confirm_above_cu
-        );
-        if !ctx.out.ask(&question)? {
-            return Err(crate::exit::usage("nothing was started (answered no)"));
-        }
-    }
-
+    let quotes = agree_to_spend(ctx, args, &plan, max_cu).await?;
+    let to_submit = plan.to_submit().len();
     ctx.out.note(&format!(
-        "{} requests from {} ({} done before, {} running, {} to start), up to {} at a time, into {}",
+        "{} requests from {} ({} done before, {} running, {to_submit} to start), up to {} at a time, into {}",
         plan.tasks.len(),
         args.file.display(),
         plan.count(|task| task.known().files.is_some()),
         plan.count(|task| matches!(task.stage, Stage::Wait { .. } | Stage::Recover { .. })),
-        to_submit.len(),
         args.concurrency,
         args.out.display()
     ));
-    let committed = plan.committed;
     let journal_path = journal.path().to_path_buf();
-    let run = Run {
-        ctx,
-        args,
-        journal,
-        board: ctx
-            .client
-            .job_board(WaitOptions::default().with_deadline(Duration::from_secs(args.timeout))),
-        window: Mutex::new(Window::new(usize::from(args.concurrency))),
-        room: tokio::sync::Notify::new(),
-        budget: Mutex::new(Budget {
-            max: max_cu,
-            committed,
-        }),
-        quotes,
-        downloads: tokio::sync::Semaphore::new(
-            // Whatever `--concurrency` says: a handful keeps up with any number of jobs.
-            usize::from(args.concurrency).min(kling_client::TRANSFER_CONNECTIONS),
-        ),
-        saving: std::sync::atomic::AtomicUsize::new(0),
-        halts: Mutex::new(Vec::new()),
-        progress: ctx.out.batch_progress(plan.tasks.len()),
-        counts: Mutex::new(BatchCounts {
-            spent_cu: committed,
-            ..BatchCounts::default()
-        }),
-        watch_alone: std::env::var("KLING_BATCH_WATCH").is_ok_and(|watch| watch == "each"),
-        gallery: gallery::Gallery::new(args.out.clone(), args.no_gallery || args.no_record),
+    let budget = Budget {
+        max: max_cu,
+        committed: plan.committed,
     };
+    let run = Run::new(ctx, args, journal, budget, quotes, plan.tasks.len());
     let finished = unless_interrupted(run.schedule(plan.tasks), || {
         format!(
             "interrupted: started jobs keep running; run the same command again to pick up where this run stopped (journal: {})",
@@ -406,6 +352,47 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
 /// The plan of a run from the file's lines and what the journal knows, with the
 /// outcomes known before anything runs (lines that are not requests, requests the file
 /// no longer has) and the number of lines of the file.
+/// Before anything is paid for: spending is allowed (`KLING_NO_SPEND`), the API still
+/// describes each model as the built-in schema does, and, on a terminal, the user agrees
+/// to an estimate above `confirm_above_cu`. The quotes asked on the way (for the budget).
+async fn agree_to_spend(
+    ctx: &Ctx,
+    args: &Batch,
+    plan: &Plan,
+    max_cu: Option<f64>,
+) -> anyhow::Result<HashMap<String, f64>> {
+    let to_submit = plan.to_submit();
+    if !to_submit.is_empty() {
+        ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
+    }
+    // Once per model of the run, before any line is paid for (not per line).
+    let models: Vec<&'static kling_types::ModelInfo> = plan
+        .may_submit()
+        .iter()
+        .filter_map(|line| kling_types::find_model(line.model))
+        .collect();
+    ctx.check_drift(&args.drift, &models).await?;
+    let confirm = !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
+    if max_cu.is_none() && !confirm {
+        return Ok(HashMap::new());
+    }
+    // Lines whose lost submit may have started nothing are priced too: if their job is
+    // not found, they are submitted, and the budget must know what they cost.
+    let quotes = estimate(ctx, &plan.may_submit()).await?;
+    let estimate_cu = plan.estimate_cu(&quotes);
+    if confirm && estimate_cu > ctx.spending.confirm_above_cu {
+        let question = format!(
+            "{} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
+            to_submit.len(),
+            ctx.spending.confirm_above_cu
+        );
+        if !ctx.out.ask(&question)? {
+            return Err(crate::exit::usage("nothing was started (answered no)"));
+        }
+    }
+    Ok(quotes)
+}
+
 fn plan_lines(
     ctx: &Ctx,
     lines: Vec<Line>,
@@ -714,6 +701,45 @@ fn dry_run(
         ctx.out.result(&summary)?;
     }
     Ok(())
+}
+
+impl<'a> Run<'a> {
+    /// What the lines of a run share, before the first is scheduled.
+    fn new(
+        ctx: &'a Ctx,
+        args: &'a Batch,
+        journal: Journal,
+        budget: Budget,
+        quotes: HashMap<String, f64>,
+        lines: usize,
+    ) -> Self {
+        let spent_cu = budget.committed;
+        Run {
+            ctx,
+            args,
+            journal,
+            board: ctx
+                .client
+                .job_board(WaitOptions::default().with_deadline(Duration::from_secs(args.timeout))),
+            window: Mutex::new(Window::new(usize::from(args.concurrency))),
+            room: tokio::sync::Notify::new(),
+            budget: Mutex::new(budget),
+            quotes,
+            downloads: tokio::sync::Semaphore::new(
+                // Whatever `--concurrency` says: a handful keeps up with any number of jobs.
+                usize::from(args.concurrency).min(kling_client::TRANSFER_CONNECTIONS),
+            ),
+            saving: std::sync::atomic::AtomicUsize::new(0),
+            halts: Mutex::new(Vec::new()),
+            progress: ctx.out.batch_progress(lines),
+            counts: Mutex::new(BatchCounts {
+                spent_cu,
+                ..BatchCounts::default()
+            }),
+            watch_alone: std::env::var("KLING_BATCH_WATCH").is_ok_and(|watch| watch == "each"),
+            gallery: gallery::Gallery::new(args.out.clone(), args.no_gallery || args.no_record),
+        }
+    }
 }
 
 impl Run<'_> {
