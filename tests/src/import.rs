@@ -386,6 +386,20 @@ fn required_rules_become_required_and_dependencies() {
     .unwrap();
     assert_eq!(schema["required"], json!(["prompt", "seed"]));
     assert_eq!(
+        schema["properties"]["startImage"]["x-ui"],
+        json!({"required": {"ifDefined": {"endImage": {"message": "A first frame is required when an end frame is set."}}}}),
+        "the form's message is kept under x-ui, not dropped"
+    );
+    assert_eq!(
+        schema["properties"]["seed"]["x-ui"],
+        json!({"required": {"ifDefined": {"tail": {"message": "…"}}}}),
+        "kept also when `always` makes the rule itself moot"
+    );
+    assert!(
+        schema["properties"]["prompt"].get("x-ui").is_none(),
+        "`always` carries no message"
+    );
+    assert_eq!(
         schema["dependencies"],
         json!({"endImage": ["startImage", "mask"], "tail": ["mask"]}),
         "X required if `other` is set: other needs X; an always-required input needs no dependency"
@@ -424,6 +438,10 @@ fn conditional_rules_become_if_then() {
     assert_eq!(
         schema["properties"]["mask"]["x-ui"],
         json!({"maskFrom": "image"})
+    );
+    assert_eq!(
+        schema["properties"]["prompt"]["x-ui"],
+        json!({"required": {"ifNotDefined": {"image": {"message": "A prompt or an image."}}}})
     );
     assert_generates(&schema);
 }
@@ -1052,7 +1070,16 @@ fn constraints(schema: &Value) -> Value {
                             | "x-cli-flag"
                     )
                 })
-                .map(|(key, value)| (key.clone(), constraints(value)))
+                .filter_map(|(key, value)| {
+                    if key != "x-ui" {
+                        return Some((key.clone(), constraints(value)));
+                    }
+                    // The form's messages of `required` rules, which a description
+                    // words from the rule (the sandbox does): no constraint.
+                    let mut ui = value.as_object()?.clone();
+                    ui.remove("required");
+                    (!ui.is_empty()).then(|| (key.clone(), Value::Object(ui)))
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(constraints).collect()),

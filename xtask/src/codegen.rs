@@ -6,6 +6,16 @@ mod imports;
 mod request;
 mod rust;
 mod table;
+// How limits are said in words: kling-types' own file, compiled here too, so that the
+// generated docs and `kling generate --help` word them once (the generator cannot depend
+// on the crate it writes).
+#[path = "../../crates/kling-types/src/wording.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "public in kling-types; the generator words fewer things than the CLI"
+)]
+mod wording;
 
 use std::fmt::Write as _;
 use std::fs;

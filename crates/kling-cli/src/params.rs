@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches};
+use kling_types::__private::wording;
 use kling_types::{ChoiceValue, FileKind, Literal, ModelInfo, Param, ParamKind, RequiredWhen};
 use serde_json::{Map, Value};
 
@@ -621,7 +622,7 @@ pub(crate) fn limits(kind: &ParamKind) -> Option<String> {
 /// [`limits`] with the step of a number (`between 0 and 1, in steps of 0.05`).
 pub(crate) fn value_limits(param: &Param) -> Option<String> {
     let range = limits(param.value_kind());
-    let step = param.multiple_of.map(|step| format!("in steps of {step}"));
+    let step = param.multiple_of.map(wording::steps);
     match (range, step) {
         (Some(range), Some(step)) => Some(format!("{range}, {step}")),
         (range, step) => range.or(step),
@@ -631,17 +632,7 @@ pub(crate) fn value_limits(param: &Param) -> Option<String> {
 /// The limits of an asset's file in words (`at most 10485760 bytes, 1 to 30.5 s long`).
 pub(crate) fn file_limits(param: &Param) -> Option<String> {
     let limits = param.file_limits;
-    let mut parts = Vec::new();
-    if let Some(max) = limits.max_size {
-        parts.push(format!("at most {max} bytes"));
-    }
-    match (limits.min_duration, limits.max_duration) {
-        (Some(min), Some(max)) => parts.push(format!("{min} to {max} s long")),
-        (Some(min), None) => parts.push(format!("at least {min} s long")),
-        (None, Some(max)) => parts.push(format!("at most {max} s long")),
-        (None, None) => {}
-    }
-    (!parts.is_empty()).then(|| parts.join(", "))
+    wording::file(limits.max_size, limits.min_duration, limits.max_duration)
 }
 
 /// "Required without --style-image", "Required when --mode is lipsync".

@@ -1017,7 +1017,37 @@ impl<'a> Input<'a> {
         if let Some(step) = self.off_grid_step()? {
             ui.insert("step".to_owned(), step.clone());
         }
+        if let Some(messages) = self.required_messages() {
+            ui.insert("required".to_owned(), messages);
+        }
         Ok((!ui.is_empty()).then_some(Value::Object(ui)))
+    }
+
+    /// What the form says when `ifDefined`/`ifNotDefined` make the input required
+    /// (`{"ifDefined": {"endImage": {"message": "…"}}}`), as it is: the rule itself
+    /// becomes `dependencies` or `allOf` (see [`Self::requirement`]), and `validate()`
+    /// words its own finding, but the form's text is kept, not dropped. `None` when no
+    /// rule carries anything but the other input's name.
+    fn required_messages(&self) -> Option<Value> {
+        let rule = self.get("required")?.as_object()?;
+        let said = |value: &Value| match value {
+            Value::Object(fields) => !fields.is_empty(),
+            Value::String(text) => !text.is_empty(),
+            _ => false,
+        };
+        let kept: Map<String, Value> = ["ifDefined", "ifNotDefined"]
+            .into_iter()
+            .filter_map(|key| {
+                let others = rule.get(key)?.as_object()?;
+                let said: Map<String, Value> = others
+                    .iter()
+                    .filter(|(_, value)| said(value))
+                    .map(|(other, value)| (other.clone(), value.clone()))
+                    .collect();
+                (!said.is_empty()).then(|| (key.to_owned(), Value::Object(said)))
+            })
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
     }
 
     /// A `step` that `multipleOf` cannot say: a bound is not a multiple of it, so the

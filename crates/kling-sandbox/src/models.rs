@@ -105,11 +105,15 @@ fn input(params: &[Param], param: &Param) -> Value {
     if !param.model_types.is_empty() {
         input["modelTypes"] = json!(param.model_types);
     }
-    // Scenario's form fields, as the schema kept them (`x-ui`).
-    if let Ok(Value::Object(ui)) = serde_json::from_str::<Value>(param.ui) {
-        for (field, value) in ui {
-            input[field] = value;
-        }
+    // Scenario's form fields, as the schema kept them (`x-ui`); the messages of its
+    // `required` rules go with the rules, below.
+    let mut ui = match serde_json::from_str::<Value>(param.ui) {
+        Ok(Value::Object(ui)) => ui,
+        _ => Map::new(),
+    };
+    let messages = ui.remove("required").unwrap_or(Value::Null);
+    for (field, value) in ui {
+        input[field] = value;
     }
     match param.value_kind() {
         ParamKind::Choice(choices) if param.is_list() => {
@@ -153,45 +157,62 @@ fn input(params: &[Param], param: &Param) -> Value {
         }
         _ => {}
     }
-    if param.required {
-        input["required"] = json!({"always": true});
-    } else {
-        // "endImage needs startImage" is, seen from startImage, "required if endImage is defined".
-        let needed_by: Map<String, Value> = params
-            .iter()
-            .filter(|other| other.needs.contains(&param.json_name))
-            .map(|other| {
-                let message = format!(
-                    "`{}` is required when `{}` is set.",
-                    param.json_name, other.json_name
-                );
-                (other.json_name.to_owned(), json!({"message": message}))
-            })
-            .collect();
-        let mut required = Map::new();
-        if !needed_by.is_empty() {
-            required.insert("ifDefined".to_owned(), Value::Object(needed_by));
-        }
-        required.extend(required_when(param));
-        if !required.is_empty() {
-            input["required"] = Value::Object(required);
-        }
+    if let Some(required) = required(params, param, &messages) {
+        input["required"] = required;
     }
     input
 }
 
+/// The input's `required`: `always`, or the rules that make it required (`ifDefined` for
+/// each parameter that needs it, `ifNotDefined` and `conditional` from its conditions),
+/// with the form's messages the schema kept (`x-ui.required`) or worded here.
+fn required(params: &[Param], param: &Param, messages: &Value) -> Option<Value> {
+    if param.required {
+        return Some(json!({"always": true}));
+    }
+    // "endImage needs startImage" is, seen from startImage, "required if endImage is defined".
+    let needed_by: Map<String, Value> = params
+        .iter()
+        .filter(|other| other.needs.contains(&param.json_name))
+        .map(|other| {
+            let said = messages["ifDefined"][other.json_name].clone();
+            let said = if said.is_null() {
+                json!({"message": format!(
+                    "`{}` is required when `{}` is set.",
+                    param.json_name, other.json_name
+                )})
+            } else {
+                said
+            };
+            (other.json_name.to_owned(), said)
+        })
+        .collect();
+    let mut required = Map::new();
+    if !needed_by.is_empty() {
+        required.insert("ifDefined".to_owned(), Value::Object(needed_by));
+    }
+    required.extend(required_when(param, messages));
+    (!required.is_empty()).then_some(Value::Object(required))
+}
+
 /// `ifNotDefined` and `conditional` from the parameter's conditions: several conditions
-/// on one parameter each are `or`, one condition on several is `and`.
-fn required_when(param: &Param) -> Map<String, Value> {
+/// on one parameter each are `or`, one condition on several is `and`. `messages`: what
+/// the schema kept of the form's messages (`x-ui.required`), worded here when absent.
+fn required_when(param: &Param, messages: &Value) -> Map<String, Value> {
     let mut required = Map::new();
     let absent: Map<String, Value> = param
         .required_when
         .iter()
         .filter_map(|rule| match rule {
-            RequiredWhen::Absent { other } => Some((
-                (*other).to_owned(),
-                json!({"message": format!("`{}` or `{other}` is required.", param.json_name)}),
-            )),
+            RequiredWhen::Absent { other } => {
+                let said = &messages["ifNotDefined"][*other];
+                let said = if said.is_null() {
+                    json!({"message": format!("`{}` or `{other}` is required.", param.json_name)})
+                } else {
+                    said.clone()
+                };
+                Some(((*other).to_owned(), said))
+            }
             RequiredWhen::Values(_) => None,
         })
         .collect();

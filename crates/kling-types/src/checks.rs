@@ -4,8 +4,8 @@
 //! Under `__private`: code generated outside this crate (the generator's test
 //! fixtures) calls them too; users never need them directly.
 
+use crate::__private::wording::plural;
 use crate::Validation;
-use crate::params::plural;
 pub use crate::params::{Bounds, Length};
 use crate::validation::Finding;
 

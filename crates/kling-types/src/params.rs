@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+use crate::__private::wording;
+
 /// One parameter of a model's request.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
@@ -468,29 +470,17 @@ impl Bounds {
     }
 }
 
-/// The bounds in words: `between 0 and 1`, `greater than 0 and less than 1`, `at least 0`.
+/// The bounds in words: `between 0 and 1`, `greater than 0 and less than 1`, `at least 0`
+/// (as every place that says them words them: `__private::wording`).
 impl fmt::Display for Bounds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lower = match (self.minimum, self.exclusive_minimum) {
-            (_, Some(min)) => Some(format!("greater than {min}")),
-            (Some(min), None) => Some(format!("at least {min}")),
-            (None, None) => None,
-        };
-        let upper = match (self.maximum, self.exclusive_maximum) {
-            (_, Some(max)) => Some(format!("less than {max}")),
-            (Some(max), None) => Some(format!("at most {max}")),
-            (None, None) => None,
-        };
-        match (self.minimum, self.maximum, lower, upper) {
-            (Some(min), Some(max), _, _)
-                if self.exclusive_minimum.is_none() && self.exclusive_maximum.is_none() =>
-            {
-                write!(f, "between {min} and {max}")
-            }
-            (_, _, Some(lower), Some(upper)) => write!(f, "{lower} and {upper}"),
-            (_, _, Some(bound), None) | (_, _, None, Some(bound)) => f.write_str(&bound),
-            (_, _, None, None) => f.write_str("any number"),
-        }
+        let words = wording::range(
+            self.minimum,
+            self.maximum,
+            self.exclusive_minimum,
+            self.exclusive_maximum,
+        );
+        f.write_str(words.as_deref().unwrap_or("any number"))
     }
 }
 
@@ -517,21 +507,6 @@ impl Length {
 
     /// The limits in words, counting `noun`s (`at most 4 items`); empty when unlimited.
     pub fn describe(&self, noun: &str) -> String {
-        match (self.min, self.max) {
-            (Some(min), Some(max)) if min == max => plural(min, noun),
-            (Some(min), Some(max)) => format!("{min} to {}", plural(max, noun)),
-            (Some(min), None) => format!("at least {}", plural(min, noun)),
-            (None, Some(max)) => format!("at most {}", plural(max, noun)),
-            (None, None) => String::new(),
-        }
-    }
-}
-
-/// `1 character`, `2 characters`.
-pub(crate) fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
+        wording::count(self.min, self.max, noun).unwrap_or_default()
     }
 }

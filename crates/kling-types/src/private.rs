@@ -12,5 +12,7 @@ pub mod checks;
 pub mod de;
 #[path = "time.rs"]
 pub mod time;
+#[path = "wording.rs"]
+pub mod wording;
 
 pub use crate::request::{model_info, validate_json};

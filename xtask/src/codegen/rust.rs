@@ -13,6 +13,7 @@ use kling_dialect::{
 };
 
 use super::request::Level;
+use super::wording;
 
 /// What the generated code calls the crate holding `Validation`, `AssetId`, …
 #[derive(Clone, Copy, Debug)]
@@ -342,21 +343,14 @@ pub(crate) fn condition_summary(rule: &Rule) -> String {
     }
 }
 
-/// The kind and limits of an asset, for the docs: "An asset of kind `video`, of at most
+/// The kind and limits of an asset, for the docs: "An asset of kind `video`: at most
 /// 10485760 bytes, 2 to 10 s long."
 fn asset_summary(asset: &AssetFacts) -> String {
-    let mut text = format!("An asset of kind `{}`", asset.kind);
-    if let Some(size) = asset.max_size {
-        text.push_str(&format!(", of at most {}", plural(size, "byte")));
+    let kind = format!("An asset of kind `{}`", asset.kind);
+    match wording::file(asset.max_size, asset.min_duration, asset.max_duration) {
+        Some(limits) => format!("{kind}: {limits}."),
+        None => format!("{kind}."),
     }
-    match (asset.min_duration, asset.max_duration) {
-        (Some(min), Some(max)) => text.push_str(&format!(", {min} to {max} s long")),
-        (Some(min), None) => text.push_str(&format!(", at least {min} s long")),
-        (None, Some(max)) => text.push_str(&format!(", at most {max} s long")),
-        (None, None) => {}
-    }
-    text.push('.');
-    text
 }
 
 /// A default as a Rust value in docs: [`AspectRatio::Landscape16x9`], `0.5`, `""`.
@@ -383,39 +377,25 @@ fn rust_value(checked: &Checked, shape: &Shape, default: &serde_json::Value) -> 
     }
 }
 
+/// A property's limits as one sentence of its docs, worded as `kling generate --help`
+/// words them (`wording`, kling-types' own file): "Between 0 and 1, in steps of 0.05.",
+/// "1 to 2500 characters.", "One of `16:9`, `9:16`.", "At most 4 items. Each: …".
 fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
     match shape {
         Shape::String {
             min_length,
             max_length,
-        } => match (min_length, max_length) {
-            (Some(min), Some(max)) => Some(format!("From {min} to {}.", plural(*max, "character"))),
-            (Some(min), None) => Some(format!("At least {}.", plural(*min, "character"))),
-            (None, Some(max)) => Some(format!("At most {}.", plural(*max, "character"))),
-            (None, None) => None,
-        },
-        Shape::Integer(bounds) | Shape::Number(bounds) => {
-            let mut parts = Vec::new();
-            if let Some(step) = bounds.multiple_of {
-                parts.push(format!("a multiple of {step}"));
-            }
-            if let Some(min) = bounds.minimum {
-                parts.push(format!("at least {min}"));
-            }
-            if let Some(min) = bounds.exclusive_minimum {
-                parts.push(format!("greater than {min}"));
-            }
-            if let Some(max) = bounds.maximum {
-                parts.push(format!("at most {max}"));
-            }
-            if let Some(max) = bounds.exclusive_maximum {
-                parts.push(format!("less than {max}"));
-            }
-            (!parts.is_empty()).then(|| {
-                let text = parts.join(" and ");
-                format!("{}{}.", text[..1].to_uppercase(), &text[1..])
-            })
-        }
+        } => wording::sentence(wording::count(*min_length, *max_length, "character")),
+        Shape::Integer(bounds) | Shape::Number(bounds) => wording::sentence(
+            wording::range(
+                bounds.minimum,
+                bounds.maximum,
+                bounds.exclusive_minimum,
+                bounds.exclusive_maximum,
+            )
+            .into_iter()
+            .chain(bounds.multiple_of.map(wording::steps)),
+        ),
         Shape::Enum(index) => {
             let values: Vec<String> = checked.enums[*index]
                 .variants
@@ -429,12 +409,7 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
             min_items,
             max_items,
         } => {
-            let count = match (min_items, max_items) {
-                (Some(min), Some(max)) => Some(format!("From {min} to {}.", plural(*max, "item"))),
-                (Some(min), None) => Some(format!("At least {}.", plural(*min, "item"))),
-                (None, Some(max)) => Some(format!("At most {}.", plural(*max, "item"))),
-                (None, None) => None,
-            };
+            let count = wording::sentence(wording::count(*min_items, *max_items, "item"));
             let each = shape_summary(checked, items)
                 .map(|line| format!("Each: {}{}", line[..1].to_lowercase(), &line[1..]));
             match (count, each) {
@@ -443,14 +418,6 @@ fn shape_summary(checked: &Checked, shape: &Shape) -> Option<String> {
             }
         }
         Shape::Id(_) | Shape::Boolean | Shape::Object(_) | Shape::Typify => None,
-    }
-}
-
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
     }
 }
 

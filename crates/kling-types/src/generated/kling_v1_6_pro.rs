@@ -16,7 +16,7 @@ use crate::{
 pub struct Kling16ProRequest {
     /// Describe your video.
     ///
-    /// From 1 to 2500 characters.
+    /// 1 to 2500 characters.
     pub prompt: String,
     /// Image used as the first frame of the video.
     ///
@@ -54,7 +54,7 @@ pub struct Kling16ProRequest {
     pub negative_prompt: Option<String>,
     /// Use up to 4 reference images (scene elements) for video generation. Start/end images are ignored when using references.
     ///
-    /// From 1 to 4 items.
+    /// 1 to 4 items.
     #[serde(
         rename = "referenceImages",
         default,
@@ -78,7 +78,7 @@ pub struct Kling16ProRequest {
     pub aspect_ratio: Option<AspectRatio>,
     /// Higher values follow the prompt more closely, lower values are more creative.
     ///
-    /// At least 0 and at most 1.
+    /// Between 0 and 1.
     ///
     /// Left out, the API uses `0.5`.
     #[serde(
