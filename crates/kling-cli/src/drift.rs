@@ -69,7 +69,7 @@ impl DriftCheck {
     pub(crate) fn new(data_dir: &Path, base_url: &str, policy: Policy) -> Self {
         Self {
             cache: data_dir.join(CACHE_FILE),
-            host: host_of(base_url).to_owned(),
+            host: host_of(base_url),
             policy,
         }
     }
@@ -260,13 +260,21 @@ fn compare(model: &ModelInfo, description: &Value) -> Result<Vec<Change>, String
     })
 }
 
-/// `https://api.cloud.scenario.com/v1` → `api.cloud.scenario.com`; the port stays.
-fn host_of(base_url: &str) -> &str {
-    let rest = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    authority.rsplit('@').next().unwrap_or(authority)
+/// `https://api.cloud.scenario.com/v1` → `api.cloud.scenario.com`; a port that is not the
+/// scheme's default stays (`127.0.0.1:8080`). Read by the `url` crate (reqwest's), as the
+/// client reads it; a base URL it cannot read is cached under its own text (the client
+/// refuses such a URL before any check runs).
+fn host_of(base_url: &str) -> String {
+    url::Url::parse(base_url)
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| base_url.to_owned())
 }
 
 /// What a cached check is of.
@@ -463,7 +471,17 @@ mod tests {
             "api.cloud.scenario.com"
         );
         assert_eq!(host_of("http://127.0.0.1:8080/v1"), "127.0.0.1:8080");
-        assert_eq!(host_of("http://user@example.org"), "example.org");
-        assert_eq!(host_of("example.org/v1"), "example.org");
+        assert_eq!(
+            host_of("https://example.org:443/v1"),
+            "example.org",
+            "the default port is the host's"
+        );
+        assert_eq!(
+            host_of("http://user:secret@example.org"),
+            "example.org",
+            "no credentials in the cache"
+        );
+        assert_eq!(host_of("http://[::1]:9/v1"), "[::1]:9");
+        assert_eq!(host_of("not a url"), "not a url");
     }
 }
