@@ -14,6 +14,7 @@ use kling_types::api::JobStatus;
 use kling_types::kling_v1_6_pro::{AspectRatio, DurationValue as Seconds, Kling16ProRequest};
 use kling_types::{AssetId, JobId};
 use serde_json::json;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::stand_in::{Canned, Proxy, Rewrite};
 use crate::support::Scratch;
@@ -969,11 +970,14 @@ fn captured_logs() -> Captured {
             let captured = Captured::default();
             let subscriber = tracing_subscriber::fmt()
                 .with_writer(captured.clone())
-                .with_env_filter(tracing_subscriber::EnvFilter::new(
-                    "kling_client=trace,kling_sandbox=trace",
-                ))
+                .with_max_level(tracing::Level::TRACE)
                 .with_ansi(false)
-                .finish();
+                .finish()
+                .with(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("kling_client", tracing::Level::TRACE)
+                        .with_target("kling_sandbox", tracing::Level::TRACE),
+                );
             tracing::subscriber::set_global_default(subscriber)
                 .expect("the only global subscriber of the test binary");
             captured

@@ -34,6 +34,10 @@ mod terminal;
 use std::process::ExitCode;
 
 use clap::FromArgMatches as _;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::cli::{Cli, Command, Models};
 use crate::exit::Exit;
@@ -187,17 +191,22 @@ fn init_diagnostics(verbose: u8) {
         2 => "kling_client=trace,kling_sandbox=debug,info",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // `RUST_LOG` as `target=level,…` (`kling_client=debug,info`); one it cannot read is
+    // left aside for the default, as a typo must not silence `-v`.
+    let filter: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| default.parse().unwrap_or_default());
     let colour = terminal::Conventions::from_env()
         .colour(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         // Each line hides the live bars while it is written.
         .with_writer(terminal::Diagnostics)
         // Colours only for a terminal, unless NO_COLOR or CLICOLOR_FORCE says otherwise:
         // `2>log` gets plain text.
         .with_ansi(colour)
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(log.with_filter(filter))
         .try_init();
 }

@@ -263,6 +263,9 @@ impl Client {
     }
 
     fn build_http(&self, max_idle: Option<usize>) -> Result<reqwest::Client, Arc<reqwest::Error>> {
+        // rustls' process-wide provider, ring (reqwest is built without one of its own);
+        // an application that installed another keeps it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.timeouts.connect)
             .read_timeout(self.timeouts.read)

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use kling_sandbox::{Credentials, FaultRule, Sandbox, SandboxConfig};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// A local stand-in of the Scenario API (Kling video generation), with fault injection.
 ///
@@ -143,17 +146,23 @@ fn description_file(path: &str) -> Result<DescriptionFile, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "kling_sandbox=info".into()),
-        )
+    // `RUST_LOG` as `target=level,…` (`kling_sandbox=debug`).
+    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_target("kling_sandbox", tracing::Level::INFO)
+        });
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // `2>log` gets plain text.
         .with_ansi(colour(
             std::io::IsTerminal::is_terminal(&std::io::stderr()),
             |name| std::env::var_os(name),
-        ))
+        ));
+    tracing_subscriber::registry()
+        .with(log.with_filter(filter))
         .init();
     let args = Args::parse();
     match run(args).await {

@@ -1,6 +1,6 @@
 //! HTTPS for the sandbox ([`SandboxConfig::with_tls`](crate::SandboxConfig::with_tls)):
 //! a self-signed certificate made at start with rcgen, for `localhost` and the address
-//! it listens on, served with rustls (the aws-lc-rs provider, the one reqwest uses).
+//! it listens on, served with rustls (the ring provider, the one the client uses).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ pub(crate) fn self_signed(ip: IpAddr) -> std::io::Result<SelfSigned> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(std::io::Error::other)?
