@@ -62,10 +62,10 @@ pub(crate) struct Shared {
     pub(crate) claimed: Mutex<HashSet<String>>,
 }
 
-/// Downloads worth running at once, and the idle connections the transfer pool keeps
-/// per host (see [`Client::transfer_http`]): callers that download many files at once
-/// (`kling batch`) run at most this many, so each reuses a kept connection instead of
-/// opening one. A few fill any link (each is fetched at the link's speed); each
+/// Downloads worth running at once, and the idle connections the transfer pool (a pool
+/// of its own, apart from the API requests') keeps per host: callers that download many
+/// files at once (`kling batch`) run at most this many, so each reuses a kept connection
+/// instead of opening one. A few fill any link (each is fetched at the link's speed); each
 /// connection keeps a read buffer of up to about 400 KiB once it has carried a large
 /// answer, so more would cost memory and gain nothing.
 ///
