@@ -10,11 +10,7 @@ mod table;
 // generated docs and `kling generate --help` word them once (the generator cannot depend
 // on the crate it writes).
 #[path = "../../crates/kling-types/src/wording.rs"]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    reason = "public in kling-types; the generator words fewer things than the CLI"
-)]
+#[allow(unreachable_pub, reason = "public in kling-types")]
 mod wording;
 
 use std::fmt::Write as _;

@@ -175,15 +175,12 @@ fn required(params: &[Param], param: &Param, messages: &Value) -> Option<Value> 
         .iter()
         .filter(|other| other.needs.contains(&param.json_name))
         .map(|other| {
-            let said = messages["ifDefined"][other.json_name].clone();
-            let said = if said.is_null() {
-                json!({"message": format!(
+            let said = message(messages, "ifDefined", other.json_name, || {
+                format!(
                     "`{}` is required when `{}` is set.",
                     param.json_name, other.json_name
-                )})
-            } else {
-                said
-            };
+                )
+            });
             (other.json_name.to_owned(), said)
         })
         .collect();
@@ -193,6 +190,15 @@ fn required(params: &[Param], param: &Param, messages: &Value) -> Option<Value> 
     }
     required.extend(required_when(param, messages));
     (!required.is_empty()).then_some(Value::Object(required))
+}
+
+/// What the form says for the rule `rule` (`ifDefined`) naming `other`: the schema's
+/// kept message (`x-ui.required`), or `worded` (`{"message": …}`) when it kept none.
+fn message(messages: &Value, rule: &str, other: &str, worded: impl FnOnce() -> String) -> Value {
+    match &messages[rule][other] {
+        Value::Null => json!({ "message": worded() }),
+        kept => kept.clone(),
+    }
 }
 
 /// `ifNotDefined` and `conditional` from the parameter's conditions: several conditions
@@ -205,12 +211,9 @@ fn required_when(param: &Param, messages: &Value) -> Map<String, Value> {
         .iter()
         .filter_map(|rule| match rule {
             RequiredWhen::Absent { other } => {
-                let said = &messages["ifNotDefined"][*other];
-                let said = if said.is_null() {
-                    json!({"message": format!("`{}` or `{other}` is required.", param.json_name)})
-                } else {
-                    said.clone()
-                };
+                let said = message(messages, "ifNotDefined", other, || {
+                    format!("`{}` or `{other}` is required.", param.json_name)
+                });
                 Some(((*other).to_owned(), said))
             }
             RequiredWhen::Values(_) => None,

@@ -318,8 +318,8 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let max_cu = args
         .max_cu
         .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
-    let quotes = agree_to_spend(ctx, args, &plan, max_cu).await?;
     let to_submit = plan.to_submit().len();
+    let quotes = agree_to_spend(ctx, args, &plan, to_submit, max_cu).await?;
     ctx.out.note(&format!(
         "{} requests from {} ({} done before, {} running, {to_submit} to start), up to {} at a time, into {}",
         plan.tasks.len(),
@@ -349,21 +349,19 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     report(ctx, args, total, &outcomes)
 }
 
-/// The plan of a run from the file's lines and what the journal knows, with the
-/// outcomes known before anything runs (lines that are not requests, requests the file
-/// no longer has) and the number of lines of the file.
 /// Before anything is paid for: spending is allowed (`KLING_NO_SPEND`), the API still
 /// describes each model as the built-in schema does, and, on a terminal, the user agrees
-/// to an estimate above `confirm_above_cu`. The quotes asked on the way (for the budget).
+/// to an estimate above `confirm_above_cu`. `to_submit`: the plan's new requests. The
+/// quotes asked on the way (for the budget).
 async fn agree_to_spend(
     ctx: &Ctx,
     args: &Batch,
     plan: &Plan,
+    to_submit: usize,
     max_cu: Option<f64>,
 ) -> anyhow::Result<HashMap<String, f64>> {
-    let to_submit = plan.to_submit();
-    if !to_submit.is_empty() {
-        ctx.ensure_may_spend(&format!("this batch ({} new requests)", to_submit.len()))?;
+    if to_submit > 0 {
+        ctx.ensure_may_spend(&format!("this batch ({to_submit} new requests)"))?;
     }
     // Once per model of the run, before any line is paid for (not per line).
     let models: Vec<&'static kling_types::ModelInfo> = plan
@@ -372,7 +370,7 @@ async fn agree_to_spend(
         .filter_map(|line| kling_types::find_model(line.model))
         .collect();
     ctx.check_drift(&args.drift, &models).await?;
-    let confirm = !args.yes && ctx.out.can_ask() && !to_submit.is_empty();
+    let confirm = !args.yes && ctx.out.can_ask() && to_submit > 0;
     if max_cu.is_none() && !confirm {
         return Ok(HashMap::new());
     }
@@ -382,8 +380,7 @@ async fn agree_to_spend(
     let estimate_cu = plan.estimate_cu(&quotes);
     if confirm && estimate_cu > ctx.spending.confirm_above_cu {
         let question = format!(
-            "{} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
-            to_submit.len(),
+            "{to_submit} new jobs for about {estimate_cu} creative units (above confirm_above_cu = {}). Start them?",
             ctx.spending.confirm_above_cu
         );
         if !ctx.out.ask(&question)? {
@@ -393,6 +390,9 @@ async fn agree_to_spend(
     Ok(quotes)
 }
 
+/// The plan of a run from the file's lines and what the journal knows, with the
+/// outcomes known before anything runs (lines that are not requests, requests the file
+/// no longer has) and the number of lines of the file.
 fn plan_lines(
     ctx: &Ctx,
     lines: Vec<Line>,
