@@ -747,17 +747,23 @@ async fn downloads_resume_after_a_cut_and_finish_whole() {
         .times(2),
     );
     let mut progress = Vec::new();
-    let bytes = client
+    let downloaded = client
         .download_with(&asset_id, &scratch.0.join("cut.mp4"), |step| {
             progress.push(step)
         })
         .await
         .unwrap();
-    assert_eq!(bytes, size);
-    assert_eq!(
+    let (cut, whole) = (
         std::fs::read(scratch.0.join("cut.mp4")).unwrap(),
-        std::fs::read(scratch.0.join("whole.mp4")).unwrap()
+        std::fs::read(scratch.0.join("whole.mp4")).unwrap(),
     );
+    assert_eq!(cut, whole);
+    assert_eq!(
+        downloaded,
+        kling_client::Downloaded::of(&whole),
+        "the size and SHA-256 taken while writing are the whole file's, across the cuts"
+    );
+    assert_eq!(downloaded.bytes, size);
     assert_eq!(scratch.files(), ["cut.mp4", "whole.mp4"]);
     let last = progress.last().unwrap();
     assert_eq!((last.bytes, last.total), (size, Some(size)));
@@ -843,7 +849,8 @@ async fn slow_bodies_are_waited_for() {
         client
             .download(&asset_id, &scratch.0.join("slow.mp4"))
             .await
-            .unwrap(),
+            .unwrap()
+            .bytes,
         200_000
     );
 }

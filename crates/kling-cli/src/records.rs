@@ -11,7 +11,7 @@
 //! then renamed, then the folder synced), only once the output itself is whole. A reader
 //! refuses a record of a newer version, naming it, rather than guessing.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -151,16 +151,16 @@ impl Provenance {
 }
 
 impl Record {
-    /// The record of a downloaded output: `file` (whole, on disk) of `asset`, from `job`.
+    /// The record of a downloaded output: `file` (whole, on disk) of `asset`, from `job`;
+    /// its size and SHA-256 as the download took them.
     pub(crate) fn of_output(
         provenance: &Provenance,
         job: Option<&Job>,
         asset: &Asset,
         file: &Path,
+        downloaded: &kling_client::Downloaded,
         poster: Option<&Path>,
-    ) -> anyhow::Result<Self> {
-        let (size, sha256) = file_digest(file)
-            .with_context(|| format!("cannot read {} to record it", file.display()))?;
+    ) -> Self {
         let mut record = Self::of_job(provenance, job);
         let model = asset
             .metadata
@@ -177,14 +177,14 @@ impl Record {
         record.asset_id = Some(asset.id.as_str().to_owned());
         record.file = Some(FileFacts {
             name: file_name(file),
-            size,
-            sha256,
+            size: downloaded.bytes,
+            sha256: downloaded.sha256_hex(),
         });
         record.poster = poster.map(file_name);
         record.times.downloaded = Some(kling_types::__private::time::format_iso8601(
             SystemTime::now(),
         ));
-        Ok(record)
+        record
     }
 
     /// The record of a job (no file yet): a failed one, or the base of an output's.
@@ -406,22 +406,6 @@ pub(crate) fn paths_in_folder(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// A file's size and SHA-256 (hex), read in pieces.
-pub(crate) fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    let mut size = 0;
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            return Ok((size, hex(&hasher.finalize())));
-        }
-        hasher.update(&buffer[..read]);
-        size += read as u64;
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -530,11 +514,19 @@ mod tests {
         let video = dir.0.join("fox.mp4");
         std::fs::write(&video, b"not really a video").unwrap();
         let asset: Asset = serde_json::from_value(serde_json::json!({"id": "asset_1"})).unwrap();
-        let record =
-            Record::of_output(&Provenance::default(), Some(&job()), &asset, &video, None).unwrap();
+        let downloaded = kling_client::Downloaded::of(b"not really a video");
+        let record = Record::of_output(
+            &Provenance::default(),
+            Some(&job()),
+            &asset,
+            &video,
+            &downloaded,
+            None,
+        );
         let file = record.file.as_ref().unwrap();
         assert_eq!(file.size, 18);
         assert_eq!(file.name, "fox.mp4");
+        assert_eq!(file.sha256, downloaded.sha256_hex());
         let path = path_for(&video);
         write(&path, &record).unwrap();
         assert_eq!(read(&path).unwrap(), record);

@@ -61,8 +61,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for asset_id in job.metadata.unwrap_or_default().asset_ids {
         let path = PathBuf::from(format!("{}.mp4", job.job_id));
-        let bytes = client.download(&asset_id, &path).await?;
-        eprintln!("downloaded {bytes} bytes");
+        let downloaded = client.download(&asset_id, &path).await?;
+        eprintln!(
+            "downloaded {} bytes, SHA-256 {}",
+            downloaded.bytes,
+            downloaded.sha256_hex()
+        );
         println!("{}", path.display());
     }
     Ok(())

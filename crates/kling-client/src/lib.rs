@@ -61,7 +61,7 @@ pub use client::{Client, TRANSFER_CONNECTIONS};
 pub use config::{
     Credentials, DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL, RetryPolicy, Timeouts,
 };
-pub use download::{DownloadProgress, is_output_folder, output_path};
+pub use download::{DownloadProgress, Downloaded, is_output_folder, output_path};
 pub use error::{Error, JobLookup, TeamLimit};
 pub use jobs::{JobFilter, JobUpdate, Submitted, WaitOptions};
 pub use redact::redact;

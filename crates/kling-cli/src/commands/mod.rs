@@ -349,11 +349,11 @@ async fn download_assets(
             let name = target.display().to_string();
             *shown_target.borrow_mut() = Some(name.clone());
             let bar = out.download_progress(&name);
-            let bytes = ctx
+            let downloaded = ctx
                 .client
                 .download_asset_with(&asset, &target, |step| bar.update(step))
                 .await?;
-            bar.finish(bytes);
+            bar.finish(downloaded.bytes);
             let poster = download_poster(ctx, out, &asset, &target).await;
             if let Some(provenance) = keep.record {
                 write_record(
@@ -362,6 +362,7 @@ async fn download_assets(
                     keep.job,
                     &asset,
                     &target,
+                    &downloaded,
                     poster.as_deref(),
                 )
                 .await?;
@@ -454,6 +455,7 @@ async fn write_record(
     job: Option<&Job>,
     asset: &Asset,
     file: &Path,
+    downloaded: &kling_client::Downloaded,
     poster: Option<&Path>,
 ) -> anyhow::Result<()> {
     let parent = match (
@@ -468,11 +470,21 @@ async fn write_record(
     };
     let job = job.or(parent.as_ref()).cloned();
     let (provenance, asset) = (provenance.clone(), asset.clone());
-    let (file, poster) = (file.to_path_buf(), poster.map(Path::to_path_buf));
-    // The file is read whole for its SHA-256: off the runtime's thread.
+    let (file, poster, downloaded) = (
+        file.to_path_buf(),
+        poster.map(Path::to_path_buf),
+        *downloaded,
+    );
+    // The record reaches the disk before the call returns (fsync): off the runtime's thread.
     tokio::task::spawn_blocking(move || {
-        let record =
-            Record::of_output(&provenance, job.as_ref(), &asset, &file, poster.as_deref())?;
+        let record = Record::of_output(
+            &provenance,
+            job.as_ref(),
+            &asset,
+            &file,
+            &downloaded,
+            poster.as_deref(),
+        );
         records::write(&records::path_for(&file), &record)
     })
     .await

@@ -12,8 +12,8 @@ use kling_types::api::{Asset, AssetStatus};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 
 use super::{
-    Continuation, DownloadProgress, MAX_FRESH_URLS, MAX_RESUMES, MAX_STALLED_RESUMES, PartFile,
-    continuation,
+    Continuation, DownloadProgress, Downloaded, MAX_FRESH_URLS, MAX_RESUMES, MAX_STALLED_RESUMES,
+    PartFile, continuation,
 };
 use crate::client::Client;
 use crate::error::Error;
@@ -128,8 +128,8 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
         })
     }
 
-    /// Steps until the file is whole; its size.
-    pub(super) async fn run(mut self) -> Result<u64, Error> {
+    /// Steps until the file is whole; its size and SHA-256.
+    pub(super) async fn run(mut self) -> Result<Downloaded, Error> {
         loop {
             let before = self.written;
             match self.step().await? {
@@ -138,13 +138,16 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
                 Step::Cut(cut) => self.after_cut(before, cut).await?,
             }
         }
-        self.file.finish().await.map_err(|source| self.io(source))?;
+        let sha256 = self.file.finish().await.map_err(|source| self.io(source))?;
         match self.total {
             Some(total) if self.written != total => Err(self.failed(format!(
                 "received {} bytes but the server announced {total}",
                 self.written
             ))),
-            _ => Ok(self.written),
+            _ => Ok(Downloaded {
+                bytes: self.written,
+                sha256,
+            }),
         }
     }
 
