@@ -29,7 +29,6 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::Digest as _;
 
 use crate::append_log::read_records;
 
@@ -537,10 +536,7 @@ fn import_legacy(connection: &mut Connection, legacy: &Path) -> anyhow::Result<(
     // imported twice, and a new one (an older kling ran since) is imported too.
     let bytes =
         std::fs::read(legacy).with_context(|| format!("cannot read the history {shown}"))?;
-    let digest: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = crate::records::sha256_hex(&bytes);
     let imported: bool = transaction
         .query_row(
             "SELECT count(*) FROM imports WHERE name = ?1",

@@ -244,7 +244,7 @@ pub(crate) fn model_ref(id: &str) -> ModelRef {
 
 /// SHA-256 (hex) of the schema built into this kling for `model_id`.
 pub(crate) fn schema_digest(model_id: &str) -> Option<String> {
-    kling_types::find_model(model_id).map(|model| hex(&sha2::Sha256::digest(model.schema)))
+    kling_types::find_model(model_id).map(|model| sha256_hex(model.schema.as_bytes()))
 }
 
 /// Where the record of `output` goes: `fox.mp4` → `fox.kling.json`.
@@ -406,8 +406,13 @@ pub(crate) fn paths_in_folder(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+/// The SHA-256 of `bytes` in lowercase hex (as `sha256sum` prints it): the one spelling
+/// of the CLI's digests (schemas, batch lines, imported histories).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 //! when it fails.
 
 use std::io::Write as _;
-
-use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
 
 use kling_types::api::{Asset, AssetResponse, DownloadLink};
 use kling_types::{AssetId, ModelRequest};

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::{Map, Value};
-use sha2::Digest as _;
 
 /// The longest line read, in bytes.
 pub(crate) const MAX_LINE: usize = 1 << 20;
@@ -223,8 +222,7 @@ impl Request {
         });
         let mut canonical = String::new();
         write_canonical(&identity, &mut canonical);
-        let digest = sha2::Sha256::digest(canonical.as_bytes());
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        crate::records::sha256_hex(canonical.as_bytes())
     }
 }
 
