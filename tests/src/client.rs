@@ -116,14 +116,41 @@ async fn a_request_with_problems_never_leaves_the_machine() {
 #[tokio::test]
 async fn warnings_come_back_with_the_job() {
     let (_sandbox, client) = start(SandboxConfig::default()).await;
+    let scratch = Scratch::new("warnings");
+    let cat = scratch.0.join("cat.png");
+    std::fs::write(&cat, b"\x89PNG\r\n\x1a\na sleeping cat").unwrap();
+    let cat = client.upload_image(&cat).await.unwrap();
     let request = Kling16ProRequest::new("the cat wakes")
-        .with_start_image("asset_cat")
+        .with_start_image(cat)
         .with_aspect_ratio(AspectRatio::Square1x1);
     let submitted = client.submit(&request).await.unwrap();
     assert_eq!(submitted.warnings.len(), 1);
     assert_eq!(submitted.warnings[0].field, "aspectRatio");
     assert_eq!(submitted.cost, Some(40.0));
     assert!(!submitted.recovered);
+}
+
+#[tokio::test]
+async fn a_job_naming_an_asset_no_upload_made_is_refused_naming_the_field() {
+    let (sandbox, client) = start(SandboxConfig::default()).await;
+    let request = Kling16ProRequest::new("the cat wakes").with_start_image("cat.png");
+    let error = client.submit(&request).await.unwrap_err();
+    let Error::Api { status: 400, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        error.to_string().contains("startImage: no asset `cat.png`"),
+        "{error}"
+    );
+    assert!(
+        sandbox.jobs().is_empty(),
+        "nothing started, nothing charged"
+    );
+    // A price does not depend on the picture: a dry run prices it.
+    assert_eq!(
+        client.estimate(&request).await.unwrap().creative_units_cost,
+        Some(40.0)
+    );
 }
 
 #[tokio::test]

@@ -109,6 +109,15 @@ pub(crate) enum Command {
     /// (default model_kling-v1-6-pro) and "name" (the output's file name, default
     /// line-NNNN).
     ///
+    /// Where the model takes an image, a line may give a local file instead of an asset id:
+    /// {"prompt": "the cat wakes up", "startImage": "cat.png"}. Relative paths are read from
+    /// the folder FILE is in (not the working directory). Every file is checked before
+    /// anything is paid for (it exists, is not empty or too large, is an image the API
+    /// accepts: else the line is bad), uploaded once per content however many lines name
+    /// it (--dry-run lists them), and the job gets its asset id. A file is known by what it
+    /// holds: renaming it changes nothing, changing its content makes its lines new
+    /// requests.
+    ///
     /// A journal in the output folder knows each line by its request (model, parameters and
     /// name), not by its position: rerun the same command after a crash, Ctrl-C or an edit of
     /// the file, and no request whose job was started is submitted again (it is waited for

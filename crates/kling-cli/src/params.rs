@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches};
@@ -26,25 +26,88 @@ pub(crate) enum ImageRef {
 }
 
 impl ImageRef {
-    /// A file of `kind` (`video`) or an asset id.
-    pub(crate) fn parse(flag: &str, value: &str, kind: FileKind) -> anyhow::Result<Self> {
-        let path = PathBuf::from(value);
+    /// The value `raw` of an asset parameter (named `label` in messages: `--start-image`
+    /// on the command line, `startImage` in a batch line): a local file of `kind`, or an
+    /// asset id. A relative path is read from `base` (the batch file's folder), or from
+    /// the working directory when `None`. A file is checked before anything is uploaded
+    /// or paid for: not empty, within the parameter's size limit, and of a type the API
+    /// takes for `kind` (by its first bytes, as the upload will declare it). The one
+    /// reading of "asset id or file" for `kling generate` and `kling batch`.
+    pub(crate) fn resolve(
+        label: &str,
+        raw: &str,
+        param: &Param,
+        kind: FileKind,
+        base: Option<&Path>,
+    ) -> Result<Self, String> {
+        let path = match base {
+            Some(base) => base.join(raw),
+            None => PathBuf::from(raw),
+        };
         let noun = file_noun(kind);
-        if path.is_file() {
-            Ok(Self::File(path))
-        } else if value.starts_with("asset_") {
-            Ok(Self::Asset(value.to_owned()))
-        } else if path.exists() {
-            Err(crate::exit::usage(format!(
-                "--{flag} {value}: that is a folder, not {noun} file"
-            )))
-        } else {
-            Err(crate::exit::usage(format!(
-                "--{flag} {value}: no such file, and not an asset id (asset_…): give a local {} or an asset id",
-                kind_word(kind)
-            )))
+        match std::fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {
+                check_file(label, raw, &path, metadata.len(), param, kind)?;
+                Ok(Self::File(path))
+            }
+            Ok(_) => Err(format!("{label} {raw}: that is a folder, not {noun} file")),
+            Err(_) if raw.starts_with("asset_") => Ok(Self::Asset(raw.to_owned())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let place = base.map_or_else(String::new, |base| {
+                    format!(" in {} (the batch file's folder)", base.display())
+                });
+                Err(format!(
+                    "{label} {raw}: no such file{place}, and not an asset id (asset_…): give a local {} or an asset id",
+                    kind_word(kind)
+                ))
+            }
+            Err(error) => Err(format!(
+                "{label} {raw}: cannot read {}: {error}",
+                path.display()
+            )),
         }
     }
+}
+
+/// A local file for `param` is one the upload will take: not empty, within the
+/// parameter's size limit, and of a type the API takes for `kind`.
+fn check_file(
+    label: &str,
+    raw: &str,
+    path: &Path,
+    size: u64,
+    param: &Param,
+    kind: FileKind,
+) -> Result<(), String> {
+    if size == 0 {
+        return Err(format!("{label} {raw}: the file is empty"));
+    }
+    if let Some(max) = param.file_limits.max_size.filter(|max| size > *max) {
+        return Err(format!(
+            "{label} {raw} is {size} bytes but may be at most {max}"
+        ));
+    }
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)
+        .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, 512), &mut head))
+        .map_err(|error| format!("{label} {raw}: cannot read {}: {error}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if kling_client::sniff_file_type(&head, kind, &name).is_none() {
+        return Err(match kind {
+            FileKind::Image => format!(
+                "{label} {raw}: not an image the API accepts ({})",
+                kling_client::IMAGE_FORMATS
+            ),
+            _ => format!(
+                "{label} {raw}: not {} file the API accepts (by its first bytes and its name)",
+                file_noun(kind)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The kind of file in words: `image`, `video`, `3d model`.
@@ -197,19 +260,10 @@ fn read(param: &Param, raw: &str) -> Read {
 
 /// A file of `kind` to upload, or an asset id, for `param` (named `--{flag}` in messages).
 fn read_asset(param: &Param, flag: &str, raw: &str, kind: FileKind) -> Read {
-    match ImageRef::parse(flag, raw, kind) {
+    match ImageRef::resolve(&format!("--{flag}"), raw, param, kind, None) {
         Ok(ImageRef::Asset(id)) => Read::Value(id.into()),
-        Ok(ImageRef::File(path)) => {
-            // The size is known before uploading: a file too large is refused here.
-            match (param.file_limits.max_size, std::fs::metadata(&path)) {
-                (Some(max), Ok(metadata)) if metadata.len() > max => Read::Bad(format!(
-                    "--{flag} {raw} is {} bytes but may be at most {max}",
-                    metadata.len()
-                )),
-                _ => Read::Upload(path, kind),
-            }
-        }
-        Err(error) => Read::Bad(error.to_string()),
+        Ok(ImageRef::File(path)) => Read::Upload(path, kind),
+        Err(text) => Read::Bad(text),
     }
 }
 
@@ -925,7 +979,7 @@ mod tests {
     fn a_list_of_objects_is_one_json_flag_whose_local_files_are_uploaded() {
         let scratch = crate::scratch::Scratch::new("objects");
         let image = scratch.0.join("first.png");
-        std::fs::write(&image, b"\x89PNG").unwrap();
+        std::fs::write(&image, b"\x89PNG\r\n\x1a\n a picture").unwrap();
         let shots = serde_json::json!([
             {"prompt": "a cat", "seconds": 5, "startImage": image.to_str().unwrap(), "tags": ["x"]},
             {"prompt": "a dog", "seconds": -1.0, "startImage": "asset_1", "camera": "pan"},

@@ -409,10 +409,12 @@ pub(crate) fn paths_in_folder(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// The SHA-256 of `bytes` in lowercase hex (as `sha256sum` prints it): the one spelling
 /// of the CLI's digests (schemas, batch lines, imported histories).
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// A digest in lowercase hex.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

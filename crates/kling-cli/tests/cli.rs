@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use kling_sandbox::{Fault, FaultRule, Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/batch_files.rs"]
+mod batch_files;
 #[path = "cli/drift.rs"]
 mod drift;
 #[path = "cli/install.rs"]
@@ -1660,13 +1662,22 @@ fn error_messages_say_each_cause_once() {
             .filter(|line| line.starts_with("error:") || line.starts_with("warning:"))
             .collect();
         assert_eq!(errors.len(), 1, "{args:?}: {}", text(&output.stderr));
-        let message = errors[0];
-        // Each cause once: no part of the message (between `: `) comes twice in a row.
-        let parts: Vec<&str> = message.split(": ").collect();
-        assert!(
-            parts.windows(2).all(|pair| pair[0] != pair[1]),
-            "{args:?}: {message}"
-        );
+        // The error, and the problems it lists below it (indented).
+        let stderr = text(&output.stderr);
+        let message: Vec<&str> = stderr
+            .lines()
+            .skip_while(|line| *line != errors[0])
+            .take_while(|line| *line == errors[0] || line.starts_with("  "))
+            .collect();
+        // Each cause once: no part of a line (between `: `) comes twice in a row.
+        for line in &message {
+            let parts: Vec<&str> = line.split(": ").collect();
+            assert!(
+                parts.windows(2).all(|pair| pair[0] != pair[1]),
+                "{args:?}: {line}"
+            );
+        }
+        let message = message.join("\n");
         report.push_str(&normalize(&format!(
             "$ {shown_env}kling {}\n{message}\n(exit {})\n\n",
             args.join(" "),

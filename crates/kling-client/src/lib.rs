@@ -65,7 +65,7 @@ pub use download::{DownloadProgress, Downloaded, is_output_folder, output_path};
 pub use error::{Error, JobLookup, TeamLimit};
 pub use jobs::{JobFilter, JobUpdate, Submitted, WaitOptions};
 pub use redact::redact;
-pub use upload::{MAX_INLINE_IMAGE_BYTES, sniff_file_type, sniff_image_type};
+pub use upload::{IMAGE_FORMATS, MAX_INLINE_IMAGE_BYTES, sniff_file_type, sniff_image_type};
 
 /// The settings of this crate's fuzz targets (the `fuzz_*` proptest tests):
 /// `KLING_FUZZ_CASES` cases (2000 unless set; `cargo xtask fuzz` sets 100000), and no

@@ -15,6 +15,9 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 use crate::client::{Call, Client, Payload, segment};
 use crate::error::Error;
 
+/// The image formats the API accepts (those [`sniff_image_type`] knows), as messages
+/// name them.
+pub const IMAGE_FORMATS: &str = "JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG";
 /// Images up to this size go in one request; larger ones in parts.
 pub const MAX_INLINE_IMAGE_BYTES: u64 = 6 * 1024 * 1024;
 /// The size of each part of a multipart upload.
@@ -177,7 +180,9 @@ impl Client {
         let read = file.read(&mut head).await.map_err(io)?;
         head.truncate(read);
         let Some(mime_type) = sniff_image_type(&head) else {
-            return Err(unsupported("it is not an image the API accepts (JPEG, PNG, GIF, WebP, AVIF, TIFF, HEIC or SVG)".to_owned()));
+            return Err(unsupported(format!(
+                "it is not an image the API accepts ({IMAGE_FORMATS})"
+            )));
         };
         if size == 0 {
             return Err(unsupported("the file is empty".to_owned()));

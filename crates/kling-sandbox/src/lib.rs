@@ -189,6 +189,15 @@ impl SandboxHandle {
             .collect()
     }
 
+    /// The bytes someone uploaded as the asset `asset_id` (`None` for an asset that no
+    /// upload made): a test can check that a job names the very file it was given.
+    pub fn uploaded_bytes(&self, asset_id: &str) -> Option<Vec<u8>> {
+        match &self.state.lock().assets.get(asset_id)?.content {
+            state::Content::Uploaded(bytes) => Some(bytes.to_vec()),
+            _ => None,
+        }
+    }
+
     /// How many generates were refused with a 429 for the team's limit of parallel
     /// jobs ([`SandboxConfig::with_parallel_jobs`]): a benchmark can check that few
     /// submits were.

@@ -167,11 +167,31 @@ pub(crate) fn generate(
             "Invalid input for {model_id}: the body must be a JSON object"
         )));
     }
+    let dry_run = matches!(query.dry_run.as_deref(), Some("true" | "api"));
+    if !dry_run {
+        // A job needs the pictures it names: an id no upload (or job) made is refused,
+        // as a file path sent where an asset id belongs would be. A dry run only prices.
+        let inner = state.lock();
+        if let Some(unknown) = model
+            .asset_values(&input)
+            .into_iter()
+            .find(|asset| !inner.assets.contains_key(asset.value))
+        {
+            let field = unknown.pointer.trim_start_matches('/');
+            let mut error = ApiError::bad_request(format!(
+                "Invalid input for {model_id}: {field}: no asset `{}`; upload the file first and send the asset id it gets",
+                unknown.value
+            ));
+            error.details =
+                Some(json!({"errors": [format!("{field}: no asset `{}`", unknown.value)]}));
+            return Err(error);
+        }
+    }
     // The schema bounds the duration (5 or 10); `as` saturates whatever it lets through.
     let seconds = input["duration"].as_f64().unwrap_or(5.0);
     Ok(Generate {
         model,
-        dry_run: matches!(query.dry_run.as_deref(), Some("true" | "api")),
+        dry_run,
         generation: if input.get("startImage").is_some() {
             "img2video"
         } else {

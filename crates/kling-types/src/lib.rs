@@ -82,5 +82,5 @@ pub use params::{
     Bounds, Choice, ChoiceValue, FileKind, FileLimits, IgnoredWhen, Length, Literal, Param,
     ParamKind, RequiredWhen, ValueCondition,
 };
-pub use request::{ModelInfo, ModelRequest, find_model};
+pub use request::{AssetValue, ModelInfo, ModelRequest, find_model};
 pub use validation::{Finding, Validation, ValidationError};

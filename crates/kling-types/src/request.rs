@@ -1,7 +1,7 @@
 //! The trait that ties a generated request to its model, and the registry entry
 //! that describes a model at run time.
 
-use crate::{ModelId, Param, Validation};
+use crate::{FileKind, ModelId, Param, ParamKind, Validation};
 
 /// A request for one model: what `kling-client` needs to submit any model's request
 /// without knowing which model it is.
@@ -62,6 +62,103 @@ impl ModelInfo {
         self.params
             .iter()
             .find(|param| param.json_name == json_name)
+    }
+
+    /// Every asset a JSON request of this model names: each text value of an asset
+    /// parameter, of an item of a list of them, or of an asset field of a list of objects
+    /// (Scenario's `inputs_array`), with where it stands (a JSON pointer) and the kind of
+    /// file it is. Values of the wrong JSON type are the validation's to report; they are
+    /// left out here. The one reading of "where does a request name an asset", for
+    /// whoever uploads local files in their place or checks that the assets exist.
+    ///
+    /// ```
+    /// use kling_types::FileKind;
+    ///
+    /// let model = kling_types::find_model("model_kling-v1-6-pro").unwrap();
+    /// let request = serde_json::json!({
+    ///     "prompt": "the cat wakes up",
+    ///     "startImage": "cat.png",
+    ///     "referenceImages": ["asset_1", "dog.jpg"],
+    /// });
+    /// let assets: Vec<(String, &str)> = model
+    ///     .asset_values(&request)
+    ///     .into_iter()
+    ///     .map(|asset| (asset.pointer, asset.value))
+    ///     .collect();
+    /// assert_eq!(
+    ///     assets,
+    ///     [
+    ///         ("/startImage".to_owned(), "cat.png"),
+    ///         ("/referenceImages/0".to_owned(), "asset_1"),
+    ///         ("/referenceImages/1".to_owned(), "dog.jpg"),
+    ///     ]
+    /// );
+    /// assert_eq!(model.asset_values(&request)[0].kind, FileKind::Image);
+    /// ```
+    pub fn asset_values<'v>(&self, request: &'v serde_json::Value) -> Vec<AssetValue<'v>> {
+        let mut found = Vec::new();
+        if let serde_json::Value::Object(object) = request {
+            collect_assets(self.params, object, "", &mut found);
+        }
+        found
+    }
+}
+
+/// An asset a request names (see [`ModelInfo::asset_values`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct AssetValue<'v> {
+    /// Where it stands in the request, as a JSON pointer (`/startImage`,
+    /// `/shots/0/startImage`): `serde_json::Value::pointer` finds it.
+    pub pointer: String,
+    /// The parameter (or the field of a list of objects) it is the value of.
+    pub param: &'static Param,
+    /// The kind of file the asset is.
+    pub kind: FileKind,
+    /// The value as the request gives it: an asset id, or whatever stands for one.
+    pub value: &'v str,
+}
+
+/// The assets of `object`, whose fields are `params`, under the pointer `prefix`.
+fn collect_assets<'v>(
+    params: &'static [Param],
+    object: &'v serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    found: &mut Vec<AssetValue<'v>>,
+) {
+    for param in params {
+        if let Some(value) = object.get(param.json_name) {
+            // RFC 6901: `~` and `/` in a name are escaped.
+            let name = param.json_name.replace('~', "~0").replace('/', "~1");
+            visit_assets(param, &param.kind, value, format!("{prefix}/{name}"), found);
+        }
+    }
+}
+
+/// The assets of one value of `param`, of `kind` (the parameter's, or its items').
+fn visit_assets<'v>(
+    param: &'static Param,
+    kind: &ParamKind,
+    value: &'v serde_json::Value,
+    pointer: String,
+    found: &mut Vec<AssetValue<'v>>,
+) {
+    match (kind, value) {
+        (ParamKind::Asset(file), serde_json::Value::String(text)) => found.push(AssetValue {
+            pointer,
+            param,
+            kind: *file,
+            value: text,
+        }),
+        (ParamKind::List { items, .. }, serde_json::Value::Array(values)) => {
+            for (index, value) in values.iter().enumerate() {
+                visit_assets(param, items, value, format!("{pointer}/{index}"), found);
+            }
+        }
+        (ParamKind::Object(fields), serde_json::Value::Object(object)) => {
+            collect_assets(fields, object, &pointer, found);
+        }
+        _ => {}
     }
 }
 

@@ -3,16 +3,29 @@
 //! and name, plus its occurrence among identical lines (`…#1`, `…#2`): inserting,
 //! deleting or reordering lines changes no key, changing a line makes a new one.
 //!
+//! An asset parameter may name a local file instead of an asset id (`"startImage":
+//! "cat.png"`, also in the items of a list of objects): a relative path is read from the
+//! batch file's folder, and the file is checked when the file is read (it exists, is not
+//! too large, is of the kind the parameter takes), before anything is paid for; a file
+//! that is not fit makes the line bad. Such a line is known by what the file holds: in
+//! its key, each file's value is `sha256:` and the SHA-256 of its bytes, so renaming a
+//! file changes nothing and changing its content makes a new request (lines without
+//! files keep the keys they always had). The run uploads each distinct content once and
+//! sends the asset id in its place ([`super::uploads`]).
+//!
 //! The file may start with a UTF-8 byte-order mark and use CRLF line endings (Windows
 //! editors write both). A line over [`MAX_LINE`] bytes is refused by its number without
 //! being held in memory.
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use kling_types::FileKind;
 use serde_json::{Map, Value};
+
+use crate::params::ImageRef;
 
 /// The longest line read, in bytes.
 pub(crate) const MAX_LINE: usize = 1 << 20;
@@ -33,6 +46,9 @@ pub(crate) struct Line {
     params: Box<str>,
     /// The `name` the line gives its output, if any.
     pub(crate) name: Option<String>,
+    /// The local files it names where the model takes assets, uploaded before it is
+    /// submitted (empty for most lines: no room taken).
+    pub(crate) files: Box<[LocalFile]>,
     /// How a journal of format 1 knew the line: `DefaultHasher` of its trimmed text
     /// (written in hex there). Only read, to carry such a journal over
     /// ([`super::journal`]); nothing new is keyed by it.
@@ -51,14 +67,28 @@ impl Line {
             model,
             params: text.into(),
             name: None,
+            files: Box::default(),
             v1_hash: 0,
         }
     }
 
-    /// Its parameters.
+    /// Its parameters as the file gives them: a local file is still its path. What is
+    /// sent is [`Self::params_with`] the files' asset ids.
     pub(crate) fn params(&self) -> Value {
         // The text is `write_canonical`'s output of a JSON object: it always parses.
         serde_json::from_str(&self.params).unwrap_or(Value::Null)
+    }
+
+    /// Its parameters with each local file replaced by what `asset_of` gives for it (its
+    /// asset id once uploaded, a stand-in for an estimate).
+    pub(crate) fn params_with(&self, mut asset_of: impl FnMut(&LocalFile) -> String) -> Value {
+        let mut params = self.params();
+        for file in &self.files {
+            if let Some(value) = params.pointer_mut(&file.pointer) {
+                *value = Value::from(asset_of(file));
+            }
+        }
+        params
     }
 
     /// Its parameters as canonical JSON: equal requests, equal text.
@@ -66,6 +96,38 @@ impl Line {
         &self.params
     }
 }
+
+/// A local file a line names for an asset parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LocalFile {
+    /// Where the line names it, as a JSON pointer into its parameters (`/startImage`).
+    pub(crate) pointer: Box<str>,
+    /// The file (relative paths joined to the batch file's folder).
+    pub(crate) path: PathBuf,
+    pub(crate) kind: FileKind,
+    /// What it held when the batch file was read: the upload checks it still does.
+    pub(crate) sha256: [u8; 32],
+}
+
+impl LocalFile {
+    /// Its SHA-256 in hex: how the journal knows its upload.
+    pub(crate) fn sha256_hex(&self) -> String {
+        crate::records::hex(&self.sha256)
+    }
+}
+
+/// The SHA-256 of the file at `path`, read in pieces.
+pub(crate) fn file_sha256(path: &Path) -> std::io::Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize().into())
+}
+
+/// The SHA-256 of each file read so far (by its path): a file that a thousand lines
+/// name is read once.
+type Digests = HashMap<PathBuf, Result<[u8; 32], String>>;
 
 /// A line that is not a request, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +143,7 @@ pub(crate) struct BadLine {
 pub(crate) fn read(path: &Path) -> anyhow::Result<(Vec<Line>, Vec<BadLine>)> {
     if path.is_dir() {
         let (text, mut bad) = super::records::folder_as_batch(path)?;
-        let (lines, more) = read_from(std::io::Cursor::new(text))
+        let (lines, more) = read_from(std::io::Cursor::new(text), path)
             .with_context(|| format!("cannot read the records in {}", path.display()))?;
         bad.extend(more);
         bad.sort_by_key(|bad| bad.number);
@@ -89,12 +151,20 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<(Vec<Line>, Vec<BadLine>)> {
     }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read the batch file {}", path.display()))?;
-    read_from(std::io::BufReader::new(file))
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    read_from(std::io::BufReader::new(file), folder)
         .with_context(|| format!("cannot read the batch file {}", path.display()))
 }
 
-/// [`read`] from any reader.
-pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>, Vec<BadLine>)> {
+/// [`read`] from any reader; local files are read from `folder` when relative.
+pub(crate) fn read_from(
+    mut reader: impl BufRead,
+    folder: &Path,
+) -> std::io::Result<(Vec<Line>, Vec<BadLine>)> {
+    let mut digests = Digests::new();
     let mut lines = Vec::new();
     let mut bad = Vec::new();
     let mut occurrences: HashMap<String, usize> = HashMap::new();
@@ -125,7 +195,7 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
         if text.trim().is_empty() {
             continue;
         }
-        let request = match parse(text) {
+        let request = match parse(text, folder, &mut digests) {
             Ok(request) => request,
             Err(reason) => {
                 bad.push(BadLine { number, reason });
@@ -157,6 +227,7 @@ pub(crate) fn read_from(mut reader: impl BufRead) -> std::io::Result<(Vec<Line>,
             model: request.model_id,
             params: params.into(),
             name: request.name,
+            files: request.files.into(),
             v1_hash: v1_hash(text),
         });
     }
@@ -210,15 +281,23 @@ struct Request {
     model_id: &'static str,
     params: Value,
     name: Option<String>,
+    files: Vec<LocalFile>,
 }
 
 impl Request {
-    /// The SHA-256 of the canonical JSON of model, parameters and name, in hex.
+    /// The SHA-256 of the canonical JSON of model, parameters and name, in hex; a local
+    /// file's value is `sha256:` and the digest of its bytes (what it holds, not where).
     fn digest(&self) -> String {
+        let mut params = self.params.clone();
+        for file in &self.files {
+            if let Some(value) = params.pointer_mut(&file.pointer) {
+                *value = Value::from(format!("sha256:{}", file.sha256_hex()));
+            }
+        }
         let identity = serde_json::json!({
             "model": self.model,
             "name": self.name,
-            "params": self.params,
+            "params": params,
         });
         let mut canonical = String::new();
         write_canonical(&identity, &mut canonical);
@@ -258,7 +337,7 @@ pub(crate) fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-fn parse(text: &str) -> Result<Request, String> {
+fn parse(text: &str, folder: &Path, digests: &mut Digests) -> Result<Request, String> {
     let value: Value = serde_json::from_str(text).map_err(|error| format!("not JSON ({error})"))?;
     let Value::Object(mut fields) = value else {
         return Err(
@@ -281,8 +360,15 @@ fn parse(text: &str) -> Result<Request, String> {
         format!("unknown model `{model}`: use one of {}", known.join(", "))
     })?;
     let params = Value::Object(fields.into_iter().collect::<Map<String, Value>>());
-    let validation =
-        (model_info.validate_json)(params.clone()).map_err(|error| error.to_string())?;
+    let files = local_files(model_info, &params, folder, digests)?;
+    // Validated as it will be sent: each file an asset id.
+    let mut sent = params.clone();
+    for file in &files {
+        if let Some(value) = sent.pointer_mut(&file.pointer) {
+            *value = Value::from("asset_to_upload");
+        }
+    }
+    let validation = (model_info.validate_json)(sent).map_err(|error| error.to_string())?;
     if !validation.is_valid() {
         let problems: Vec<String> = validation
             .problems()
@@ -296,7 +382,46 @@ fn parse(text: &str) -> Result<Request, String> {
         model_id: model_info.id,
         params,
         name,
+        files,
     })
+}
+
+/// The local files `params` names for `model`'s assets, each checked and hashed; the
+/// first that is not fit, worded for the line (`startImage cat.png: no such file …`).
+fn local_files(
+    model: &kling_types::ModelInfo,
+    params: &Value,
+    folder: &Path,
+    digests: &mut Digests,
+) -> Result<Vec<LocalFile>, String> {
+    let mut files = Vec::new();
+    for asset in model.asset_values(params) {
+        let label = asset.pointer.trim_start_matches('/');
+        let ImageRef::File(path) =
+            ImageRef::resolve(label, asset.value, asset.param, asset.kind, Some(folder))?
+        else {
+            continue;
+        };
+        let sha256 = digests
+            .entry(path.clone())
+            .or_insert_with(|| {
+                file_sha256(&path).map_err(|error| {
+                    format!(
+                        "{label} {}: cannot read {}: {error}",
+                        asset.value,
+                        path.display()
+                    )
+                })
+            })
+            .clone()?;
+        files.push(LocalFile {
+            pointer: asset.pointer.into(),
+            path,
+            kind: asset.kind,
+            sha256,
+        });
+    }
+    Ok(files)
 }
 
 fn is_plain_file_name(name: &str) -> bool {
@@ -313,7 +438,7 @@ mod tests {
     use super::*;
 
     fn read_text(text: &str) -> (Vec<Line>, Vec<BadLine>) {
-        read_from(text.as_bytes()).unwrap()
+        read_from(text.as_bytes(), Path::new(".")).unwrap()
     }
 
     fn keys(text: &str) -> Vec<String> {
@@ -428,7 +553,11 @@ mod tests {
 
     #[test]
     fn not_utf8_is_a_bad_line() {
-        let (lines, bad) = read_from(&b"{\"prompt\": \"\xff\"}\n{\"prompt\": \"a\"}"[..]).unwrap();
+        let (lines, bad) = read_from(
+            &b"{\"prompt\": \"\xff\"}\n{\"prompt\": \"a\"}"[..],
+            Path::new("."),
+        )
+        .unwrap();
         assert_eq!(lines.len(), 1);
         assert_eq!(
             bad,
@@ -436,6 +565,91 @@ mod tests {
                 number: 1,
                 reason: "not UTF-8 text".to_owned()
             }]
+        );
+    }
+
+    fn png(text: &str) -> Vec<u8> {
+        [b"\x89PNG\r\n\x1a\n".as_slice(), text.as_bytes()].concat()
+    }
+
+    fn read_in(folder: &Path, text: &str) -> (Vec<Line>, Vec<BadLine>) {
+        read_from(text.as_bytes(), folder).unwrap()
+    }
+
+    #[test]
+    fn a_line_with_local_files_is_known_by_what_they_hold_not_their_names() {
+        let scratch = crate::scratch::Scratch::new("batch-line-files");
+        let folder = scratch.0.as_path();
+        std::fs::write(folder.join("cat.png"), png("a cat")).unwrap();
+        std::fs::write(folder.join("same-cat.png"), png("a cat")).unwrap();
+        let (lines, bad) = read_in(
+            folder,
+            "{\"prompt\": \"a\", \"startImage\": \"cat.png\"}\n{\"prompt\": \"a\", \"startImage\": \"same-cat.png\"}\n{\"prompt\": \"a\", \"startImage\": \"asset_1\"}",
+        );
+        assert_eq!(bad, []);
+        let file = &lines[0].files[0];
+        assert_eq!(
+            (&*file.pointer, file.path.as_path(), file.kind),
+            (
+                "/startImage",
+                folder.join("cat.png").as_path(),
+                FileKind::Image
+            )
+        );
+        assert_eq!(file.sha256_hex(), crate::records::sha256_hex(&png("a cat")));
+        // The same bytes under another name: the same request, told apart as identical
+        // lines are.
+        assert_eq!(
+            lines[0].key.trim_end_matches("#1"),
+            lines[1].key.trim_end_matches("#2")
+        );
+        // An asset id is sent as given: no file, and the key a line always had.
+        assert!(lines[2].files.is_empty());
+        assert_eq!(
+            lines[2].key,
+            keys("{\"prompt\": \"a\", \"startImage\": \"asset_1\"}")[0]
+        );
+        // The parameters keep the path; what is sent has the asset id in its place.
+        assert_eq!(lines[0].params()["startImage"], "cat.png");
+        assert_eq!(
+            lines[0].params_with(|_| "asset_9".to_owned()),
+            serde_json::json!({"prompt": "a", "startImage": "asset_9"})
+        );
+
+        let before = lines[0].key.clone();
+        std::fs::write(folder.join("cat.png"), png("another cat")).unwrap();
+        let (lines, _) = read_in(folder, "{\"prompt\": \"a\", \"startImage\": \"cat.png\"}");
+        assert_ne!(lines[0].key, before, "new bytes, a new request");
+    }
+
+    #[test]
+    fn files_in_a_list_of_objects_are_found_by_the_models_table() {
+        let storyboard = crate::fixture_models::MODELS
+            .iter()
+            .find(|model| model.id == "model_corpus-storyboard")
+            .unwrap();
+        let scratch = crate::scratch::Scratch::new("batch-objects-files");
+        std::fs::write(scratch.0.join("first.png"), png("first")).unwrap();
+        let params = serde_json::json!({"shots": [
+            {"prompt": "a", "seconds": 5, "startImage": "asset_7"},
+            {"prompt": "b", "seconds": 5, "startImage": "first.png"},
+        ]});
+        let mut digests = Digests::new();
+        let files = local_files(storyboard, &params, &scratch.0, &mut digests).unwrap();
+        let found: Vec<(&str, &Path)> = files
+            .iter()
+            .map(|file| (&*file.pointer, file.path.as_path()))
+            .collect();
+        assert_eq!(
+            found,
+            [("/shots/1/startImage", scratch.0.join("first.png").as_path())]
+        );
+        let missing =
+            serde_json::json!({"shots": [{"prompt": "a", "seconds": 5, "startImage": "gone.png"}]});
+        let error = local_files(storyboard, &missing, &scratch.0, &mut digests).unwrap_err();
+        assert!(
+            error.starts_with("shots/0/startImage gone.png: no such file in "),
+            "{error}"
         );
     }
 
@@ -467,7 +681,7 @@ mod tests {
         /// request or a bad line named by its number, in order, each number once.
         #[test]
         fn fuzz_batch_lines(file in any_file()) {
-            let (lines, bad) = read_from(file.as_slice()).expect("reading from memory cannot fail");
+            let (lines, bad) = read_from(file.as_slice(), Path::new(".")).expect("reading from memory cannot fail");
             let mut numbers: Vec<usize> = lines.iter().map(|line| line.number).chain(bad.iter().map(|bad| bad.number)).collect();
             let count = numbers.len();
             numbers.sort_unstable();

@@ -1,11 +1,12 @@
 //! The batch journal: `.kling-batch.jsonl` in the output folder, what a rerun knows of
 //! every request an earlier run saw.
 //!
-//! Format (version 2): JSON Lines written through [`AppendLog`] (each record atomic and
+//! Format (version 3): JSON Lines written through [`AppendLog`] (each record atomic and
 //! durable before the step it allows). The first line is the header
-//! `{"journal":"kling-batch","version":2}`; every other line is a record
+//! `{"journal":"kling-batch","version":3}`; every other line is a record
 //! `{"key":…,"at":…,"event":…,…}` about one request, keyed by [`Line::key`] (never by
-//! its position in the batch file):
+//! its position in the batch file), or about one local file's upload, keyed by
+//! `sha256:` and the SHA-256 of what it held:
 //!
 //! | event | written | fields |
 //! |---|---|---|
@@ -13,7 +14,11 @@
 //! | `submitted` | once the job id is known (answered, or found again) | `jobId`, `quotedCu`? |
 //! | `done` | once every output is on disk | `files`, `chargedCu`? |
 //! | `failed` | when the job failed or was canceled | `reason`, `chargedCu`? |
+//! | `uploaded` | once a local file is an asset (before any line using it is submitted) | `file`, `assetId` |
 //!
+//! Format 2 is format 3 without uploads (the kling that wrote it sent no local files):
+//! it is read as it is, and its header is rewritten to 3 when a run opens it, so that a
+//! kling that knows no uploads refuses the journal instead of skipping their records.
 //! A `submitting` after a `failed` starts a new attempt (`--retry-failed`). A journal of
 //! format 1 (no header; lines known by number and a `DefaultHasher` hash of their text)
 //! is carried over once: each record goes to the line of the file with that text, the
@@ -39,7 +44,11 @@ pub(crate) const JOURNAL: &str = ".kling-batch.jsonl";
 /// Where a carried-over journal of format 1 is kept.
 const JOURNAL_V1: &str = ".kling-batch.v1.jsonl";
 const LOCK: &str = ".kling-batch.lock";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+/// The format before uploads, read as [`VERSION`].
+const VERSION_WITHOUT_UPLOADS: u32 = 2;
+/// How the key of an `uploaded` record starts (a SHA-256 in hex follows).
+const UPLOAD_KEY: &str = "sha256:";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -90,6 +99,9 @@ pub(crate) enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         charged_cu: Option<f64>,
     },
+    /// A local file is an asset (the record's key: `sha256:` and what the file held).
+    #[serde(rename_all = "camelCase")]
+    Uploaded { file: String, asset_id: String },
 }
 
 /// What the journal knows of one request.
@@ -193,6 +205,8 @@ impl Known {
                 self.failed = Some(reason);
                 self.charged_cu = charged_cu.or(self.charged_cu);
             }
+            // About a file, not a request: `read` keeps it apart.
+            Event::Uploaded { .. } => {}
         }
     }
 }
@@ -201,6 +215,9 @@ impl Known {
 #[derive(Debug)]
 pub(crate) struct Journal {
     log: AppendLog,
+    /// The asset id of each local file earlier runs uploaded, by the SHA-256 (hex) of
+    /// what it held.
+    uploaded: BTreeMap<String, String>,
     /// Held for the whole run: a second run on the folder is refused.
     _lock: File,
 }
@@ -214,14 +231,25 @@ impl Journal {
     ) -> anyhow::Result<(Self, BTreeMap<String, Known>, Vec<String>)> {
         let lock = lock(dir)?;
         let path = dir.join(JOURNAL);
-        let (known, warnings) = match read(&path)? {
-            Read::Current(known, warnings) => (known, warnings),
+        let (known, uploaded, warnings) = match read(&path)? {
+            Read::Current {
+                known,
+                uploaded,
+                warnings,
+                version,
+            } => {
+                if version == VERSION_WITHOUT_UPLOADS {
+                    rewrite_header(&path)?;
+                }
+                (known, uploaded, warnings)
+            }
             Read::Version1(records) => {
                 let known = migrate_v1(&path, &records, lines)?;
                 (
                     known,
+                    BTreeMap::new(),
                     vec![format!(
-                        "{} was written by an earlier kling (journal format 1): carried over to format 2; the old file is {}",
+                        "{} was written by an earlier kling (journal format 1): carried over to format {VERSION}; the old file is {}",
                         path.display(),
                         dir.join(JOURNAL_V1).display()
                     )],
@@ -234,27 +262,60 @@ impl Journal {
         })?;
         let log = AppendLog::open(&path, Some(&header))
             .with_context(|| format!("cannot write the batch journal {}", path.display()))?;
-        Ok((Self { log, _lock: lock }, known, warnings))
+        Ok((
+            Self {
+                log,
+                uploaded,
+                _lock: lock,
+            },
+            known,
+            warnings,
+        ))
     }
 
     /// What the journal of `dir` knows, read without locking the folder or writing
-    /// anything (`--dry-run`: a look while another run may be at work).
-    pub(crate) fn peek(
-        dir: &Path,
-        lines: &[Line],
-    ) -> anyhow::Result<(BTreeMap<String, Known>, Vec<String>)> {
+    /// anything (`--dry-run`: a look while another run may be at work): the requests, the
+    /// uploads (as [`Self::uploaded`]), and warnings.
+    pub(crate) fn peek(dir: &Path, lines: &[Line]) -> anyhow::Result<Peek> {
         let path = dir.join(JOURNAL);
         match read(&path)? {
-            Read::Current(known, warnings) => Ok((known, warnings)),
+            Read::Current {
+                known,
+                uploaded,
+                warnings,
+                ..
+            } => Ok((known, uploaded, warnings)),
             Read::Version1(records) => {
                 let (known, _) = convert_v1(&records, lines)?;
                 let warning = format!(
-                    "{} was written by an earlier kling (journal format 1): read as format 2; a run that is not a dry run carries it over",
+                    "{} was written by an earlier kling (journal format 1): read as format {VERSION}; a run that is not a dry run carries it over",
                     path.display()
                 );
-                Ok((known, vec![warning]))
+                Ok((known, BTreeMap::new(), vec![warning]))
             }
         }
+    }
+
+    /// The asset id of each local file earlier runs uploaded, by the SHA-256 (hex) of
+    /// what it held.
+    pub(crate) fn uploaded(&self) -> &BTreeMap<String, String> {
+        &self.uploaded
+    }
+
+    /// Records that the local file at `file`, holding bytes of this SHA-256 (hex), is
+    /// the asset `asset_id`; returns once it is on disk.
+    pub(crate) async fn record_upload(
+        &self,
+        sha256_hex: &str,
+        file: &Path,
+        asset_id: &str,
+    ) -> anyhow::Result<()> {
+        let event = Event::Uploaded {
+            file: file.display().to_string(),
+            asset_id: asset_id.to_owned(),
+        };
+        self.record(&format!("{UPLOAD_KEY}{sha256_hex}"), event)
+            .await
     }
 
     /// The journal file.
@@ -276,9 +337,11 @@ impl Journal {
             .with_context(|| format!("cannot write the batch journal {}", self.path().display()))
     }
 
-    /// The `submitting` record of a line.
+    /// The `submitting` record of a line that sends `params` (its own, with each local
+    /// file's asset id).
     pub(crate) fn submitting(
         line: &Line,
+        params: Value,
         name: &str,
         quoted_cu: Option<f64>,
         entry: Option<&str>,
@@ -287,7 +350,7 @@ impl Journal {
             line: line.number,
             name: name.to_owned(),
             model: line.model.to_owned(),
-            params: line.params(),
+            params,
             quoted_cu,
             entry: entry.map(str::to_owned),
         }
@@ -335,10 +398,24 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
+/// What [`Journal::peek`] reads: the requests by key, the uploads by SHA-256 (hex), and
+/// warnings about records that could not be read.
+pub(crate) type Peek = (
+    BTreeMap<String, Known>,
+    BTreeMap<String, String>,
+    Vec<String>,
+);
+
 /// What a journal file holds.
 enum Read {
-    /// Format 2: what it knows by key, and warnings about unreadable records.
-    Current(BTreeMap<String, Known>, Vec<String>),
+    /// Format 3 (or 2, which it reads the same): what it knows of each request by key,
+    /// the uploads, and warnings about unreadable records.
+    Current {
+        known: BTreeMap<String, Known>,
+        uploaded: BTreeMap<String, String>,
+        warnings: Vec<String>,
+        version: u32,
+    },
     /// Format 1, to carry over.
     Version1(Vec<V1Record>),
 }
@@ -361,11 +438,22 @@ fn read(path: &Path) -> anyhow::Result<Read> {
         .with_context(|| format!("cannot read the batch journal {}", path.display()))?;
     let mut known: BTreeMap<String, Known> = BTreeMap::new();
     let mut warnings = Vec::new();
+    let mut uploaded = BTreeMap::new();
     let Some((_, first)) = records.first() else {
-        return Ok(Read::Current(known, warnings));
+        return Ok(Read::Current {
+            known,
+            uploaded,
+            warnings,
+            version: VERSION,
+        });
     };
-    match serde_json::from_str::<Header>(first) {
-        Ok(header) if header.journal == "kling-batch" && header.version == VERSION => {}
+    let version = match serde_json::from_str::<Header>(first) {
+        Ok(header)
+            if header.journal == "kling-batch"
+                && (header.version == VERSION || header.version == VERSION_WITHOUT_UPLOADS) =>
+        {
+            header.version
+        }
         Ok(header) if header.journal == "kling-batch" => {
             return Err(crate::exit::usage(format!(
                 "the batch journal {} has format version {}, which this kling ({}) does not know: \
@@ -389,9 +477,22 @@ fn read(path: &Path) -> anyhow::Result<Read> {
                 ))),
             };
         }
-    }
+    };
     for (number, text) in &records[1..] {
         match serde_json::from_str::<Record>(text) {
+            Ok(Record {
+                key,
+                event: Event::Uploaded { asset_id, .. },
+                ..
+            }) => match key.strip_prefix(UPLOAD_KEY) {
+                Some(digest) => {
+                    uploaded.insert(digest.to_owned(), asset_id);
+                }
+                None => warnings.push(format!(
+                    "{} line {number} is an upload record without its file's digest: skipped",
+                    path.display()
+                )),
+            },
             Ok(record) => known.entry(record.key).or_default().apply(
                 kling_types::__private::time::parse_iso8601(&record.at),
                 record.event,
@@ -402,10 +503,44 @@ fn read(path: &Path) -> anyhow::Result<Read> {
             )),
         }
     }
-    Ok(Read::Current(known, warnings))
+    Ok(Read::Current {
+        known,
+        uploaded,
+        warnings,
+        version,
+    })
 }
 
-/// Carries a journal of format 1 over to format 2: each record goes to the line of the
+/// Rewrites a journal of format 2 as format 3: the same records under the new header,
+/// replacing the old file atomically (the folder is locked: no one else writes it).
+fn rewrite_header(path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the batch journal {}", path.display()))?;
+    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+    let header = serde_json::to_string(&Header {
+        journal: "kling-batch".to_owned(),
+        version: VERSION,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fresh = dir.join(".kling-batch.v3.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&fresh)?;
+        file.write_all(header.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.write_all(body.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&fresh, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().with_context(|| {
+        format!(
+            "cannot carry the batch journal {} over to format {VERSION}",
+            path.display()
+        )
+    })
+}
+
+/// Carries a journal of format 1 over to the current format: each record goes to the line of the
 /// file with the same text (format 1 knew lines by number and a hash of their text;
 /// the text decides, wherever it now stands), the others are kept under a key of their
 /// own (requests no longer in the file). The new journal replaces the old atomically;
@@ -428,14 +563,14 @@ fn migrate_v1(
     };
     write().with_context(|| {
         format!(
-            "cannot carry the batch journal {} over to format 2",
+            "cannot carry the batch journal {} over to format {VERSION}",
             path.display()
         )
     })?;
     Ok(known)
 }
 
-/// Format 1's records as format 2 knows them, and the text of that journal.
+/// Format 1's records as the current format knows them, and the text of that journal.
 fn convert_v1(
     records: &[V1Record],
     lines: &[Line],
@@ -550,7 +685,7 @@ mod tests {
                 journal
                     .record(
                         &line.key,
-                        Journal::submitting(&line, "clip", Some(40.0), None),
+                        Journal::submitting(&line, line.params(), "clip", Some(40.0), None),
                     )
                     .await
                     .unwrap();
@@ -601,7 +736,10 @@ mod tests {
     fn a_new_attempt_remembers_the_jobs_of_the_earlier_ones() {
         let mut known = Known::default();
         for attempt in 1..=3 {
-            known.apply(None, Journal::submitting(&line(1), "clip", None, None));
+            known.apply(
+                None,
+                Journal::submitting(&line(1), line(1).params(), "clip", None, None),
+            );
             known.apply(
                 None,
                 Event::Submitted {
@@ -617,7 +755,10 @@ mod tests {
                 },
             );
         }
-        known.apply(None, Journal::submitting(&line(1), "clip", None, None));
+        known.apply(
+            None,
+            Journal::submitting(&line(1), line(1).params(), "clip", None, None),
+        );
         assert_eq!(known.job_id, None, "the new attempt has no job yet");
         assert_eq!(known.failed, None);
         assert_eq!(known.earlier_jobs, ["job_1", "job_2", "job_3"]);
@@ -640,14 +781,64 @@ mod tests {
         assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn uploads_are_kept_apart_from_requests_and_read_back() {
+        let scratch = Scratch::new("journal-uploads");
+        {
+            let (journal, _, _) = Journal::open(&scratch.0, &[]).unwrap();
+            assert!(journal.uploaded().is_empty());
+            journal
+                .record_upload("ab12", Path::new("shots/cat.png"), "asset_cat")
+                .await
+                .unwrap();
+        }
+        let (journal, known, warnings) = Journal::open(&scratch.0, &[]).unwrap();
+        assert_eq!(warnings, Vec::<String>::new());
+        assert!(known.is_empty(), "an upload is no request: {known:?}");
+        assert_eq!(
+            journal.uploaded().iter().collect::<Vec<_>>(),
+            [(&"ab12".to_owned(), &"asset_cat".to_owned())]
+        );
+        let (_, peeked, _) = Journal::peek(&scratch.0, &[]).unwrap();
+        assert_eq!(&peeked, journal.uploaded());
+    }
+
+    #[test]
+    fn a_journal_of_format_2_is_read_as_it_is_and_its_header_moves_to_3() {
+        let scratch = Scratch::new("journal-v2");
+        let path = scratch.0.join(JOURNAL);
+        let record =
+            r#"{"key":"k#1","at":"2026-11-30T10:00:00.000Z","event":"submitted","jobId":"job_a"}"#;
+        std::fs::write(
+            &path,
+            format!("{{\"journal\":\"kling-batch\",\"version\":2}}\n{record}\n"),
+        )
+        .unwrap();
+        let (peeked, _, _) = Journal::peek(&scratch.0, &[]).unwrap();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("\"version\":2"),
+            "a look changes nothing"
+        );
+        let (_journal, known, warnings) = Journal::open(&scratch.0, &[]).unwrap();
+        assert_eq!(warnings, Vec::<String>::new());
+        assert_eq!(known, peeked);
+        assert_eq!(known["k#1"].job_id.as_deref(), Some("job_a"));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{{\"journal\":\"kling-batch\",\"version\":3}}\n{record}\n")
+        );
+    }
+
     #[test]
     fn a_journal_of_another_format_is_refused_with_what_to_do() {
         let scratch = Scratch::new("journal-format");
         let path = scratch.0.join(JOURNAL);
-        std::fs::write(&path, "{\"journal\":\"kling-batch\",\"version\":3}\n").unwrap();
+        std::fs::write(&path, "{\"journal\":\"kling-batch\",\"version\":4}\n").unwrap();
         let message = format!("{:#}", Journal::open(&scratch.0, &[]).unwrap_err());
         assert!(
-            message.contains("format version 3, which this kling"),
+            message.contains("format version 4, which this kling"),
             "{message}"
         );
         std::fs::write(&path, "{\"some\":\"other file\"}\n").unwrap();
@@ -667,7 +858,8 @@ mod tests {
     fn a_journal_of_format_1_is_carried_over_by_the_text_of_its_lines() {
         let scratch = Scratch::new("journal-v1");
         let text = "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n";
-        let (old_lines, _) = super::super::input::read_from(text.as_bytes()).unwrap();
+        let (old_lines, _) =
+            super::super::input::read_from(text.as_bytes(), Path::new(".")).unwrap();
         let hash = |n: usize| format!("{:016x}", old_lines[n - 1].v1_hash);
         let at = "2026-11-30T10:00:00.000Z";
         let v1 = [
@@ -701,11 +893,12 @@ mod tests {
         // Since then: "b" moved to the top, "c" was changed, "d" is new.
         let (lines, _) = super::super::input::read_from(
             "{\"prompt\": \"b\"}\n{\"prompt\": \"a\"}\n{\"prompt\": \"c, changed\"}\n{\"prompt\": \"d\"}\n".as_bytes(),
+            Path::new("."),
         )
         .unwrap();
         let (_journal, known, warnings) = Journal::open(&scratch.0, &lines).unwrap();
         assert!(
-            warnings[0].contains("carried over to format 2"),
+            warnings[0].contains("carried over to format 3"),
             "{warnings:?}"
         );
         assert_eq!(
@@ -731,7 +924,7 @@ mod tests {
             "the old file stays beside"
         );
         drop(_journal);
-        // Carried over once: the next run reads format 2.
+        // Carried over once: the next run reads the current format.
         let (_journal, again, warnings) = Journal::open(&scratch.0, &lines).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(again, known);
@@ -744,7 +937,10 @@ mod tests {
             let (journal, _, _) = Journal::open(&scratch.0, &[]).unwrap();
             let line = line(1);
             journal
-                .record(&line.key, Journal::submitting(&line, "clip", None, None))
+                .record(
+                    &line.key,
+                    Journal::submitting(&line, line.params(), "clip", None, None),
+                )
                 .await
                 .unwrap();
         }

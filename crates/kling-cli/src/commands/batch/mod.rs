@@ -15,6 +15,7 @@ mod gallery;
 mod input;
 mod journal;
 mod records;
+mod uploads;
 mod window;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -33,6 +34,7 @@ use serde_json::json;
 
 use self::input::Line;
 use self::journal::{Event, Journal, Known};
+use self::uploads::Uploads;
 use self::window::Window;
 use super::{Ctx, download_outputs, unless_interrupted};
 use crate::cli::Batch;
@@ -215,6 +217,8 @@ struct Run<'a> {
     budget: Mutex<Budget>,
     /// Quotes of the requests this run will submit, by request (model and parameters).
     quotes: HashMap<String, f64>,
+    /// The asset id of each local file's content, uploaded before its first line leaves.
+    uploads: Uploads,
     downloads: tokio::sync::Semaphore,
     /// Lines whose job succeeded and whose files are not saved yet (waiting for a
     /// download or downloading). No new submit leaves while they are `--concurrency`
@@ -304,22 +308,24 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
     let (lines, bad) = input::read(&args.file)?;
     if args.dry_run {
         // A look, not a run: no lock, no journal written, no folder made.
-        let (known, warnings) = Journal::peek(&args.out, &lines)?;
+        let (known, uploaded, warnings) = Journal::peek(&args.out, &lines)?;
+        let uploads = Uploads::new(&uploaded);
         let (plan, outcomes, _) = plan_lines(ctx, lines, bad, known, &warnings, args);
-        let quotes = estimate(ctx, &plan.may_submit()).await?;
-        return dry_run(ctx, args, &plan, &quotes, outcomes);
+        let quotes = estimate(ctx, &uploads, &plan.may_submit()).await?;
+        return dry_run(ctx, args, &plan, &uploads, &quotes, outcomes);
     }
     // Nothing is paid for that cannot be saved, or recorded.
     super::ensure_writable(Some(&args.out.join("")))?;
     ctx.ensure_history_writable()?;
     let (journal, known, warnings) = Journal::open(&args.out, &lines)?;
+    let uploads = Uploads::new(journal.uploaded());
     let (plan, mut outcomes, total) = plan_lines(ctx, lines, bad, known, &warnings, args);
 
     let max_cu = args
         .max_cu
         .or_else(|| ctx.spending.max_cu.as_ref().map(|(max, _)| *max));
     let to_submit = plan.to_submit().len();
-    let quotes = agree_to_spend(ctx, args, &plan, to_submit, max_cu).await?;
+    let quotes = agree_to_spend(ctx, args, &plan, &uploads, to_submit, max_cu).await?;
     ctx.out.note(&format!(
         "{} requests from {} ({} done before, {} running, {to_submit} to start), up to {} at a time, into {}",
         plan.tasks.len(),
@@ -334,7 +340,14 @@ pub(crate) async fn run(ctx: &Ctx, args: &Batch) -> anyhow::Result<()> {
         max: max_cu,
         committed: plan.committed,
     };
-    let run = Run::new(ctx, args, journal, budget, quotes, plan.tasks.len());
+    let run = Run::new(
+        ctx,
+        args,
+        journal,
+        budget,
+        (quotes, uploads),
+        plan.tasks.len(),
+    );
     let finished = unless_interrupted(run.schedule(plan.tasks), || {
         format!(
             "interrupted: started jobs keep running; run the same command again to pick up where this run stopped (journal: {})",
@@ -357,6 +370,7 @@ async fn agree_to_spend(
     ctx: &Ctx,
     args: &Batch,
     plan: &Plan,
+    uploads: &Uploads,
     to_submit: usize,
     max_cu: Option<f64>,
 ) -> anyhow::Result<HashMap<String, f64>> {
@@ -376,7 +390,7 @@ async fn agree_to_spend(
     }
     // Lines whose lost submit may have started nothing are priced too: if their job is
     // not found, they are submitted, and the budget must know what they cost.
-    let quotes = estimate(ctx, &plan.may_submit()).await?;
+    let quotes = estimate(ctx, uploads, &plan.may_submit()).await?;
     let estimate_cu = plan.estimate_cu(&quotes);
     if confirm && estimate_cu > ctx.spending.confirm_above_cu {
         let question = format!(
@@ -622,7 +636,11 @@ fn request_key(line: &Line) -> String {
 }
 
 /// The price of each distinct request, asked once each (the API's dry run).
-async fn estimate(ctx: &Ctx, lines: &[&Line]) -> anyhow::Result<HashMap<String, f64>> {
+async fn estimate(
+    ctx: &Ctx,
+    uploads: &Uploads,
+    lines: &[&Line],
+) -> anyhow::Result<HashMap<String, f64>> {
     let mut distinct: BTreeMap<String, &Line> = BTreeMap::new();
     for line in lines {
         distinct.entry(request_key(line)).or_insert(line);
@@ -631,7 +649,7 @@ async fn estimate(ctx: &Ctx, lines: &[&Line]) -> anyhow::Result<HashMap<String, 
         .map(|(key, line)| async move {
             let quote = ctx
                 .client
-                .estimate_json(line.model, line.params())
+                .estimate_json(line.model, uploads.params_of(line))
                 .await
                 .map(|estimate| estimate.creative_units_cost.unwrap_or(0.0))
                 .with_context(|| format!("cannot estimate the cost of line {}", line.number));
@@ -651,10 +669,26 @@ fn dry_run(
     ctx: &Ctx,
     args: &Batch,
     plan: &Plan,
+    uploads: &Uploads,
     quotes: &HashMap<String, f64>,
     mut outcomes: Vec<Outcome>,
 ) -> anyhow::Result<()> {
     let estimate_cu = plan.estimate_cu(quotes);
+    // Each content once, however many lines name it.
+    let to_upload: Vec<serde_json::Value> = uploads
+        .to_upload(&plan.to_submit())
+        .into_iter()
+        .map(|(file, lines)| {
+            let numbers: Vec<String> = lines.iter().map(ToString::to_string).collect();
+            let lines_word = if numbers.len() == 1 { "line" } else { "lines" };
+            ctx.out.note(&format!(
+                "{} would be uploaded first ({lines_word} {})",
+                file.path.display(),
+                numbers.join(", ")
+            ));
+            json!({"file": file.path.display().to_string(), "sha256": file.sha256_hex(), "lines": lines})
+        })
+        .collect();
     for task in &plan.tasks {
         let (status, quoted) = if let Some(ended) = task.ended_before(args.retry_failed) {
             (ended.status, None)
@@ -695,6 +729,7 @@ fn dry_run(
             "wouldStart": starts,
             "estimatedCu": estimate_cu,
             "spentCu": plan.committed,
+            "uploads": to_upload,
             "lines": outcomes,
         }))?;
     } else {
@@ -710,7 +745,7 @@ impl<'a> Run<'a> {
         args: &'a Batch,
         journal: Journal,
         budget: Budget,
-        quotes: HashMap<String, f64>,
+        (quotes, uploads): (HashMap<String, f64>, Uploads),
         lines: usize,
     ) -> Self {
         let spent_cu = budget.committed;
@@ -725,6 +760,7 @@ impl<'a> Run<'a> {
             room: tokio::sync::Notify::new(),
             budget: Mutex::new(budget),
             quotes,
+            uploads,
             downloads: tokio::sync::Semaphore::new(
                 // Whatever `--concurrency` says: a handful keeps up with any number of jobs.
                 usize::from(args.concurrency).min(kling_client::TRANSFER_CONNECTIONS),
@@ -964,7 +1000,8 @@ impl Run<'_> {
     /// Looks for the job of a submit whose answer was lost: waits for it when found,
     /// submits again when the submit started nothing.
     async fn recover(&self, task: &mut Task, since: SystemTime) -> anyhow::Result<()> {
-        let params = task.line.params();
+        // Its files were uploaded (and journaled) before its submit was: their ids are known.
+        let params = self.uploads.params_of(&task.line);
         let found = Box::pin(
             self.ctx
                 .client
@@ -1049,7 +1086,11 @@ impl Run<'_> {
         let _saving = Saving::enter(self);
         let permit = self.downloads.acquire().await.ok();
         let dir: PathBuf = self.args.out.join("");
-        let provenance = records::provenance_of_line(&task.line, task.known().quoted_cu);
+        let provenance = records::provenance_of_line(
+            &task.line,
+            self.uploads.params_of(&task.line),
+            task.known().quoted_cu,
+        );
         let files = Box::pin(download_outputs(
             self.ctx,
             &self.ctx.out.silent(),
@@ -1099,6 +1140,17 @@ impl Run<'_> {
             }
             budget.committed += quote.unwrap_or(0.0);
         }
+        // Its local files become assets first (each content once): nothing is sent
+        // until every file has its asset id.
+        if let Err(error) = self
+            .uploads
+            .upload(self.ctx, &self.journal, &task.line)
+            .await
+        {
+            lock(&self.budget).committed -= quote.unwrap_or(0.0);
+            return Err(error);
+        }
+        let params = self.uploads.params_of(&task.line);
         task.known_mut().quoted_cu = quote;
         task.known_mut().failed = None;
         task.known_mut().job_id = None;
@@ -1106,7 +1158,7 @@ impl Run<'_> {
         self.journal
             .record(
                 &task.line.key,
-                Journal::submitting(&task.line, &task.name, quote, Some(&entry)),
+                Journal::submitting(&task.line, params.clone(), &task.name, quote, Some(&entry)),
             )
             .await?;
         task.known_mut().submitting_at = Some(SystemTime::now());
@@ -1115,17 +1167,12 @@ impl Run<'_> {
                 &task.entry(),
                 EventKind::Submitting {
                     model: task.line.model.to_owned(),
-                    params: task.line.params(),
+                    params: params.clone(),
                     output: Some(self.args.out.join(&task.name).display().to_string()),
                 },
             )
             .await?;
-        match self
-            .ctx
-            .client
-            .submit_json(task.line.model, task.line.params())
-            .await
-        {
+        match self.ctx.client.submit_json(task.line.model, params).await {
             Ok(submitted) => {
                 self.answered(task, Window::started);
                 let job = submitted.job.clone();

@@ -10,11 +10,12 @@ use super::input::{BadLine, Line};
 use crate::history::EventKind;
 use crate::records::{self, Provenance, Record};
 
-/// What a line sent, for the records of its outputs.
-pub(super) fn provenance_of_line(line: &Line, quoted_cu: Option<f64>) -> Provenance {
+/// What a line sent (`params`: its own, each local file's asset id in its place), for
+/// the records of its outputs.
+pub(super) fn provenance_of_line(line: &Line, params: Value, quoted_cu: Option<f64>) -> Provenance {
     Provenance {
         model: Some(line.model.to_owned()),
-        request: Some(line.params()),
+        request: Some(params),
         quoted_cu,
     }
 }
@@ -40,7 +41,8 @@ pub(super) async fn line_failed(
     let Some(error) = error.filter(|_| !run.args.no_record) else {
         return;
     };
-    let record = failure_record(&task.line, task.known(), error);
+    let params = run.uploads.params_of(&task.line);
+    let record = failure_record(&task.line, params, task.known(), error);
     let path = run
         .args
         .out
@@ -58,10 +60,11 @@ pub(super) async fn line_failed(
 /// with `--retry-failed` that succeeds replaces it).
 fn failure_record(
     line: &Line,
+    params: Value,
     known: &super::journal::Known,
     error: &kling_client::Error,
 ) -> Record {
-    let provenance = provenance_of_line(line, known.quoted_cu);
+    let provenance = provenance_of_line(line, params, known.quoted_cu);
     let mut record = Record::of_job(&provenance, None);
     record.job_id = known.job_id.clone();
     record.cost.charged_cu = known.charged_cu;
