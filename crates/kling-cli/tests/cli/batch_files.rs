@@ -283,3 +283,65 @@ async fn a_failed_upload_ends_its_line_before_the_submit_and_a_rerun_finishes_it
     assert_eq!(pictures(&sandbox, "/startImage").len(), 1);
     assert_eq!(sandbox.jobs().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_gone_since_an_earlier_run_is_made_again_not_sent_dangling() {
+    let scratch = Scratch::new("batch-upload-gone");
+    shots(&scratch, &[r#"{"prompt": "one", "startImage": "cat.png"}"#]);
+    std::fs::write(scratch.path("shots/cat.png"), png("a cat")).unwrap();
+    let first = sandbox(SandboxConfig::default()).await;
+    let (output, _) = run_shots(&scratch, &first, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(uploads(&first), 1);
+
+    // Another server (an account where that asset was deleted, say): the journal's
+    // asset id is asked for, found missing, and the file uploaded again.
+    let second = sandbox(SandboxConfig::default()).await;
+    shots(
+        &scratch,
+        &[
+            r#"{"prompt": "one", "startImage": "cat.png"}"#,
+            r#"{"prompt": "two", "startImage": "cat.png"}"#,
+        ],
+    );
+    let (output, report) = run_shots(&scratch, &second, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(
+        statuses(&report),
+        [
+            (Some(1), "already done".to_owned()),
+            (Some(2), "done".to_owned())
+        ],
+        "{report:#}"
+    );
+    assert_eq!(uploads(&second), 1);
+    assert_eq!(
+        pictures(&second, "/startImage"),
+        [("two".to_owned(), png("a cat"))]
+    );
+
+    // On the same server, the asset is there: asked for once, not uploaded.
+    shots(
+        &scratch,
+        &[
+            r#"{"prompt": "one", "startImage": "cat.png"}"#,
+            r#"{"prompt": "two", "startImage": "cat.png"}"#,
+            r#"{"prompt": "three", "startImage": "cat.png"}"#,
+            r#"{"prompt": "four", "startImage": "cat.png"}"#,
+        ],
+    );
+    let (output, _) = run_shots(&scratch, &second, &[]).await;
+    assert_exit(&output, 0);
+    assert_eq!(uploads(&second), 1);
+    let cat = second.jobs()[0].input["startImage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = second
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET" && request.path == format!("/v1/assets/{cat}"))
+        .count();
+    assert_eq!(asked, 1, "one look per content, not per line");
+    assert_eq!(pictures(&second, "/startImage").len(), 3);
+}

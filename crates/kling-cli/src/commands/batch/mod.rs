@@ -477,10 +477,19 @@ impl Plan {
                 },
                 (None, None) => Stage::Submit,
             };
+            // A lost submit is looked for by what it sent (the journal's parameters,
+            // with the asset ids of then); every other line drops its copy.
+            let keep_request = matches!(stage, Stage::Recover { .. });
             tasks.push(Task {
                 line,
                 name,
-                known: (known != Known::NOTHING).then(|| Box::new(known.without_request())),
+                known: (known != Known::NOTHING).then(|| {
+                    Box::new(if keep_request {
+                        known
+                    } else {
+                        known.without_request()
+                    })
+                }),
                 stage,
                 first_try: None,
                 requeues: 0,
@@ -1000,8 +1009,12 @@ impl Run<'_> {
     /// Looks for the job of a submit whose answer was lost: waits for it when found,
     /// submits again when the submit started nothing.
     async fn recover(&self, task: &mut Task, since: SystemTime) -> anyhow::Result<()> {
-        // Its files were uploaded (and journaled) before its submit was: their ids are known.
-        let params = self.uploads.params_of(&task.line);
+        // Looked for as it was sent: the journal's parameters (the asset ids of its
+        // files then), or the line's with its files' ids.
+        let params = match &task.known().params {
+            params @ serde_json::Value::Object(_) => params.clone(),
+            _ => self.uploads.params_of(&task.line),
+        };
         let found = Box::pin(
             self.ctx
                 .client

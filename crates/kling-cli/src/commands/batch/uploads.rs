@@ -5,7 +5,9 @@
 //! nor sends anything but the same request.
 //!
 //! A line's uploads happen when the line is about to be submitted (within the window
-//! and the budget), never before the user agreed to spend. The file is read again just
+//! and the budget), never before the user agreed to spend. An asset an earlier run
+//! uploaded is asked for once per run before it is sent again: one deleted since (or of
+//! another account, or of an earlier `--sandbox`) is uploaded anew. The file is read again just
 //! before and just after its upload: bytes that no longer match what the line was keyed
 //! by end the line with a message instead of sending another picture under its key.
 
@@ -25,31 +27,31 @@ const STAND_IN: &str = "asset_to_upload";
 /// The asset id of each content, once uploaded (by this run or an earlier one).
 #[derive(Debug, Default)]
 pub(super) struct Uploads {
-    /// By the SHA-256 (hex) of the bytes; a cell is filled once, by the first upload
-    /// that succeeds (an upload that fails leaves it empty for the next line to try).
+    /// What earlier runs uploaded, by the SHA-256 (hex) of the bytes: not yet known to
+    /// be there still.
+    earlier: BTreeMap<String, String>,
+    /// The asset each content has in this run, by the SHA-256 (hex) of the bytes: an
+    /// earlier run's once found, or this run's upload. A cell is filled once, by the
+    /// first line that gets one (a failure leaves it empty for the next line to try).
     assets: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<String>>>>,
 }
 
 impl Uploads {
     /// What earlier runs uploaded ([`Journal::uploaded`]).
     pub(super) fn new(uploaded: &BTreeMap<String, String>) -> Self {
-        let assets = uploaded
-            .iter()
-            .map(|(digest, asset_id)| {
-                let cell = tokio::sync::OnceCell::new_with(Some(asset_id.clone()));
-                (digest.clone(), Arc::new(cell))
-            })
-            .collect();
         Self {
-            assets: Mutex::new(assets),
+            earlier: uploaded.clone(),
+            assets: Mutex::default(),
         }
     }
 
-    /// The asset id of `file`'s content, if it was uploaded.
+    /// The asset id of `file`'s content, if it has one: this run's, else an earlier run's.
     pub(super) fn known(&self, file: &LocalFile) -> Option<String> {
+        let digest = file.sha256_hex();
         lock(&self.assets)
-            .get(&file.sha256_hex())
+            .get(&digest)
             .and_then(|cell| cell.get().cloned())
+            .or_else(|| self.earlier.get(&digest).cloned())
     }
 
     /// `line`'s parameters with each file's asset id: what is sent once [`Self::upload`]
@@ -72,8 +74,14 @@ impl Uploads {
                 .entry(file.sha256_hex())
                 .or_default()
                 .clone();
-            cell.get_or_try_init(|| upload_one(ctx, journal, file))
-                .await?;
+            cell.get_or_try_init(|| async {
+                let earlier = self.earlier.get(&file.sha256_hex());
+                match earlier {
+                    Some(asset_id) if still_there(ctx, asset_id).await? => Ok(asset_id.clone()),
+                    _ => upload_one(ctx, journal, file).await,
+                }
+            })
+            .await?;
         }
         Ok(())
     }
@@ -94,6 +102,23 @@ impl Uploads {
             }
         }
         pending
+    }
+}
+
+/// Whether the asset an earlier run uploaded is still there (a 404 says it is not; any
+/// other failure is the caller's to retry).
+async fn still_there(ctx: &Ctx, asset_id: &str) -> anyhow::Result<bool> {
+    match ctx
+        .client
+        .asset(&kling_types::AssetId::new(asset_id.to_owned()))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kling_client::Error::Api { status: 404, .. }) => {
+            tracing::info!(asset_id, "an earlier upload is gone: uploading again");
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
