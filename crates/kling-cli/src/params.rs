@@ -562,10 +562,11 @@ fn help(model: &ModelInfo, param: &Param) -> String {
     help
 }
 
-/// What a parameter (or an item's field) takes, in words: `number, between 0 and 1`,
-/// `one of 5, 10`, `a JSON array of objects, 1 to 6 items`, …
-pub(crate) fn describe_kind(param: &Param) -> String {
-    let single = match param.value_kind() {
+/// One value of `param` in words, as a noun (`integer`, `one of 5, 10`, `an image file
+/// or asset id`) and, for text and numbers, its limits (`between 0 and 2`) apart: a list
+/// says them of each item.
+fn describe_value(param: &Param) -> (String, Option<String>) {
+    let noun = match param.value_kind() {
         ParamKind::Choice(choices) => {
             let values: Vec<String> = choices.iter().map(|choice| choice.text()).collect();
             format!("one of {}", values.join(", "))
@@ -576,17 +577,19 @@ pub(crate) fn describe_kind(param: &Param) -> String {
         ParamKind::ModelId => "a model id".to_owned(),
         ParamKind::Boolean => "true or false".to_owned(),
         ParamKind::Object(_) => "a JSON array of objects".to_owned(),
-        kind => {
-            let name = match kind {
-                ParamKind::Integer(_) => "integer",
-                ParamKind::Number(_) => "number",
-                _ => "text",
-            };
-            match value_limits(param) {
-                Some(limits) => format!("{name}, {limits}"),
-                None => name.to_owned(),
-            }
-        }
+        ParamKind::Integer(_) => return ("integer".to_owned(), value_limits(param)),
+        ParamKind::Number(_) => return ("number".to_owned(), value_limits(param)),
+        _ => return ("text".to_owned(), value_limits(param)),
+    };
+    (noun, None)
+}
+
+/// What a parameter (or an item's field) takes, in words: `number, between 0 and 1`,
+/// `one of 5, 10`, `a JSON array of objects, 1 to 6 items`, …
+pub(crate) fn describe_kind(param: &Param) -> String {
+    let single = match describe_value(param) {
+        (noun, Some(limits)) => format!("{noun}, {limits}"),
+        (noun, None) => noun,
     };
     match &param.kind {
         ParamKind::List { count, .. } if is_objects(param) => match count.describe("item") {
@@ -614,19 +617,13 @@ pub(crate) fn describe_field(field: &Param) -> String {
         ParamKind::List { count, .. } => {
             let mut one = *field;
             one.kind = *field.value_kind();
-            let each = describe_kind(&one);
-            // `number, between 0 and 2` → `a list of numbers, each between 0 and 2`.
-            let (head, limits) = each.split_once(", ").unwrap_or((each.as_str(), ""));
-            let list = match head {
-                "text" | "integer" | "number" => {
-                    let limits = if limits.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", each {limits}")
-                    };
-                    format!("a list of {head}s{limits}")
+            // `a list of numbers, each between 0 and 2`; `a list, each one of a, b`.
+            let list = match describe_value(&one) {
+                (noun, limits) if matches!(noun.as_str(), "text" | "integer" | "number") => {
+                    let each = limits.map(|limits| format!(", each {limits}"));
+                    format!("a list of {noun}s{}", each.unwrap_or_default())
                 }
-                _ => format!("a list, each {each}"),
+                _ => format!("a list, each {}", describe_kind(&one)),
             };
             text.push_str(&list);
             let count = count.describe("item");

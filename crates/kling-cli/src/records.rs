@@ -178,7 +178,8 @@ impl Record {
         record.file = Some(FileFacts {
             name: file_name(file),
             size: downloaded.bytes,
-            sha256: downloaded.sha256_hex(),
+            // Taken by every download that keeps a record (`download_assets`).
+            sha256: downloaded.sha256_hex().unwrap_or_default(),
         });
         record.poster = poster.map(file_name);
         record.times.downloaded = Some(kling_types::__private::time::format_iso8601(
@@ -533,7 +534,10 @@ mod tests {
         let file = record.file.as_ref().unwrap();
         assert_eq!(file.size, 18);
         assert_eq!(file.name, "fox.mp4");
-        assert_eq!(file.sha256, downloaded.sha256_hex());
+        assert_eq!(
+            Some(file.sha256.as_str()),
+            downloaded.sha256_hex().as_deref()
+        );
         let path = path_for(&video);
         write(&path, &record).unwrap();
         assert_eq!(read(&path).unwrap(), record);

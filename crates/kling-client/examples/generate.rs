@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!(
             "downloaded {} bytes, SHA-256 {}",
             downloaded.bytes,
-            downloaded.sha256_hex()
+            downloaded.sha256_hex().unwrap_or_default()
         );
         println!("{}", path.display());
     }

@@ -32,14 +32,15 @@ pub struct DownloadProgress {
 }
 
 /// A finished download: the file's size and SHA-256, taken from the bytes as they were
-/// written (the file is not read again).
+/// written (the file is not read again), unless the client was built
+/// [`with_download_digests(false)`](Client::with_download_digests).
 ///
 /// ```
 /// let downloaded = kling_client::Downloaded::of(b"abc");
 /// assert_eq!(downloaded.bytes, 3);
 /// assert_eq!(
-///     downloaded.sha256_hex(),
-///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+///     downloaded.sha256_hex().as_deref(),
+///     Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +48,8 @@ pub struct DownloadProgress {
 pub struct Downloaded {
     /// Bytes in the file.
     pub bytes: u64,
-    /// The SHA-256 of its bytes.
-    pub sha256: [u8; 32],
+    /// The SHA-256 of its bytes (`None` from a client that takes no digests).
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl Downloaded {
@@ -56,19 +57,22 @@ impl Downloaded {
     pub fn of(bytes: &[u8]) -> Self {
         Self {
             bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-            sha256: sha2::Sha256::digest(bytes).into(),
+            sha256: Some(sha2::Sha256::digest(bytes).into()),
         }
     }
 
-    /// The SHA-256 in lowercase hex, as `sha256sum` prints it.
-    pub fn sha256_hex(&self) -> String {
+    /// The SHA-256 in lowercase hex, as `sha256sum` prints it (when it was taken).
+    pub fn sha256_hex(&self) -> Option<String> {
         use std::fmt::Write as _;
-        self.sha256
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            })
+        let digest = self.sha256?;
+        Some(
+            digest
+                .iter()
+                .fold(String::with_capacity(64), |mut hex, byte| {
+                    let _ = write!(hex, "{byte:02x}");
+                    hex
+                }),
+        )
     }
 }
 
@@ -333,8 +337,8 @@ const OFFLOADED_WRITE: usize = 1 << 20;
 /// download instead of following it: about 0.45 s saved per GiB here).
 struct PartFile {
     file: Arc<std::fs::File>,
-    /// The SHA-256 of the bytes written so far.
-    digest: sha2::Sha256,
+    /// The SHA-256 of the bytes written so far (when the client takes digests).
+    digest: Option<sha2::Sha256>,
     /// Once a write was slow: pieces waiting for the blocking pool.
     offloaded: Option<Vec<u8>>,
     unsynced: u64,
@@ -349,11 +353,11 @@ struct PartFile {
 }
 
 impl PartFile {
-    async fn create(path: &Path, durable: bool) -> std::io::Result<Self> {
+    async fn create(path: &Path, durable: bool, digest: bool) -> std::io::Result<Self> {
         let file = tokio::fs::File::create(path).await?.into_std().await;
         Ok(Self {
             file: Arc::new(file),
-            digest: sha2::Sha256::new(),
+            digest: digest.then(sha2::Sha256::new),
             offloaded: None,
             unsynced: 0,
             syncing: None,
@@ -365,7 +369,9 @@ impl PartFile {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.digest.update(bytes);
+        if let Some(digest) = &mut self.digest {
+            digest.update(bytes);
+        }
         match &mut self.offloaded {
             None => {
                 let started = Instant::now();
@@ -425,8 +431,8 @@ impl PartFile {
         Ok(())
     }
 
-    /// Everything written and, when durable, on disk; the SHA-256 of it all.
-    async fn finish(&mut self) -> std::io::Result<[u8; 32]> {
+    /// Everything written and, when durable, on disk; the SHA-256 of it all, if taken.
+    async fn finish(&mut self) -> std::io::Result<Option<[u8; 32]>> {
         self.flush().await?;
         if let Some(done) = self.syncing.take() {
             done.await.map_err(std::io::Error::other)??;
@@ -437,7 +443,7 @@ impl PartFile {
                 .await
                 .map_err(std::io::Error::other)??;
         }
-        Ok(std::mem::take(&mut self.digest).finalize().into())
+        Ok(self.digest.take().map(|digest| digest.finalize().into()))
     }
 }
 
@@ -731,7 +737,7 @@ mod tests {
     /// SHA-256 of the file; returns the finished `PartFile`.
     async fn write_pieces(name: &str, durable: bool, tune: impl FnOnce(&mut PartFile)) -> PartFile {
         let path = std::env::temp_dir().join(format!("kling-part-{}-{name}", std::process::id()));
-        let mut file = PartFile::create(&path, durable).await.unwrap();
+        let mut file = PartFile::create(&path, durable, true).await.unwrap();
         tune(&mut file);
         let mut expected = Vec::new();
         for (index, size) in [1, 70_000, 300_000, 5, 2 << 20, 17, 700_000]
@@ -752,6 +758,17 @@ mod tests {
         );
         std::fs::remove_file(&path).unwrap();
         file
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_part_file_without_a_digest_writes_the_same_bytes_and_gives_none() {
+        let path =
+            std::env::temp_dir().join(format!("kling-part-{}-no-digest", std::process::id()));
+        let mut file = PartFile::create(&path, false, false).await.unwrap();
+        file.write(b"some bytes").await.unwrap();
+        assert_eq!(file.finish().await.unwrap(), None);
+        assert_eq!(std::fs::read(&path).unwrap(), b"some bytes");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -328,6 +328,11 @@ async fn download_assets(
     keep: &Keep<'_>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let job = keep.job.map(|job| &job.job_id);
+    // The SHA-256 of each file is the record's: without one, a download only moves bytes.
+    let client = ctx
+        .client
+        .clone()
+        .with_download_digests(keep.record.is_some());
     let mut files = Vec::new();
     let mut in_error = Vec::new();
     for (index, asset_id) in asset_ids.iter().enumerate() {
@@ -349,8 +354,7 @@ async fn download_assets(
             let name = target.display().to_string();
             *shown_target.borrow_mut() = Some(name.clone());
             let bar = out.download_progress(&name);
-            let downloaded = ctx
-                .client
+            let downloaded = client
                 .download_asset_with(&asset, &target, |step| bar.update(step))
                 .await?;
             bar.finish(downloaded.bytes);

@@ -107,7 +107,7 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
             None => client.download_link(asset_id).await?.url,
         };
         let http = client.transfer_http()?;
-        let file = PartFile::create(part, client.durable_downloads)
+        let file = PartFile::create(part, client.durable_downloads, client.download_digests)
             .await
             .map_err(|source| write_error(asset_id, part, source))?;
         Ok(Self {
@@ -337,9 +337,13 @@ impl<'a, P: FnMut(DownloadProgress)> Resume<'a, P> {
 
     /// An empty partial file again, for the file from its first byte.
     async fn restart(&mut self) -> Result<(), Error> {
-        self.file = PartFile::create(self.part, self.client.durable_downloads)
-            .await
-            .map_err(|source| self.io(source))?;
+        self.file = PartFile::create(
+            self.part,
+            self.client.durable_downloads,
+            self.client.download_digests,
+        )
+        .await
+        .map_err(|source| self.io(source))?;
         self.written = 0;
         Ok(())
     }

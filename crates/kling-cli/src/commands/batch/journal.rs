@@ -521,14 +521,22 @@ fn rewrite_header(path: &Path) -> anyhow::Result<()> {
         journal: "kling-batch".to_owned(),
         version: VERSION,
     })?;
+    replace(path, &format!("{header}\n{body}"), None)
+}
+
+/// Replaces the journal at `path` with `text` (in the current format), atomically: a
+/// temporary file made durable, then renamed over it, then the folder synced. The old
+/// file is first copied beside it as `keep_old`, when given.
+fn replace(path: &Path, text: &str, keep_old: Option<&str>) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let fresh = dir.join(".kling-batch.v3.tmp");
+    let fresh = dir.join(".kling-batch.tmp");
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&fresh)?;
-        file.write_all(header.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.write_all(body.as_bytes())?;
+        file.write_all(text.as_bytes())?;
         file.sync_all()?;
+        if let Some(old) = keep_old {
+            std::fs::copy(path, dir.join(old))?;
+        }
         std::fs::rename(&fresh, path)?;
         File::open(dir)?.sync_all()
     };
@@ -540,33 +548,18 @@ fn rewrite_header(path: &Path) -> anyhow::Result<()> {
     })
 }
 
-/// Carries a journal of format 1 over to the current format: each record goes to the line of the
-/// file with the same text (format 1 knew lines by number and a hash of their text;
-/// the text decides, wherever it now stands), the others are kept under a key of their
-/// own (requests no longer in the file). The new journal replaces the old atomically;
-/// the old one stays beside it.
+/// Carries a journal of format 1 over to the current format: each record goes to the
+/// line of the file with the same text (format 1 knew lines by number and a hash of
+/// their text; the text decides, wherever it now stands), the others are kept under a key
+/// of their own (requests no longer in the file). The new journal replaces the old
+/// atomically; the old one stays beside it.
 fn migrate_v1(
     path: &Path,
     records: &[V1Record],
     lines: &[Line],
 ) -> anyhow::Result<BTreeMap<String, Known>> {
     let (known, text) = convert_v1(records, lines)?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let fresh = dir.join(".kling-batch.v2.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut file = File::create(&fresh)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::copy(path, dir.join(JOURNAL_V1))?;
-        std::fs::rename(&fresh, path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().with_context(|| {
-        format!(
-            "cannot carry the batch journal {} over to format {VERSION}",
-            path.display()
-        )
-    })?;
+    replace(path, &text, Some(JOURNAL_V1))?;
     Ok(known)
 }
 
